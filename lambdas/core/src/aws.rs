@@ -1,0 +1,52 @@
+//! SDK clients, built once at cold start and re-bound per region.
+//!
+//! `AWS_ENDPOINT_URL` (the local stack) is honoured by `aws-config` itself; S3 then uses
+//! path-style addressing, since `bucket.localhost` does not resolve.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_types::region::Region;
+
+use crate::rules::RuleClients;
+
+#[derive(Clone, Debug)]
+pub struct Aws {
+    sdk: SdkConfig,
+    path_style: bool,
+}
+
+impl Aws {
+    /// Loads the default chain (environment, profile, container or Lambda credentials).
+    pub async fn load() -> Aws {
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let path_style = std::env::var("AWS_ENDPOINT_URL").map(|v| !v.is_empty()).unwrap_or(false)
+            || std::env::var("AUTO_REMEDIATE_S3_PATH_STYLE").as_deref() == Ok("true");
+        Aws { sdk, path_style }
+    }
+
+    pub fn from_sdk_config(sdk: SdkConfig, path_style: bool) -> Aws {
+        Aws { sdk, path_style }
+    }
+
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    /// The rule clients for `region`.
+    pub fn rule_clients(&self, region: &str) -> RuleClients {
+        let s3 = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .region(Region::new(region.to_string()))
+            .force_path_style(self.path_style)
+            .build();
+        let ec2 = aws_sdk_ec2::config::Builder::from(&self.sdk)
+            .region(Region::new(region.to_string()))
+            .build();
+        RuleClients {
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            ec2: aws_sdk_ec2::Client::from_conf(ec2),
+        }
+    }
+
+    pub fn sfn(&self) -> aws_sdk_sfn::Client {
+        aws_sdk_sfn::Client::new(&self.sdk)
+    }
+}

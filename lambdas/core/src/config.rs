@@ -1,0 +1,239 @@
+//! The user's configuration: one JSON document, the same locally and on AWS, parsed once at cold
+//! start. Unknown fields are rejected so a typo never silently means "default".
+//!
+//! ```json
+//! {
+//!   "rules": { "EC2-002": { "mode": "auto" }, "S3-001": { "mode": "dry-run" } },
+//!   "exclusion_tags": ["auto-remediate=skip", "service::auto-remediate"],
+//!   "accounts": ["123456789012"]
+//! }
+//! ```
+//! A rule not listed uses its catalog default. `exclusion_tags` defaults to the two above; a
+//! resource carrying any of them (live or in the finding) is never touched. `accounts` defaults to
+//! the deployment's own account.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, Mode};
+use crate::error::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// off | dry-run | approve | auto
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+}
+
+/// A tag that excludes a resource: `key=value`, `key::value` (the seed's form), or `key` for any value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ExclusionTag {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl TryFrom<String> for ExclusionTag {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let (key, value) = match s.split_once("::").or_else(|| s.split_once('=')) {
+            Some((k, v)) => (k.trim(), Some(v.trim().to_string())),
+            None => (s.trim(), None),
+        };
+        if key.is_empty() {
+            return Err(format!("exclusion tag {s:?} has an empty key"));
+        }
+        Ok(ExclusionTag {
+            key: key.to_string(),
+            value,
+        })
+    }
+}
+
+impl From<ExclusionTag> for String {
+    fn from(t: ExclusionTag) -> String {
+        match t.value {
+            Some(v) => format!("{}={v}", t.key),
+            None => t.key,
+        }
+    }
+}
+
+impl ExclusionTag {
+    pub fn matches(&self, tags: &BTreeMap<String, String>) -> bool {
+        match tags.get(&self.key) {
+            Some(v) => self.value.as_deref().is_none_or(|want| want == v),
+            None => false,
+        }
+    }
+}
+
+fn default_exclusion_tags() -> Vec<ExclusionTag> {
+    vec![
+        ExclusionTag::try_from("auto-remediate=skip".to_string()).unwrap(),
+        ExclusionTag::try_from("service::auto-remediate".to_string()).unwrap(),
+    ]
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleConfig>,
+    #[serde(default = "default_exclusion_tags")]
+    pub exclusion_tags: Vec<ExclusionTag>,
+    /// Accounts this deployment may act in; empty means the deployment's own account.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            rules: BTreeMap::new(),
+            exclusion_tags: default_exclusion_tags(),
+            accounts: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses and validates a config document against the catalog.
+    pub fn parse(text: &str, catalog: &Catalog) -> Result<Config, Error> {
+        let config: Config = serde_json::from_str(text).map_err(|e| Error::ConfigInvalid(e.to_string()))?;
+        for id in config.rules.keys() {
+            if catalog.get(id).is_none() {
+                return Err(Error::ConfigInvalid(format!("rules.{id}: not a rule in the catalog")));
+            }
+        }
+        for account in &config.accounts {
+            if account.len() != 12 || !account.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(Error::ConfigInvalid(format!("accounts: {account:?} is not a 12-digit account number")));
+            }
+        }
+        Ok(config)
+    }
+
+    /// The mode for a rule: the config's, else the catalog default. Unknown rules are off.
+    pub fn mode_for(&self, rule_id: &str, catalog: &Catalog) -> Mode {
+        self.rules
+            .get(rule_id)
+            .and_then(|r| r.mode)
+            .or_else(|| catalog.get(rule_id).map(|r| r.default_mode))
+            .unwrap_or(Mode::Off)
+    }
+
+    /// The first exclusion tag that `tags` carries, if any.
+    pub fn excluded_by(&self, tags: &BTreeMap<String, String>) -> Option<&ExclusionTag> {
+        self.exclusion_tags.iter().find(|t| t.matches(tags))
+    }
+
+    pub fn account_allowed(&self, account: &str, deployment_account: &str) -> bool {
+        if self.accounts.is_empty() {
+            account == deployment_account
+        } else {
+            self.accounts.iter().any(|a| a == account)
+        }
+    }
+}
+
+/// Process settings from the environment, read once at cold start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `AWS_REGION`: where global resources are addressed and the stack runs.
+    pub region: String,
+    /// `AUTO_REMEDIATE_ACCOUNT_ID`: the account this deployment runs in.
+    pub account_id: String,
+    /// `STATE_MACHINE_ARN`: needed by the trigger only.
+    pub state_machine_arn: Option<String>,
+    pub config: Config,
+}
+
+impl Settings {
+    /// Reads `AWS_REGION`, `AUTO_REMEDIATE_ACCOUNT_ID`, `STATE_MACHINE_ARN` and the config from
+    /// `AUTO_REMEDIATE_CONFIG` (the JSON itself) or `AUTO_REMEDIATE_CONFIG_FILE` (a path).
+    pub fn from_env() -> Result<Settings, Error> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, Error> {
+        let region = get("AWS_REGION")
+            .or_else(|| get("AWS_DEFAULT_REGION"))
+            .ok_or_else(|| Error::ConfigInvalid("AWS_REGION is not set".into()))?;
+        let account_id = get("AUTO_REMEDIATE_ACCOUNT_ID")
+            .ok_or_else(|| Error::ConfigInvalid("AUTO_REMEDIATE_ACCOUNT_ID is not set".into()))?;
+        if account_id.len() != 12 || !account_id.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(Error::ConfigInvalid("AUTO_REMEDIATE_ACCOUNT_ID is not a 12-digit account number".into()));
+        }
+        let catalog = Catalog::builtin();
+        let config = match (get("AUTO_REMEDIATE_CONFIG"), get("AUTO_REMEDIATE_CONFIG_FILE")) {
+            (Some(text), _) if !text.trim().is_empty() => {
+                Config::parse(&text, catalog).map_err(|e| Error::ConfigInvalid(format!("AUTO_REMEDIATE_CONFIG: {e}")))?
+            }
+            (_, Some(path)) if !path.trim().is_empty() => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Error::ConfigInvalid(format!("AUTO_REMEDIATE_CONFIG_FILE {path}: {e}")))?;
+                Config::parse(&text, catalog)
+                    .map_err(|e| Error::ConfigInvalid(format!("AUTO_REMEDIATE_CONFIG_FILE {path}: {e}")))?
+            }
+            _ => Config::default(),
+        };
+        Ok(Settings {
+            region,
+            account_id,
+            state_machine_arn: get("STATE_MACHINE_ARN").filter(|s| !s.is_empty()),
+            config,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_default_to_their_catalog_mode() {
+        let c = Config::parse(r#"{"rules": {"EC2-002": {"mode": "auto"}}}"#, Catalog::builtin()).unwrap();
+        assert_eq!(c.mode_for("EC2-002", Catalog::builtin()), Mode::Auto);
+        assert_eq!(c.mode_for("EC2-003", Catalog::builtin()), Mode::Approve);
+        assert_eq!(c.mode_for("S3-002", Catalog::builtin()), Mode::Auto);
+        assert_eq!(c.mode_for("XYZ-001", Catalog::builtin()), Mode::Off);
+    }
+
+    #[test]
+    fn typos_and_unknown_rules_are_config_errors() {
+        for bad in [
+            r#"{"rule": {}}"#,
+            r#"{"rules": {"EC2-002": {"mdoe": "auto"}}}"#,
+            r#"{"rules": {"EC2-002": {"mode": "yes"}}}"#,
+            r#"{"rules": {"EC2-999": {"mode": "auto"}}}"#,
+            r#"{"accounts": ["12345"]}"#,
+        ] {
+            assert_eq!(Config::parse(bad, Catalog::builtin()).unwrap_err().name(), "ConfigInvalid", "{bad}");
+        }
+    }
+
+    #[test]
+    fn both_exclusion_tag_forms_match() {
+        let c = Config::default();
+        let tags = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        assert!(c.excluded_by(&tags("auto-remediate", "skip")).is_some());
+        assert!(c.excluded_by(&tags("service", "auto-remediate")).is_some());
+        assert!(c.excluded_by(&tags("auto-remediate", "yes")).is_none());
+    }
+
+    #[test]
+    fn accounts_default_to_the_deployment_account() {
+        let c = Config::default();
+        assert!(c.account_allowed("123456789012", "123456789012"));
+        assert!(!c.account_allowed("210987654321", "123456789012"));
+    }
+
+    #[test]
+    fn settings_name_the_missing_variable() {
+        let err = Settings::from_lookup(|_| None).unwrap_err();
+        assert!(err.to_string().contains("AWS_REGION"));
+    }
+}

@@ -1,0 +1,265 @@
+//! One error type for every handler, and its stable names.
+//!
+//! The name an error carries (`Error::name`) is the Lambda `errorType`, which is what the state
+//! machine's `ErrorEquals` and `Catch` clauses match. Names are an API: they are listed in
+//! [`ERROR_NAMES`], and a test checks that every custom name used in `statemachines/*.asl.json`
+//! is one of them and that every retryable or terminal name here is handled there.
+
+use std::fmt;
+
+/// Every error a handler can return. The `Display` text is safe to log and to show in the
+/// Step Functions console: it never contains a task token, a signing key or credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The Lambda event is not an SNS event (or has no records).
+    #[error("the event is not an SNS notification: {0}")]
+    InvalidEnvelope(String),
+    /// The SNS message body is not a JSON object.
+    #[error("the message is not a JSON object: {0}")]
+    MessageNotJson(String),
+    /// The SNS message is larger than any Conformity check message.
+    #[error("the message is {size} bytes, more than the {limit} accepted")]
+    MessageTooLarge { size: usize, limit: usize },
+    /// A required field of the Conformity message is absent.
+    #[error("field `{0}` is missing")]
+    MissingField(&'static str),
+    /// A field is present but of the wrong type or shape.
+    #[error("field `{field}` is invalid: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+    /// The resource id does not have the shape of the rule's resource type.
+    #[error("resource id {id:?} is not a valid {kind}")]
+    InvalidResourceId { id: String, kind: &'static str },
+    /// The rule id is well formed but not one auto-remediate knows.
+    #[error("rule {0} is not in the catalog")]
+    UnknownRule(String),
+    /// The finding is for an AWS account this deployment may not touch.
+    #[error("account {0} is not one this deployment remediates")]
+    AccountNotAllowed(String),
+    /// The input a state passed to a handler does not parse.
+    #[error("the handler input is invalid: {0}")]
+    InvalidInput(String),
+    /// The configuration document or an environment variable is invalid.
+    #[error("configuration error: {0}")]
+    ConfigInvalid(String),
+    /// AWS throttled the call; the state machine retries with backoff.
+    #[error("AWS throttled {operation}: {code}")]
+    Throttled { operation: &'static str, code: String },
+    /// A transient AWS or network failure; the state machine retries with backoff.
+    #[error("transient failure calling {operation}: {detail}")]
+    AwsTransient {
+        operation: &'static str,
+        detail: String,
+    },
+    /// AWS refused the call for lack of permission.
+    #[error("access denied calling {operation}: {code}")]
+    AccessDenied { operation: &'static str, code: String },
+    /// Any other AWS error, with its AWS error code.
+    #[error("{operation} failed: {code}: {message}")]
+    Aws {
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
+    /// The live state no longer matches the plan a human approved: nothing was changed.
+    #[error("the live state changed since the plan was approved: {0}")]
+    PlanChanged(String),
+    /// After remediation the rule's check still fails.
+    #[error("verification failed: {0}")]
+    VerificationFailed(String),
+    /// A fix was only partly applied; the message lists what was and was not done.
+    #[error("remediation partly applied: {0}")]
+    PartiallyApplied(String),
+}
+
+/// Every name [`Error::name`] can return.
+pub const ERROR_NAMES: &[&str] = &[
+    "InvalidEnvelope",
+    "MessageNotJson",
+    "MessageTooLarge",
+    "MissingField",
+    "InvalidField",
+    "InvalidResourceId",
+    "UnknownRule",
+    "AccountNotAllowed",
+    "InvalidInput",
+    "ConfigInvalid",
+    "Throttled",
+    "AwsTransient",
+    "AccessDenied",
+    "AwsError",
+    "PlanChanged",
+    "VerificationFailed",
+    "PartiallyApplied",
+];
+
+impl Error {
+    /// The stable PascalCase name used as the Lambda `errorType`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Error::InvalidEnvelope(_) => "InvalidEnvelope",
+            Error::MessageNotJson(_) => "MessageNotJson",
+            Error::MessageTooLarge { .. } => "MessageTooLarge",
+            Error::MissingField(_) => "MissingField",
+            Error::InvalidField { .. } => "InvalidField",
+            Error::InvalidResourceId { .. } => "InvalidResourceId",
+            Error::UnknownRule(_) => "UnknownRule",
+            Error::AccountNotAllowed(_) => "AccountNotAllowed",
+            Error::InvalidInput(_) => "InvalidInput",
+            Error::ConfigInvalid(_) => "ConfigInvalid",
+            Error::Throttled { .. } => "Throttled",
+            Error::AwsTransient { .. } => "AwsTransient",
+            Error::AccessDenied { .. } => "AccessDenied",
+            Error::Aws { .. } => "AwsError",
+            Error::PlanChanged(_) => "PlanChanged",
+            Error::VerificationFailed(_) => "VerificationFailed",
+            Error::PartiallyApplied(_) => "PartiallyApplied",
+        }
+    }
+
+    /// Errors worth retrying: the state machine retries exactly these (and Lambda's own).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Throttled { .. } | Error::AwsTransient { .. })
+    }
+
+    pub fn invalid_field(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidField {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// Maps an SDK error once, by its AWS error code (never by its display text).
+    pub fn from_sdk<E, R>(operation: &'static str, err: aws_sdk_s3::error::SdkError<E, R>) -> Self
+    where
+        E: aws_sdk_s3::error::ProvideErrorMetadata + fmt::Debug,
+        R: fmt::Debug,
+    {
+        use aws_sdk_s3::error::SdkError;
+        match &err {
+            SdkError::ServiceError(ctx) => {
+                let e = ctx.err();
+                let code = e.code().unwrap_or("Unknown").to_string();
+                let message = e.message().unwrap_or_default().to_string();
+                classify_code(operation, code, message)
+            }
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+                Error::AwsTransient {
+                    operation,
+                    detail: sdk_error_kind(&err).to_string(),
+                }
+            }
+            _ => Error::Aws {
+                operation,
+                code: "SdkError".into(),
+                message: sdk_error_kind(&err).to_string(),
+            },
+        }
+    }
+
+    /// The AWS error code carried by an `Aws` error, if any.
+    pub fn aws_code(&self) -> Option<&str> {
+        match self {
+            Error::Aws { code, .. } | Error::AccessDenied { code, .. } | Error::Throttled { code, .. } => {
+                Some(code)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn sdk_error_kind<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> &'static str {
+    use aws_sdk_s3::error::SdkError;
+    match err {
+        SdkError::ConstructionFailure(_) => "request construction failed",
+        SdkError::TimeoutError(_) => "timed out",
+        SdkError::DispatchFailure(_) => "dispatch failure (connection)",
+        SdkError::ResponseError(_) => "unparseable response",
+        SdkError::ServiceError(_) => "service error",
+        _ => "unknown SDK error",
+    }
+}
+
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+const TRANSIENT_CODES: &[&str] = &[
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "Unavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+fn classify_code(operation: &'static str, code: String, message: String) -> Error {
+    if THROTTLING_CODES.contains(&code.as_str()) {
+        Error::Throttled { operation, code }
+    } else if TRANSIENT_CODES.contains(&code.as_str()) {
+        Error::AwsTransient {
+            operation,
+            detail: code,
+        }
+    } else if code == "AccessDenied" || code == "AccessDeniedException" || code == "UnauthorizedOperation" {
+        Error::AccessDenied { operation, code }
+    } else {
+        Error::Aws {
+            operation,
+            code,
+            message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_name_is_listed() {
+        let samples = [
+            Error::InvalidEnvelope(String::new()),
+            Error::MessageNotJson(String::new()),
+            Error::MessageTooLarge { size: 1, limit: 0 },
+            Error::MissingField("x"),
+            Error::invalid_field("x", ""),
+            Error::InvalidResourceId { id: String::new(), kind: "" },
+            Error::UnknownRule(String::new()),
+            Error::AccountNotAllowed(String::new()),
+            Error::InvalidInput(String::new()),
+            Error::ConfigInvalid(String::new()),
+            Error::Throttled { operation: "", code: String::new() },
+            Error::AwsTransient { operation: "", detail: String::new() },
+            Error::AccessDenied { operation: "", code: String::new() },
+            Error::Aws { operation: "", code: String::new(), message: String::new() },
+            Error::PlanChanged(String::new()),
+            Error::VerificationFailed(String::new()),
+            Error::PartiallyApplied(String::new()),
+        ];
+        let names: Vec<_> = samples.iter().map(Error::name).collect();
+        assert_eq!(names, ERROR_NAMES);
+    }
+
+    #[test]
+    fn throttling_codes_are_retryable_and_not_found_is_not() {
+        assert!(classify_code("Op", "RequestLimitExceeded".into(), String::new()).is_retryable());
+        assert!(classify_code("Op", "SlowDown".into(), String::new()).is_retryable());
+        assert!(!classify_code("Op", "InvalidGroup.NotFound".into(), String::new()).is_retryable());
+        assert_eq!(classify_code("Op", "AccessDenied".into(), String::new()).name(), "AccessDenied");
+    }
+}

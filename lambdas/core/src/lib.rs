@@ -1,0 +1,20 @@
+//! auto-remediate's core: everything the handlers share, and nothing that runs by itself.
+//!
+//! - [`finding`]: intake, from an SNS delivery to a typed, validated [`finding::Finding`];
+//! - [`catalog`]: the rules auto-remediate heals, as data (`catalog/rules.json`);
+//! - [`config`]: the user's per-rule modes, exclusion tags and accounts;
+//! - [`rules`]: the code behind each rule family (inspect, plan, apply), over live AWS state;
+//! - [`plan`]: what a fix will change, as data a person reads before and after;
+//! - [`aws`]: SDK clients built once, per region; [`error`]: the named errors the state machine matches.
+//!
+//! Handlers (trigger, classify, remediate, verify) are thin crates over this one.
+
+pub mod aws;
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod finding;
+pub mod plan;
+pub mod rules;
+
+pub use error::Error;

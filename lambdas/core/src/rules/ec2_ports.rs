@@ -1,0 +1,534 @@
+//! EC2-002/003/004/005/006/008/038/039/040/043/045: a security group lets the world (0.0.0.0/0
+//! or ::/0) reach a sensitive TCP port.
+//!
+//! Changes, per offending ingress rule and by its rule id:
+//! - a world-open TCP range covering the port is replaced by the range around it
+//!   (tcp 20-30 becomes 20-21 and 23-30), description kept;
+//! - a world-open all-traffic rule is replaced by rules keeping everything but the port
+//!   (TCP around the port, all UDP, all ICMP); other IP protocols cannot be kept and the plan says so.
+//!
+//! Replacements are added before the offending rule is revoked, so nothing but the port is ever
+//! closed, even for a moment. IPv4 and IPv6 rules are handled alike, each with its own field.
+//! Never touches: restricted rules (any other CIDR, prefix lists, group references), other ports,
+//! egress, the group itself.
+//! Undo: authorize the recorded `before` rule again and revoke the replacements.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, SecurityGroupRule};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::WorldPortParams;
+use crate::error::Error;
+use crate::plan::{Change, Plan};
+
+pub const WORLD_V4: &str = "0.0.0.0/0";
+pub const WORLD_V6: &str = "::/0";
+
+/// One ingress rule, as read from `DescribeSecurityGroupRules` or as planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngressRule {
+    /// `sgr-...`; absent on a rule the plan adds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `tcp`, `udp`, `icmp`, `icmpv6`, `-1` (all traffic) or a protocol number.
+    pub protocol: String,
+    pub from_port: i32,
+    pub to_port: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr_ipv4: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr_ipv6: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referenced_group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl IngressRule {
+    fn source(&self) -> &str {
+        self.cidr_ipv4
+            .as_deref()
+            .or(self.cidr_ipv6.as_deref())
+            .or(self.prefix_list_id.as_deref())
+            .or(self.referenced_group_id.as_deref())
+            .unwrap_or("?")
+    }
+
+    fn is_all_traffic(&self) -> bool {
+        self.protocol == "-1" || self.protocol.eq_ignore_ascii_case("all")
+    }
+
+    fn is_tcp(&self) -> bool {
+        self.protocol.eq_ignore_ascii_case("tcp") || self.protocol == "6"
+    }
+
+    pub fn is_world_open(&self) -> bool {
+        self.cidr_ipv4.as_deref() == Some(WORLD_V4) || self.cidr_ipv6.as_deref() == Some(WORLD_V6)
+    }
+
+    /// Whether this rule admits TCP `port`.
+    pub fn covers_tcp_port(&self, port: u16) -> bool {
+        let port = i32::from(port);
+        self.is_all_traffic() || (self.is_tcp() && self.from_port <= port && port <= self.to_port)
+    }
+
+    /// Same protocol, ports and source (ids and descriptions aside).
+    fn same_access(&self, other: &IngressRule) -> bool {
+        let proto = |r: &IngressRule| if r.is_tcp() { "tcp".to_string() } else { r.protocol.to_ascii_lowercase() };
+        proto(self) == proto(other)
+            && self.from_port == other.from_port
+            && self.to_port == other.to_port
+            && self.cidr_ipv4 == other.cidr_ipv4
+            && self.cidr_ipv6 == other.cidr_ipv6
+            && self.prefix_list_id == other.prefix_list_id
+            && self.referenced_group_id == other.referenced_group_id
+    }
+
+    pub fn describe(&self) -> String {
+        let ports = if self.is_all_traffic() {
+            "all traffic".to_string()
+        } else if self.from_port == -1 || (self.from_port == 0 && self.to_port == 65535 && !self.is_tcp()) {
+            format!("{} (all)", self.protocol)
+        } else if self.from_port == self.to_port {
+            format!("{} {}", self.protocol, self.from_port)
+        } else {
+            format!("{} {}-{}", self.protocol, self.from_port, self.to_port)
+        };
+        let mut s = String::new();
+        if let Some(id) = &self.id {
+            s.push_str(id);
+            s.push_str(": ");
+        }
+        s.push_str(&format!("{ports} from {}", self.source()));
+        if let Some(d) = &self.description {
+            s.push_str(&format!(" ({d:?})"));
+        }
+        s
+    }
+
+    fn derived(&self, protocol: &str, from_port: i32, to_port: i32) -> IngressRule {
+        IngressRule {
+            id: None,
+            protocol: protocol.to_string(),
+            from_port,
+            to_port,
+            cidr_ipv4: self.cidr_ipv4.clone(),
+            cidr_ipv6: self.cidr_ipv6.clone(),
+            prefix_list_id: None,
+            referenced_group_id: None,
+            description: self.description.clone(),
+        }
+    }
+}
+
+/// A security group's ingress rules and tags, as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupState {
+    pub group_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    pub ingress: Vec<IngressRule>,
+}
+
+/// The ingress rules that open `params.port` to the world.
+pub fn offending<'a>(state: &'a GroupState, params: &WorldPortParams) -> Vec<&'a IngressRule> {
+    state
+        .ingress
+        .iter()
+        .filter(|r| r.is_world_open() && r.covers_tcp_port(params.port))
+        .collect()
+}
+
+/// The minimal plan that closes `params.port` to the world and keeps every other access.
+pub fn plan(state: &GroupState, params: &WorldPortParams, rule_id: &str, region: &str) -> Plan {
+    let port = i32::from(params.port);
+    let bad = offending(state, params);
+    let mut adds: Vec<IngressRule> = Vec::new();
+    let mut cannot_keep = Vec::new();
+    for rule in &bad {
+        let mut keep = Vec::new();
+        let (lo, hi) = if rule.is_all_traffic() { (0, 65535) } else { (rule.from_port, rule.to_port) };
+        if lo < port {
+            keep.push(rule.derived("tcp", lo, port - 1));
+        }
+        if port < hi {
+            keep.push(rule.derived("tcp", port + 1, hi));
+        }
+        if rule.is_all_traffic() {
+            keep.push(rule.derived("udp", 0, 65535));
+            let icmp = if rule.cidr_ipv6.is_some() { "icmpv6" } else { "icmp" };
+            keep.push(rule.derived(icmp, -1, -1));
+            cannot_keep.push(format!(
+                "IP protocols other than TCP, UDP and ICMP (GRE, ESP, SCTP, ...) from {}: an all-traffic rule {} cannot be split without dropping them",
+                rule.source(),
+                rule.id.as_deref().unwrap_or("")
+            ));
+        }
+        for k in keep {
+            let present = state.ingress.iter().any(|r| !bad.contains(&r) && r.same_access(&k));
+            let planned = adds.iter().any(|r| r.same_access(&k));
+            if !present && !planned {
+                adds.push(k);
+            }
+        }
+    }
+    let changes: Vec<Change> = adds
+        .into_iter()
+        .map(|rule| Change::AuthorizeIngress { rule })
+        .chain(bad.iter().map(|r| Change::RevokeIngress { rule: (*r).clone() }))
+        .collect();
+    let summary = if bad.is_empty() {
+        format!("{} does not open tcp {} ({}) to the world: nothing to change", state.group_id, port, params.name)
+    } else {
+        format!(
+            "close tcp {} ({}) to the world on {}: revoke {} rule(s), keep their other ports",
+            port,
+            params.name,
+            state.group_id,
+            bad.len()
+        )
+    };
+    let mut plan = Plan::new(rule_id, &state.group_id, region, summary, changes);
+    plan.cannot_keep = cannot_keep;
+    plan.untouched = state
+        .ingress
+        .iter()
+        .filter(|r| !bad.contains(r))
+        .map(|r| format!("ingress {}", r.describe()))
+        .collect();
+    plan
+}
+
+fn from_sdk_rule(r: &SecurityGroupRule) -> IngressRule {
+    IngressRule {
+        id: r.security_group_rule_id().map(str::to_string),
+        protocol: r.ip_protocol().unwrap_or("-1").to_string(),
+        from_port: r.from_port().unwrap_or(-1),
+        to_port: r.to_port().unwrap_or(-1),
+        cidr_ipv4: r.cidr_ipv4().map(str::to_string),
+        cidr_ipv6: r.cidr_ipv6().map(str::to_string),
+        prefix_list_id: r.prefix_list_id().map(str::to_string),
+        referenced_group_id: r
+            .referenced_group_info()
+            .and_then(|g| g.group_id())
+            .map(str::to_string),
+        description: r.description().map(str::to_string).filter(|d| !d.is_empty()),
+    }
+}
+
+/// Reads the group's ingress rules and tags; `None` when the group does not exist.
+pub async fn read_group(
+    ec2: &aws_sdk_ec2::Client,
+    group_id: &str,
+) -> Result<Option<(GroupState, BTreeMap<String, String>)>, Error> {
+    let groups = match ec2.describe_security_groups().group_ids(group_id).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let err = Error::from_sdk("ec2:DescribeSecurityGroups", e);
+            return match err.aws_code() {
+                Some("InvalidGroup.NotFound") | Some("InvalidGroupId.NotFound") => Ok(None),
+                _ => Err(err),
+            };
+        }
+    };
+    let Some(group) = groups.security_groups().iter().find(|g| g.group_id() == Some(group_id)) else {
+        return Ok(None);
+    };
+    let tags = group
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .collect();
+    let mut ingress = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = ec2
+            .describe_security_group_rules()
+            .filters(Filter::builder().name("group-id").values(group_id).build())
+            .max_results(1000)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("ec2:DescribeSecurityGroupRules", e))?;
+        ingress.extend(
+            out.security_group_rules()
+                .iter()
+                .filter(|r| r.is_egress() == Some(false) && r.group_id() == Some(group_id))
+                .map(from_sdk_rule),
+        );
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    ingress.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Some((
+        GroupState {
+            group_id: group_id.to_string(),
+            group_name: group.group_name().map(str::to_string),
+            ingress,
+        },
+        tags,
+    )))
+}
+
+fn to_permission(rule: &IngressRule) -> IpPermission {
+    let mut p = IpPermission::builder()
+        .ip_protocol(&rule.protocol)
+        .from_port(rule.from_port)
+        .to_port(rule.to_port);
+    if let Some(cidr) = &rule.cidr_ipv4 {
+        p = p.ip_ranges(IpRange::builder().cidr_ip(cidr).set_description(rule.description.clone()).build());
+    }
+    if let Some(cidr) = &rule.cidr_ipv6 {
+        p = p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).set_description(rule.description.clone()).build());
+    }
+    p.build()
+}
+
+/// Applies the plan's changes in order (adds before revokes). Safe to re-run after a partial
+/// failure: a rule already added or already revoked counts as done.
+pub async fn apply(ec2: &aws_sdk_ec2::Client, group_id: &str, plan: &Plan) -> Result<Vec<String>, Error> {
+    let mut done = Vec::new();
+    for change in &plan.changes {
+        let result = match change {
+            Change::AuthorizeIngress { rule } => ec2
+                .authorize_security_group_ingress()
+                .group_id(group_id)
+                .ip_permissions(to_permission(rule))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::from_sdk("ec2:AuthorizeSecurityGroupIngress", e))
+                .or_else(|e| if e.aws_code() == Some("InvalidPermission.Duplicate") { Ok(()) } else { Err(e) }),
+            Change::RevokeIngress { rule } => {
+                let id = rule
+                    .id
+                    .as_deref()
+                    .ok_or_else(|| Error::InvalidInput("a revoke without a rule id".into()))?;
+                match ec2
+                    .revoke_security_group_ingress()
+                    .group_id(group_id)
+                    .security_group_rule_ids(id)
+                    .send()
+                    .await
+                {
+                    Ok(out) if out.r#return() == Some(false) || !out.unknown_ip_permissions().is_empty() => {
+                        Err(Error::Aws {
+                            operation: "ec2:RevokeSecurityGroupIngress",
+                            code: "NotRevoked".into(),
+                            message: format!("EC2 did not revoke {id}"),
+                        })
+                    }
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        let err = Error::from_sdk("ec2:RevokeSecurityGroupIngress", e);
+                        match err.aws_code() {
+                            Some("InvalidPermission.NotFound") | Some("InvalidSecurityGroupRuleId.NotFound") => Ok(()),
+                            _ => Err(err),
+                        }
+                    }
+                }
+            }
+            Change::RemoveGrant { .. } => Err(Error::InvalidInput("an S3 change in a security group plan".into())),
+        };
+        match result {
+            Ok(()) => done.push(change.describe()),
+            Err(e) if done.is_empty() || e.is_retryable() => return Err(e),
+            Err(e) => {
+                return Err(Error::PartiallyApplied(format!(
+                    "done: [{}]; failed: {} ({}); the group keeps all previous access, re-run to finish",
+                    done.join("; "),
+                    change.describe(),
+                    e
+                )))
+            }
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::operation::authorize_security_group_ingress::AuthorizeSecurityGroupIngressOutput;
+    use aws_sdk_ec2::operation::revoke_security_group_ingress::RevokeSecurityGroupIngressOutput;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    fn ssh() -> WorldPortParams {
+        WorldPortParams {
+            port: 22,
+            protocol: "tcp".into(),
+            name: "SSH".into(),
+        }
+    }
+
+    fn rule(id: &str, protocol: &str, from: i32, to: i32, cidr: &str) -> IngressRule {
+        IngressRule {
+            id: Some(id.into()),
+            protocol: protocol.into(),
+            from_port: from,
+            to_port: to,
+            cidr_ipv4: (!cidr.contains(':')).then(|| cidr.to_string()),
+            cidr_ipv6: cidr.contains(':').then(|| cidr.to_string()),
+            prefix_list_id: None,
+            referenced_group_id: None,
+            description: Some("web".into()),
+        }
+    }
+
+    fn group(rules: Vec<IngressRule>) -> GroupState {
+        GroupState {
+            group_id: "sg-12345678".into(),
+            group_name: None,
+            ingress: rules,
+        }
+    }
+
+    fn adds(plan: &Plan) -> Vec<(String, i32, i32, String)> {
+        plan.changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::AuthorizeIngress { rule } => Some((
+                    rule.protocol.clone(),
+                    rule.from_port,
+                    rule.to_port,
+                    rule.source().to_string(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn revokes(plan: &Plan) -> Vec<String> {
+        plan.changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::RevokeIngress { rule } => rule.id.clone(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_world_open_range_is_narrowed_around_the_port_keeping_its_description() {
+        let p = plan(&group(vec![rule("sgr-1", "tcp", 20, 30, WORLD_V4)]), &ssh(), "EC2-002", "us-east-1");
+        assert_eq!(
+            adds(&p),
+            vec![("tcp".into(), 20, 21, WORLD_V4.into()), ("tcp".into(), 23, 30, WORLD_V4.into())]
+        );
+        assert_eq!(revokes(&p), vec!["sgr-1"]);
+        assert!(matches!(&p.changes[0], Change::AuthorizeIngress { rule } if rule.description.as_deref() == Some("web")));
+        assert!(matches!(p.changes.last(), Some(Change::RevokeIngress { .. })), "adds come before the revoke");
+    }
+
+    #[test]
+    fn an_exact_port_rule_is_revoked_with_nothing_added() {
+        let p = plan(&group(vec![rule("sgr-1", "tcp", 22, 22, WORLD_V6)]), &ssh(), "EC2-002", "us-east-1");
+        assert!(adds(&p).is_empty());
+        assert_eq!(revokes(&p), vec!["sgr-1"]);
+    }
+
+    #[test]
+    fn all_traffic_is_replaced_by_everything_but_the_port_and_says_what_is_lost() {
+        let p = plan(&group(vec![rule("sgr-9", "-1", -1, -1, WORLD_V6)]), &ssh(), "EC2-002", "us-east-1");
+        assert_eq!(
+            adds(&p),
+            vec![
+                ("tcp".into(), 0, 21, WORLD_V6.into()),
+                ("tcp".into(), 23, 65535, WORLD_V6.into()),
+                ("udp".into(), 0, 65535, WORLD_V6.into()),
+                ("icmpv6".into(), -1, -1, WORLD_V6.into()),
+            ]
+        );
+        assert_eq!(revokes(&p), vec!["sgr-9"]);
+        assert_eq!(p.cannot_keep.len(), 1);
+    }
+
+    #[test]
+    fn restricted_rules_and_other_ports_are_untouched() {
+        let state = group(vec![
+            rule("sgr-1", "tcp", 22, 22, "10.0.0.0/8"),
+            rule("sgr-2", "tcp", 443, 443, WORLD_V4),
+            rule("sgr-3", "udp", 22, 22, WORLD_V4),
+        ]);
+        let p = plan(&state, &ssh(), "EC2-002", "us-east-1");
+        assert!(p.is_empty());
+        assert_eq!(p.untouched.len(), 3);
+        assert!(offending(&state, &ssh()).is_empty());
+    }
+
+    #[test]
+    fn replacements_that_already_exist_are_not_added_twice() {
+        let state = group(vec![rule("sgr-1", "tcp", 20, 30, WORLD_V4), rule("sgr-2", "tcp", 23, 30, WORLD_V4)]);
+        let p = plan(&state, &ssh(), "EC2-002", "us-east-1");
+        assert_eq!(adds(&p), vec![("tcp".into(), 20, 21, WORLD_V4.into())]);
+    }
+
+    #[tokio::test]
+    async fn apply_sends_exactly_the_planned_requests_in_order() {
+        let state = group(vec![rule("sgr-1", "tcp", 20, 30, WORLD_V4), rule("sgr-2", "tcp", 22, 22, "10.0.0.0/8")]);
+        let p = plan(&state, &ssh(), "EC2-002", "us-east-1");
+        let add_low = mock!(aws_sdk_ec2::Client::authorize_security_group_ingress)
+            .match_requests(|r| {
+                let perm = &r.ip_permissions()[0];
+                r.group_id() == Some("sg-12345678")
+                    && r.ip_permissions().len() == 1
+                    && perm.ip_protocol() == Some("tcp")
+                    && perm.from_port() == Some(20)
+                    && perm.to_port() == Some(21)
+                    && perm.ip_ranges()[0].cidr_ip() == Some(WORLD_V4)
+                    && perm.ip_ranges()[0].description() == Some("web")
+                    && perm.ipv6_ranges().is_empty()
+            })
+            .then_output(|| AuthorizeSecurityGroupIngressOutput::builder().r#return(true).build());
+        let add_high = mock!(aws_sdk_ec2::Client::authorize_security_group_ingress)
+            .match_requests(|r| r.ip_permissions()[0].from_port() == Some(23) && r.ip_permissions()[0].to_port() == Some(30))
+            .then_output(|| AuthorizeSecurityGroupIngressOutput::builder().r#return(true).build());
+        let revoke = mock!(aws_sdk_ec2::Client::revoke_security_group_ingress)
+            .match_requests(|r| {
+                r.group_id() == Some("sg-12345678")
+                    && r.security_group_rule_ids() == ["sgr-1".to_string()]
+                    && r.ip_permissions().is_empty()
+            })
+            .then_output(|| RevokeSecurityGroupIngressOutput::builder().r#return(true).build());
+        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&add_low, &add_high, &revoke]);
+
+        let done = apply(&ec2, "sg-12345678", &p).await.unwrap();
+
+        assert_eq!(done.len(), 3);
+        assert_eq!((add_low.num_calls(), add_high.num_calls(), revoke.num_calls()), (1, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_failure_after_some_changes_names_what_was_done() {
+        let p = plan(&group(vec![rule("sgr-1", "tcp", 20, 30, WORLD_V4)]), &ssh(), "EC2-002", "us-east-1");
+        let ok = mock!(aws_sdk_ec2::Client::authorize_security_group_ingress)
+            .then_output(|| AuthorizeSecurityGroupIngressOutput::builder().r#return(true).build());
+        let limit = mock!(aws_sdk_ec2::Client::authorize_security_group_ingress).then_error(|| {
+            aws_sdk_ec2::operation::authorize_security_group_ingress::AuthorizeSecurityGroupIngressError::generic(
+                aws_sdk_ec2::error::ErrorMetadata::builder().code("RulesPerSecurityGroupLimitExceeded").build(),
+            )
+        });
+        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&ok, &limit]);
+        let err = apply(&ec2, "sg-12345678", &p).await.unwrap_err();
+        assert_eq!(err.name(), "PartiallyApplied");
+        assert!(err.to_string().contains("RulesPerSecurityGroupLimitExceeded"));
+    }
+
+    #[tokio::test]
+    async fn throttling_before_any_change_is_retryable_as_is() {
+        let p = plan(&group(vec![rule("sgr-1", "tcp", 22, 22, WORLD_V4)]), &ssh(), "EC2-002", "us-east-1");
+        let throttled = mock!(aws_sdk_ec2::Client::revoke_security_group_ingress).then_error(|| {
+            aws_sdk_ec2::operation::revoke_security_group_ingress::RevokeSecurityGroupIngressError::generic(
+                aws_sdk_ec2::error::ErrorMetadata::builder().code("RequestLimitExceeded").build(),
+            )
+        });
+        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&throttled], |c| c
+            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
+        assert_eq!(apply(&ec2, "sg-12345678", &p).await.unwrap_err().name(), "Throttled");
+    }
+}

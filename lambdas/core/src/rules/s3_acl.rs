@@ -1,0 +1,362 @@
+//! S3-001..S3-010: a bucket ACL grants a permission to AllUsers or AuthenticatedUsers.
+//!
+//! Changes: removes exactly the flagged permission of the flagged group (one `PutBucketAcl` with
+//! the owner and every other grant as they were).
+//! Never touches: the owner, canonical-user and e-mail grants, other groups (LogDelivery), other
+//! permissions of the same group, the bucket policy, Block Public Access, objects.
+//! Undo: `PutBucketAcl` with the recorded `before` ACL.
+//!
+//! Each call reads the ACL afresh and builds the new one from that read only: no state survives
+//! between invocations (the seed leaked one bucket's grants into the next from a warm container).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee as SdkGrantee, Owner, Permission, Type};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::S3AclParams;
+use crate::error::Error;
+use crate::plan::{Change, Plan};
+
+/// Who a grant is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Grantee {
+    CanonicalUser {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display_name: Option<String>,
+    },
+    Group {
+        uri: String,
+    },
+    AmazonCustomerByEmail {
+        email: String,
+    },
+}
+
+/// One ACL grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AclGrant {
+    pub grantee: Grantee,
+    pub permission: String,
+}
+
+impl AclGrant {
+    pub fn describe(&self) -> String {
+        let who = match &self.grantee {
+            Grantee::CanonicalUser { id, display_name } => match display_name {
+                Some(n) => format!("canonical user {n} ({}…)", &id[..id.len().min(12)]),
+                None => format!("canonical user {}…", &id[..id.len().min(12)]),
+            },
+            Grantee::Group { uri } => format!("group {}", uri.rsplit('/').next().unwrap_or(uri)),
+            Grantee::AmazonCustomerByEmail { email } => format!("e-mail grantee {email}"),
+        };
+        format!("{} to {who}", self.permission)
+    }
+}
+
+/// A bucket's ACL as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketAcl {
+    pub owner_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_display_name: Option<String>,
+    pub grants: Vec<AclGrant>,
+}
+
+/// The grants a rule flags.
+pub fn offending<'a>(acl: &'a BucketAcl, params: &S3AclParams) -> Vec<&'a AclGrant> {
+    acl.grants
+        .iter()
+        .filter(|g| {
+            g.permission == params.permission
+                && matches!(&g.grantee, Grantee::Group { uri } if uri == params.grantee.uri())
+        })
+        .collect()
+}
+
+/// The plan: remove each offending grant, keep the rest.
+pub fn plan(acl: &BucketAcl, params: &S3AclParams, rule_id: &str, bucket: &str, region: &str) -> Plan {
+    let bad = offending(acl, params);
+    let changes: Vec<Change> = bad.iter().map(|g| Change::RemoveGrant { grant: (*g).clone() }).collect();
+    let summary = if changes.is_empty() {
+        format!("bucket {bucket} does not grant {} to {:?}: nothing to change", params.permission, params.grantee)
+    } else {
+        format!("remove {} from {:?} on bucket {bucket}", params.permission, params.grantee)
+    };
+    let mut plan = Plan::new(rule_id, bucket, region, summary, changes);
+    plan.untouched = acl
+        .grants
+        .iter()
+        .filter(|g| !bad.contains(g))
+        .map(|g| format!("grant {}", g.describe()))
+        .chain(std::iter::once(format!("owner {}", acl.owner_display_name.as_deref().unwrap_or(&acl.owner_id))))
+        .collect();
+    plan
+}
+
+/// The ACL with the plan's grants removed (each removed once per occurrence in the plan).
+pub fn without(acl: &BucketAcl, plan: &Plan) -> BucketAcl {
+    let remove: Vec<&AclGrant> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RemoveGrant { grant } => Some(grant),
+            _ => None,
+        })
+        .collect();
+    BucketAcl {
+        owner_id: acl.owner_id.clone(),
+        owner_display_name: acl.owner_display_name.clone(),
+        grants: acl.grants.iter().filter(|g| !remove.contains(g)).cloned().collect(),
+    }
+}
+
+/// Reads the ACL; `None` when the bucket does not exist.
+pub async fn read_acl(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<BucketAcl>, Error> {
+    let out = match s3.get_bucket_acl().bucket(bucket).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let err = Error::from_sdk("s3:GetBucketAcl", e);
+            return if err.aws_code() == Some("NoSuchBucket") { Ok(None) } else { Err(err) };
+        }
+    };
+    let owner = out.owner().ok_or_else(|| Error::Aws {
+        operation: "s3:GetBucketAcl",
+        code: "MissingOwner".into(),
+        message: "the ACL has no owner; refusing to rewrite it".into(),
+    })?;
+    let mut grants = Vec::new();
+    for g in out.grants() {
+        let (Some(grantee), Some(permission)) = (g.grantee(), g.permission()) else {
+            return Err(Error::Aws {
+                operation: "s3:GetBucketAcl",
+                code: "UnreadableGrant".into(),
+                message: "a grant without grantee or permission; refusing to rewrite the ACL".into(),
+            });
+        };
+        grants.push(AclGrant {
+            grantee: from_sdk_grantee(grantee)?,
+            permission: permission.as_str().to_string(),
+        });
+    }
+    Ok(Some(BucketAcl {
+        owner_id: owner.id().unwrap_or_default().to_string(),
+        owner_display_name: owner.display_name().map(str::to_string),
+        grants,
+    }))
+}
+
+fn from_sdk_grantee(g: &SdkGrantee) -> Result<Grantee, Error> {
+    let unreadable = |what: &str| Error::Aws {
+        operation: "s3:GetBucketAcl",
+        code: "UnreadableGrant".into(),
+        message: format!("{what}; refusing to rewrite the ACL"),
+    };
+    match g.r#type() {
+        Type::CanonicalUser => Ok(Grantee::CanonicalUser {
+            id: g.id().ok_or_else(|| unreadable("a canonical-user grant without id"))?.to_string(),
+            display_name: g.display_name().map(str::to_string),
+        }),
+        Type::Group => Ok(Grantee::Group {
+            uri: g.uri().ok_or_else(|| unreadable("a group grant without uri"))?.to_string(),
+        }),
+        Type::AmazonCustomerByEmail => Ok(Grantee::AmazonCustomerByEmail {
+            email: g.email_address().ok_or_else(|| unreadable("an e-mail grant without address"))?.to_string(),
+        }),
+        other => Err(unreadable(&format!("a grantee of unknown type {}", other.as_str()))),
+    }
+}
+
+fn to_sdk_grant(g: &AclGrant) -> Result<Grant, Error> {
+    let grantee = match &g.grantee {
+        Grantee::CanonicalUser { id, display_name } => SdkGrantee::builder()
+            .r#type(Type::CanonicalUser)
+            .id(id)
+            .set_display_name(display_name.clone()),
+        Grantee::Group { uri } => SdkGrantee::builder().r#type(Type::Group).uri(uri),
+        Grantee::AmazonCustomerByEmail { email } => {
+            SdkGrantee::builder().r#type(Type::AmazonCustomerByEmail).email_address(email)
+        }
+    }
+    .build()
+    .map_err(|e| Error::InvalidInput(format!("grant: {e}")))?;
+    Ok(Grant::builder()
+        .grantee(grantee)
+        .permission(Permission::from(g.permission.as_str()))
+        .build())
+}
+
+/// Writes `acl` as the bucket's whole ACL (owner and grants as given).
+pub async fn write_acl(s3: &aws_sdk_s3::Client, bucket: &str, acl: &BucketAcl) -> Result<(), Error> {
+    let grants = acl.grants.iter().map(to_sdk_grant).collect::<Result<Vec<_>, _>>()?;
+    let policy = AccessControlPolicy::builder()
+        .owner(
+            Owner::builder()
+                .id(&acl.owner_id)
+                .set_display_name(acl.owner_display_name.clone())
+                .build(),
+        )
+        .set_grants(Some(grants))
+        .build();
+    s3.put_bucket_acl()
+        .bucket(bucket)
+        .access_control_policy(policy)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk("s3:PutBucketAcl", e))?;
+    Ok(())
+}
+
+/// The bucket's live tags (empty when it has none).
+pub async fn read_tags(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<BTreeMap<String, String>, Error> {
+    match s3.get_bucket_tagging().bucket(bucket).send().await {
+        Ok(out) => Ok(out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()),
+        Err(e) => {
+            let err = Error::from_sdk("s3:GetBucketTagging", e);
+            if err.aws_code() == Some("NoSuchTagSet") {
+                Ok(BTreeMap::new())
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::GranteeGroup;
+    use aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput;
+    use aws_sdk_s3::operation::put_bucket_acl::PutBucketAclOutput;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    const ALL: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+    const AUTH: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+    const LOG: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+
+    fn group(uri: &str, permission: &str) -> AclGrant {
+        AclGrant {
+            grantee: Grantee::Group { uri: uri.into() },
+            permission: permission.into(),
+        }
+    }
+
+    fn user(id: &str, permission: &str) -> AclGrant {
+        AclGrant {
+            grantee: Grantee::CanonicalUser {
+                id: id.into(),
+                display_name: None,
+            },
+            permission: permission.into(),
+        }
+    }
+
+    fn acl(grants: Vec<AclGrant>) -> BucketAcl {
+        BucketAcl {
+            owner_id: "owner-id".into(),
+            owner_display_name: Some("owner".into()),
+            grants,
+        }
+    }
+
+    fn read_all_users() -> S3AclParams {
+        S3AclParams {
+            grantee: GranteeGroup::AllUsers,
+            permission: "READ".into(),
+        }
+    }
+
+    #[test]
+    fn only_the_flagged_permission_of_the_flagged_group_is_removed() {
+        let before = acl(vec![
+            user("owner-id", "FULL_CONTROL"),
+            user("partner", "READ"),
+            group(ALL, "READ"),
+            group(ALL, "WRITE"),
+            group(AUTH, "READ"),
+            group(LOG, "READ"),
+        ]);
+        let plan = plan(&before, &read_all_users(), "S3-001", "b", "us-east-1");
+        assert_eq!(plan.changes, vec![Change::RemoveGrant { grant: group(ALL, "READ") }]);
+        let after = without(&before, &plan);
+        assert_eq!(
+            after.grants,
+            vec![
+                user("owner-id", "FULL_CONTROL"),
+                user("partner", "READ"),
+                group(ALL, "WRITE"),
+                group(AUTH, "READ"),
+                group(LOG, "READ"),
+            ]
+        );
+        assert_eq!(after.owner_id, "owner-id");
+    }
+
+    #[test]
+    fn a_compliant_acl_gives_an_empty_plan() {
+        let before = acl(vec![user("owner-id", "FULL_CONTROL"), group(AUTH, "READ")]);
+        assert!(plan(&before, &read_all_users(), "S3-001", "b", "us-east-1").is_empty());
+    }
+
+    fn sdk_acl_output() -> GetBucketAclOutput {
+        let g = |grantee: SdkGrantee, p: &str| Grant::builder().grantee(grantee).permission(Permission::from(p)).build();
+        GetBucketAclOutput::builder()
+            .owner(Owner::builder().id("owner-id").display_name("owner").build())
+            .grants(g(SdkGrantee::builder().r#type(Type::CanonicalUser).id("owner-id").build().unwrap(), "FULL_CONTROL"))
+            .grants(g(SdkGrantee::builder().r#type(Type::Group).uri(ALL).build().unwrap(), "READ"))
+            .grants(g(SdkGrantee::builder().r#type(Type::Group).uri(LOG).build().unwrap(), "WRITE"))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn the_put_request_carries_the_owner_and_every_other_grant() {
+        let get = mock!(aws_sdk_s3::Client::get_bucket_acl)
+            .match_requests(|r| r.bucket() == Some("site"))
+            .then_output(sdk_acl_output);
+        let put = mock!(aws_sdk_s3::Client::put_bucket_acl)
+            .match_requests(|r| {
+                let p = r.access_control_policy().expect("a policy, not a canned ACL");
+                r.bucket() == Some("site")
+                    && r.acl().is_none()
+                    && p.owner().and_then(|o| o.id()) == Some("owner-id")
+                    && p.grants().len() == 2
+                    && p.grants().iter().all(|g| g.grantee().and_then(|x| x.uri()) != Some(ALL))
+                    && p.grants().iter().any(|g| g.grantee().and_then(|x| x.uri()) == Some(LOG))
+            })
+            .then_output(|| PutBucketAclOutput::builder().build());
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&get, &put]);
+
+        let before = read_acl(&s3, "site").await.unwrap().unwrap();
+        let plan = plan(&before, &read_all_users(), "S3-001", "site", "us-east-1");
+        write_acl(&s3, "site", &without(&before, &plan)).await.unwrap();
+
+        assert_eq!(get.num_calls(), 1);
+        assert_eq!(put.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_missing_bucket_reads_as_none() {
+        let get = mock!(aws_sdk_s3::Client::get_bucket_acl).then_error(|| {
+            aws_sdk_s3::operation::get_bucket_acl::GetBucketAclError::generic(
+                aws_sdk_s3::error::ErrorMetadata::builder().code("NoSuchBucket").build(),
+            )
+        });
+        let s3 = mock_client!(aws_sdk_s3, [&get]);
+        assert_eq!(read_acl(&s3, "gone").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retryable() {
+        let get = mock!(aws_sdk_s3::Client::get_bucket_acl).then_error(|| {
+            aws_sdk_s3::operation::get_bucket_acl::GetBucketAclError::generic(
+                aws_sdk_s3::error::ErrorMetadata::builder().code("SlowDown").build(),
+            )
+        });
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&get], |c| c.retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()));
+        let err = read_acl(&s3, "busy").await.unwrap_err();
+        assert_eq!(err.name(), "Throttled");
+        assert!(err.is_retryable());
+    }
+}
