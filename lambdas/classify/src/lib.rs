@@ -1,1 +1,102 @@
-//! placeholder
+//! Classify: decides what happens to a finding (skip, dry-run, auto, approve) and writes the plan.
+//!
+//! It reads live state (never writes): the resource's tags, for exclusion, and the rule-relevant
+//! state, to derive exactly what a fix would change. A finding for another account is refused
+//! with `AccountNotAllowed`; an unknown rule, a rule switched off, an excluded, missing or already
+//! compliant resource are skipped with the reason.
+
+use ar_core::catalog::Mode;
+use ar_core::deps::Deps;
+use ar_core::rules::{self, Tags};
+use ar_core::state::{Classification, ClassifyInput, Decision, Outcome, RuleRef};
+use ar_core::Error;
+
+fn skip(outcome: Outcome, mode: Mode, reason: String) -> Classification {
+    Classification {
+        decision: Decision::Skip,
+        outcome: Some(outcome),
+        mode,
+        reason,
+        rule: None,
+        offending: Vec::new(),
+        plan: None,
+    }
+}
+
+pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification, Error> {
+    let finding = &input.finding;
+    let config = &deps.settings.config;
+    let Some(spec) = deps.catalog.get(&finding.rule_id) else {
+        return Ok(skip(
+            Outcome::UnknownRule,
+            Mode::Off,
+            format!("rule {} is not in the catalog: nothing to do", finding.rule_id),
+        ));
+    };
+    deps.admit(finding)?;
+    let mode = config.mode_for(&spec.id, deps.catalog);
+    let rule = RuleRef {
+        id: spec.id.clone(),
+        title: spec.title.clone(),
+        risk: spec.risk.clone(),
+    };
+    let with_rule = |mut c: Classification| {
+        c.rule = Some(rule.clone());
+        c
+    };
+    if mode == Mode::Off {
+        return Ok(with_rule(skip(Outcome::RuleOff, mode, format!("rule {} is off in the configuration", spec.id))));
+    }
+    if let Some(tag) = config.excluded_by(&finding.tags) {
+        return Ok(with_rule(skip(
+            Outcome::Excluded,
+            mode,
+            format!("the finding's tags carry the exclusion tag {}", String::from(tag.clone())),
+        )));
+    }
+    let clients = deps.aws.rule_clients(&finding.region);
+    let Some(inspection) = rules::inspect(&clients, spec, finding, Tags::Read).await? else {
+        return Ok(with_rule(skip(
+            Outcome::ResourceGone,
+            mode,
+            format!("{} no longer exists in {}", finding.resource, finding.region),
+        )));
+    };
+    if let Some(tag) = config.excluded_by(&inspection.tags) {
+        return Ok(with_rule(skip(
+            Outcome::Excluded,
+            mode,
+            format!("{} is tagged {}", finding.resource, String::from(tag.clone())),
+        )));
+    }
+    if inspection.compliant() {
+        return Ok(with_rule(skip(
+            Outcome::AlreadyCompliant,
+            mode,
+            format!("{} already passes {}: {}", finding.resource, spec.id, inspection.plan.summary),
+        )));
+    }
+    let decision = match mode {
+        Mode::DryRun => Decision::DryRun,
+        Mode::Approve => Decision::Approve,
+        Mode::Auto => Decision::Auto,
+        Mode::Off => unreachable!("handled above"),
+    };
+    tracing::info!(rule_id = spec.id, resource = finding.resource, decision = ?decision, "classified");
+    Ok(Classification {
+        decision,
+        outcome: None,
+        mode,
+        reason: match decision {
+            Decision::Approve => format!(
+                "rule {} is gated: {}",
+                spec.id,
+                spec.why_gate.as_deref().unwrap_or("the configuration asks for approval")
+            ),
+            _ => format!("rule {} is in {} mode", spec.id, mode.as_str()),
+        },
+        rule: Some(rule),
+        offending: inspection.offending,
+        plan: Some(inspection.plan),
+    })
+}

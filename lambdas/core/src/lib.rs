@@ -12,9 +12,11 @@
 pub mod aws;
 pub mod catalog;
 pub mod config;
+pub mod deps;
 pub mod error;
 pub mod finding;
 pub mod plan;
 pub mod rules;
+pub mod state;
 
 pub use error::Error;

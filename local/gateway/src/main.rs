@@ -1,1 +1,120 @@
-fn main() {}
+//! `ar-local`: the local stack's gateway.
+//!
+//! ```text
+//! ar-local --port 4510 --moto http://127.0.0.1:4511 --stack-dir .local [--config FILE]
+//! ```
+//! Binds the gateway on 127.0.0.1 (moto must run with `MOTO_PORT` = the gateway's port, so Step
+//! Functions' Lambda calls come back here), provisions the topic and the state machine, writes
+//! `<stack-dir>/stack.json`, then serves until killed. See `make local-up`.
+
+mod provision;
+mod server;
+
+use std::path::PathBuf;
+
+use ar_core::aws::Aws;
+use ar_core::catalog::Catalog;
+use ar_core::config::Settings;
+use ar_core::deps::Deps;
+
+struct Args {
+    port: u16,
+    moto: String,
+    stack_dir: PathBuf,
+    config: Option<String>,
+    region: String,
+    asl: PathBuf,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        port: 4510,
+        moto: "http://127.0.0.1:4511".into(),
+        stack_dir: PathBuf::from(".local"),
+        config: None,
+        region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+        asl: PathBuf::from("statemachines/remediation.asl.json"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--port" => args.port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
+            "--moto" => args.moto = value()?,
+            "--stack-dir" => args.stack_dir = PathBuf::from(value()?),
+            "--config" => args.config = Some(value()?).filter(|s| !s.is_empty()),
+            "--region" => args.region = value()?,
+            "--asl" => args.asl = PathBuf::from(value()?),
+            "-h" | "--help" => {
+                println!("usage: ar-local [--port N] [--moto URL] [--stack-dir DIR] [--config FILE] [--region R] [--asl FILE]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() {
+    ar_handlers::init_logging();
+    if let Err(e) = run().await {
+        eprintln!("ar-local: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|e| format!("binding 127.0.0.1:{}: {e}", args.port))?;
+    let endpoint = format!("http://127.0.0.1:{}", args.port);
+    let gw = server::Gateway::new(args.moto.clone());
+    tokio::spawn(server::serve(listener, gw.clone()));
+
+    let asl = std::fs::read_to_string(&args.asl).map_err(|e| format!("{}: {e}", args.asl.display()))?;
+    let (topic_arn, state_machine_arn) =
+        provision::provision(&args.moto, &args.region, &asl, &format!("{endpoint}/_local/sns/trigger")).await?;
+
+    // The handlers see exactly the environment a Lambda function would, plus the endpoint.
+    let config_text = match &args.config {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| format!("--config {path}: {e}"))?),
+        None => None,
+    };
+    let region = args.region.clone();
+    let sm = state_machine_arn.clone();
+    let settings = Settings::from_lookup(|k| match k {
+        "AWS_REGION" => Some(region.clone()),
+        "AUTO_REMEDIATE_ACCOUNT_ID" => Some(provision::ACCOUNT_ID.into()),
+        "STATE_MACHINE_ARN" => Some(sm.clone()),
+        "AUTO_REMEDIATE_CONFIG" => config_text.clone(),
+        _ => None,
+    })
+    .map_err(|e| format!("{}: {e}", e.name()))?;
+    let deps = Deps {
+        settings,
+        aws: Aws::from_sdk_config(provision::sdk_config(&args.moto, &args.region), true),
+        catalog: Catalog::builtin(),
+    };
+    gw.deps.set(deps).map_err(|_| "dependencies set twice".to_string())?;
+
+    let info = provision::StackInfo {
+        endpoint_url: endpoint,
+        region: args.region.clone(),
+        account_id: provision::ACCOUNT_ID.into(),
+        topic_arn,
+        state_machine_arn,
+        moto_url: args.moto.clone(),
+        config_file: args.config.clone(),
+        gateway_pid: std::process::id(),
+    };
+    std::fs::create_dir_all(&args.stack_dir).map_err(|e| e.to_string())?;
+    let tmp = args.stack_dir.join("stack.json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&info).expect("serializable")).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, args.stack_dir.join("stack.json")).map_err(|e| e.to_string())?;
+    tracing::info!(endpoint = info.endpoint_url, "local stack ready");
+
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! What every handler is given: settings, the catalog and SDK clients, built once at cold start.
+
+use crate::aws::Aws;
+use crate::catalog::{Catalog, RuleSpec};
+use crate::config::Settings;
+use crate::error::Error;
+use crate::finding::Finding;
+
+#[derive(Clone, Debug)]
+pub struct Deps {
+    pub settings: Settings,
+    pub aws: Aws,
+    pub catalog: &'static Catalog,
+}
+
+impl Deps {
+    /// Reads the environment and builds the SDK clients; fails naming the bad variable.
+    pub async fn from_env() -> Result<Deps, Error> {
+        let settings = Settings::from_env()?;
+        Ok(Deps {
+            settings,
+            aws: Aws::load().await,
+            catalog: Catalog::builtin(),
+        })
+    }
+
+    /// The rule a finding is about and a check that this deployment may act in its account.
+    pub fn admit(&self, finding: &Finding) -> Result<&'static RuleSpec, Error> {
+        if !self
+            .settings
+            .config
+            .account_allowed(&finding.account_id, &self.settings.account_id)
+        {
+            return Err(Error::AccountNotAllowed(finding.account_id.clone()));
+        }
+        self.catalog.require(&finding.rule_id)
+    }
+}
+
+/// Parses a handler's input, naming what is wrong.
+pub fn parse_input<T: serde::de::DeserializeOwned>(payload: serde_json::Value) -> Result<T, Error> {
+    serde_json::from_value(payload).map_err(|e| Error::InvalidInput(e.to_string()))
+}

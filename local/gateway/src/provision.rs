@@ -1,0 +1,142 @@
+//! Creates what the flow needs on moto: the executing Step Functions backend, the Conformity SNS
+//! topic with its subscription to the trigger, and the state machine from
+//! `statemachines/remediation.asl.json` with our function ARNs filled in.
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use serde::Serialize;
+
+pub const ACCOUNT_ID: &str = "123456789012";
+pub const TOPIC_NAME: &str = "CloudConformity";
+pub const STATE_MACHINE_NAME: &str = "auto-remediate";
+pub const FUNCTION_PREFIX: &str = "auto-remediate";
+
+/// `.local/stack.json`: how tools and tests find the stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackInfo {
+    pub endpoint_url: String,
+    pub region: String,
+    pub account_id: String,
+    pub topic_arn: String,
+    pub state_machine_arn: String,
+    pub moto_url: String,
+    pub config_file: Option<String>,
+    pub gateway_pid: u32,
+}
+
+pub fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            Credentials::for_tests(),
+        ))
+        .build()
+}
+
+pub fn function_arn(region: &str, handler: &str) -> String {
+    format!("arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{FUNCTION_PREFIX}-{handler}")
+}
+
+/// The ASL with `${ClassifyFunctionArn}` etc. replaced, as Terraform's templatefile does.
+pub fn render_definition(asl: &str, region: &str) -> Result<String, String> {
+    let mut out = asl.to_string();
+    for h in ["Trigger", "Classify", "Remediate", "Verify"] {
+        out = out.replace(&format!("${{{h}FunctionArn}}"), &function_arn(region, &h.to_ascii_lowercase()));
+    }
+    if let Some(pos) = out.find("${") {
+        let rest: String = out[pos..].chars().take(40).collect();
+        return Err(format!("unfilled placeholder in the state machine: {rest}"));
+    }
+    Ok(out)
+}
+
+pub async fn provision(moto_url: &str, region: &str, asl: &str, sns_endpoint: &str) -> Result<(String, String), String> {
+    let http = reqwest_like_post(moto_url, "/moto-api/config", r#"{"stepfunctions": {"execute_state_machine": true}}"#).await?;
+    tracing::info!(status = http, "moto configured to execute state machines");
+    let sdk = sdk_config(moto_url, region);
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let topic_arn = sns
+        .create_topic()
+        .name(TOPIC_NAME)
+        .send()
+        .await
+        .map_err(|e| format!("CreateTopic: {e:?}"))?
+        .topic_arn()
+        .unwrap_or_default()
+        .to_string();
+    let existing = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic_arn)
+        .send()
+        .await
+        .map_err(|e| format!("ListSubscriptionsByTopic: {e:?}"))?;
+    if !existing.subscriptions().iter().any(|s| s.endpoint() == Some(sns_endpoint)) {
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("http")
+            .endpoint(sns_endpoint)
+            .send()
+            .await
+            .map_err(|e| format!("Subscribe: {e:?}"))?;
+    }
+    let sfn = aws_sdk_sfn::Client::new(&sdk);
+    let definition = render_definition(asl, region)?;
+    let role = format!("arn:aws:iam::{ACCOUNT_ID}:role/{STATE_MACHINE_NAME}-states");
+    let arn = format!("arn:aws:states:{region}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}");
+    let exists = sfn.describe_state_machine().state_machine_arn(&arn).send().await.is_ok();
+    if exists {
+        sfn.update_state_machine()
+            .state_machine_arn(&arn)
+            .definition(&definition)
+            .send()
+            .await
+            .map_err(|e| format!("UpdateStateMachine: {e:?}"))?;
+    } else {
+        sfn.create_state_machine()
+            .name(STATE_MACHINE_NAME)
+            .definition(&definition)
+            .role_arn(role)
+            .send()
+            .await
+            .map_err(|e| format!("CreateStateMachine: {e:?}"))?;
+    }
+    Ok((topic_arn, arn))
+}
+
+/// A tiny HTTP/1.1 POST for moto's own API (not an AWS API, so no SDK).
+async fn reqwest_like_post(base: &str, path: &str, body: &str) -> Result<u16, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .map_err(|e| format!("moto at {authority}: {e}"))?;
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+    let mut resp = String::new();
+    stream.read_to_string(&mut resp).await.map_err(|e| e.to_string())?;
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| "moto gave no HTTP status".to_string())?;
+    if !(200..300).contains(&status) {
+        return Err(format!("moto {path} answered {status}"));
+    }
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_repository_state_machine_renders_with_no_placeholder_left() {
+        let asl = include_str!("../../../statemachines/remediation.asl.json");
+        let out = super::render_definition(asl, "eu-west-1").unwrap();
+        assert!(out.contains("arn:aws:lambda:eu-west-1:123456789012:function:auto-remediate-classify"));
+        serde_json::from_str::<serde_json::Value>(&out).unwrap();
+    }
+}

@@ -1,0 +1,292 @@
+//! The gateway's HTTP front: the Lambda Invoke API served by our handlers in-process, SNS http
+//! deliveries to the trigger, and everything else proxied unchanged to moto.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ar_core::deps::Deps;
+use ar_handlers::{invoke, Handler};
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+pub type Body = Full<Bytes>;
+
+const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
+const SNS_PATH: &str = "/_local/sns/trigger";
+const DELIVERIES_PATH: &str = "/_local/deliveries";
+const MAX_BODY: usize = 8 * 1024 * 1024;
+const KEEP_DELIVERIES: usize = 500;
+
+/// State shared by every connection.
+pub struct Gateway {
+    pub deps: tokio::sync::OnceCell<Deps>,
+    pub moto: String,
+    client: Client<HttpConnector, Body>,
+    deliveries: Mutex<VecDeque<Value>>,
+    request_ids: AtomicU64,
+}
+
+impl Gateway {
+    pub fn new(moto: String) -> Arc<Gateway> {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Arc::new(Gateway {
+            deps: tokio::sync::OnceCell::new(),
+            moto,
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            deliveries: Mutex::new(VecDeque::new()),
+            request_ids: AtomicU64::new(1),
+        })
+    }
+
+    fn request_id(&self) -> String {
+        format!("local-{:016x}", self.request_ids.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Serves until the process ends.
+pub async fn serve(listener: TcpListener, gw: Arc<Gateway>) {
+    loop {
+        let (stream, _peer): (_, SocketAddr) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let gw = gw.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let gw = gw.clone();
+                async move { Ok::<_, Infallible>(route(gw, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+fn respond(status: StatusCode, request_id: &str, body: Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-amzn-RequestId", request_id)
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("static response parts")
+}
+
+async fn route(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    if req.method() == Method::POST && path.starts_with(INVOKE_PREFIX) && path.ends_with("/invocations") {
+        let name = path[INVOKE_PREFIX.len()..path.len() - "/invocations".len()].to_string();
+        return lambda_invoke(gw, req, &name).await;
+    }
+    if req.method() == Method::POST && path == SNS_PATH {
+        return sns_delivery(gw, req).await;
+    }
+    if req.method() == Method::GET && path == DELIVERIES_PATH {
+        let list: Vec<Value> = gw.deliveries.lock().expect("deliveries lock").iter().cloned().collect();
+        return respond(StatusCode::OK, &gw.request_id(), Value::Array(list));
+    }
+    if req.method() == Method::GET && path == "/_local/health" {
+        return respond(StatusCode::OK, &gw.request_id(), json!({"ok": gw.deps.get().is_some()}));
+    }
+    proxy(gw, req).await
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<(http::request::Parts, Bytes), String> {
+    let (parts, body) = req.into_parts();
+    let bytes = http_body_util::Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| format!("reading the request body: {e}"))?
+        .to_bytes();
+    Ok((parts, bytes))
+}
+
+/// `POST /2015-03-31/functions/{name}/invocations`, as Lambda answers it: 200 with the result,
+/// or 200 with `X-Amz-Function-Error: Unhandled` and `{errorType, errorMessage}`.
+async fn lambda_invoke(gw: Arc<Gateway>, req: Request<Incoming>, name: &str) -> Response<Body> {
+    let request_id = gw.request_id();
+    let name = percent_decode(name);
+    let handler: Handler = match name.parse() {
+        Ok(h) => h,
+        Err(_) => {
+            return respond(
+                StatusCode::NOT_FOUND,
+                &request_id,
+                json!({"Type": "User", "message": format!("Function not found: {name}")}),
+            )
+        }
+    };
+    let asynchronous = req
+        .headers()
+        .get("x-amz-invocation-type")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"Event"));
+    let (_, body) = match read_body(req).await {
+        Ok(b) => b,
+        Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e})),
+    };
+    let payload: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return respond(
+                    StatusCode::BAD_REQUEST,
+                    &request_id,
+                    json!({"Type": "User", "message": format!("Could not parse request body into json: {e}")}),
+                )
+            }
+        }
+    };
+    let Some(deps) = gw.deps.get().cloned() else {
+        return respond(StatusCode::SERVICE_UNAVAILABLE, &request_id, json!({"message": "the stack is still starting"}));
+    };
+    if asynchronous {
+        tokio::spawn(async move {
+            let _ = run_handler(&deps, handler, payload).await;
+        });
+        return respond(StatusCode::ACCEPTED, &request_id, json!({}));
+    }
+    match run_handler(&deps, handler, payload).await {
+        Ok(v) => respond(StatusCode::OK, &request_id, v),
+        Err(e) => {
+            let mut resp = respond(
+                StatusCode::OK,
+                &request_id,
+                json!({"errorType": e.name(), "errorMessage": e.to_string()}),
+            );
+            resp.headers_mut().insert("X-Amz-Function-Error", http::HeaderValue::from_static("Unhandled"));
+            resp
+        }
+    }
+}
+
+async fn run_handler(deps: &Deps, handler: Handler, payload: Value) -> Result<Value, ar_core::Error> {
+    let result = invoke(deps, handler, payload).await;
+    match &result {
+        Ok(_) => tracing::info!(handler = handler.name(), "invocation succeeded"),
+        Err(e) => tracing::warn!(handler = handler.name(), error = e.name(), message = %e, "invocation failed"),
+    }
+    result
+}
+
+/// An SNS http delivery: wrapped into the Lambda SNS event AWS would send the trigger.
+/// Always answered 200, as SNS → Lambda is asynchronous on AWS; the outcome is kept at
+/// `GET /_local/deliveries` and in the gateway log.
+async fn sns_delivery(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
+    let request_id = gw.request_id();
+    let topic_subscription = req
+        .headers()
+        .get("x-amz-sns-subscription-arn")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (_, body) = match read_body(req).await {
+        Ok(b) => b,
+        Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e})),
+    };
+    let notification: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let message_id = notification.get("MessageId").cloned().unwrap_or(Value::Null);
+    let event = json!({
+        "Records": [{
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": topic_subscription,
+            "Sns": notification,
+        }]
+    });
+    let record = match gw.deps.get().cloned() {
+        None => json!({"message_id": message_id, "error": {"errorType": "Unavailable", "errorMessage": "the stack is still starting"}}),
+        Some(deps) => match run_handler(&deps, Handler::Trigger, event).await {
+            Ok(v) => json!({"message_id": message_id, "result": v}),
+            Err(e) => json!({"message_id": message_id, "error": {"errorType": e.name(), "errorMessage": e.to_string()}}),
+        },
+    };
+    {
+        let mut d = gw.deliveries.lock().expect("deliveries lock");
+        if d.len() >= KEEP_DELIVERIES {
+            d.pop_front();
+        }
+        d.push_back(record);
+    }
+    respond(StatusCode::OK, &request_id, json!({}))
+}
+
+/// Everything else goes to moto unchanged (method, path, query, headers, body).
+async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
+    let request_id = gw.request_id();
+    let (parts, body) = match read_body(req).await {
+        Ok(b) => b,
+        Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e})),
+    };
+    let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let uri: http::Uri = match format!("{}{}", gw.moto, path_and_query).parse() {
+        Ok(u) => u,
+        Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e.to_string()})),
+    };
+    let mut out = Request::builder().method(parts.method).uri(uri).version(http::Version::HTTP_11);
+    for (k, v) in parts.headers.iter() {
+        out = out.header(k, v);
+    }
+    let out = match out.body(Full::new(body)) {
+        Ok(r) => r,
+        Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e.to_string()})),
+    };
+    match gw.client.request(out).await {
+        Ok(resp) => {
+            let (parts, body) = resp.into_parts();
+            match body.collect().await {
+                Ok(b) => Response::from_parts(parts, Full::new(b.to_bytes())),
+                Err(e) => respond(StatusCode::BAD_GATEWAY, &request_id, json!({"message": format!("moto: {e}")})),
+            }
+        }
+        Err(e) => respond(StatusCode::BAD_GATEWAY, &request_id, json!({"message": format!("moto unreachable: {e}")})),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn function_arns_in_the_path_are_decoded() {
+        assert_eq!(
+            super::percent_decode("arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aauto-remediate-verify"),
+            "arn:aws:lambda:us-east-1:123456789012:function:auto-remediate-verify"
+        );
+        assert_eq!(super::percent_decode("abc%"), "abc%");
+    }
+}
