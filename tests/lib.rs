@@ -1,1 +1,284 @@
+//! Helpers for the integration tests: find the running local stack, build clients for it, publish
+//! Conformity messages and wait for their executions.
+//!
+//! The stack is the real one (`local/stack.sh up`, started by `make test`); its location comes
+//! from `STACK_DIR` (default `.local`). Tests create uniquely named resources so they run in parallel.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ar_core::catalog::Catalog;
+use ar_core::finding::{parse_conformity, Intake};
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StackInfo {
+    pub endpoint_url: String,
+    pub region: String,
+    pub account_id: String,
+    pub topic_arn: String,
+    pub state_machine_arn: String,
+}
+
+pub struct Stack {
+    pub info: StackInfo,
+    pub s3: aws_sdk_s3::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sfn: aws_sdk_sfn::Client,
+}
+
+pub fn stack_dir() -> PathBuf {
+    let dir = std::env::var("STACK_DIR").unwrap_or_else(|_| ".local".into());
+    let p = PathBuf::from(&dir);
+    if p.is_absolute() {
+        p
+    } else {
+        // cargo runs tests from the package directory; the stack dir is relative to the workspace.
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
+    }
+}
+
+impl Stack {
+    /// The running local stack; panics with what to do when there is none.
+    pub fn connect() -> Stack {
+        let path = stack_dir().join("stack.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "no local stack at {} ({e}): run the tests with `make test`, or `make local-up` first",
+                path.display()
+            )
+        });
+        let info: StackInfo = serde_json::from_str(&text).expect("stack.json parses");
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(info.region.clone()))
+            .endpoint_url(&info.endpoint_url)
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                Credentials::for_tests(),
+            ))
+            .build();
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+        Stack {
+            s3,
+            ec2: aws_sdk_ec2::Client::new(&sdk),
+            sns: aws_sdk_sns::Client::new(&sdk),
+            sfn: aws_sdk_sfn::Client::new(&sdk),
+            info,
+        }
+    }
+
+    /// A Conformity message for `rule_id` on `resource`, as Conformity documents it.
+    pub fn message(&self, rule_id: &str, resource: &str) -> Value {
+        let service = rule_id.split('-').next().unwrap_or_default();
+        let region = if service == "S3" {
+            "global".to_string()
+        } else {
+            self.info.region.clone()
+        };
+        json!({
+            "organisationId": "org-test",
+            "accountId": "conformity-acct",
+            "accountName": "integration",
+            "service": service,
+            "region": region,
+            "id": format!("ccc:org-test:conformity-acct:{rule_id}:{service}:{region}:{resource}"),
+            "resource": resource,
+            "ccrn": format!("ccrn:aws:{}:{service}:{region}:{resource}", self.info.account_id),
+            "ruleId": rule_id,
+            "ruleTitle": Catalog::builtin().get(rule_id).map(|r| r.title.clone()),
+            "status": "FAILURE",
+            "categories": ["security"],
+            "riskLevel": "VERY_HIGH",
+            "message": format!("{resource} fails {rule_id}"),
+            "createdDate": now_ms(),
+            "failureDiscoveryDate": now_ms(),
+            "tags": []
+        })
+    }
+
+    /// The execution name the trigger derives for a message.
+    pub fn execution_name(&self, message: &Value) -> String {
+        match parse_conformity(&message.to_string(), Catalog::builtin(), &self.info.region).expect("a valid message") {
+            Intake::Failure(f) => f.execution_name(),
+            Intake::Ignored { .. } => panic!("not a failure"),
+        }
+    }
+
+    pub fn execution_arn(&self, name: &str) -> String {
+        format!(
+            "{}:{name}",
+            self.info.state_machine_arn.replace(":stateMachine:", ":execution:")
+        )
+    }
+
+    pub async fn publish(&self, message: &str) {
+        self.sns
+            .publish()
+            .topic_arn(&self.info.topic_arn)
+            .message(message)
+            .send()
+            .await
+            .expect("SNS Publish succeeds");
+    }
+
+    /// Publishes and waits for the execution to end; returns (status, history).
+    pub async fn publish_and_wait(&self, message: &Value) -> Execution {
+        self.publish(&message.to_string()).await;
+        self.wait(&self.execution_name(message)).await
+    }
+
+    /// Whether an execution of that name exists.
+    pub async fn execution_exists(&self, name: &str) -> bool {
+        self.sfn
+            .describe_execution()
+            .execution_arn(self.execution_arn(name))
+            .send()
+            .await
+            .is_ok()
+    }
+
+    /// Waits (at most 60 s) for the named execution to stop running.
+    pub async fn wait(&self, name: &str) -> Execution {
+        let arn = self.execution_arn(name);
+        let start = Instant::now();
+        loop {
+            if let Ok(d) = self.sfn.describe_execution().execution_arn(&arn).send().await {
+                if d.status().as_str() != "RUNNING" {
+                    return Execution::load(
+                        self,
+                        &arn,
+                        d.status().as_str().to_string(),
+                        d.output().map(str::to_string),
+                    )
+                    .await;
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "execution {name} did not finish in 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Calls a handler through the Lambda Invoke API the gateway serves, as Step Functions does.
+    /// Returns the payload, or `Err((errorType, errorMessage))`.
+    pub async fn invoke(&self, function: &str, payload: &Value) -> Result<Value, (String, String)> {
+        let (headers, body) = http_post(
+            &self.info.endpoint_url,
+            &format!("/2015-03-31/functions/{function}/invocations"),
+            &payload.to_string(),
+        )
+        .await;
+        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        if headers.to_ascii_lowercase().contains("x-amz-function-error") {
+            Err((
+                v["errorType"].as_str().unwrap_or_default().to_string(),
+                v["errorMessage"].as_str().unwrap_or_default().to_string(),
+            ))
+        } else {
+            Ok(v)
+        }
+    }
+}
+
+/// A finished execution and its history.
+pub struct Execution {
+    pub status: String,
+    pub output: Value,
+    pub events: Vec<aws_sdk_sfn::types::HistoryEvent>,
+}
+
+impl Execution {
+    async fn load(stack: &Stack, arn: &str, status: String, output: Option<String>) -> Execution {
+        let mut events = Vec::new();
+        let mut token = None;
+        loop {
+            let page = stack
+                .sfn
+                .get_execution_history()
+                .execution_arn(arn)
+                .set_next_token(token)
+                .send()
+                .await
+                .expect("GetExecutionHistory");
+            events.extend(page.events().iter().cloned());
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        Execution {
+            status,
+            output: output
+                .and_then(|o| serde_json::from_str(&o).ok())
+                .unwrap_or(Value::Null),
+            events,
+        }
+    }
+
+    /// The names of the states entered, in order.
+    pub fn states(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|e| e.state_entered_event_details())
+            .map(|d| d.name().to_string())
+            .collect()
+    }
+
+    /// The error of the execution's failure, if it failed.
+    pub fn failure(&self) -> Option<String> {
+        self.events
+            .iter()
+            .find_map(|e| e.execution_failed_event_details())
+            .and_then(|d| d.error().map(str::to_string))
+    }
+
+    /// The error names of failed Lambda tasks, in order.
+    pub fn task_errors(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|e| e.lambda_function_failed_event_details())
+            .filter_map(|d| d.error().map(str::to_string))
+            .collect()
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64
+}
+
+/// A name unique to this run and call: `<prefix>-<ms>-<n>`.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        now_ms() % 100_000_000,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A minimal HTTP/1.1 POST on loopback; returns (raw headers, body).
+pub async fn http_post(base: &str, path: &str, body: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .expect("connect to the gateway");
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.to_string(), body.to_string())
+}

@@ -1,1 +1,9 @@
+//! Integration tests against the real local stack (moto behind our gateway), started by
+//! `make test`. Each test creates its own uniquely named resources, acts through SNS or the
+//! Lambda API exactly as production does, and re-reads the resource afterwards.
 
+mod asl;
+mod aws_cli;
+mod ec2;
+mod intake;
+mod s3;

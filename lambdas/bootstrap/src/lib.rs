@@ -69,7 +69,8 @@ pub fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_current_span(false)
         .without_time()
@@ -91,6 +92,9 @@ mod tests {
             Handler::Remediate
         );
         assert_eq!("bootstrap.trigger".parse::<Handler>().unwrap(), Handler::Trigger);
-        assert_eq!("auto-remediate-delete".parse::<Handler>().unwrap_err().name(), "ConfigInvalid");
+        assert_eq!(
+            "auto-remediate-delete".parse::<Handler>().unwrap_err().name(),
+            "ConfigInvalid"
+        );
     }
 }

@@ -25,7 +25,10 @@ impl std::fmt::Debug for Failure {
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let handler: Handler = std::env::var("_HANDLER").unwrap_or_default().parse().map_err(|e| format!("_HANDLER: {e}"))?;
+    let handler: Handler = std::env::var("_HANDLER")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| format!("_HANDLER: {e}"))?;
     let deps = Deps::from_env().await.map_err(|e| format!("{}: {e}", e.name()))?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

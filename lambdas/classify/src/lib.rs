@@ -45,13 +45,20 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         c
     };
     if mode == Mode::Off {
-        return Ok(with_rule(skip(Outcome::RuleOff, mode, format!("rule {} is off in the configuration", spec.id))));
+        return Ok(with_rule(skip(
+            Outcome::RuleOff,
+            mode,
+            format!("rule {} is off in the configuration", spec.id),
+        )));
     }
     if let Some(tag) = config.excluded_by(&finding.tags) {
         return Ok(with_rule(skip(
             Outcome::Excluded,
             mode,
-            format!("the finding's tags carry the exclusion tag {}", String::from(tag.clone())),
+            format!(
+                "the finding's tags carry the exclusion tag {}",
+                String::from(tag.clone())
+            ),
         )));
     }
     let clients = deps.aws.rule_clients(&finding.region);
@@ -73,7 +80,10 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         return Ok(with_rule(skip(
             Outcome::AlreadyCompliant,
             mode,
-            format!("{} already passes {}: {}", finding.resource, spec.id, inspection.plan.summary),
+            format!(
+                "{} already passes {}: {}",
+                finding.resource, spec.id, inspection.plan.summary
+            ),
         )));
     }
     let decision = match mode {
@@ -91,7 +101,9 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
             Decision::Approve => format!(
                 "rule {} is gated: {}",
                 spec.id,
-                spec.why_gate.as_deref().unwrap_or("the configuration asks for approval")
+                spec.why_gate
+                    .as_deref()
+                    .unwrap_or("the configuration asks for approval")
             ),
             _ => format!("rule {} is in {} mode", spec.id, mode.as_str()),
         },

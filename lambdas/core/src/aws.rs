@@ -18,7 +18,9 @@ impl Aws {
     /// Loads the default chain (environment, profile, container or Lambda credentials).
     pub async fn load() -> Aws {
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        let path_style = std::env::var("AWS_ENDPOINT_URL").map(|v| !v.is_empty()).unwrap_or(false)
+        let path_style = std::env::var("AWS_ENDPOINT_URL")
+            .map(|v| !v.is_empty())
+            .unwrap_or(false)
             || std::env::var("AUTO_REMEDIATE_S3_PATH_STYLE").as_deref() == Ok("true");
         Aws { sdk, path_style }
     }

@@ -70,17 +70,22 @@ impl ResourceKind {
 fn is_bucket_name(id: &str) -> bool {
     let b = id.as_bytes();
     (3..=63).contains(&b.len())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
         && !id.contains("..")
         && !id.starts_with("xn--")
-        && !id.split('.').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+        && !id
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
 }
 
 fn is_security_group_id(id: &str) -> bool {
     match id.strip_prefix("sg-") {
-        Some(hex) => (hex.len() == 8 || hex.len() == 17) && hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
+        Some(hex) => {
+            (hex.len() == 8 || hex.len() == 17) && hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        }
         None => false,
     }
 }
@@ -180,7 +185,10 @@ impl Catalog {
         let mut rules = BTreeMap::new();
         for rule in file.rules {
             if rule.iam.read.is_empty() || rule.iam.write.is_empty() {
-                return Err(Error::ConfigInvalid(format!("rule {} declares no IAM actions", rule.id)));
+                return Err(Error::ConfigInvalid(format!(
+                    "rule {} declares no IAM actions",
+                    rule.id
+                )));
             }
             if let Some(dup) = rules.insert(rule.id.clone(), rule) {
                 return Err(Error::ConfigInvalid(format!("rule {} is listed twice", dup.id)));
@@ -257,12 +265,28 @@ mod tests {
         let sg = ResourceKind::SecurityGroup;
         assert!(sg.is_valid_id("sg-0123456789abcdef0"));
         assert!(sg.is_valid_id("sg-12345678"));
-        for bad in ["sg-123", "../sg-12345678", "sg-1234567g", "SG-12345678", "sg-12345678/..", ""] {
+        for bad in [
+            "sg-123",
+            "../sg-12345678",
+            "sg-1234567g",
+            "SG-12345678",
+            "sg-12345678/..",
+            "",
+        ] {
             assert!(!sg.is_valid_id(bad), "{bad}");
         }
         let b = ResourceKind::S3Bucket;
         assert!(b.is_valid_id("my-bucket.logs"));
-        for bad in ["My-Bucket", "../etc/passwd", "a", "bucket..x", "192.168.1.1", "-bucket", "bucket/key", "bu cket"] {
+        for bad in [
+            "My-Bucket",
+            "../etc/passwd",
+            "a",
+            "bucket..x",
+            "192.168.1.1",
+            "-bucket",
+            "bucket/key",
+            "bu cket",
+        ] {
             assert!(!b.is_valid_id(bad), "{bad}");
         }
     }

@@ -110,7 +110,9 @@ impl Config {
         }
         for account in &config.accounts {
             if account.len() != 12 || !account.bytes().all(|c| c.is_ascii_digit()) {
-                return Err(Error::ConfigInvalid(format!("accounts: {account:?} is not a 12-digit account number")));
+                return Err(Error::ConfigInvalid(format!(
+                    "accounts: {account:?} is not a 12-digit account number"
+                )));
             }
         }
         Ok(config)
@@ -165,13 +167,14 @@ impl Settings {
         let account_id = get("AUTO_REMEDIATE_ACCOUNT_ID")
             .ok_or_else(|| Error::ConfigInvalid("AUTO_REMEDIATE_ACCOUNT_ID is not set".into()))?;
         if account_id.len() != 12 || !account_id.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(Error::ConfigInvalid("AUTO_REMEDIATE_ACCOUNT_ID is not a 12-digit account number".into()));
+            return Err(Error::ConfigInvalid(
+                "AUTO_REMEDIATE_ACCOUNT_ID is not a 12-digit account number".into(),
+            ));
         }
         let catalog = Catalog::builtin();
         let config = match (get("AUTO_REMEDIATE_CONFIG"), get("AUTO_REMEDIATE_CONFIG_FILE")) {
-            (Some(text), _) if !text.trim().is_empty() => {
-                Config::parse(&text, catalog).map_err(|e| Error::ConfigInvalid(format!("AUTO_REMEDIATE_CONFIG: {e}")))?
-            }
+            (Some(text), _) if !text.trim().is_empty() => Config::parse(&text, catalog)
+                .map_err(|e| Error::ConfigInvalid(format!("AUTO_REMEDIATE_CONFIG: {e}")))?,
             (_, Some(path)) if !path.trim().is_empty() => {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| Error::ConfigInvalid(format!("AUTO_REMEDIATE_CONFIG_FILE {path}: {e}")))?;
@@ -211,7 +214,11 @@ mod tests {
             r#"{"rules": {"EC2-999": {"mode": "auto"}}}"#,
             r#"{"accounts": ["12345"]}"#,
         ] {
-            assert_eq!(Config::parse(bad, Catalog::builtin()).unwrap_err().name(), "ConfigInvalid", "{bad}");
+            assert_eq!(
+                Config::parse(bad, Catalog::builtin()).unwrap_err().name(),
+                "ConfigInvalid",
+                "{bad}"
+            );
         }
     }
 

@@ -46,10 +46,7 @@ pub enum Error {
     Throttled { operation: &'static str, code: String },
     /// A transient AWS or network failure; the state machine retries with backoff.
     #[error("transient failure calling {operation}: {detail}")]
-    AwsTransient {
-        operation: &'static str,
-        detail: String,
-    },
+    AwsTransient { operation: &'static str, detail: String },
     /// AWS refused the call for lack of permission.
     #[error("access denied calling {operation}: {code}")]
     AccessDenied { operation: &'static str, code: String },
@@ -159,9 +156,7 @@ impl Error {
     /// The AWS error code carried by an `Aws` error, if any.
     pub fn aws_code(&self) -> Option<&str> {
         match self {
-            Error::Aws { code, .. } | Error::AccessDenied { code, .. } | Error::Throttled { code, .. } => {
-                Some(code)
-            }
+            Error::Aws { code, .. } | Error::AccessDenied { code, .. } | Error::Throttled { code, .. } => Some(code),
             _ => None,
         }
     }
@@ -238,15 +233,31 @@ mod tests {
             Error::MessageTooLarge { size: 1, limit: 0 },
             Error::MissingField("x"),
             Error::invalid_field("x", ""),
-            Error::InvalidResourceId { id: String::new(), kind: "" },
+            Error::InvalidResourceId {
+                id: String::new(),
+                kind: "",
+            },
             Error::UnknownRule(String::new()),
             Error::AccountNotAllowed(String::new()),
             Error::InvalidInput(String::new()),
             Error::ConfigInvalid(String::new()),
-            Error::Throttled { operation: "", code: String::new() },
-            Error::AwsTransient { operation: "", detail: String::new() },
-            Error::AccessDenied { operation: "", code: String::new() },
-            Error::Aws { operation: "", code: String::new(), message: String::new() },
+            Error::Throttled {
+                operation: "",
+                code: String::new(),
+            },
+            Error::AwsTransient {
+                operation: "",
+                detail: String::new(),
+            },
+            Error::AccessDenied {
+                operation: "",
+                code: String::new(),
+            },
+            Error::Aws {
+                operation: "",
+                code: String::new(),
+                message: String::new(),
+            },
             Error::PlanChanged(String::new()),
             Error::VerificationFailed(String::new()),
             Error::PartiallyApplied(String::new()),
@@ -260,6 +271,9 @@ mod tests {
         assert!(classify_code("Op", "RequestLimitExceeded".into(), String::new()).is_retryable());
         assert!(classify_code("Op", "SlowDown".into(), String::new()).is_retryable());
         assert!(!classify_code("Op", "InvalidGroup.NotFound".into(), String::new()).is_retryable());
-        assert_eq!(classify_code("Op", "AccessDenied".into(), String::new()).name(), "AccessDenied");
+        assert_eq!(
+            classify_code("Op", "AccessDenied".into(), String::new()).name(),
+            "AccessDenied"
+        );
     }
 }

@@ -110,15 +110,27 @@ pub fn parse_conformity(message: &str, catalog: &Catalog, deployment_region: &st
             limit: MAX_MESSAGE_BYTES,
         });
     }
-    let mut value: Value =
-        serde_json::from_str(message).map_err(|e| Error::MessageNotJson(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column())))?;
+    let mut value: Value = serde_json::from_str(message).map_err(|e| {
+        Error::MessageNotJson(format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })?;
     // Some relays JSON-encode the message twice.
     if let Value::String(inner) = &value {
-        value = serde_json::from_str(inner).map_err(|_| Error::MessageNotJson("a JSON string, not an object".into()))?;
+        value =
+            serde_json::from_str(inner).map_err(|_| Error::MessageNotJson("a JSON string, not an object".into()))?;
     }
     let obj = match value {
         Value::Object(obj) => obj,
-        other => return Err(Error::MessageNotJson(format!("a JSON {}, not an object", json_kind(&other)))),
+        other => {
+            return Err(Error::MessageNotJson(format!(
+                "a JSON {}, not an object",
+                json_kind(&other)
+            )))
+        }
     };
 
     let rule_id = required_str(&obj, "ruleId")?;
@@ -154,7 +166,10 @@ pub fn parse_conformity(message: &str, catalog: &Catalog, deployment_region: &st
         if !service.eq_ignore_ascii_case(&spec.service) {
             return Err(Error::invalid_field(
                 "service",
-                format!("rule {} is an {} rule, the message says {service:?}", spec.id, spec.service),
+                format!(
+                    "rule {} is an {} rule, the message says {service:?}",
+                    spec.id, spec.service
+                ),
             ));
         }
     }
@@ -205,7 +220,10 @@ fn truncate(s: &str, n: usize) -> String {
 
 fn check_text(field: &'static str, s: &str) -> Result<(), Error> {
     if s.chars().count() > MAX_FIELD_CHARS {
-        return Err(Error::invalid_field(field, format!("longer than {MAX_FIELD_CHARS} characters")));
+        return Err(Error::invalid_field(
+            field,
+            format!("longer than {MAX_FIELD_CHARS} characters"),
+        ));
     }
     if s.chars().any(char::is_control) {
         return Err(Error::invalid_field(field, "contains control characters"));
@@ -221,7 +239,10 @@ fn optional_str(obj: &Map<String, Value>, field: &'static str) -> Result<Option<
             Ok(Some(s.clone()))
         }
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => Err(Error::invalid_field(field, format!("expected a string, got a {}", json_kind(other)))),
+        Some(other) => Err(Error::invalid_field(
+            field,
+            format!("expected a string, got a {}", json_kind(other)),
+        )),
     }
 }
 
@@ -236,7 +257,10 @@ fn required_str(obj: &Map<String, Value>, field: &'static str) -> Result<String,
             check_text(field, s)?;
             Ok(s.to_string())
         }
-        Some(other) => Err(Error::invalid_field(field, format!("expected a string, got a {}", json_kind(other)))),
+        Some(other) => Err(Error::invalid_field(
+            field,
+            format!("expected a string, got a {}", json_kind(other)),
+        )),
     }
 }
 
@@ -252,7 +276,12 @@ fn parse_status(obj: &Map<String, Value>) -> Result<Status, Error> {
             .as_str()
             .ok_or_else(|| Error::invalid_field(field, "expected a string"))?,
         Value::Array(_) => return Err(Error::invalid_field(field, "expected exactly one status")),
-        other => return Err(Error::invalid_field(field, format!("expected a string, got a {}", json_kind(other)))),
+        other => {
+            return Err(Error::invalid_field(
+                field,
+                format!("expected a string, got a {}", json_kind(other)),
+            ))
+        }
     };
     match text.trim().to_ascii_uppercase().as_str() {
         "FAILURE" => Ok(Status::Failure),
@@ -274,7 +303,10 @@ fn optional_epoch_ms(obj: &Map<String, Value>, field: &'static str) -> Result<Op
             .parse::<u64>()
             .map(Some)
             .map_err(|_| Error::invalid_field(field, "expected epoch milliseconds")),
-        Some(other) => Err(Error::invalid_field(field, format!("expected a number, got a {}", json_kind(other)))),
+        Some(other) => Err(Error::invalid_field(
+            field,
+            format!("expected a number, got a {}", json_kind(other)),
+        )),
     }
 }
 
@@ -283,7 +315,10 @@ fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     (3..=4).contains(&parts.len())
         && parts[0].len() == 2
-        && parts.iter().take(parts.len() - 1).all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase()))
+        && parts
+            .iter()
+            .take(parts.len() - 1)
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase()))
         && parts[parts.len() - 1].len() <= 2
         && parts[parts.len() - 1].bytes().all(|c| c.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty()
@@ -298,16 +333,25 @@ fn account_from_ccrn(ccrn: &str, region: &str, resource: &str) -> Result<String,
     }
     let account = parts[2];
     if account.len() != 12 || !account.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(Error::invalid_field("ccrn", "the account is not a 12-digit AWS account number"));
+        return Err(Error::invalid_field(
+            "ccrn",
+            "the account is not a 12-digit AWS account number",
+        ));
     }
     if let Some(r) = parts.get(4) {
         if !r.is_empty() && *r != region {
-            return Err(Error::invalid_field("ccrn", format!("its region {r:?} differs from the message's")));
+            return Err(Error::invalid_field(
+                "ccrn",
+                format!("its region {r:?} differs from the message's"),
+            ));
         }
     }
     if let Some(r) = parts.get(5) {
         if !r.is_empty() && *r != resource {
-            return Err(Error::invalid_field("ccrn", "its resource differs from the message's `resource`"));
+            return Err(Error::invalid_field(
+                "ccrn",
+                "its resource differs from the message's `resource`",
+            ));
         }
     }
     Ok(account.to_string())
@@ -352,7 +396,11 @@ fn parse_tags(value: Option<&Value>) -> Result<BTreeMap<String, String>, Error> 
                             .or_else(|| o.get("key"))
                             .and_then(Value::as_str)
                             .ok_or_else(|| Error::invalid_field("tags", "a tag object without a Key"))?;
-                        let v = o.get("Value").or_else(|| o.get("value")).and_then(Value::as_str).unwrap_or("");
+                        let v = o
+                            .get("Value")
+                            .or_else(|| o.get("value"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
                         put(k, v)?;
                     }
                     _ => return Err(Error::invalid_field("tags", "expected strings or {Key, Value} objects")),
@@ -360,7 +408,10 @@ fn parse_tags(value: Option<&Value>) -> Result<BTreeMap<String, String>, Error> 
             }
         }
         Some(other) => {
-            return Err(Error::invalid_field("tags", format!("expected a list or an object, got a {}", json_kind(other))))
+            return Err(Error::invalid_field(
+                "tags",
+                format!("expected a list or an object, got a {}", json_kind(other)),
+            ))
         }
     }
     Ok(tags)
@@ -416,7 +467,10 @@ mod tests {
     #[test]
     fn a_double_encoded_message_is_accepted() {
         let text = serde_json::to_string(&s3_message().to_string()).unwrap();
-        assert!(matches!(parse_conformity(&text, Catalog::builtin(), "us-east-1"), Ok(Intake::Failure(_))));
+        assert!(matches!(
+            parse_conformity(&text, Catalog::builtin(), "us-east-1"),
+            Ok(Intake::Failure(_))
+        ));
     }
 
     #[test]
@@ -433,7 +487,9 @@ mod tests {
         assert_eq!(a.execution_name(), b.execution_name());
         let name = a.execution_name();
         assert!(name.len() <= 80, "{name}");
-        assert!(name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         let mut later = s3_message();
         later["failureDiscoveryDate"] = json!(1_700_000_000_001u64);
         assert_ne!(failure(later).execution_name(), name);
@@ -451,7 +507,9 @@ mod tests {
             assert_eq!(parse(v.clone()).unwrap_err().name(), name, "{v}");
         }
         assert_eq!(
-            parse_conformity("not json", Catalog::builtin(), "us-east-1").unwrap_err().name(),
+            parse_conformity("not json", Catalog::builtin(), "us-east-1")
+                .unwrap_err()
+                .name(),
             "MessageNotJson"
         );
         let mut m = s3_message();
@@ -465,6 +523,11 @@ mod tests {
         m["ccrn"] = json!("ccrn:aws:123456789012:S3:global:another-bucket");
         assert_eq!(parse(m).unwrap_err().name(), "InvalidField");
         let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(MAX_MESSAGE_BYTES));
-        assert_eq!(parse_conformity(&huge, Catalog::builtin(), "us-east-1").unwrap_err().name(), "MessageTooLarge");
+        assert_eq!(
+            parse_conformity(&huge, Catalog::builtin(), "us-east-1")
+                .unwrap_err()
+                .name(),
+            "MessageTooLarge"
+        );
     }
 }

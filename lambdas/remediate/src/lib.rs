@@ -30,7 +30,10 @@ pub async fn handle(deps: &Deps, input: RemediateInput) -> Result<Remediation, E
     let spec = deps.admit(finding)?;
     let clients = deps.aws.rule_clients(&finding.region);
     let Some(fresh) = rules::inspect(&clients, spec, finding, Tags::Read).await? else {
-        return Ok(nothing(Outcome::ResourceGone, format!("{} no longer exists", finding.resource)));
+        return Ok(nothing(
+            Outcome::ResourceGone,
+            format!("{} no longer exists", finding.resource),
+        ));
     };
     if let Some(tag) = deps.settings.config.excluded_by(&fresh.tags) {
         return Ok(nothing(
@@ -41,7 +44,10 @@ pub async fn handle(deps: &Deps, input: RemediateInput) -> Result<Remediation, E
     if fresh.compliant() {
         return Ok(Remediation {
             before: Some(fresh.state),
-            ..nothing(Outcome::AlreadyCompliant, format!("{} already passes {}", finding.resource, spec.id))
+            ..nothing(
+                Outcome::AlreadyCompliant,
+                format!("{} already passes {}", finding.resource, spec.id),
+            )
         });
     }
     if decision == Decision::DryRun {
@@ -69,8 +75,15 @@ pub async fn handle(deps: &Deps, input: RemediateInput) -> Result<Remediation, E
         }
     }
     let applied = rules::apply(&clients, spec, finding, &fresh).await?;
-    tracing::info!(rule_id = spec.id, resource = finding.resource, changes = applied.len(), "remediated");
-    let after = rules::inspect(&clients, spec, finding, Tags::Skip).await?.map(|i| i.state);
+    tracing::info!(
+        rule_id = spec.id,
+        resource = finding.resource,
+        changes = applied.len(),
+        "remediated"
+    );
+    let after = rules::inspect(&clients, spec, finding, Tags::Skip)
+        .await?
+        .map(|i| i.state);
     Ok(Remediation {
         outcome: Outcome::Remediated,
         reason: fresh.plan.summary.clone(),

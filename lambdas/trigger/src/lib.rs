@@ -84,7 +84,12 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TriggerOutput, Error> {
             .await
         {
             Ok(started) => {
-                tracing::info!(execution = name, rule_id = finding.rule_id, resource = finding.resource, "started");
+                tracing::info!(
+                    execution = name,
+                    rule_id = finding.rule_id,
+                    resource = finding.resource,
+                    "started"
+                );
                 out.push(RecordResult::Started {
                     execution_name: name,
                     execution_arn: started.execution_arn().to_string(),
@@ -120,7 +125,11 @@ mod tests {
 
     #[test]
     fn non_sns_events_are_invalid_envelopes() {
-        for bad in [serde_json::json!({}), serde_json::json!({"Records": []}), serde_json::json!({"Records": [{"Sns": {"Message": 5}}]})] {
+        for bad in [
+            serde_json::json!({}),
+            serde_json::json!({"Records": []}),
+            serde_json::json!({"Records": [{"Sns": {"Message": 5}}]}),
+        ] {
             assert_eq!(sns_messages(&bad).unwrap_err().name(), "InvalidEnvelope");
         }
     }

@@ -74,8 +74,13 @@ async fn run() -> Result<(), String> {
     tokio::spawn(server::serve(listener, gw.clone()));
 
     let asl = std::fs::read_to_string(&args.asl).map_err(|e| format!("{}: {e}", args.asl.display()))?;
-    let (topic_arn, state_machine_arn) =
-        provision::provision(&args.moto, &args.region, &asl, &format!("{endpoint}/_local/sns/trigger")).await?;
+    let (topic_arn, state_machine_arn) = provision::provision(
+        &args.moto,
+        &args.region,
+        &asl,
+        &format!("{endpoint}/_local/sns/trigger"),
+    )
+    .await?;
 
     // The handlers see exactly the environment a Lambda function would, plus the endpoint.
     let config_text = match &args.config {

@@ -43,7 +43,10 @@ pub fn function_arn(region: &str, handler: &str) -> String {
 pub fn render_definition(asl: &str, region: &str) -> Result<String, String> {
     let mut out = asl.to_string();
     for h in ["Trigger", "Classify", "Remediate", "Verify"] {
-        out = out.replace(&format!("${{{h}FunctionArn}}"), &function_arn(region, &h.to_ascii_lowercase()));
+        out = out.replace(
+            &format!("${{{h}FunctionArn}}"),
+            &function_arn(region, &h.to_ascii_lowercase()),
+        );
     }
     if let Some(pos) = out.find("${") {
         let rest: String = out[pos..].chars().take(40).collect();
@@ -52,8 +55,18 @@ pub fn render_definition(asl: &str, region: &str) -> Result<String, String> {
     Ok(out)
 }
 
-pub async fn provision(moto_url: &str, region: &str, asl: &str, sns_endpoint: &str) -> Result<(String, String), String> {
-    let http = reqwest_like_post(moto_url, "/moto-api/config", r#"{"stepfunctions": {"execute_state_machine": true}}"#).await?;
+pub async fn provision(
+    moto_url: &str,
+    region: &str,
+    asl: &str,
+    sns_endpoint: &str,
+) -> Result<(String, String), String> {
+    let http = reqwest_like_post(
+        moto_url,
+        "/moto-api/config",
+        r#"{"stepfunctions": {"execute_state_machine": true}}"#,
+    )
+    .await?;
     tracing::info!(status = http, "moto configured to execute state machines");
     let sdk = sdk_config(moto_url, region);
     let sns = aws_sdk_sns::Client::new(&sdk);
@@ -72,7 +85,11 @@ pub async fn provision(moto_url: &str, region: &str, asl: &str, sns_endpoint: &s
         .send()
         .await
         .map_err(|e| format!("ListSubscriptionsByTopic: {e:?}"))?;
-    if !existing.subscriptions().iter().any(|s| s.endpoint() == Some(sns_endpoint)) {
+    if !existing
+        .subscriptions()
+        .iter()
+        .any(|s| s.endpoint() == Some(sns_endpoint))
+    {
         sns.subscribe()
             .topic_arn(&topic_arn)
             .protocol("http")
@@ -85,7 +102,12 @@ pub async fn provision(moto_url: &str, region: &str, asl: &str, sns_endpoint: &s
     let definition = render_definition(asl, region)?;
     let role = format!("arn:aws:iam::{ACCOUNT_ID}:role/{STATE_MACHINE_NAME}-states");
     let arn = format!("arn:aws:states:{region}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}");
-    let exists = sfn.describe_state_machine().state_machine_arn(&arn).send().await.is_ok();
+    let exists = sfn
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .is_ok();
     if exists {
         sfn.update_state_machine()
             .state_machine_arn(&arn)

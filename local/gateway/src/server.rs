@@ -156,7 +156,11 @@ async fn lambda_invoke(gw: Arc<Gateway>, req: Request<Incoming>, name: &str) -> 
         }
     };
     let Some(deps) = gw.deps.get().cloned() else {
-        return respond(StatusCode::SERVICE_UNAVAILABLE, &request_id, json!({"message": "the stack is still starting"}));
+        return respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &request_id,
+            json!({"message": "the stack is still starting"}),
+        );
     };
     if asynchronous {
         tokio::spawn(async move {
@@ -172,7 +176,8 @@ async fn lambda_invoke(gw: Arc<Gateway>, req: Request<Incoming>, name: &str) -> 
                 &request_id,
                 json!({"errorType": e.name(), "errorMessage": e.to_string()}),
             );
-            resp.headers_mut().insert("X-Amz-Function-Error", http::HeaderValue::from_static("Unhandled"));
+            resp.headers_mut()
+                .insert("X-Amz-Function-Error", http::HeaderValue::from_static("Unhandled"));
             resp
         }
     }
@@ -213,10 +218,14 @@ async fn sns_delivery(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body
         }]
     });
     let record = match gw.deps.get().cloned() {
-        None => json!({"message_id": message_id, "error": {"errorType": "Unavailable", "errorMessage": "the stack is still starting"}}),
+        None => {
+            json!({"message_id": message_id, "error": {"errorType": "Unavailable", "errorMessage": "the stack is still starting"}})
+        }
         Some(deps) => match run_handler(&deps, Handler::Trigger, event).await {
             Ok(v) => json!({"message_id": message_id, "result": v}),
-            Err(e) => json!({"message_id": message_id, "error": {"errorType": e.name(), "errorMessage": e.to_string()}}),
+            Err(e) => {
+                json!({"message_id": message_id, "error": {"errorType": e.name(), "errorMessage": e.to_string()}})
+            }
         },
     };
     {
@@ -241,7 +250,10 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
         Ok(u) => u,
         Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e.to_string()})),
     };
-    let mut out = Request::builder().method(parts.method).uri(uri).version(http::Version::HTTP_11);
+    let mut out = Request::builder()
+        .method(parts.method)
+        .uri(uri)
+        .version(http::Version::HTTP_11);
     for (k, v) in parts.headers.iter() {
         out = out.header(k, v);
     }
@@ -254,10 +266,18 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
             let (parts, body) = resp.into_parts();
             match body.collect().await {
                 Ok(b) => Response::from_parts(parts, Full::new(b.to_bytes())),
-                Err(e) => respond(StatusCode::BAD_GATEWAY, &request_id, json!({"message": format!("moto: {e}")})),
+                Err(e) => respond(
+                    StatusCode::BAD_GATEWAY,
+                    &request_id,
+                    json!({"message": format!("moto: {e}")}),
+                ),
             }
         }
-        Err(e) => respond(StatusCode::BAD_GATEWAY, &request_id, json!({"message": format!("moto unreachable: {e}")})),
+        Err(e) => respond(
+            StatusCode::BAD_GATEWAY,
+            &request_id,
+            json!({"message": format!("moto unreachable: {e}")}),
+        ),
     }
 }
 

@@ -77,7 +77,13 @@ impl IngressRule {
 
     /// Same protocol, ports and source (ids and descriptions aside).
     fn same_access(&self, other: &IngressRule) -> bool {
-        let proto = |r: &IngressRule| if r.is_tcp() { "tcp".to_string() } else { r.protocol.to_ascii_lowercase() };
+        let proto = |r: &IngressRule| {
+            if r.is_tcp() {
+                "tcp".to_string()
+            } else {
+                r.protocol.to_ascii_lowercase()
+            }
+        };
         proto(self) == proto(other)
             && self.from_port == other.from_port
             && self.to_port == other.to_port
@@ -150,7 +156,11 @@ pub fn plan(state: &GroupState, params: &WorldPortParams, rule_id: &str, region:
     let mut cannot_keep = Vec::new();
     for rule in &bad {
         let mut keep = Vec::new();
-        let (lo, hi) = if rule.is_all_traffic() { (0, 65535) } else { (rule.from_port, rule.to_port) };
+        let (lo, hi) = if rule.is_all_traffic() {
+            (0, 65535)
+        } else {
+            (rule.from_port, rule.to_port)
+        };
         if lo < port {
             keep.push(rule.derived("tcp", lo, port - 1));
         }
@@ -181,7 +191,10 @@ pub fn plan(state: &GroupState, params: &WorldPortParams, rule_id: &str, region:
         .chain(bad.iter().map(|r| Change::RevokeIngress { rule: (*r).clone() }))
         .collect();
     let summary = if bad.is_empty() {
-        format!("{} does not open tcp {} ({}) to the world: nothing to change", state.group_id, port, params.name)
+        format!(
+            "{} does not open tcp {} ({}) to the world: nothing to change",
+            state.group_id, port, params.name
+        )
     } else {
         format!(
             "close tcp {} ({}) to the world on {}: revoke {} rule(s), keep their other ports",
@@ -211,10 +224,7 @@ fn from_sdk_rule(r: &SecurityGroupRule) -> IngressRule {
         cidr_ipv4: r.cidr_ipv4().map(str::to_string),
         cidr_ipv6: r.cidr_ipv6().map(str::to_string),
         prefix_list_id: r.prefix_list_id().map(str::to_string),
-        referenced_group_id: r
-            .referenced_group_info()
-            .and_then(|g| g.group_id())
-            .map(str::to_string),
+        referenced_group_id: r.referenced_group_info().and_then(|g| g.group_id()).map(str::to_string),
         description: r.description().map(str::to_string).filter(|d| !d.is_empty()),
     }
 }
@@ -281,10 +291,20 @@ fn to_permission(rule: &IngressRule) -> IpPermission {
         .from_port(rule.from_port)
         .to_port(rule.to_port);
     if let Some(cidr) = &rule.cidr_ipv4 {
-        p = p.ip_ranges(IpRange::builder().cidr_ip(cidr).set_description(rule.description.clone()).build());
+        p = p.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(cidr)
+                .set_description(rule.description.clone())
+                .build(),
+        );
     }
     if let Some(cidr) = &rule.cidr_ipv6 {
-        p = p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).set_description(rule.description.clone()).build());
+        p = p.ipv6_ranges(
+            Ipv6Range::builder()
+                .cidr_ipv6(cidr)
+                .set_description(rule.description.clone())
+                .build(),
+        );
     }
     p.build()
 }
@@ -303,7 +323,13 @@ pub async fn apply(ec2: &aws_sdk_ec2::Client, group_id: &str, plan: &Plan) -> Re
                 .await
                 .map(|_| ())
                 .map_err(|e| Error::from_sdk("ec2:AuthorizeSecurityGroupIngress", e))
-                .or_else(|e| if e.aws_code() == Some("InvalidPermission.Duplicate") { Ok(()) } else { Err(e) }),
+                .or_else(|e| {
+                    if e.aws_code() == Some("InvalidPermission.Duplicate") {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                }),
             Change::RevokeIngress { rule } => {
                 let id = rule
                     .id
@@ -415,26 +441,49 @@ mod tests {
 
     #[test]
     fn a_world_open_range_is_narrowed_around_the_port_keeping_its_description() {
-        let p = plan(&group(vec![rule("sgr-1", "tcp", 20, 30, WORLD_V4)]), &ssh(), "EC2-002", "us-east-1");
+        let p = plan(
+            &group(vec![rule("sgr-1", "tcp", 20, 30, WORLD_V4)]),
+            &ssh(),
+            "EC2-002",
+            "us-east-1",
+        );
         assert_eq!(
             adds(&p),
-            vec![("tcp".into(), 20, 21, WORLD_V4.into()), ("tcp".into(), 23, 30, WORLD_V4.into())]
+            vec![
+                ("tcp".into(), 20, 21, WORLD_V4.into()),
+                ("tcp".into(), 23, 30, WORLD_V4.into())
+            ]
         );
         assert_eq!(revokes(&p), vec!["sgr-1"]);
-        assert!(matches!(&p.changes[0], Change::AuthorizeIngress { rule } if rule.description.as_deref() == Some("web")));
-        assert!(matches!(p.changes.last(), Some(Change::RevokeIngress { .. })), "adds come before the revoke");
+        assert!(
+            matches!(&p.changes[0], Change::AuthorizeIngress { rule } if rule.description.as_deref() == Some("web"))
+        );
+        assert!(
+            matches!(p.changes.last(), Some(Change::RevokeIngress { .. })),
+            "adds come before the revoke"
+        );
     }
 
     #[test]
     fn an_exact_port_rule_is_revoked_with_nothing_added() {
-        let p = plan(&group(vec![rule("sgr-1", "tcp", 22, 22, WORLD_V6)]), &ssh(), "EC2-002", "us-east-1");
+        let p = plan(
+            &group(vec![rule("sgr-1", "tcp", 22, 22, WORLD_V6)]),
+            &ssh(),
+            "EC2-002",
+            "us-east-1",
+        );
         assert!(adds(&p).is_empty());
         assert_eq!(revokes(&p), vec!["sgr-1"]);
     }
 
     #[test]
     fn all_traffic_is_replaced_by_everything_but_the_port_and_says_what_is_lost() {
-        let p = plan(&group(vec![rule("sgr-9", "-1", -1, -1, WORLD_V6)]), &ssh(), "EC2-002", "us-east-1");
+        let p = plan(
+            &group(vec![rule("sgr-9", "-1", -1, -1, WORLD_V6)]),
+            &ssh(),
+            "EC2-002",
+            "us-east-1",
+        );
         assert_eq!(
             adds(&p),
             vec![
@@ -463,14 +512,20 @@ mod tests {
 
     #[test]
     fn replacements_that_already_exist_are_not_added_twice() {
-        let state = group(vec![rule("sgr-1", "tcp", 20, 30, WORLD_V4), rule("sgr-2", "tcp", 23, 30, WORLD_V4)]);
+        let state = group(vec![
+            rule("sgr-1", "tcp", 20, 30, WORLD_V4),
+            rule("sgr-2", "tcp", 23, 30, WORLD_V4),
+        ]);
         let p = plan(&state, &ssh(), "EC2-002", "us-east-1");
         assert_eq!(adds(&p), vec![("tcp".into(), 20, 21, WORLD_V4.into())]);
     }
 
     #[tokio::test]
     async fn apply_sends_exactly_the_planned_requests_in_order() {
-        let state = group(vec![rule("sgr-1", "tcp", 20, 30, WORLD_V4), rule("sgr-2", "tcp", 22, 22, "10.0.0.0/8")]);
+        let state = group(vec![
+            rule("sgr-1", "tcp", 20, 30, WORLD_V4),
+            rule("sgr-2", "tcp", 22, 22, "10.0.0.0/8"),
+        ]);
         let p = plan(&state, &ssh(), "EC2-002", "us-east-1");
         let add_low = mock!(aws_sdk_ec2::Client::authorize_security_group_ingress)
             .match_requests(|r| {
@@ -486,7 +541,9 @@ mod tests {
             })
             .then_output(|| AuthorizeSecurityGroupIngressOutput::builder().r#return(true).build());
         let add_high = mock!(aws_sdk_ec2::Client::authorize_security_group_ingress)
-            .match_requests(|r| r.ip_permissions()[0].from_port() == Some(23) && r.ip_permissions()[0].to_port() == Some(30))
+            .match_requests(|r| {
+                r.ip_permissions()[0].from_port() == Some(23) && r.ip_permissions()[0].to_port() == Some(30)
+            })
             .then_output(|| AuthorizeSecurityGroupIngressOutput::builder().r#return(true).build());
         let revoke = mock!(aws_sdk_ec2::Client::revoke_security_group_ingress)
             .match_requests(|r| {
@@ -500,17 +557,27 @@ mod tests {
         let done = apply(&ec2, "sg-12345678", &p).await.unwrap();
 
         assert_eq!(done.len(), 3);
-        assert_eq!((add_low.num_calls(), add_high.num_calls(), revoke.num_calls()), (1, 1, 1));
+        assert_eq!(
+            (add_low.num_calls(), add_high.num_calls(), revoke.num_calls()),
+            (1, 1, 1)
+        );
     }
 
     #[tokio::test]
     async fn a_failure_after_some_changes_names_what_was_done() {
-        let p = plan(&group(vec![rule("sgr-1", "tcp", 20, 30, WORLD_V4)]), &ssh(), "EC2-002", "us-east-1");
+        let p = plan(
+            &group(vec![rule("sgr-1", "tcp", 20, 30, WORLD_V4)]),
+            &ssh(),
+            "EC2-002",
+            "us-east-1",
+        );
         let ok = mock!(aws_sdk_ec2::Client::authorize_security_group_ingress)
             .then_output(|| AuthorizeSecurityGroupIngressOutput::builder().r#return(true).build());
         let limit = mock!(aws_sdk_ec2::Client::authorize_security_group_ingress).then_error(|| {
             aws_sdk_ec2::operation::authorize_security_group_ingress::AuthorizeSecurityGroupIngressError::generic(
-                aws_sdk_ec2::error::ErrorMetadata::builder().code("RulesPerSecurityGroupLimitExceeded").build(),
+                aws_sdk_ec2::error::ErrorMetadata::builder()
+                    .code("RulesPerSecurityGroupLimitExceeded")
+                    .build(),
             )
         });
         let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&ok, &limit]);
@@ -521,10 +588,17 @@ mod tests {
 
     #[tokio::test]
     async fn throttling_before_any_change_is_retryable_as_is() {
-        let p = plan(&group(vec![rule("sgr-1", "tcp", 22, 22, WORLD_V4)]), &ssh(), "EC2-002", "us-east-1");
+        let p = plan(
+            &group(vec![rule("sgr-1", "tcp", 22, 22, WORLD_V4)]),
+            &ssh(),
+            "EC2-002",
+            "us-east-1",
+        );
         let throttled = mock!(aws_sdk_ec2::Client::revoke_security_group_ingress).then_error(|| {
             aws_sdk_ec2::operation::revoke_security_group_ingress::RevokeSecurityGroupIngressError::generic(
-                aws_sdk_ec2::error::ErrorMetadata::builder().code("RequestLimitExceeded").build(),
+                aws_sdk_ec2::error::ErrorMetadata::builder()
+                    .code("RequestLimitExceeded")
+                    .build(),
             )
         });
         let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&throttled], |c| c

@@ -56,7 +56,12 @@ pub enum Tags {
 }
 
 /// Reads the resource and derives the plan; `None` when the resource no longer exists.
-pub async fn inspect(clients: &RuleClients, spec: &RuleSpec, finding: &Finding, tags: Tags) -> Result<Option<Inspection>, Error> {
+pub async fn inspect(
+    clients: &RuleClients,
+    spec: &RuleSpec,
+    finding: &Finding,
+    tags: Tags,
+) -> Result<Option<Inspection>, Error> {
     match &spec.family {
         Family::S3Acl(params) => {
             let Some(acl) = s3_acl::read_acl(&clients.s3, &finding.resource).await? else {
@@ -66,7 +71,10 @@ pub async fn inspect(clients: &RuleClients, spec: &RuleSpec, finding: &Finding, 
                 Tags::Read => s3_acl::read_tags(&clients.s3, &finding.resource).await?,
                 Tags::Skip => BTreeMap::new(),
             };
-            let offending = s3_acl::offending(&acl, params).iter().map(|g| format!("grant {}", g.describe())).collect();
+            let offending = s3_acl::offending(&acl, params)
+                .iter()
+                .map(|g| format!("grant {}", g.describe()))
+                .collect();
             let plan = s3_acl::plan(&acl, params, &spec.id, &finding.resource, &finding.region);
             Ok(Some(Inspection {
                 state: ResourceState::BucketAcl(acl),
@@ -95,7 +103,12 @@ pub async fn inspect(clients: &RuleClients, spec: &RuleSpec, finding: &Finding, 
 }
 
 /// Applies the plan of a fresh inspection; returns one line per change made.
-pub async fn apply(clients: &RuleClients, spec: &RuleSpec, finding: &Finding, inspection: &Inspection) -> Result<Vec<String>, Error> {
+pub async fn apply(
+    clients: &RuleClients,
+    spec: &RuleSpec,
+    finding: &Finding,
+    inspection: &Inspection,
+) -> Result<Vec<String>, Error> {
     match (&spec.family, &inspection.state) {
         (Family::S3Acl(_), ResourceState::BucketAcl(acl)) => {
             s3_acl::write_acl(&clients.s3, &finding.resource, &s3_acl::without(acl, &inspection.plan)).await?;
@@ -104,6 +117,9 @@ pub async fn apply(clients: &RuleClients, spec: &RuleSpec, finding: &Finding, in
         (Family::Ec2WorldPort(_), ResourceState::SecurityGroup(_)) => {
             ec2_ports::apply(&clients.ec2, &finding.resource, &inspection.plan).await
         }
-        _ => Err(Error::InvalidInput(format!("rule {} does not apply to this resource state", spec.id))),
+        _ => Err(Error::InvalidInput(format!(
+            "rule {} does not apply to this resource state",
+            spec.id
+        ))),
     }
 }

@@ -79,11 +79,20 @@ pub fn offending<'a>(acl: &'a BucketAcl, params: &S3AclParams) -> Vec<&'a AclGra
 /// The plan: remove each offending grant, keep the rest.
 pub fn plan(acl: &BucketAcl, params: &S3AclParams, rule_id: &str, bucket: &str, region: &str) -> Plan {
     let bad = offending(acl, params);
-    let changes: Vec<Change> = bad.iter().map(|g| Change::RemoveGrant { grant: (*g).clone() }).collect();
+    let changes: Vec<Change> = bad
+        .iter()
+        .map(|g| Change::RemoveGrant { grant: (*g).clone() })
+        .collect();
     let summary = if changes.is_empty() {
-        format!("bucket {bucket} does not grant {} to {:?}: nothing to change", params.permission, params.grantee)
+        format!(
+            "bucket {bucket} does not grant {} to {:?}: nothing to change",
+            params.permission, params.grantee
+        )
     } else {
-        format!("remove {} from {:?} on bucket {bucket}", params.permission, params.grantee)
+        format!(
+            "remove {} from {:?} on bucket {bucket}",
+            params.permission, params.grantee
+        )
     };
     let mut plan = Plan::new(rule_id, bucket, region, summary, changes);
     plan.untouched = acl
@@ -91,7 +100,10 @@ pub fn plan(acl: &BucketAcl, params: &S3AclParams, rule_id: &str, bucket: &str, 
         .iter()
         .filter(|g| !bad.contains(g))
         .map(|g| format!("grant {}", g.describe()))
-        .chain(std::iter::once(format!("owner {}", acl.owner_display_name.as_deref().unwrap_or(&acl.owner_id))))
+        .chain(std::iter::once(format!(
+            "owner {}",
+            acl.owner_display_name.as_deref().unwrap_or(&acl.owner_id)
+        )))
         .collect();
     plan
 }
@@ -119,7 +131,11 @@ pub async fn read_acl(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<Bu
         Ok(out) => out,
         Err(e) => {
             let err = Error::from_sdk("s3:GetBucketAcl", e);
-            return if err.aws_code() == Some("NoSuchBucket") { Ok(None) } else { Err(err) };
+            return if err.aws_code() == Some("NoSuchBucket") {
+                Ok(None)
+            } else {
+                Err(err)
+            };
         }
     };
     let owner = out.owner().ok_or_else(|| Error::Aws {
@@ -156,14 +172,23 @@ fn from_sdk_grantee(g: &SdkGrantee) -> Result<Grantee, Error> {
     };
     match g.r#type() {
         Type::CanonicalUser => Ok(Grantee::CanonicalUser {
-            id: g.id().ok_or_else(|| unreadable("a canonical-user grant without id"))?.to_string(),
+            id: g
+                .id()
+                .ok_or_else(|| unreadable("a canonical-user grant without id"))?
+                .to_string(),
             display_name: g.display_name().map(str::to_string),
         }),
         Type::Group => Ok(Grantee::Group {
-            uri: g.uri().ok_or_else(|| unreadable("a group grant without uri"))?.to_string(),
+            uri: g
+                .uri()
+                .ok_or_else(|| unreadable("a group grant without uri"))?
+                .to_string(),
         }),
         Type::AmazonCustomerByEmail => Ok(Grantee::AmazonCustomerByEmail {
-            email: g.email_address().ok_or_else(|| unreadable("an e-mail grant without address"))?.to_string(),
+            email: g
+                .email_address()
+                .ok_or_else(|| unreadable("an e-mail grant without address"))?
+                .to_string(),
         }),
         other => Err(unreadable(&format!("a grantee of unknown type {}", other.as_str()))),
     }
@@ -176,9 +201,9 @@ fn to_sdk_grant(g: &AclGrant) -> Result<Grant, Error> {
             .id(id)
             .set_display_name(display_name.clone()),
         Grantee::Group { uri } => SdkGrantee::builder().r#type(Type::Group).uri(uri),
-        Grantee::AmazonCustomerByEmail { email } => {
-            SdkGrantee::builder().r#type(Type::AmazonCustomerByEmail).email_address(email)
-        }
+        Grantee::AmazonCustomerByEmail { email } => SdkGrantee::builder()
+            .r#type(Type::AmazonCustomerByEmail)
+            .email_address(email),
     }
     .build()
     .map_err(|e| Error::InvalidInput(format!("grant: {e}")))?;
@@ -212,7 +237,11 @@ pub async fn write_acl(s3: &aws_sdk_s3::Client, bucket: &str, acl: &BucketAcl) -
 /// The bucket's live tags (empty when it has none).
 pub async fn read_tags(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<BTreeMap<String, String>, Error> {
     match s3.get_bucket_tagging().bucket(bucket).send().await {
-        Ok(out) => Ok(out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()),
+        Ok(out) => Ok(out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()),
         Err(e) => {
             let err = Error::from_sdk("s3:GetBucketTagging", e);
             if err.aws_code() == Some("NoSuchTagSet") {
@@ -279,7 +308,12 @@ mod tests {
             group(LOG, "READ"),
         ]);
         let plan = plan(&before, &read_all_users(), "S3-001", "b", "us-east-1");
-        assert_eq!(plan.changes, vec![Change::RemoveGrant { grant: group(ALL, "READ") }]);
+        assert_eq!(
+            plan.changes,
+            vec![Change::RemoveGrant {
+                grant: group(ALL, "READ")
+            }]
+        );
         let after = without(&before, &plan);
         assert_eq!(
             after.grants,
@@ -301,12 +335,30 @@ mod tests {
     }
 
     fn sdk_acl_output() -> GetBucketAclOutput {
-        let g = |grantee: SdkGrantee, p: &str| Grant::builder().grantee(grantee).permission(Permission::from(p)).build();
+        let g = |grantee: SdkGrantee, p: &str| {
+            Grant::builder()
+                .grantee(grantee)
+                .permission(Permission::from(p))
+                .build()
+        };
         GetBucketAclOutput::builder()
             .owner(Owner::builder().id("owner-id").display_name("owner").build())
-            .grants(g(SdkGrantee::builder().r#type(Type::CanonicalUser).id("owner-id").build().unwrap(), "FULL_CONTROL"))
-            .grants(g(SdkGrantee::builder().r#type(Type::Group).uri(ALL).build().unwrap(), "READ"))
-            .grants(g(SdkGrantee::builder().r#type(Type::Group).uri(LOG).build().unwrap(), "WRITE"))
+            .grants(g(
+                SdkGrantee::builder()
+                    .r#type(Type::CanonicalUser)
+                    .id("owner-id")
+                    .build()
+                    .unwrap(),
+                "FULL_CONTROL",
+            ))
+            .grants(g(
+                SdkGrantee::builder().r#type(Type::Group).uri(ALL).build().unwrap(),
+                "READ",
+            ))
+            .grants(g(
+                SdkGrantee::builder().r#type(Type::Group).uri(LOG).build().unwrap(),
+                "WRITE",
+            ))
             .build()
     }
 
@@ -322,8 +374,12 @@ mod tests {
                     && r.acl().is_none()
                     && p.owner().and_then(|o| o.id()) == Some("owner-id")
                     && p.grants().len() == 2
-                    && p.grants().iter().all(|g| g.grantee().and_then(|x| x.uri()) != Some(ALL))
-                    && p.grants().iter().any(|g| g.grantee().and_then(|x| x.uri()) == Some(LOG))
+                    && p.grants()
+                        .iter()
+                        .all(|g| g.grantee().and_then(|x| x.uri()) != Some(ALL))
+                    && p.grants()
+                        .iter()
+                        .any(|g| g.grantee().and_then(|x| x.uri()) == Some(LOG))
             })
             .then_output(|| PutBucketAclOutput::builder().build());
         let s3 = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&get, &put]);
@@ -354,7 +410,8 @@ mod tests {
                 aws_sdk_s3::error::ErrorMetadata::builder().code("SlowDown").build(),
             )
         });
-        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&get], |c| c.retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()));
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&get], |c| c
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()));
         let err = read_acl(&s3, "busy").await.unwrap_err();
         assert_eq!(err.name(), "Throttled");
         assert!(err.is_retryable());

@@ -1,0 +1,52 @@
+# auto-remediate: `make demo` runs the whole flow on the local stack; `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+CARGO ?= cargo
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_REGION ?= us-east-1
+# The test stack lives apart from the demo's, so both can run at once.
+TEST_ENV := STACK_DIR=.local/test GATEWAY_PORT=4520 MOTO_PORT_BACKEND=4521 CONFIG=tests/config.json
+
+.PHONY: all build venv local-up local-down demo test lint fmt clean
+
+all: build
+
+$(VENV)/.installed: local/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r local/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+build:
+	$(CARGO) build --workspace --tests --locked
+
+## The local stack: moto + our gateway on 127.0.0.1. CONFIG=path/to/config.json picks the rules config.
+local-up: build venv
+	local/stack.sh up
+
+local-down:
+	local/stack.sh down
+
+## The main job: heal a public bucket and an open security group, end to end, locally.
+demo: build venv
+	local/stack.sh up
+	set -o pipefail; target/debug/auto-remediate demo --stack-dir .local; status=$$?; local/stack.sh down; exit $$status
+
+## Every test: unit tests and the integration tests against a local stack started for them.
+## (One `cargo test --workspace`, so the SDK crates are built once with one feature set.)
+test: lint build venv
+	$(TEST_ENV) local/stack.sh up
+	set -o pipefail; STACK_DIR=.local/test $(CARGO) test --workspace --locked; status=$$?; $(TEST_ENV) local/stack.sh down; exit $$status
+
+lint:
+	$(CARGO) fmt --all -- --check
+
+fmt:
+	$(CARGO) fmt --all
+
+clean: local-down
+	rm -rf target $(VENV) .local

@@ -1,0 +1,341 @@
+use ar_tests::{unique, Stack};
+use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee, Owner, Permission, Type};
+use serde_json::{json, Value};
+
+fn sns_event(message: &str) -> Value {
+    json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification", "MessageId": "m-1", "Message": message}}]})
+}
+
+async fn public_bucket(stack: &Stack) -> String {
+    let name = unique("it-hostile");
+    stack.s3.create_bucket().bucket(&name).send().await.unwrap();
+    let owner = stack
+        .s3
+        .get_bucket_acl()
+        .bucket(&name)
+        .send()
+        .await
+        .unwrap()
+        .owner()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    let grant = |t: Type, who: &str, p: &str| {
+        let g = Grantee::builder().r#type(t.clone());
+        let g = if t == Type::Group { g.uri(who) } else { g.id(who) };
+        Grant::builder()
+            .grantee(g.build().unwrap())
+            .permission(Permission::from(p))
+            .build()
+    };
+    stack
+        .s3
+        .put_bucket_acl()
+        .bucket(&name)
+        .access_control_policy(
+            AccessControlPolicy::builder()
+                .owner(Owner::builder().id(&owner).build())
+                .grants(grant(Type::CanonicalUser, &owner, "FULL_CONTROL"))
+                .grants(grant(
+                    Type::Group,
+                    "http://acs.amazonaws.com/groups/global/AllUsers",
+                    "READ",
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+/// 30 malformed or hostile messages, each with the error it must end in.
+fn hostile(stack: &Stack, bucket: &str) -> Vec<(String, &'static str)> {
+    let valid = stack.message("S3-001", bucket);
+    let with = |edit: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut m = valid.clone();
+        edit(m.as_object_mut().unwrap());
+        m.to_string()
+    };
+    vec![
+        ("not json".to_string(), "MessageNotJson"),
+        (String::new(), "MessageNotJson"),
+        ("[1, 2, 3]".into(), "MessageNotJson"),
+        ("42".into(), "MessageNotJson"),
+        ("null".into(), "MessageNotJson"),
+        ("{}".into(), "MissingField"),
+        (
+            with(&|m| {
+                m.remove("ruleId");
+            }),
+            "MissingField",
+        ),
+        (
+            with(&|m| {
+                m.remove("resource");
+            }),
+            "MissingField",
+        ),
+        (
+            with(&|m| {
+                m.remove("ccrn");
+            }),
+            "MissingField",
+        ),
+        (
+            with(&|m| {
+                m.remove("status");
+            }),
+            "MissingField",
+        ),
+        (
+            with(&|m| {
+                m.remove("region");
+            }),
+            "MissingField",
+        ),
+        (
+            with(&|m| {
+                m.insert("ruleId".into(), json!(1));
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("status".into(), json!("BROKEN"));
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("statuses".into(), json!(["FAILURE", "SUCCESS"]));
+                m.remove("status");
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("resource".into(), json!({"$ne": ""}));
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("tags".into(), json!(7));
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("createdDate".into(), json!("yesterday"));
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("ccrn".into(), json!("arn:aws:s3:::bucket"));
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("ccrn".into(), json!(format!("ccrn:aws:12345:S3:global:{bucket}")));
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert(
+                    "ccrn".into(),
+                    json!("ccrn:aws:123456789012:S3:global:someone-elses-bucket"),
+                );
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("region".into(), json!("mars-north-1x"));
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("service".into(), json!("EC2"));
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("resource".into(), json!(format!("{bucket}\u{0000}")));
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("ruleId".into(), json!("../../S3-001"));
+            }),
+            "InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("ruleId".into(), json!("S3-999"));
+            }),
+            "UnknownRule",
+        ),
+        (
+            with(&|m| {
+                m.insert("resource".into(), json!("../../etc/passwd"));
+                m.insert("ccrn".into(), json!("ccrn:aws:123456789012:S3:global:../../etc/passwd"));
+            }),
+            "InvalidResourceId",
+        ),
+        (
+            with(&|m| {
+                m.insert("resource".into(), json!("Bucket_With_Caps"));
+                m.insert("ccrn".into(), json!("ccrn:aws:123456789012:S3:global:Bucket_With_Caps"));
+            }),
+            "InvalidResourceId",
+        ),
+        (
+            with(&|m| {
+                m.insert("ruleId".into(), json!("EC2-002"));
+                m.insert("service".into(), json!("EC2"));
+                m.insert("region".into(), json!("us-east-1"));
+                m.insert("resource".into(), json!("sg-12345678; rm -rf /"));
+                m.insert(
+                    "ccrn".into(),
+                    json!("ccrn:aws:123456789012:EC2:us-east-1:sg-12345678; rm -rf /"),
+                );
+            }),
+            "InvalidResourceId",
+        ),
+        (
+            with(&|m| {
+                m.insert("padding".into(), json!("x".repeat(40 * 1024)));
+            }),
+            "MessageTooLarge",
+        ),
+        (
+            with(&|m| {
+                m.insert(
+                    "ccrn".into(),
+                    json!(format!("ccrn:aws:999999999999:S3:global:{bucket}")),
+                );
+            }),
+            "AccountNotAllowed",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn hostile_messages_each_end_in_a_named_error_and_change_nothing() {
+    let stack = Stack::connect();
+    let bucket = public_bucket(&stack).await;
+    let acl_before = stack.s3.get_bucket_acl().bucket(&bucket).send().await.unwrap();
+    let cases = hostile(&stack, &bucket);
+    assert!(cases.len() >= 25);
+
+    for (message, expected) in &cases {
+        let got = stack.invoke("auto-remediate-trigger", &sns_event(message)).await;
+        let (name, text) = got.expect_err("the trigger must refuse it");
+        assert_eq!(&name, expected, "message {:.120} gave {name}: {text}", message);
+        assert!(!text.is_empty());
+        // Through SNS too: Publish is accepted (as on AWS) and the trigger refuses it.
+        stack.publish(message).await;
+    }
+
+    let acl_after = stack.s3.get_bucket_acl().bucket(&bucket).send().await.unwrap();
+    assert_eq!(acl_before.grants(), acl_after.grants(), "nothing was changed");
+    let executions = stack
+        .sfn
+        .list_executions()
+        .state_machine_arn(&stack.info.state_machine_arn)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        executions.executions().iter().all(|e| !e.name().contains(&bucket)),
+        "no execution was started for a refused message"
+    );
+    // The stack keeps serving: a valid message for the same bucket still heals it.
+    let run = stack.publish_and_wait(&stack.message("S3-001", &bucket)).await;
+    assert_eq!(run.status, "SUCCEEDED");
+}
+
+#[tokio::test]
+async fn events_that_are_not_sns_are_invalid_envelopes() {
+    let stack = Stack::connect();
+    for event in [
+        json!({}),
+        json!({"Records": []}),
+        json!({"Records": [{"Sns": {}}]}),
+        json!("text"),
+    ] {
+        let (name, _) = stack.invoke("auto-remediate-trigger", &event).await.unwrap_err();
+        assert_eq!(name, "InvalidEnvelope", "{event}");
+    }
+}
+
+#[tokio::test]
+async fn the_same_message_delivered_three_times_starts_one_execution() {
+    let stack = Stack::connect();
+    let bucket = public_bucket(&stack).await;
+    let message = stack.message("S3-001", &bucket);
+    for _ in 0..3 {
+        stack.publish(&message.to_string()).await;
+    }
+    let run = stack.wait(&stack.execution_name(&message)).await;
+    assert_eq!(run.status, "SUCCEEDED");
+    let executions = stack
+        .sfn
+        .list_executions()
+        .state_machine_arn(&stack.info.state_machine_arn)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap();
+    let mine = executions
+        .executions()
+        .iter()
+        .filter(|e| e.name().contains(&bucket))
+        .count();
+    assert_eq!(mine, 1);
+}
+
+#[tokio::test]
+async fn a_success_message_changes_nothing_and_starts_nothing() {
+    let stack = Stack::connect();
+    let bucket = public_bucket(&stack).await;
+    let mut message = stack.message("S3-001", &bucket);
+    message["status"] = json!("SUCCESS");
+
+    let out = stack
+        .invoke("auto-remediate-trigger", &sns_event(&message.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(out["records"][0]["result"], "ignored");
+    stack.publish(&message.to_string()).await;
+
+    let acl = stack.s3.get_bucket_acl().bucket(&bucket).send().await.unwrap();
+    assert_eq!(acl.grants().len(), 2, "AllUsers READ is still there");
+    message["status"] = json!("FAILURE");
+    assert!(!stack.execution_exists(&stack.execution_name(&message)).await);
+}
+
+#[tokio::test]
+async fn handlers_refuse_a_state_input_that_does_not_parse() {
+    let stack = Stack::connect();
+    for function in [
+        "auto-remediate-classify",
+        "auto-remediate-remediate",
+        "auto-remediate-verify",
+    ] {
+        let (name, _) = stack
+            .invoke(function, &json!({"finding": {"rule_id": 5}}))
+            .await
+            .unwrap_err();
+        assert_eq!(name, "InvalidInput", "{function}");
+    }
+}
