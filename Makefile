@@ -8,7 +8,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_REGION ?= us-east-1
 # The test stack lives apart from the demo's, so both can run at once.
-TEST_ENV := STACK_DIR=.local/test GATEWAY_PORT=4520 MOTO_PORT_BACKEND=4521 CONFIG=tests/config.json
+TEST_ENV := STACK_DIR=.local/test GATEWAY_PORT=4520 MOTO_PORT_BACKEND=4521 APPROVAL_PORT=4522 CONFIG=tests/config.json
 
 .PHONY: all build venv local-up local-down demo test lint fmt clean
 
@@ -22,7 +22,7 @@ $(VENV)/.installed: local/requirements.txt
 venv: $(VENV)/.installed
 
 build:
-	$(CARGO) build --workspace --tests --locked
+	$(CARGO) build --workspace --bins --tests --locked
 
 ## The local stack: moto + our gateway on 127.0.0.1. CONFIG=path/to/config.json picks the rules config.
 local-up: build venv

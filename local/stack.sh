@@ -2,13 +2,14 @@
 # The local stack: moto server behind our gateway, both on loopback, both in the background.
 #   local/stack.sh up    starts them, provisions, waits for $STACK_DIR/stack.json
 #   local/stack.sh down  stops exactly what `up` started (by the pids it recorded)
-# Environment: STACK_DIR (.local), GATEWAY_PORT (4510), MOTO_PORT_BACKEND (4511),
+# Environment: STACK_DIR (.local), GATEWAY_PORT (4510), MOTO_PORT_BACKEND (4511), APPROVAL_PORT (4512),
 #              CONFIG (a rules config JSON file; default local/config.json), AWS_REGION (us-east-1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STACK_DIR=${STACK_DIR:-.local}
 GATEWAY_PORT=${GATEWAY_PORT:-4510}
 MOTO_PORT_BACKEND=${MOTO_PORT_BACKEND:-4511}
+APPROVAL_PORT=${APPROVAL_PORT:-4512}
 CONFIG=${CONFIG:-local/config.json}
 REGION=${AWS_REGION:-us-east-1}
 VENV=${VENV:-.venv}
@@ -39,9 +40,9 @@ up() {
   down quiet
   mkdir -p "$STACK_DIR"
   rm -f "$STACK_DIR/stack.json"
-  for p in "$GATEWAY_PORT" "$MOTO_PORT_BACKEND"; do
+  for p in "$GATEWAY_PORT" "$MOTO_PORT_BACKEND" "$APPROVAL_PORT"; do
     if (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then
-      echo "local stack: port $p is already in use (set GATEWAY_PORT / MOTO_PORT_BACKEND)" >&2; exit 1
+      echo "local stack: port $p is already in use (set GATEWAY_PORT / MOTO_PORT_BACKEND / APPROVAL_PORT)" >&2; exit 1
     fi
   done
   # MOTO_PORT is where moto's Step Functions engine sends Lambda calls: the gateway.
@@ -49,10 +50,16 @@ up() {
     >"$STACK_DIR/moto.log" 2>&1 < /dev/null &
   echo $! > "$STACK_DIR/moto.pid"
   wait_port "$MOTO_PORT_BACKEND" moto
+  # The approval links' signing key: configuration, generated per stack, readable by its owner only.
+  if [ ! -s "$STACK_DIR/signing.key" ]; then
+    (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$STACK_DIR/signing.key")
+  fi
+  rm -rf "$STACK_DIR/outbox"
   config_arg=()
   [ -n "$CONFIG" ] && config_arg=(--config "$CONFIG")
   AWS_REGION=$REGION setsid nohup "$GATEWAY_BIN" --port "$GATEWAY_PORT" --moto "http://127.0.0.1:$MOTO_PORT_BACKEND" \
     --stack-dir "$STACK_DIR" --region "$REGION" "${config_arg[@]}" \
+    --approval-port "$APPROVAL_PORT" --signing-key-file "$STACK_DIR/signing.key" \
     >"$STACK_DIR/gateway.log" 2>&1 < /dev/null &
   echo $! > "$STACK_DIR/gateway.pid"
   for _ in $(seq 300); do
@@ -63,7 +70,7 @@ up() {
     sleep 0.1
   done
   [ -f "$STACK_DIR/stack.json" ] || { echo "local stack: no stack.json after 30 s" >&2; down quiet; exit 1; }
-  echo "local stack up: endpoint http://127.0.0.1:$GATEWAY_PORT, config ${CONFIG:-(catalog defaults)}, details in $STACK_DIR/stack.json"
+  echo "local stack up: endpoint http://127.0.0.1:$GATEWAY_PORT, approvals http://127.0.0.1:$APPROVAL_PORT, outbox $STACK_DIR/outbox, config ${CONFIG:-(catalog defaults)}, details in $STACK_DIR/stack.json"
 }
 
 down() {

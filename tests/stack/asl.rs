@@ -82,7 +82,10 @@ fn every_next_names_a_state_and_every_task_has_a_timeout_and_a_catch() {
             }
         }
         if s["Type"] == "Task" {
-            assert!(s.get("TimeoutSeconds").is_some(), "{name} has no timeout");
+            assert!(
+                s.get("TimeoutSeconds").is_some() || s.get("TimeoutSecondsPath").is_some(),
+                "{name} has no timeout"
+            );
             assert!(s.get("Catch").is_some(), "{name} has no Catch");
             assert!(s.get("Retry").is_some(), "{name} has no Retry");
         }

@@ -17,10 +17,19 @@ pub enum Handler {
     Classify,
     Remediate,
     Verify,
+    RequestApproval,
+    ApprovalCallback,
 }
 
 impl Handler {
-    pub const ALL: [Handler; 4] = [Handler::Trigger, Handler::Classify, Handler::Remediate, Handler::Verify];
+    pub const ALL: [Handler; 6] = [
+        Handler::Trigger,
+        Handler::Classify,
+        Handler::Remediate,
+        Handler::Verify,
+        Handler::RequestApproval,
+        Handler::ApprovalCallback,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -28,6 +37,8 @@ impl Handler {
             Handler::Classify => "classify",
             Handler::Remediate => "remediate",
             Handler::Verify => "verify",
+            Handler::RequestApproval => "request-approval",
+            Handler::ApprovalCallback => "approval-callback",
         }
     }
 }
@@ -42,10 +53,14 @@ impl FromStr for Handler {
             Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
             None => s,
         };
-        let short = name.rsplit(['-', '.']).next().unwrap_or(name);
         Handler::ALL
             .into_iter()
-            .find(|h| h.name() == short)
+            .find(|h| {
+                name == h.name()
+                    || name
+                        .strip_suffix(h.name())
+                        .is_some_and(|rest| rest.ends_with('-') || rest.ends_with('.'))
+            })
             .ok_or_else(|| Error::ConfigInvalid(format!("no handler named {s:?}")))
     }
 }
@@ -61,6 +76,8 @@ pub async fn invoke(deps: &Deps, handler: Handler, payload: Value) -> Result<Val
         Handler::Classify => to_value(ar_classify::handle(deps, parse_input(payload)?).await?),
         Handler::Remediate => to_value(ar_remediate::handle(deps, parse_input(payload)?).await?),
         Handler::Verify => to_value(ar_verify::handle(deps, parse_input(payload)?).await?),
+        Handler::RequestApproval => to_value(ar_approval::request::handle(deps, parse_input(payload)?).await?),
+        Handler::ApprovalCallback => ar_approval::callback::handle_apigw(deps, payload).await,
     }
 }
 
@@ -92,6 +109,15 @@ mod tests {
             Handler::Remediate
         );
         assert_eq!("bootstrap.trigger".parse::<Handler>().unwrap(), Handler::Trigger);
+        assert_eq!(
+            "auto-remediate-request-approval".parse::<Handler>().unwrap(),
+            Handler::RequestApproval
+        );
+        assert_eq!(
+            "approval-callback".parse::<Handler>().unwrap(),
+            Handler::ApprovalCallback
+        );
+        assert!("auto-remediate-approval".parse::<Handler>().is_err());
         assert_eq!(
             "auto-remediate-delete".parse::<Handler>().unwrap_err().name(),
             "ConfigInvalid"

@@ -20,6 +20,7 @@ fn skip(outcome: Outcome, mode: Mode, reason: String) -> Classification {
         rule: None,
         offending: Vec::new(),
         plan: None,
+        approval_timeout_seconds: None,
     }
 }
 
@@ -110,5 +111,6 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         rule: Some(rule),
         offending: inspection.offending,
         plan: Some(inspection.plan),
+        approval_timeout_seconds: (decision == Decision::Approve).then(|| config.approval_timeout_for(&spec.id)),
     })
 }

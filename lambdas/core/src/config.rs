@@ -25,6 +25,9 @@ pub struct RuleConfig {
     /// off | dry-run | approve | auto
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
+    /// This rule's approval deadline, overriding `approval.timeout_seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_timeout_seconds: Option<u64>,
 }
 
 /// A tag that excludes a resource: `key=value`, `key::value` (the seed's form), or `key` for any value.
@@ -87,6 +90,55 @@ pub struct Config {
     /// Accounts this deployment may act in; empty means the deployment's own account.
     #[serde(default)]
     pub accounts: Vec<String>,
+    /// Who approves gated fixes, from which address, and how long they have.
+    #[serde(default)]
+    pub approval: ApprovalConfig,
+}
+
+fn default_approval_timeout() -> u64 {
+    3600
+}
+
+/// The approval gate's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalConfig {
+    /// E-mail addresses asked to approve; each gets links bound to their address.
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    /// The SES identity approval e-mails are sent from.
+    #[serde(default)]
+    pub sender: Option<String>,
+    /// How long a decision may take before the request expires (at most 7 days).
+    #[serde(default = "default_approval_timeout")]
+    pub timeout_seconds: u64,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        ApprovalConfig {
+            approvers: Vec::new(),
+            sender: None,
+            timeout_seconds: default_approval_timeout(),
+        }
+    }
+}
+
+/// A plausible single e-mail address (no display names, no lists, no header injection).
+pub fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && s.len() <= 254
+                && s.chars()
+                    .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | ',' | ';' | '"' | '\\' | '(' | ')'))
+                && !domain.contains('@')
+        }
+        None => false,
+    }
 }
 
 impl Default for Config {
@@ -95,6 +147,7 @@ impl Default for Config {
             rules: BTreeMap::new(),
             exclusion_tags: default_exclusion_tags(),
             accounts: Vec::new(),
+            approval: ApprovalConfig::default(),
         }
     }
 }
@@ -107,6 +160,22 @@ impl Config {
             if catalog.get(id).is_none() {
                 return Err(Error::ConfigInvalid(format!("rules.{id}: not a rule in the catalog")));
             }
+        }
+        for addr in config.approval.approvers.iter().chain(config.approval.sender.iter()) {
+            if !is_email(addr) {
+                return Err(Error::ConfigInvalid(format!(
+                    "approval: {addr:?} is not an e-mail address"
+                )));
+            }
+        }
+        let timeouts = config.rules.values().filter_map(|r| r.approval_timeout_seconds);
+        if std::iter::once(config.approval.timeout_seconds)
+            .chain(timeouts)
+            .any(|t| !(1..=7 * 86400).contains(&t))
+        {
+            return Err(Error::ConfigInvalid(
+                "approval timeouts must be between 1 and 604800 seconds".into(),
+            ));
         }
         for account in &config.accounts {
             if account.len() != 12 || !account.bytes().all(|c| c.is_ascii_digit()) {
@@ -125,6 +194,14 @@ impl Config {
             .and_then(|r| r.mode)
             .or_else(|| catalog.get(rule_id).map(|r| r.default_mode))
             .unwrap_or(Mode::Off)
+    }
+
+    /// How long approvers have to decide on a rule's fix.
+    pub fn approval_timeout_for(&self, rule_id: &str) -> u64 {
+        self.rules
+            .get(rule_id)
+            .and_then(|r| r.approval_timeout_seconds)
+            .unwrap_or(self.approval.timeout_seconds)
     }
 
     /// The first exclusion tag that `tags` carries, if any.
@@ -151,6 +228,39 @@ pub struct Settings {
     /// `STATE_MACHINE_ARN`: needed by the trigger only.
     pub state_machine_arn: Option<String>,
     pub config: Config,
+    /// `APPROVAL_TABLE`: the DynamoDB table of pending approvals.
+    pub approval_table: Option<String>,
+    /// `APPROVAL_BASE_URL`: where the approval pages are served (API Gateway, or the local stack).
+    pub approval_base_url: Option<String>,
+    /// `APPROVAL_SIGNING_KEY` (or a file named by `APPROVAL_SIGNING_KEY_FILE`): signs approval links.
+    pub signing_key: Option<SigningKey>,
+    /// `AUTO_REMEDIATE_OUTBOX_DIR`: also write each e-mail sent there (the local stack).
+    pub outbox_dir: Option<std::path::PathBuf>,
+}
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey(Vec<u8>);
+
+impl SigningKey {
+    pub fn new(bytes: Vec<u8>) -> Result<SigningKey, Error> {
+        if bytes.len() < 32 {
+            return Err(Error::ConfigInvalid(
+                "the approval signing key must be at least 32 bytes".into(),
+            ));
+        }
+        Ok(SigningKey(bytes))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
 }
 
 impl Settings {
@@ -183,11 +293,25 @@ impl Settings {
             }
             _ => Config::default(),
         };
+        let signing_key = match (get("APPROVAL_SIGNING_KEY"), get("APPROVAL_SIGNING_KEY_FILE")) {
+            (Some(k), _) if !k.is_empty() => Some(SigningKey::new(k.trim().as_bytes().to_vec())?),
+            (_, Some(path)) if !path.is_empty() => {
+                let k = std::fs::read_to_string(&path)
+                    .map_err(|e| Error::ConfigInvalid(format!("APPROVAL_SIGNING_KEY_FILE {path}: {}", e.kind())))?;
+                Some(SigningKey::new(k.trim().as_bytes().to_vec())?)
+            }
+            _ => None,
+        };
+        let nonempty = |k: &str| get(k).filter(|s| !s.is_empty());
         Ok(Settings {
             region,
             account_id,
-            state_machine_arn: get("STATE_MACHINE_ARN").filter(|s| !s.is_empty()),
+            state_machine_arn: nonempty("STATE_MACHINE_ARN"),
             config,
+            approval_table: nonempty("APPROVAL_TABLE"),
+            approval_base_url: nonempty("APPROVAL_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
+            signing_key,
+            outbox_dir: nonempty("AUTO_REMEDIATE_OUTBOX_DIR").map(std::path::PathBuf::from),
         })
     }
 }

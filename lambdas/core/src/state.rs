@@ -63,6 +63,9 @@ pub struct Classification {
     /// Exactly what will change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
+    /// Set when the decision is `approve`: the approval task's deadline (`TimeoutSecondsPath`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,4 +111,14 @@ pub struct RemediateInput {
 pub struct VerifyInput {
     pub finding: Finding,
     pub remediation: Remediation,
+}
+
+/// What the approval gate resolved (the task token's output, stored at `$.approval`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApprovalDecision {
+    /// `approved`, `rejected` or `already-compliant`.
+    pub decision: String,
+    pub approver: String,
+    pub decided_at: String,
+    pub approval_id: String,
 }

@@ -24,6 +24,8 @@ struct Args {
     config: Option<String>,
     region: String,
     asl: PathBuf,
+    approval_port: u16,
+    signing_key_file: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -34,6 +36,8 @@ fn parse_args() -> Result<Args, String> {
         config: None,
         region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
         asl: PathBuf::from("statemachines/remediation.asl.json"),
+        approval_port: 4512,
+        signing_key_file: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -45,8 +49,10 @@ fn parse_args() -> Result<Args, String> {
             "--config" => args.config = Some(value()?).filter(|s| !s.is_empty()),
             "--region" => args.region = value()?,
             "--asl" => args.asl = PathBuf::from(value()?),
+            "--approval-port" => args.approval_port = value()?.parse().map_err(|e| format!("--approval-port: {e}"))?,
+            "--signing-key-file" => args.signing_key_file = Some(value()?),
             "-h" | "--help" => {
-                println!("usage: ar-local [--port N] [--moto URL] [--stack-dir DIR] [--config FILE] [--region R] [--asl FILE]");
+                println!("usage: ar-local [--port N] [--moto URL] [--stack-dir DIR] [--config FILE] [--region R] [--asl FILE] [--approval-port N] [--signing-key-file FILE]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -70,23 +76,39 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("binding 127.0.0.1:{}: {e}", args.port))?;
     let endpoint = format!("http://127.0.0.1:{}", args.port);
+    let approvals = tokio::net::TcpListener::bind(("127.0.0.1", args.approval_port))
+        .await
+        .map_err(|e| format!("binding 127.0.0.1:{}: {e}", args.approval_port))?;
+    let approval_url = format!("http://127.0.0.1:{}", args.approval_port);
     let gw = server::Gateway::new(args.moto.clone());
     tokio::spawn(server::serve(listener, gw.clone()));
+    tokio::spawn(server::serve_approvals(approvals, gw.clone()));
 
+    let config_text = match &args.config {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| format!("--config {path}: {e}"))?),
+        None => None,
+    };
+    let sender = match &config_text {
+        Some(text) => {
+            ar_core::config::Config::parse(text, Catalog::builtin())
+                .map_err(|e| format!("--config: {e}"))?
+                .approval
+                .sender
+        }
+        None => None,
+    };
     let asl = std::fs::read_to_string(&args.asl).map_err(|e| format!("{}: {e}", args.asl.display()))?;
     let (topic_arn, state_machine_arn) = provision::provision(
         &args.moto,
         &args.region,
         &asl,
         &format!("{endpoint}/_local/sns/trigger"),
+        sender.as_deref(),
     )
     .await?;
+    let outbox = args.stack_dir.join("outbox");
 
     // The handlers see exactly the environment a Lambda function would, plus the endpoint.
-    let config_text = match &args.config {
-        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| format!("--config {path}: {e}"))?),
-        None => None,
-    };
     let region = args.region.clone();
     let sm = state_machine_arn.clone();
     let settings = Settings::from_lookup(|k| match k {
@@ -94,6 +116,10 @@ async fn run() -> Result<(), String> {
         "AUTO_REMEDIATE_ACCOUNT_ID" => Some(provision::ACCOUNT_ID.into()),
         "STATE_MACHINE_ARN" => Some(sm.clone()),
         "AUTO_REMEDIATE_CONFIG" => config_text.clone(),
+        "APPROVAL_TABLE" => Some(provision::APPROVAL_TABLE.into()),
+        "APPROVAL_BASE_URL" => Some(approval_url.clone()),
+        "APPROVAL_SIGNING_KEY_FILE" => args.signing_key_file.clone(),
+        "AUTO_REMEDIATE_OUTBOX_DIR" => Some(outbox.display().to_string()),
         _ => None,
     })
     .map_err(|e| format!("{}: {e}", e.name()))?;
@@ -112,6 +138,9 @@ async fn run() -> Result<(), String> {
         state_machine_arn,
         moto_url: args.moto.clone(),
         config_file: args.config.clone(),
+        approval_url: approval_url.clone(),
+        approval_table: provision::APPROVAL_TABLE.into(),
+        outbox_dir: outbox.display().to_string(),
         gateway_pid: std::process::id(),
     };
     std::fs::create_dir_all(&args.stack_dir).map_err(|e| e.to_string())?;

@@ -10,6 +10,7 @@ pub const ACCOUNT_ID: &str = "123456789012";
 pub const TOPIC_NAME: &str = "CloudConformity";
 pub const STATE_MACHINE_NAME: &str = "auto-remediate";
 pub const FUNCTION_PREFIX: &str = "auto-remediate";
+pub const APPROVAL_TABLE: &str = "auto-remediate-approvals";
 
 /// `.local/stack.json`: how tools and tests find the stack.
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +22,9 @@ pub struct StackInfo {
     pub state_machine_arn: String,
     pub moto_url: String,
     pub config_file: Option<String>,
+    pub approval_url: String,
+    pub approval_table: String,
+    pub outbox_dir: String,
     pub gateway_pid: u32,
 }
 
@@ -42,10 +46,17 @@ pub fn function_arn(region: &str, handler: &str) -> String {
 /// The ASL with `${ClassifyFunctionArn}` etc. replaced, as Terraform's templatefile does.
 pub fn render_definition(asl: &str, region: &str) -> Result<String, String> {
     let mut out = asl.to_string();
-    for h in ["Trigger", "Classify", "Remediate", "Verify"] {
+    for (placeholder, handler) in [
+        ("Trigger", "trigger"),
+        ("Classify", "classify"),
+        ("Remediate", "remediate"),
+        ("Verify", "verify"),
+        ("RequestApproval", "request-approval"),
+        ("ApprovalCallback", "approval-callback"),
+    ] {
         out = out.replace(
-            &format!("${{{h}FunctionArn}}"),
-            &function_arn(region, &h.to_ascii_lowercase()),
+            &format!("${{{placeholder}FunctionArn}}"),
+            &function_arn(region, handler),
         );
     }
     if let Some(pos) = out.find("${") {
@@ -60,6 +71,7 @@ pub async fn provision(
     region: &str,
     asl: &str,
     sns_endpoint: &str,
+    sender: Option<&str>,
 ) -> Result<(String, String), String> {
     let http = reqwest_like_post(
         moto_url,
@@ -97,6 +109,54 @@ pub async fn provision(
             .send()
             .await
             .map_err(|e| format!("Subscribe: {e:?}"))?;
+    }
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    if ddb.describe_table().table_name(APPROVAL_TABLE).send().await.is_err() {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+        };
+        ddb.create_table()
+            .table_name(APPROVAL_TABLE)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("approval_id")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("approval_id")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .send()
+            .await
+            .map_err(|e| format!("CreateTable: {e:?}"))?;
+        ddb.update_time_to_live()
+            .table_name(APPROVAL_TABLE)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("expires_at")
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .send()
+            .await
+            .map_err(|e| format!("UpdateTimeToLive: {e:?}"))?;
+    }
+    if let Some(sender) = sender {
+        let ses = aws_sdk_sesv2::Client::new(&sdk);
+        if ses.get_email_identity().email_identity(sender).send().await.is_err() {
+            ses.create_email_identity()
+                .email_identity(sender)
+                .send()
+                .await
+                .map_err(|e| format!("CreateEmailIdentity: {e:?}"))?;
+        }
     }
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let definition = render_definition(asl, region)?;

@@ -80,6 +80,60 @@ pub async fn serve(listener: TcpListener, gw: Arc<Gateway>) {
     }
 }
 
+/// The approval pages (API Gateway's part on AWS), on their own port.
+pub async fn serve_approvals(listener: TcpListener, gw: Arc<Gateway>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let gw = gw.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req: Request<Incoming>| {
+                let gw = gw.clone();
+                async move { Ok::<_, Infallible>(approval_page(gw, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+async fn approval_page(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let body = match read_body(req).await {
+        Ok((_, b)) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => return respond(StatusCode::BAD_REQUEST, &gw.request_id(), json!({"message": e})),
+    };
+    let Some(deps) = gw.deps.get().cloned() else {
+        return respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &gw.request_id(),
+            json!({"message": "the stack is still starting"}),
+        );
+    };
+    let page = ar_approval::callback::handle(
+        &deps,
+        ar_approval::callback::HttpRequest {
+            method,
+            path,
+            query,
+            body,
+        },
+    )
+    .await;
+    tracing::info!(status = page.status, "approval page");
+    let mut resp = Response::builder().status(page.status);
+    for (k, v) in &page.headers {
+        resp = resp.header(k, v);
+    }
+    resp.body(Full::new(Bytes::from(page.body)))
+        .unwrap_or_else(|_| respond(StatusCode::INTERNAL_SERVER_ERROR, &gw.request_id(), json!({})))
+}
+
 fn respond(status: StatusCode, request_id: &str, body: Value) -> Response<Body> {
     Response::builder()
         .status(status)

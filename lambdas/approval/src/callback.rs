@@ -1,0 +1,419 @@
+//! The approval pages. `GET /approvals/{id}?approver&action&expires&sig` shows the finding, the
+//! plan and the confirm buttons and changes nothing; `POST` to the same path with those fields as
+//! a form decides. Every refusal is a page with the right HTTP status, and changes nothing.
+
+use ar_core::deps::Deps;
+use ar_core::rules::{self, Tags};
+use ar_core::Error;
+use askama::Template;
+use serde_json::{json, Value};
+
+use crate::signing::{parse_form, Action, LinkClaims};
+use crate::store::{ApprovalRecord, Store};
+use crate::{dynamodb, now_epoch, rfc3339, Details, Gate};
+
+/// An HTTP request, whether from API Gateway or the local stack.
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+pub struct Field {
+    pub name: String,
+    pub value: String,
+}
+
+pub struct Button {
+    pub id: &'static str,
+    pub label: String,
+    pub action_url: String,
+    pub fields: Vec<Field>,
+}
+
+#[derive(Template)]
+#[template(path = "page.html")]
+struct Page {
+    title: String,
+    heading: String,
+    kind: &'static str,
+    message: String,
+    details: Option<Details>,
+    forms: Vec<Button>,
+}
+
+fn page(
+    status: u16,
+    heading: &str,
+    kind: &'static str,
+    message: String,
+    details: Option<Details>,
+    forms: Vec<Button>,
+) -> HttpResponse {
+    let body = Page {
+        title: heading.to_string(),
+        heading: heading.to_string(),
+        kind,
+        message,
+        details,
+        forms,
+    }
+    .render()
+    .unwrap_or_else(|_| "auto-remediate: the page could not be rendered".into());
+    HttpResponse {
+        status,
+        headers: vec![
+            ("content-type".into(), "text/html; charset=utf-8".into()),
+            ("cache-control".into(), "no-store".into()),
+            ("referrer-policy".into(), "no-referrer".into()),
+            ("x-frame-options".into(), "DENY".into()),
+            (
+                "content-security-policy".into(),
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'".into(),
+            ),
+        ],
+        body,
+    }
+}
+
+fn refuse(status: u16, heading: &str, message: impl Into<String>) -> HttpResponse {
+    page(status, heading, "error", message.into(), None, Vec::new())
+}
+
+/// The checked claims of a request, or the page that refuses it.
+fn claims(
+    approval_id: &str,
+    fields: &[(String, String)],
+    gate: &Gate<'_>,
+    now: u64,
+) -> Result<(LinkClaims, String), HttpResponse> {
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let (Some(approver), Some(action), Some(expires), Some(sig)) =
+        (get("approver"), get("action"), get("expires"), get("sig"))
+    else {
+        return Err(refuse(
+            400,
+            "Incomplete link",
+            "This link is missing some of its parts. Open the link from the e-mail as it is.",
+        ));
+    };
+    let (Some(action), Ok(expires)) = (Action::parse(action), expires.parse::<u64>()) else {
+        return Err(refuse(
+            400,
+            "Malformed link",
+            "This link is malformed. Open the link from the e-mail as it is.",
+        ));
+    };
+    let claims = LinkClaims {
+        approval_id: approval_id.to_string(),
+        approver: approver.to_string(),
+        action,
+        expires,
+    };
+    if !claims.verify(gate.key, sig) {
+        return Err(refuse(
+            403,
+            "Invalid link",
+            "This link's signature does not match: it was altered or is not for this approval. Nothing was changed.",
+        ));
+    }
+    if now >= expires {
+        return Err(refuse(
+            410,
+            "Link expired",
+            format!("This link expired at {}. Nothing was changed.", rfc3339(expires)),
+        ));
+    }
+    Ok((claims, sig.to_string()))
+}
+
+fn buttons(gate: &Gate<'_>, claims: &LinkClaims) -> Vec<Button> {
+    [claims.action, claims.action.other()]
+        .into_iter()
+        .map(|action| {
+            let c = LinkClaims {
+                action,
+                ..claims.clone()
+            };
+            Button {
+                id: action.as_str(),
+                label: match action {
+                    Action::Approve => "Approve and apply the fix".into(),
+                    Action::Reject => "Reject: change nothing".into(),
+                },
+                action_url: format!("{}/approvals/{}", gate.base_url, c.approval_id),
+                fields: vec![
+                    Field {
+                        name: "approver".into(),
+                        value: c.approver.clone(),
+                    },
+                    Field {
+                        name: "action".into(),
+                        value: action.as_str().into(),
+                    },
+                    Field {
+                        name: "expires".into(),
+                        value: c.expires.to_string(),
+                    },
+                    Field {
+                        name: "sig".into(),
+                        value: c.sign(gate.key),
+                    },
+                ],
+            }
+        })
+        .collect()
+}
+
+fn already_decided(record: &ApprovalRecord) -> HttpResponse {
+    let who = record.decided_by.as_deref().unwrap_or("someone");
+    let when = record.decided_at.as_deref().unwrap_or("earlier");
+    let message = match record.status.as_str() {
+        "expired" => "This approval expired without a decision. Nothing was changed.".to_string(),
+        status => {
+            format!("This approval was already decided ({status}) by {who} at {when}. Only the first decision counts.")
+        }
+    };
+    refuse(409, "Already decided", message)
+}
+
+/// Serves one request to the approval pages.
+pub async fn handle(deps: &Deps, req: HttpRequest) -> HttpResponse {
+    match serve(deps, req).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::warn!(error = e.name(), message = %e, "approval page failed");
+            refuse(
+                502,
+                "Something went wrong",
+                format!(
+                    "The decision could not be processed ({}). Try again in a moment.",
+                    e.name()
+                ),
+            )
+        }
+    }
+}
+
+async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
+    let gate = Gate::from(deps)?;
+    let Some(approval_id) = req
+        .path
+        .strip_prefix("/approvals/")
+        .filter(|id| id.len() == 32 && id.bytes().all(|c| c.is_ascii_hexdigit()))
+    else {
+        return Ok(refuse(404, "Not found", "There is no approval at this address."));
+    };
+    let fields = match req.method.as_str() {
+        "GET" | "HEAD" => parse_form(&req.query),
+        "POST" => parse_form(&req.body),
+        _ => {
+            let mut r = refuse(
+                405,
+                "Method not allowed",
+                "Open the link from the e-mail, then confirm with the button.",
+            );
+            r.headers.push(("allow".into(), "GET, POST".into()));
+            return Ok(r);
+        }
+    };
+    let now = now_epoch();
+    let (claims, _) = match claims(approval_id, &fields, &gate, now) {
+        Ok(c) => c,
+        Err(page) => return Ok(page),
+    };
+    let ddb = dynamodb(deps);
+    let store = Store {
+        client: &ddb,
+        table: gate.table,
+    };
+    let Some(record) = store.get(approval_id).await? else {
+        return Ok(refuse(
+            404,
+            "Unknown approval",
+            "There is no such approval (it may have been removed after its deadline).",
+        ));
+    };
+    if !record.approvers.contains(&claims.approver) {
+        return Ok(refuse(
+            403,
+            "Not an approver",
+            "This address is not among the approvers of this fix. Nothing was changed.",
+        ));
+    }
+    if record.status != "pending" {
+        return Ok(already_decided(&record));
+    }
+    if now >= record.deadline {
+        store.expire(approval_id).await?;
+        return Ok(refuse(
+            410,
+            "Approval expired",
+            "The deadline for this decision has passed. Nothing was changed.",
+        ));
+    }
+    let risk = deps
+        .catalog
+        .get(&record.finding.rule_id)
+        .map(|r| r.risk.clone())
+        .unwrap_or_default();
+    if req.method != "POST" {
+        let verb = match claims.action {
+            Action::Approve => "approve",
+            Action::Reject => "reject",
+        };
+        return Ok(page(
+            200,
+            &format!(
+                "Confirm: {verb} the fix of {} on {}",
+                record.finding.rule_id, record.finding.resource
+            ),
+            "info",
+            format!(
+                "You are {}. Nothing has changed yet: confirm with a button below. Only the first decision counts.",
+                claims.approver
+            ),
+            Some(Details::of(&record, &risk)),
+            buttons(&gate, &claims),
+        ));
+    }
+
+    // POST: decide. For an approval, look at the live resource first.
+    let decision = match claims.action {
+        Action::Reject => "rejected",
+        Action::Approve => {
+            let spec = deps.catalog.require(&record.finding.rule_id)?;
+            let clients = deps.aws.rule_clients(&record.finding.region);
+            match rules::inspect(&clients, spec, &record.finding, Tags::Skip).await? {
+                Some(live) if live.compliant() => "already-compliant",
+                Some(_) => "approved",
+                None => "resource-gone",
+            }
+        }
+    };
+    let decided_at = rfc3339(now);
+    if !store
+        .decide(approval_id, decision, &claims.approver, &decided_at, now)
+        .await?
+    {
+        let latest = store.get(approval_id).await?.unwrap_or(record);
+        return Ok(already_decided(&latest));
+    }
+    let output = json!({
+        "decision": decision,
+        "approver": claims.approver,
+        "decided_at": decided_at,
+        "approval_id": approval_id,
+    });
+    let sfn = deps.aws.sfn();
+    if let Err(e) = sfn
+        .send_task_success()
+        .task_token(&record.token)
+        .output(output.to_string())
+        .send()
+        .await
+    {
+        let err = Error::from_sdk("states:SendTaskSuccess", e);
+        if matches!(
+            err.aws_code(),
+            Some("TaskTimedOut") | Some("InvalidToken") | Some("TaskDoesNotExist")
+        ) {
+            return Ok(refuse(410, "Approval expired", "The execution is no longer waiting for this decision (it timed out or was stopped). Nothing was changed."));
+        }
+        return Err(err);
+    }
+    tracing::info!(approval_id, decision, approver = claims.approver, "approval decided");
+    let (heading, kind, message) = match decision {
+        "approved" => ("Approved", "ok", "Approved. The fix is being applied now and will be verified against the live resource."),
+        "already-compliant" => ("Already compliant", "info", "The resource already passes the rule, so nothing will be applied. The execution ends as already compliant."),
+        "resource-gone" => ("Resource gone", "info", "The resource no longer exists, so nothing will be applied."),
+        _ => ("Rejected", "ok", "Rejected. Nothing will be changed."),
+    };
+    Ok(page(
+        200,
+        heading,
+        kind,
+        format!(
+            "{message} Decided by {} at {decided_at}. Execution: {}",
+            claims.approver, record.execution_arn
+        ),
+        Some(Details::of(&record, &risk)),
+        Vec::new(),
+    ))
+}
+
+/// An API Gateway HTTP API (payload 2.0) event in, its response out.
+pub async fn handle_apigw(deps: &Deps, event: Value) -> Result<Value, Error> {
+    let method = event["requestContext"]["http"]["method"]
+        .as_str()
+        .unwrap_or("GET")
+        .to_string();
+    let path = event["rawPath"].as_str().unwrap_or("/").to_string();
+    let query = event["rawQueryString"].as_str().unwrap_or("").to_string();
+    let raw_body = event["body"].as_str().unwrap_or("");
+    let body = if event["isBase64Encoded"].as_bool() == Some(true) {
+        String::from_utf8(base64_decode(raw_body).ok_or_else(|| Error::InvalidInput("body is not base64".into()))?)
+            .map_err(|_| Error::InvalidInput("body is not UTF-8".into()))?
+    } else {
+        raw_body.to_string()
+    };
+    let resp = handle(
+        deps,
+        HttpRequest {
+            method,
+            path,
+            query,
+            body,
+        },
+    )
+    .await;
+    let headers: serde_json::Map<String, Value> =
+        resp.headers.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    Ok(json!({"statusCode": resp.status, "headers": headers, "body": resp.body, "isBase64Encoded": false}))
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let clean: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut acc = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            acc |= val(*c)? << (18 - 6 * i);
+        }
+        let bytes = acc.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_decodes_form_bodies() {
+        assert_eq!(
+            super::base64_decode("YXBwcm92ZXI9YSU0MGIuYw==").unwrap(),
+            b"approver=a%40b.c"
+        );
+        assert_eq!(super::base64_decode("YWI").unwrap(), b"ab");
+        assert!(super::base64_decode("@@").is_none());
+    }
+}

@@ -1,0 +1,124 @@
+//! Approval e-mails: rendered with askama (HTML and plain text), sent with SESv2. Where an outbox
+//! folder is configured (the local stack), each message is also written there as `.eml` and
+//! `.html`, so a person can open it.
+
+use std::path::Path;
+
+use ar_core::Error;
+use askama::Template;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+
+use crate::Details;
+
+#[derive(Template)]
+#[template(path = "email.html")]
+struct HtmlEmail<'a> {
+    d: &'a Details,
+    approver: &'a str,
+    approve_url: &'a str,
+    reject_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email.txt")]
+struct TextEmail<'a> {
+    d: &'a Details,
+    approver: &'a str,
+    approve_url: &'a str,
+    reject_url: &'a str,
+}
+
+pub struct Email {
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+impl Email {
+    pub fn approval(
+        d: &Details,
+        from: &str,
+        approver: &str,
+        approve_url: &str,
+        reject_url: &str,
+    ) -> Result<Email, Error> {
+        let render_err = |e: askama::Error| Error::InvalidInput(format!("rendering the e-mail: {e}"));
+        Ok(Email {
+            from: from.to_string(),
+            to: approver.to_string(),
+            subject: format!(
+                "[auto-remediate] Approve {} on {} ({}, {})?",
+                d.rule_id, d.resource, d.account, d.region
+            ),
+            html: HtmlEmail {
+                d,
+                approver,
+                approve_url,
+                reject_url,
+            }
+            .render()
+            .map_err(render_err)?,
+            text: TextEmail {
+                d,
+                approver,
+                approve_url,
+                reject_url,
+            }
+            .render()
+            .map_err(render_err)?,
+        })
+    }
+
+    /// The message as RFC 5322 text with a multipart/alternative body.
+    pub fn to_eml(&self, message_id: &str) -> String {
+        let boundary = format!("=_auto_remediate_{message_id}");
+        format!(
+            "From: {}\r\nTo: {}\r\nSubject: {}\r\nMessage-ID: <{message_id}@auto-remediate.local>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n\
+             --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n\
+             --{boundary}\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{}\r\n--{boundary}--\r\n",
+            self.from, self.to, self.subject, self.text, self.html
+        )
+    }
+}
+
+/// Sends with SESv2; returns the SES message id.
+pub async fn send(ses: &aws_sdk_sesv2::Client, email: &Email) -> Result<String, Error> {
+    let content = |s: &str| Content::builder().data(s).charset("UTF-8").build();
+    let built = (|| -> Result<EmailContent, aws_sdk_sesv2::error::BuildError> {
+        Ok(EmailContent::builder()
+            .simple(
+                Message::builder()
+                    .subject(content(&email.subject)?)
+                    .body(
+                        Body::builder()
+                            .html(content(&email.html)?)
+                            .text(content(&email.text)?)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build())
+    })()
+    .map_err(|e| Error::InvalidInput(format!("building the e-mail: {e}")))?;
+    let out = ses
+        .send_email()
+        .from_email_address(&email.from)
+        .destination(Destination::builder().to_addresses(&email.to).build())
+        .content(built)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk("ses:SendEmail", e))?;
+    Ok(out.message_id().unwrap_or_default().to_string())
+}
+
+/// Writes `<name>.eml` and `<name>.html` into the outbox folder.
+pub fn write_outbox(dir: &Path, name: &str, email: &Email) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::ConfigInvalid(format!("outbox {}: {}", dir.display(), e.kind()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::write(dir.join(format!("{name}.eml")), email.to_eml(name)).map_err(io)?;
+    std::fs::write(dir.join(format!("{name}.html")), &email.html).map_err(io)?;
+    Ok(())
+}
