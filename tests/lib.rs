@@ -22,6 +22,8 @@ pub struct StackInfo {
     pub account_id: String,
     pub topic_arn: String,
     pub state_machine_arn: String,
+    pub approval_url: String,
+    pub outbox_dir: String,
 }
 
 pub struct Stack {
@@ -264,15 +266,34 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A minimal HTTP/1.1 request to a loopback URL; returns (status, body).
+pub async fn http(method: &str, url: &str, body: &str) -> (u16, String) {
+    let rest = url.trim_start_matches("http://");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let content_type = if method == "POST" {
+        "application/x-www-form-urlencoded"
+    } else {
+        "text/plain"
+    };
+    let (head, body) = raw_request(authority, method, path, content_type, body).await;
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, body)
+}
+
 /// A minimal HTTP/1.1 POST on loopback; returns (raw headers, body).
 pub async fn http_post(base: &str, path: &str, body: &str) -> (String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let authority = base.trim_start_matches("http://").trim_end_matches('/');
+    raw_request(authority, "POST", path, "application/json", body).await
+}
+
+async fn raw_request(authority: &str, method: &str, path: &str, content_type: &str, body: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(authority)
         .await
-        .expect("connect to the gateway");
+        .expect("connect to the stack");
     let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(req.as_bytes()).await.expect("write");

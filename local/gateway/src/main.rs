@@ -106,7 +106,10 @@ async fn run() -> Result<(), String> {
         sender.as_deref(),
     )
     .await?;
-    let outbox = args.stack_dir.join("outbox");
+    std::fs::create_dir_all(&args.stack_dir).map_err(|e| e.to_string())?;
+    let outbox = std::fs::canonicalize(&args.stack_dir)
+        .map_err(|e| e.to_string())?
+        .join("outbox");
 
     // The handlers see exactly the environment a Lambda function would, plus the endpoint.
     let region = args.region.clone();

@@ -1,0 +1,334 @@
+//! The approval gate end to end: e-mails in the outbox, links followed over HTTP, the execution
+//! resumed, and the security group re-read.
+
+use std::time::{Duration, Instant};
+
+use ar_approval::signing::{Action, LinkClaims};
+use ar_core::config::SigningKey;
+use ar_tests::{http, stack_dir, Stack};
+
+use crate::ec2::{allow, group, ingress};
+
+pub struct Link {
+    pub approver: String,
+    pub approve: String,
+    pub reject: String,
+}
+
+pub struct Gated {
+    pub sg: String,
+    pub execution: String,
+    pub links: Vec<Link>,
+}
+
+/// Opens `port` to the world on a new group, publishes `rule_id`, and waits for the e-mails.
+pub async fn gated(stack: &Stack, rule_id: &str, port: i32) -> Gated {
+    let sg = group(stack).await;
+    allow(stack, &sg, "tcp", port, port, "0.0.0.0/0", "world").await;
+    allow(stack, &sg, "tcp", port, port, "10.0.0.0/8", "office").await;
+    let message = stack.message(rule_id, &sg);
+    stack.publish(&message.to_string()).await;
+    let execution = stack.execution_name(&message);
+    let start = Instant::now();
+    loop {
+        let links = links_for(stack, &sg);
+        if links.len() == 2 {
+            return Gated { sg, execution, links };
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no approval e-mails for {sg}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The links of every e-mail in the outbox about `resource`, from the plain-text part.
+pub fn links_for(stack: &Stack, resource: &str) -> Vec<Link> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir(outbox(stack)) else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("eml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if !text.contains(&format!("Subject: [auto-remediate] Approve ")) || !text.contains(resource) {
+            continue;
+        }
+        let line = |prefix: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .map(|u| u.trim().to_string())
+                .expect("a link line")
+        };
+        let approver = text
+            .lines()
+            .find_map(|l| l.strip_prefix("To: "))
+            .unwrap()
+            .trim()
+            .to_string();
+        out.push(Link {
+            approver,
+            approve: line("Review and approve: "),
+            reject: line("Review and reject:  "),
+        });
+    }
+    out.sort_by(|a, b| a.approver.cmp(&b.approver));
+    out
+}
+
+pub fn outbox(stack: &Stack) -> std::path::PathBuf {
+    std::path::PathBuf::from(&stack.info.outbox_dir)
+}
+
+/// Splits a link into (path URL, query): a browser's form posts the query fields to the path.
+fn split(url: &str) -> (String, String) {
+    let (base, query) = url.split_once('?').unwrap();
+    (base.to_string(), query.to_string())
+}
+
+async fn post(url: &str) -> (u16, String) {
+    let (base, query) = split(url);
+    http("POST", &base, &query).await
+}
+
+async fn status(stack: &Stack, name: &str) -> String {
+    let d = stack
+        .sfn
+        .describe_execution()
+        .execution_arn(stack.execution_arn(name))
+        .send()
+        .await
+        .unwrap();
+    d.status().as_str().to_string()
+}
+
+#[tokio::test]
+async fn approving_by_link_resumes_the_execution_and_heals_the_group() {
+    let stack = Stack::connect();
+    let g = gated(&stack, "EC2-004", 1521).await;
+    assert_eq!(g.links.len(), 2, "one e-mail per approver");
+    let before = ingress(&stack, &g.sg).await;
+
+    // Following the link (as a mail scanner would) changes nothing.
+    let (code, page) = http("GET", &g.links[0].approve, "").await;
+    assert_eq!(code, 200);
+    assert!(page.contains("revoke ingress sgr-"), "the page shows the plan");
+    assert!(page.contains(&g.sg));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(&stack, &g.execution).await, "RUNNING");
+    assert_eq!(ingress(&stack, &g.sg).await, before);
+
+    let (code, page) = post(&g.links[0].approve).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Approved"));
+
+    let run = stack.wait(&g.execution).await;
+    assert_eq!(run.status, "SUCCEEDED", "{:?} {:?}", run.states(), run.task_errors());
+    for state in [
+        "Classify",
+        "RequestApproval",
+        "AfterApproval",
+        "Remediate",
+        "Verify",
+        "Healed",
+    ] {
+        assert!(
+            run.states().contains(&state.to_string()),
+            "{state} missing from {:?}",
+            run.states()
+        );
+    }
+    assert_eq!(run.output["approval"]["decision"], "approved");
+    assert_eq!(run.output["approval"]["approver"], g.links[0].approver.as_str());
+    let after = ingress(&stack, &g.sg).await;
+    assert_eq!(
+        after,
+        vec![(
+            "tcp".to_string(),
+            1521,
+            1521,
+            "10.0.0.0/8".to_string(),
+            "office".to_string()
+        )]
+    );
+
+    // A second decision, even by the other approver, is refused and changes nothing.
+    let (code, page) = post(&g.links[1].reject).await;
+    assert_eq!(code, 409, "{page}");
+    let (code, _) = post(&g.links[0].approve).await;
+    assert_eq!(code, 409);
+}
+
+#[tokio::test]
+async fn rejecting_by_link_ends_in_the_rejected_state_and_changes_nothing() {
+    let stack = Stack::connect();
+    let g = gated(&stack, "EC2-004", 1521).await;
+    let before = ingress(&stack, &g.sg).await;
+
+    let (code, page) = post(&g.links[1].reject).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Rejected"));
+
+    let run = stack.wait(&g.execution).await;
+    assert_eq!(run.status, "SUCCEEDED");
+    assert_eq!(run.states().last().unwrap(), "ApprovalRejected");
+    assert_eq!(run.output["approval"]["decision"], "rejected");
+    assert_eq!(run.output["approval"]["approver"], g.links[1].approver.as_str());
+    assert!(!run.states().contains(&"Remediate".to_string()));
+    assert_eq!(ingress(&stack, &g.sg).await, before);
+}
+
+#[tokio::test]
+async fn no_decision_before_the_deadline_ends_expired_and_untouched() {
+    // tests/config.json gives EC2-006 a 3-second deadline.
+    let stack = Stack::connect();
+    let g = gated(&stack, "EC2-006", 5432).await;
+    let before = ingress(&stack, &g.sg).await;
+
+    let run = stack.wait(&g.execution).await;
+
+    assert_eq!(run.status, "FAILED");
+    assert_eq!(run.failure().as_deref(), Some("ApprovalExpired"));
+    assert_eq!(ingress(&stack, &g.sg).await, before);
+    let (code, _) = post(&g.links[0].approve).await;
+    assert_eq!(code, 410, "the link died with the deadline");
+    assert_eq!(ingress(&stack, &g.sg).await, before);
+}
+
+#[tokio::test]
+async fn tampered_foreign_expired_swapped_and_wrong_method_requests_change_nothing() {
+    let stack = Stack::connect();
+    let g = gated(&stack, "EC2-004", 1521).await;
+    let other = gated(&stack, "EC2-004", 1521).await;
+    let before = ingress(&stack, &g.sg).await;
+    let link = &g.links[0].approve;
+
+    // One character of the signature changed.
+    let mut tampered = link.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'a' { b'b' } else { b'a' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert_eq!(http("GET", &tampered, "").await.0, 403);
+    assert_eq!(post(&tampered).await.0, 403);
+
+    // A valid link's fields sent to another approval.
+    let (base, query) = split(link);
+    let (other_base, _) = split(&other.links[0].approve);
+    assert_ne!(base, other_base);
+    assert_eq!(http("POST", &other_base, &query).await.0, 403);
+
+    // The action swapped, signature kept.
+    let swapped = query.replace("action=approve", "action=reject");
+    assert_eq!(http("POST", &base, &swapped).await.0, 403);
+
+    // A correctly signed link whose expiry has passed.
+    let key = SigningKey::new(
+        std::fs::read_to_string(stack_dir().join("signing.key"))
+            .unwrap()
+            .trim()
+            .as_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    let approval_id = base.rsplit('/').next().unwrap().to_string();
+    let expired = LinkClaims {
+        approval_id,
+        approver: g.links[0].approver.clone(),
+        action: Action::Approve,
+        expires: ar_tests::now_ms() / 1000 - 60,
+    };
+    assert_eq!(http("POST", &base, &expired.query(&key)).await.0, 410);
+
+    // An id that does not exist, and methods other than GET and POST.
+    let unknown = LinkClaims {
+        approval_id: "0".repeat(32),
+        ..expired.clone()
+    };
+    let unknown_base = format!("{}/approvals/{}", stack.info.approval_url, "0".repeat(32));
+    let unknown_claims = LinkClaims {
+        expires: expired.expires + 3600,
+        ..unknown
+    };
+    assert_eq!(http("POST", &unknown_base, &unknown_claims.query(&key)).await.0, 404);
+    assert_eq!(http("PUT", link, "").await.0, 405);
+    assert_eq!(http("DELETE", link, "").await.0, 405);
+    assert_eq!(
+        http(
+            "GET",
+            &format!("{}/approvals/../../etc/passwd", stack.info.approval_url),
+            ""
+        )
+        .await
+        .0,
+        404
+    );
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        status(&stack, &g.execution).await,
+        "RUNNING",
+        "still waiting for a real decision"
+    );
+    assert_eq!(ingress(&stack, &g.sg).await, before, "nothing was changed");
+
+    // Clean up: reject both, so they do not linger.
+    assert_eq!(post(&g.links[0].reject).await.0, 200);
+    assert_eq!(post(&other.links[0].reject).await.0, 200);
+}
+
+#[tokio::test]
+async fn no_task_token_or_signing_key_appears_in_logs_mail_or_pages() {
+    let stack = Stack::connect();
+    let g = gated(&stack, "EC2-004", 1521).await;
+    let (_, page) = http("GET", &g.links[0].approve, "").await;
+    let (_, decided) = post(&g.links[0].reject).await;
+    let run = stack.wait(&g.execution).await;
+
+    // The token as Step Functions handed it to the request task.
+    let token = run
+        .events
+        .iter()
+        .filter_map(|e| e.task_scheduled_event_details())
+        .find_map(|d| {
+            let p: serde_json::Value = serde_json::from_str(d.parameters()).ok()?;
+            p["Payload"]["token"].as_str().map(str::to_string)
+        })
+        .expect("the approval task was scheduled with a token");
+    assert!(token.len() > 8);
+    let key = std::fs::read_to_string(stack_dir().join("signing.key"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(key.len() >= 32);
+
+    let mut haystacks = vec![
+        ("confirmation page".to_string(), page),
+        ("decision page".to_string(), decided),
+    ];
+    for name in ["gateway.log", "moto.log"] {
+        haystacks.push((
+            name.to_string(),
+            std::fs::read_to_string(stack_dir().join(name)).unwrap_or_default(),
+        ));
+    }
+    for entry in std::fs::read_dir(outbox(&stack)).unwrap().flatten() {
+        haystacks.push((
+            entry.path().display().to_string(),
+            std::fs::read_to_string(entry.path()).unwrap(),
+        ));
+    }
+    for link in &g.links {
+        haystacks.push((
+            format!("links of {}", link.approver),
+            format!("{} {}", link.approve, link.reject),
+        ));
+    }
+    for (name, text) in &haystacks {
+        assert!(!text.contains(&token), "the task token appears in {name}");
+        assert!(!text.contains(&key), "the signing key appears in {name}");
+    }
+}
