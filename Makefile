@@ -10,7 +10,7 @@ export AWS_REGION ?= us-east-1
 # The test stack lives apart from the demo's, so both can run at once.
 TEST_ENV := STACK_DIR=.local/test GATEWAY_PORT=4520 MOTO_PORT_BACKEND=4521 APPROVAL_PORT=4522 CONFIG=tests/config.json
 
-.PHONY: all build venv local-up local-down demo test lint fmt clean
+.PHONY: all build browser-deps venv local-up local-down demo test lint fmt clean
 
 all: build
 
@@ -20,6 +20,11 @@ $(VENV)/.installed: local/requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+## Debian's chromium and chromedriver, for the browser tests of the approval pages.
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 build:
 	$(CARGO) build --workspace --bins --tests --locked
@@ -38,7 +43,7 @@ demo: build venv
 
 ## Every test: unit tests and the integration tests against a local stack started for them.
 ## (One `cargo test --workspace`, so the SDK crates are built once with one feature set.)
-test: lint build venv
+test: lint build venv browser-deps
 	$(TEST_ENV) local/stack.sh up
 	set -o pipefail; STACK_DIR=.local/test $(CARGO) test --workspace --locked; status=$$?; $(TEST_ENV) local/stack.sh down; exit $$status
 

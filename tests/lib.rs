@@ -4,6 +4,8 @@
 //! The stack is the real one (`local/stack.sh up`, started by `make test`); its location comes
 //! from `STACK_DIR` (default `.local`). Tests create uniquely named resources so they run in parallel.
 
+pub mod webdriver;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -287,7 +289,13 @@ pub async fn http_post(base: &str, path: &str, body: &str) -> (String, String) {
     raw_request(authority, "POST", path, "application/json", body).await
 }
 
-async fn raw_request(authority: &str, method: &str, path: &str, content_type: &str, body: &str) -> (String, String) {
+pub async fn raw_request(
+    authority: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(authority)
         .await
@@ -297,8 +305,32 @@ async fn raw_request(authority: &str, method: &str, path: &str, content_type: &s
         body.len()
     );
     stream.write_all(req.as_bytes()).await.expect("write");
+    // Read until the body is complete (Content-Length), or the peer closes: some servers keep
+    // the connection open despite `Connection: close`.
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
+    let mut buf = [0u8; 16384];
+    loop {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(60), stream.read(&mut buf))
+            .await
+            .expect("a response within 60 s")
+            .expect("read");
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if let Some(length) = length {
+                if raw.len() >= end + 4 + length {
+                    break;
+                }
+            }
+        }
+    }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     (head.to_string(), body.to_string())

@@ -5,6 +5,7 @@
 mod approval;
 mod asl;
 mod aws_cli;
+mod browser;
 mod ec2;
 mod intake;
 mod s3;

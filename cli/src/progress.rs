@@ -1,0 +1,201 @@
+//! Following a Step Functions execution as it runs.
+//!
+//! The trigger names each execution `<ruleId>-<resource>-<digest>`, so the demo finds its own
+//! among the state machine's executions by that prefix, then polls the execution's history
+//! every 100 ms and prints each state as it is entered, until the execution stops running.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ar_core::state::Remediation;
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
+use serde_json::Value;
+
+use crate::stack::{aws, Stack};
+
+const POLL: Duration = Duration::from_millis(100);
+
+/// A finished execution and its whole history.
+pub struct Run {
+    pub name: String,
+    pub status: ExecutionStatus,
+    pub events: Vec<HistoryEvent>,
+}
+
+impl Run {
+    pub fn succeeded(&self) -> bool {
+        self.status == ExecutionStatus::Succeeded
+    }
+
+    /// The names of the states entered, in order.
+    pub fn states(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .filter_map(|e| e.state_entered_event_details())
+            .map(|d| d.name())
+            .collect()
+    }
+
+    pub fn last_state(&self) -> Option<&str> {
+        self.states().last().copied()
+    }
+
+    /// The Remediate task's result (`$.remediation` of the state's output), if the state ran.
+    pub fn remediation(&self) -> Option<Result<Remediation, String>> {
+        let output = self
+            .events
+            .iter()
+            .filter_map(|e| e.state_exited_event_details())
+            .find(|d| d.name() == "Remediate")?
+            .output()?;
+        Some(
+            serde_json::from_str::<Value>(output)
+                .map_err(|e| e.to_string())
+                .and_then(|v| serde_json::from_value(v["remediation"].clone()).map_err(|e| e.to_string()))
+                .map_err(|e| format!("the Remediate state's output is not a remediation: {e}")),
+        )
+    }
+
+    /// Why the execution failed: its error and cause, and each task failure before it.
+    pub fn failure(&self) -> String {
+        let mut lines: Vec<String> = self
+            .events
+            .iter()
+            .filter_map(|e| e.lambda_function_failed_event_details())
+            .map(|d| format!("task failed: {}: {}", d.error().unwrap_or("?"), d.cause().unwrap_or("")))
+            .collect();
+        if let Some(d) = self.events.iter().find_map(|e| e.execution_failed_event_details()) {
+            lines.push(format!(
+                "execution failed: {}: {}",
+                d.error().unwrap_or("?"),
+                d.cause().unwrap_or("")
+            ));
+        }
+        lines.join("; ")
+    }
+}
+
+/// Finds the execution whose name starts with `name_prefix`, prints its states as they are
+/// entered (`  <label> → <state>  +<seconds since t0>`), and returns it once it has stopped
+/// running. Fails when it has not appeared or not finished within `timeout`.
+pub async fn watch(
+    stack: &Stack,
+    label: &str,
+    name_prefix: &str,
+    t0: SystemTime,
+    timeout: Duration,
+) -> Result<Run, String> {
+    let t0 = t0
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default();
+    let deadline = Instant::now() + timeout;
+    let (arn, name) = loop {
+        if let Some(found) = find(stack, name_prefix).await? {
+            break found;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{label}: no execution named {name_prefix}* after {} s (see the gateway log: was the message delivered?)",
+                timeout.as_secs()
+            ));
+        }
+        tokio::time::sleep(POLL).await;
+    };
+    println!("  {label:<8} execution {name}");
+    let mut printed = 0;
+    loop {
+        // Status first: when it says done, the history read after it is complete.
+        let status = stack
+            .sfn
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .map_err(aws("states:DescribeExecution"))?
+            .status()
+            .clone();
+        let events = history(stack, &arn).await?;
+        let entered: Vec<(&str, f64)> = events
+            .iter()
+            .filter_map(|e| {
+                Some((
+                    e.state_entered_event_details()?.name(),
+                    e.timestamp().as_secs_f64() - t0,
+                ))
+            })
+            .collect();
+        for (state, at) in entered.iter().skip(printed) {
+            println!("  {label:<8} → {state:<16} +{at:.2} s");
+            if *state == "RequestApproval" {
+                println!(
+                    "  {label:<8}   (the rule's mode is `approve`: waiting for a human to follow an e-mailed link)"
+                );
+            }
+        }
+        printed = printed.max(entered.len());
+        if status != ExecutionStatus::Running {
+            let run = Run { name, status, events };
+            let verdict = if run.succeeded() { "✔" } else { "✘" };
+            println!("  {label:<8} {verdict} {}", run.status.as_str());
+            return Ok(run);
+        }
+        if Instant::now() > deadline {
+            let last = entered.last().map(|(s, _)| *s).unwrap_or("none yet");
+            return Err(format!(
+                "{label}: execution {name} still RUNNING after {} s (last state entered: {last})",
+                timeout.as_secs()
+            ));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The newest execution of the state machine whose name starts with `prefix`: (arn, name).
+async fn find(stack: &Stack, prefix: &str) -> Result<Option<(String, String)>, String> {
+    let mut newest: Option<(f64, String, String)> = None;
+    let mut token = None;
+    loop {
+        let page = stack
+            .sfn
+            .list_executions()
+            .state_machine_arn(&stack.info.state_machine_arn)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(aws("states:ListExecutions"))?;
+        for e in page.executions().iter().filter(|e| e.name().starts_with(prefix)) {
+            let started = e.start_date().as_secs_f64();
+            if newest.as_ref().is_none_or(|(t, _, _)| started > *t) {
+                newest = Some((started, e.execution_arn().to_string(), e.name().to_string()));
+            }
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(newest.map(|(_, arn, name)| (arn, name)))
+}
+
+/// The execution's whole history, oldest first.
+async fn history(stack: &Stack, arn: &str) -> Result<Vec<HistoryEvent>, String> {
+    let mut events = Vec::new();
+    let mut token = None;
+    loop {
+        let page = stack
+            .sfn
+            .get_execution_history()
+            .execution_arn(arn)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(aws("states:GetExecutionHistory"))?;
+        events.extend(page.events().iter().cloned());
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    events.sort_by_key(|e| e.id());
+    Ok(events)
+}
