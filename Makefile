@@ -39,7 +39,7 @@ local-down:
 ## The main job: heal a public bucket and an open security group, end to end, locally.
 demo: build venv
 	local/stack.sh up
-	set -o pipefail; target/debug/auto-remediate demo --stack-dir .local; status=$$?; local/stack.sh down; exit $$status
+	set -o pipefail; target/debug/auto-remediate demo --stack-dir .local $(if $(WAIT),--wait-for-approval); status=$$?; local/stack.sh down; exit $$status
 
 ## Every test: unit tests and the integration tests against a local stack started for them.
 ## (One `cargo test --workspace`, so the SDK crates are built once with one feature set.)

@@ -12,8 +12,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ar_core::catalog::Catalog;
 use ar_core::finding::{parse_conformity, Intake};
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -58,14 +56,7 @@ impl Stack {
             )
         });
         let info: StackInfo = serde_json::from_str(&text).expect("stack.json parses");
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(info.region.clone()))
-            .endpoint_url(&info.endpoint_url)
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                Credentials::for_tests(),
-            ))
-            .build();
+        let sdk = ar_core::aws::local_sdk_config(&info.endpoint_url, &info.region);
         let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
         Stack {
             s3,

@@ -46,7 +46,7 @@ impl Checks {
         println!();
         if failed.is_empty() {
             println!(
-                "All {} checks passed: both resources healed, nothing else was touched.",
+                "All {} checks passed: every resource healed, nothing else was touched.",
                 self.items.len()
             );
         } else {

@@ -42,6 +42,7 @@ mod tests {
         for (rule, region, resource) in [
             ("S3-001", "global", "demo-public-1700000000000"),
             ("EC2-002", "us-east-1", "sg-0123456789abcdef0"),
+            ("EC2-003", "us-east-1", "sg-0fedcba9876543210"),
         ] {
             let m = super::failure("123456789012", rule, region, resource, "demo", 1_700_000_000_000);
             match parse_conformity(&m.to_string(), Catalog::builtin(), "us-east-1").unwrap() {

@@ -1,11 +1,15 @@
-//! `auto-remediate demo`: the whole flow on the local stack, end to end, in six steps.
+//! `auto-remediate demo`: the whole flow on the local stack, end to end, in eight steps.
 //!
 //! 1. create a bucket readable by anyone (AllUsers READ) that also has grants that must stay;
 //! 2. create a security group with SSH open to the world, and rules that must stay;
 //! 3. publish a Conformity FAILURE for each (S3-001, EC2-002) to the Conformity SNS topic;
 //! 4. follow both Step Functions executions state by state;
 //! 5. show each plan (from the Remediate state's output) and the resource as it is now;
-//! 6. prove, from live state, that both healed and nothing else changed.
+//! 6. the approval gate: a group with RDP open to the world (EC2-003, `approve` mode), followed
+//!    until its execution waits in `RequestApproval`, and the e-mail found in the outbox;
+//! 7. the approve link followed by the demo itself, or, with `--wait-for-approval`, by a person
+//!    in a browser; then the execution followed to its end (see [`crate::approval`]);
+//! 8. prove, from live state, that all three healed and nothing else changed.
 //!
 //! Names are unique per run (`demo-public-<unix-ms>`), so the demo can run again on the same stack.
 
@@ -15,23 +19,23 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::checks::Checks;
 use crate::progress::{self, Run};
 use crate::stack::{aws, Stack};
-use crate::{bucket, conformity, group};
+use crate::{approval, bucket, conformity, group};
 
-/// How long each execution may take, from publishing to its end.
-const TIMEOUT: Duration = Duration::from_secs(60);
+/// How long each execution may take, from publishing to its end (not counting a wait for approval).
+pub const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One failure the demo reports and expects healed.
-struct Case {
-    rule_id: &'static str,
+pub struct Case {
+    pub rule_id: &'static str,
     /// As Conformity reports it: `global` for S3.
-    region: String,
-    resource: String,
-    text: String,
+    pub region: String,
+    pub resource: String,
+    pub text: String,
 }
 
 impl Case {
     /// The prefix of the execution the trigger starts for it: `<ruleId>-<resource>-`.
-    fn execution_prefix(&self) -> String {
+    pub fn execution_prefix(&self) -> String {
         let readable: String = self
             .resource
             .chars()
@@ -42,8 +46,9 @@ impl Case {
     }
 }
 
-/// Runs the demo; `Ok(true)` when every check passed.
-pub async fn run(stack_dir: &Path) -> Result<bool, String> {
+/// Runs the demo; `Ok(true)` when every check passed. With `wait_for_approval`, a person decides
+/// on the approval e-mail instead of the demo.
+pub async fn run(stack_dir: &Path, wait_for_approval: bool) -> Result<bool, String> {
     let stack = Stack::load(stack_dir)?;
     let now = now_ms();
     println!(
@@ -108,16 +113,19 @@ pub async fn run(stack_dir: &Path) -> Result<bool, String> {
     println!("    the ingress rules after, re-read from EC2:");
     group::print_rules(&rules, "      ");
 
-    heading(6, "Proof, from live state");
+    let gated = approval::run(&stack, 6, now, wait_for_approval).await?;
+
+    heading(8, "Proof, from live state");
     let mut checks = Checks::default();
     check_run(&mut checks, &cases[0], &s3_run);
     bucket::check(&mut checks, &bucket, &acl_before, &acl);
     check_run(&mut checks, &cases[1], &ec2_run);
     group::check(&mut checks, &sg, &rules_before, &rules);
+    approval::check(&mut checks, &gated);
     Ok(checks.print_summary())
 }
 
-fn heading(n: u32, title: &str) {
+pub fn heading(n: u32, title: &str) {
     println!("\n{n}. {title}");
 }
 
@@ -128,7 +136,7 @@ fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
-async fn publish(stack: &Stack, case: &Case, now: u64) -> Result<(), String> {
+pub async fn publish(stack: &Stack, case: &Case, now: u64) -> Result<(), String> {
     let message = conformity::failure(
         &stack.info.account_id,
         case.rule_id,
@@ -155,7 +163,7 @@ async fn publish(stack: &Stack, case: &Case, now: u64) -> Result<(), String> {
 }
 
 /// Prints the plan and what was applied, from the Remediate state's output.
-fn print_remediation(run: &Result<Run, String>) {
+pub fn print_remediation(run: &Result<Run, String>) {
     let run = match run {
         Ok(run) => run,
         Err(e) => return println!("    (no execution to show: {e})"),

@@ -1,5 +1,5 @@
-//! The demo's EC2 side: a security group with SSH open to the world next to rules that must
-//! stay, and an independent read of its live ingress rules.
+//! The demo's EC2 side: security groups with SSH (or RDP) open to the world next to rules that
+//! must stay, and an independent read of their live ingress rules.
 //!
 //! Rules are read here with a plain `DescribeSecurityGroupRules`, not with the core's reader; the
 //! core's [`IngressRule`] is reused only to describe rules the same way plans do.
@@ -11,6 +11,7 @@ use crate::checks::Checks;
 use crate::stack::{aws, Stack};
 
 const SSH: u16 = 22;
+pub const RDP: u16 = 3389;
 const OFFICE: &str = "10.0.0.0/8";
 
 /// The default VPC's id; creates a VPC when the region has no default one.
@@ -40,11 +41,49 @@ pub async fn default_vpc(stack: &Stack) -> Result<String, String> {
 /// Creates `name` in `vpc_id` with ssh from anywhere, ssh from the office and https from anywhere;
 /// returns the group id.
 pub async fn create_open(stack: &Stack, vpc_id: &str, name: &str) -> Result<String, String> {
+    create(
+        stack,
+        vpc_id,
+        name,
+        "auto-remediate demo: SSH open to the world",
+        &[
+            (SSH, WORLD_V4, "ssh from anywhere"),
+            (SSH, OFFICE, "ssh from the office"),
+            (443, WORLD_V4, "https from anywhere"),
+        ],
+    )
+    .await
+}
+
+/// Creates `name` in `vpc_id` with rdp from anywhere and rdp from the office; returns the group id.
+pub async fn create_rdp_open(stack: &Stack, vpc_id: &str, name: &str) -> Result<String, String> {
+    create(
+        stack,
+        vpc_id,
+        name,
+        "auto-remediate demo: RDP open to the world",
+        &[
+            (RDP, WORLD_V4, "rdp from anywhere"),
+            (RDP, OFFICE, "rdp from the office"),
+        ],
+    )
+    .await
+}
+
+/// Creates `name` in `vpc_id` with one tcp ingress rule per (port, IPv4 CIDR, description);
+/// returns the group id.
+async fn create(
+    stack: &Stack,
+    vpc_id: &str,
+    name: &str,
+    description: &str,
+    rules: &[(u16, &str, &str)],
+) -> Result<String, String> {
     let out = stack
         .ec2
         .create_security_group()
         .group_name(name)
-        .description("auto-remediate demo: SSH open to the world")
+        .description(description)
         .vpc_id(vpc_id)
         .send()
         .await
@@ -53,11 +92,7 @@ pub async fn create_open(stack: &Stack, vpc_id: &str, name: &str) -> Result<Stri
         .group_id()
         .ok_or("ec2:CreateSecurityGroup: no group id")?
         .to_string();
-    for (port, cidr, description) in [
-        (SSH, WORLD_V4, "ssh from anywhere"),
-        (SSH, OFFICE, "ssh from the office"),
-        (443, WORLD_V4, "https from anywhere"),
-    ] {
+    for &(port, cidr, description) in rules {
         let port = i32::from(port);
         stack
             .ec2
@@ -116,8 +151,13 @@ pub async fn live_rules(stack: &Stack, group_id: &str) -> Result<Vec<IngressRule
     Ok(rules)
 }
 
+/// Whether the rule lets the whole internet (0.0.0.0/0 or ::/0) reach tcp `port`.
+pub fn opens_to_world(r: &IngressRule, port: u16) -> bool {
+    (r.cidr_ipv4.as_deref() == Some(WORLD_V4) || r.cidr_ipv6.as_deref() == Some(WORLD_V6)) && r.covers_tcp_port(port)
+}
+
 fn opens_ssh_to_world(r: &IngressRule) -> bool {
-    (r.cidr_ipv4.as_deref() == Some(WORLD_V4) || r.cidr_ipv6.as_deref() == Some(WORLD_V6)) && r.covers_tcp_port(SSH)
+    opens_to_world(r, SSH)
 }
 
 /// Exactly tcp `port` from IPv4 `cidr`.
@@ -128,7 +168,7 @@ fn is_tcp_rule(r: &IngressRule, port: i32, cidr: &str) -> bool {
         && r.cidr_ipv4.as_deref() == Some(cidr)
 }
 
-/// Prints the rules, one a line after `indent`, marking those that open SSH to the world.
+/// Prints the rules, one a line after `indent`, marking those that open SSH or RDP to the world.
 pub fn print_rules(rules: &[IngressRule], indent: &str) {
     if rules.is_empty() {
         println!("{indent}(no ingress rules)");
@@ -136,6 +176,8 @@ pub fn print_rules(rules: &[IngressRule], indent: &str) {
     for r in rules {
         let mark = if opens_ssh_to_world(r) {
             "   ← SSH open to the world"
+        } else if opens_to_world(r, RDP) {
+            "   ← RDP open to the world"
         } else {
             ""
         };
@@ -163,6 +205,33 @@ pub fn check(checks: &mut Checks, group_id: &str, before: &[IngressRule], rules:
     );
     let others = |rules: &[IngressRule]| -> Vec<IngressRule> {
         rules.iter().filter(|r| !opens_ssh_to_world(r)).cloned().collect()
+    };
+    let (expected, found) = (others(before), others(rules));
+    checks.check_why(
+        format!("{group_id}: every other rule is exactly as before (none added, none changed)"),
+        found == expected,
+        || {
+            let show = |v: &[IngressRule]| v.iter().map(IngressRule::describe).collect::<Vec<_>>().join(", ");
+            format!("expected [{}], found [{}]", show(&expected), show(&found))
+        },
+    );
+}
+
+/// What must hold once the RDP group healed: RDP is closed to the world, and the office's rule is
+/// exactly the one it had `before`.
+pub fn check_rdp(checks: &mut Checks, group_id: &str, before: &[IngressRule], rules: &[IngressRule]) {
+    checks.check(
+        format!("{group_id}: no rule lets 0.0.0.0/0 or ::/0 reach tcp {RDP}"),
+        !rules.iter().any(|r| opens_to_world(r, RDP)),
+    );
+    checks.check(
+        format!("{group_id}: tcp {RDP} from {OFFICE} (\"rdp from the office\") is kept"),
+        rules
+            .iter()
+            .any(|r| is_tcp_rule(r, i32::from(RDP), OFFICE) && r.description.as_deref() == Some("rdp from the office")),
+    );
+    let others = |rules: &[IngressRule]| -> Vec<IngressRule> {
+        rules.iter().filter(|r| !opens_to_world(r, RDP)).cloned().collect()
     };
     let (expected, found) = (others(before), others(rules));
     checks.check_why(

@@ -16,6 +16,8 @@ pub struct StackInfo {
     pub account_id: String,
     pub topic_arn: String,
     pub state_machine_arn: String,
+    /// Where the local stack writes each approval e-mail (`.eml` and `.html`).
+    pub outbox_dir: String,
 }
 
 /// The running stack and a client per service.

@@ -52,3 +52,16 @@ impl Aws {
         aws_sdk_sfn::Client::new(&self.sdk)
     }
 }
+
+/// The SDK configuration for the local stack: its endpoint, static test credentials.
+/// (The local gateway, the CLI and the integration tests all talk to it this way.)
+pub fn local_sdk_config(endpoint: &str, region: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::for_tests(),
+        ))
+        .build()
+}

@@ -2,8 +2,6 @@
 //! topic with its subscription to the trigger, and the state machine from
 //! `statemachines/remediation.asl.json` with our function ARNs filled in.
 
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
 use serde::Serialize;
 
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -28,16 +26,7 @@ pub struct StackInfo {
     pub gateway_pid: u32,
 }
 
-pub fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            Credentials::for_tests(),
-        ))
-        .build()
-}
+pub use ar_core::aws::local_sdk_config as sdk_config;
 
 pub fn function_arn(region: &str, handler: &str) -> String {
     format!("arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{FUNCTION_PREFIX}-{handler}")
