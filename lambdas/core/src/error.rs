@@ -126,15 +126,30 @@ impl Error {
     }
 
     /// Maps an SDK error once, by its AWS error code (never by its display text).
-    pub fn from_sdk<E, R>(operation: &'static str, err: aws_sdk_s3::error::SdkError<E, R>) -> Self
+    pub fn from_sdk<E>(
+        operation: &'static str,
+        err: aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+    ) -> Self
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + fmt::Debug,
-        R: fmt::Debug,
     {
         use aws_sdk_s3::error::SdkError;
         match &err {
             SdkError::ServiceError(ctx) => {
                 let e = ctx.err();
+                let status = ctx.raw().status().as_u16();
+                if e.code().is_none() && status == 429 {
+                    return Error::Throttled {
+                        operation,
+                        code: "HTTP 429".into(),
+                    };
+                }
+                if e.code().is_none() && status >= 500 {
+                    return Error::AwsTransient {
+                        operation,
+                        detail: format!("HTTP {status}"),
+                    };
+                }
                 let code = e.code().unwrap_or("Unknown").to_string();
                 let message = e.message().unwrap_or_default().to_string();
                 classify_code(operation, code, message)

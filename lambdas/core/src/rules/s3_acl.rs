@@ -45,10 +45,13 @@ pub struct AclGrant {
 impl AclGrant {
     pub fn describe(&self) -> String {
         let who = match &self.grantee {
-            Grantee::CanonicalUser { id, display_name } => match display_name {
-                Some(n) => format!("canonical user {n} ({}…)", &id[..id.len().min(12)]),
-                None => format!("canonical user {}…", &id[..id.len().min(12)]),
-            },
+            Grantee::CanonicalUser { id, display_name } => {
+                let short: String = id.chars().take(12).collect();
+                match display_name {
+                    Some(n) => format!("canonical user {n} ({short}…)"),
+                    None => format!("canonical user {short}…"),
+                }
+            }
             Grantee::Group { uri } => format!("group {}", uri.rsplit('/').next().unwrap_or(uri)),
             Grantee::AmazonCustomerByEmail { email } => format!("e-mail grantee {email}"),
         };
@@ -390,6 +393,38 @@ mod tests {
 
         assert_eq!(get.num_calls(), 1);
         assert_eq!(put.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn service_unavailable_is_retried_by_the_sdk_before_it_reaches_us() {
+        let get = mock!(aws_sdk_s3::Client::get_bucket_acl)
+            .sequence()
+            .http_status(503, None)
+            .times(2)
+            .output(sdk_acl_output)
+            .build();
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&get]);
+        let acl = read_acl(&s3, "site").await.unwrap().unwrap();
+        assert_eq!(acl.grants.len(), 3);
+        assert_eq!(get.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn service_unavailable_past_the_retries_is_transient_and_retryable() {
+        let get = mock!(aws_sdk_s3::Client::get_bucket_acl)
+            .sequence()
+            .http_status(503, None)
+            .repeatedly()
+            .build();
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&get]);
+        let err = read_acl(&s3, "site").await.unwrap_err();
+        assert!(err.is_retryable(), "{err:?}");
+    }
+
+    #[test]
+    fn descriptions_never_split_a_character() {
+        let g = user("ééééééééééééééé", "READ");
+        assert!(g.describe().starts_with("READ to canonical user éééééééééééé…"));
     }
 
     #[tokio::test]
