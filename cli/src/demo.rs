@@ -36,13 +36,7 @@ pub struct Case {
 impl Case {
     /// The prefix of the execution the trigger starts for it: `<ruleId>-<resource>-`.
     pub fn execution_prefix(&self) -> String {
-        let readable: String = self
-            .resource
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
-            .take(40)
-            .collect();
-        format!("{}-{readable}-", self.rule_id)
+        ar_core::finding::execution_name_prefix(&self.rule_id, &self.resource)
     }
 }
 

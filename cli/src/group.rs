@@ -1,10 +1,11 @@
 //! The demo's EC2 side: security groups with SSH (or RDP) open to the world next to rules that
 //! must stay, and an independent read of their live ingress rules.
 //!
-//! Rules are read here with a plain `DescribeSecurityGroupRules`, not with the core's reader; the
-//! core's [`IngressRule`] is reused only to describe rules the same way plans do.
+//! Rules are read here with a plain `DescribeSecurityGroupRules`, not with the core's reader (which
+//! also decides what a plan changes); each entry is mapped to the core's [`IngressRule`] so rules
+//! are described the same way plans describe them.
 
-use ar_core::rules::ec2_ports::{IngressRule, WORLD_V4, WORLD_V6};
+use ar_core::rules::ec2_ports::{self, IngressRule, WORLD_V4};
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
 
 use crate::checks::Checks;
@@ -130,17 +131,7 @@ pub async fn live_rules(stack: &Stack, group_id: &str) -> Result<Vec<IngressRule
             out.security_group_rules()
                 .iter()
                 .filter(|r| r.is_egress() == Some(false) && r.group_id() == Some(group_id))
-                .map(|r| IngressRule {
-                    id: r.security_group_rule_id().map(str::to_string),
-                    protocol: r.ip_protocol().unwrap_or("-1").to_string(),
-                    from_port: r.from_port().unwrap_or(-1),
-                    to_port: r.to_port().unwrap_or(-1),
-                    cidr_ipv4: r.cidr_ipv4().map(str::to_string),
-                    cidr_ipv6: r.cidr_ipv6().map(str::to_string),
-                    prefix_list_id: r.prefix_list_id().map(str::to_string),
-                    referenced_group_id: r.referenced_group_info().and_then(|g| g.group_id()).map(str::to_string),
-                    description: r.description().map(str::to_string).filter(|d| !d.is_empty()),
-                }),
+                .map(ec2_ports::from_sdk_rule),
         );
         token = out.next_token().filter(|t| !t.is_empty()).map(str::to_string);
         if token.is_none() {
@@ -153,7 +144,7 @@ pub async fn live_rules(stack: &Stack, group_id: &str) -> Result<Vec<IngressRule
 
 /// Whether the rule lets the whole internet (0.0.0.0/0 or ::/0) reach tcp `port`.
 pub fn opens_to_world(r: &IngressRule, port: u16) -> bool {
-    (r.cidr_ipv4.as_deref() == Some(WORLD_V4) || r.cidr_ipv6.as_deref() == Some(WORLD_V6)) && r.covers_tcp_port(port)
+    r.is_world_open() && r.covers_tcp_port(port)
 }
 
 fn opens_ssh_to_world(r: &IngressRule) -> bool {

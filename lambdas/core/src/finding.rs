@@ -80,14 +80,20 @@ impl Finding {
         }
         h.update(self.discovered_at_ms.or(self.created_at_ms).unwrap_or(0).to_be_bytes());
         let digest = hex::encode(&h.finalize()[..12]);
-        let readable: String = self
-            .resource
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
-            .take(40)
-            .collect();
-        format!("{}-{}-{}", self.rule_id, readable, digest)
+        format!("{}{digest}", execution_name_prefix(&self.rule_id, &self.resource))
     }
+}
+
+/// The readable start of every execution name for a rule and resource, `<ruleId>-<resource>-`
+/// (the resource cut to 40 characters of `[A-Za-z0-9-]`): how a person or a tool finds the runs
+/// about one resource in the console.
+pub fn execution_name_prefix(rule_id: &str, resource: &str) -> String {
+    let readable: String = resource
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .take(40)
+        .collect();
+    format!("{rule_id}-{readable}-")
 }
 
 /// What intake makes of one SNS record.

@@ -215,7 +215,8 @@ pub fn plan(state: &GroupState, params: &WorldPortParams, rule_id: &str, region:
     plan
 }
 
-fn from_sdk_rule(r: &SecurityGroupRule) -> IngressRule {
+/// One `DescribeSecurityGroupRules` entry as an [`IngressRule`].
+pub fn from_sdk_rule(r: &SecurityGroupRule) -> IngressRule {
     IngressRule {
         id: r.security_group_rule_id().map(str::to_string),
         protocol: r.ip_protocol().unwrap_or("-1").to_string(),
