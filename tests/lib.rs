@@ -99,7 +99,7 @@ impl Stack {
     /// The execution name the trigger derives for a message.
     pub fn execution_name(&self, message: &Value) -> String {
         match parse_conformity(&message.to_string(), Catalog::builtin(), &self.info.region).expect("a valid message") {
-            Intake::Failure(f) => f.execution_name(),
+            Intake::Failure(f) => f.execution_name(1),
             Intake::Ignored { .. } => panic!("not a failure"),
         }
     }

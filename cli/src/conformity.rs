@@ -49,7 +49,7 @@ mod tests {
                 Intake::Failure(f) => {
                     assert_eq!(f.rule_id, rule);
                     assert_eq!(f.resource, resource);
-                    assert!(f.execution_name().starts_with(&format!("{rule}-{resource}-")));
+                    assert!(f.execution_name(1).starts_with(&format!("{rule}-{resource}-")));
                 }
                 other => panic!("{other:?}"),
             }

@@ -236,117 +236,165 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
         client: &ddb,
         table: gate.table,
     };
-    let Some(record) = store.get(approval_id).await? else {
+    let Some(batch) = store.batch(approval_id).await?.filter(|b| b.status == "sent") else {
         return Ok(refuse(
             404,
             "Unknown approval",
             "There is no such approval (it may have been removed after its deadline).",
         ));
     };
-    if !record.approvers.contains(&claims.approver) {
+    let mut records = Vec::new();
+    for id in &batch.members {
+        if let Some(r) = store.get(id).await? {
+            records.push(r);
+        }
+    }
+    records.sort_by(|a, b| a.finding.rule_id.cmp(&b.finding.rule_id));
+    let Some(first) = records.first().cloned() else {
+        return Ok(refuse(404, "Unknown approval", "This approval has no findings left."));
+    };
+    if !first.approvers.contains(&claims.approver) {
         return Ok(refuse(
             403,
             "Not an approver",
             "This address is not among the approvers of this fix. Nothing was changed.",
         ));
     }
-    if record.status != "pending" {
-        return Ok(already_decided(&record));
+    if records.iter().all(|r| r.status != "pending") {
+        return Ok(already_decided(&first));
     }
-    if now >= record.deadline {
-        store.expire(approval_id).await?;
+    let deadline = batch.deadline.unwrap_or(first.deadline);
+    if now >= deadline {
+        for r in &records {
+            store.expire(&r.approval_id).await?;
+        }
         return Ok(refuse(
             410,
             "Approval expired",
             "The deadline for this decision has passed. Nothing was changed.",
         ));
     }
-    let risk = deps
-        .catalog
-        .get(&record.finding.rule_id)
-        .map(|r| r.risk.clone())
-        .unwrap_or_default();
+    let combined = batch.combined.clone().unwrap_or_default();
+    let details = || Some(Details::of(deps, &records, &combined, deadline));
     if req.method != "POST" {
         let verb = match claims.action {
             Action::Approve => "approve",
             Action::Reject => "reject",
         };
+        let what = match records.as_slice() {
+            [one] => format!("the fix of {}", one.finding.rule_id),
+            many => format!("{} fixes", many.len()),
+        };
         return Ok(page(
             200,
-            &format!(
-                "Confirm: {verb} the fix of {} on {}",
-                record.finding.rule_id, record.finding.resource
-            ),
+            &format!("Confirm: {verb} {what} on {}", first.finding.resource),
             "info",
             format!(
                 "You are {}. Nothing has changed yet: confirm with a button below. Only the first decision counts.",
                 claims.approver
             ),
-            Some(Details::of(&record, &risk)),
+            details(),
             buttons(&gate, &claims),
         ));
     }
 
-    // POST: decide. For an approval, look at the live resource first.
-    let decision = match claims.action {
-        Action::Reject => "rejected",
-        Action::Approve => {
-            let spec = deps.catalog.require(&record.finding.rule_id)?;
-            let clients = deps.aws.rule_clients(&record.finding.region);
-            match rules::inspect(&clients, spec, &record.finding, Tags::Skip).await? {
-                Some(live) if live.compliant() => "already-compliant",
-                Some(_) => "approved",
-                None => "resource-gone",
+    // POST: decide every finding still pending. For an approval, look at the live resource first.
+    let decided_at = rfc3339(now);
+    let clients = deps.aws.rule_clients(&first.finding.region);
+    let mut decisions = Vec::new();
+    let mut failure = None;
+    for record in records.iter().filter(|r| r.status == "pending") {
+        let decision = match claims.action {
+            Action::Reject => "rejected",
+            Action::Approve => {
+                let spec = deps.catalog.require(&record.finding.rule_id)?;
+                match rules::inspect(&clients, spec, &record.finding, Tags::Skip).await? {
+                    Some(live) if live.compliant() => "already-compliant",
+                    Some(_) => "approved",
+                    None => "resource-gone",
+                }
+            }
+        };
+        if !store
+            .decide(&record.approval_id, decision, &claims.approver, &decided_at, now)
+            .await?
+        {
+            continue; // someone else decided this one first
+        }
+        let output = json!({
+            "decision": decision,
+            "approver": claims.approver,
+            "decided_at": decided_at,
+            "approval_id": record.approval_id,
+            "batch_id": batch.batch_id,
+            "approved_removes": combined.removes,
+        });
+        match deps
+            .aws
+            .sfn()
+            .send_task_success()
+            .task_token(&record.token)
+            .output(output.to_string())
+            .send()
+            .await
+        {
+            Ok(_) => decisions.push(decision),
+            Err(e) => {
+                let err = Error::from_sdk("states:SendTaskSuccess", e);
+                if matches!(
+                    err.aws_code(),
+                    Some("TaskTimedOut") | Some("InvalidToken") | Some("TaskDoesNotExist")
+                ) {
+                    // The execution stopped waiting: the record must not say it was decided.
+                    store.undecide(&record.approval_id, decision, &claims.approver).await?;
+                    store.expire(&record.approval_id).await?;
+                } else {
+                    // Not resumed: take the decision back, so the same link can simply be retried.
+                    store.undecide(&record.approval_id, decision, &claims.approver).await?;
+                    failure = Some(err);
+                }
             }
         }
-    };
-    let decided_at = rfc3339(now);
-    if !store
-        .decide(approval_id, decision, &claims.approver, &decided_at, now)
-        .await?
-    {
-        let latest = store.get(approval_id).await?.unwrap_or(record);
-        return Ok(already_decided(&latest));
     }
-    let output = json!({
-        "decision": decision,
-        "approver": claims.approver,
-        "decided_at": decided_at,
-        "approval_id": approval_id,
-    });
-    let sfn = deps.aws.sfn();
-    if let Err(e) = sfn
-        .send_task_success()
-        .task_token(&record.token)
-        .output(output.to_string())
-        .send()
-        .await
-    {
-        let err = Error::from_sdk("states:SendTaskSuccess", e);
-        if matches!(
-            err.aws_code(),
-            Some("TaskTimedOut") | Some("InvalidToken") | Some("TaskDoesNotExist")
-        ) {
-            return Ok(refuse(410, "Approval expired", "The execution is no longer waiting for this decision (it timed out or was stopped). Nothing was changed."));
-        }
+    if let Some(err) = failure {
         return Err(err);
     }
-    tracing::info!(approval_id, decision, approver = claims.approver, "approval decided");
-    let (heading, kind, message) = match decision {
-        "approved" => ("Approved", "ok", "Approved. The fix is being applied now and will be verified against the live resource."),
-        "already-compliant" => ("Already compliant", "info", "The resource already passes the rule, so nothing will be applied. The execution ends as already compliant."),
-        "resource-gone" => ("Resource gone", "info", "The resource no longer exists, so nothing will be applied."),
-        _ => ("Rejected", "ok", "Rejected. Nothing will be changed."),
+    if decisions.is_empty() {
+        let latest = store.get(&first.approval_id).await?.unwrap_or(first);
+        return Ok(match latest.status.as_str() {
+            "expired" => refuse(410, "Approval expired", "The execution is no longer waiting for this decision (it timed out or was stopped). Nothing was changed."),
+            _ => already_decided(&latest),
+        });
+    }
+    tracing::info!(batch_id = batch.batch_id, decisions = ?decisions, approver = claims.approver, "approval decided");
+    let (heading, kind, message) = if decisions.iter().all(|d| *d == "rejected") {
+        ("Rejected", "ok", "Rejected. Nothing will be changed.")
+    } else if decisions.iter().all(|d| *d == "already-compliant") {
+        ("Already compliant", "info", "The resource already passes the rule, so nothing will be applied. The execution ends as already compliant.")
+    } else if decisions.iter().all(|d| *d == "resource-gone") {
+        (
+            "Resource gone",
+            "info",
+            "The resource no longer exists, so nothing will be applied.",
+        )
+    } else {
+        (
+            "Approved",
+            "ok",
+            "Approved. The fix is being applied now and will be verified against the live resource.",
+        )
     };
+    let executions: Vec<&str> = records.iter().map(|r| r.execution_arn.as_str()).collect();
     Ok(page(
         200,
         heading,
         kind,
         format!(
             "{message} Decided by {} at {decided_at}. Execution: {}",
-            claims.approver, record.execution_arn
+            claims.approver,
+            executions.join(", ")
         ),
-        Some(Details::of(&record, &risk)),
+        details(),
         Vec::new(),
     ))
 }

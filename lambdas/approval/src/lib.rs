@@ -17,7 +17,9 @@ pub mod signing;
 pub mod store;
 
 use ar_core::deps::Deps;
+use ar_core::rules::{self, ResourceState};
 use ar_core::Error;
+use serde::{Deserialize, Serialize};
 
 /// The approval settings every approval handler needs, or the named error saying which is missing.
 pub struct Gate<'a> {
@@ -50,33 +52,88 @@ pub fn dynamodb(deps: &Deps) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(deps.aws.sdk_config())
 }
 
-pub fn now_epoch() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use ar_core::ledger::now_epoch;
 
 /// RFC 3339 UTC (`2026-11-27T19:02:57Z`) from epoch seconds.
 pub fn rfc3339(epoch: u64) -> String {
-    let days = (epoch / 86400) as i64;
-    let secs = epoch % 86400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    aws_smithy_types::DateTime::from_secs(epoch as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| epoch.to_string())
+}
+
+/// Epoch seconds from an RFC 3339 time with any offset (`$$.State.EnteredTime`).
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTimeWithOffset)
+        .ok()
+        .and_then(|t| u64::try_from(t.secs()).ok())
+}
+
+/// What one approval shows for all the findings it gathers on one resource: each finding, and
+/// the combined plan (the net change of applying every fix, computed on the live state read
+/// when the approval was sent). Stored with the batch so the page shows what the e-mail did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Combined {
+    pub summary: String,
+    /// One line per finding: rule, title and its own fix.
+    pub findings: Vec<String>,
+    pub offending: Vec<String>,
+    /// The net writes, in plan wording.
+    pub steps: Vec<String>,
+    /// The access removed, combined: what an approval of this batch allows a fix to take away.
+    pub removes: Vec<String>,
+    pub cannot_keep: Vec<String>,
+    pub untouched: Vec<String>,
+}
+
+impl Combined {
+    /// Combines the fixes of `records` (sorted by rule id), applied one after another to `live`.
+    /// Without a live state (the resource is gone), each record's own plan is shown.
+    pub fn of(deps: &Deps, records: &[store::ApprovalRecord], live: Option<&ResourceState>) -> Combined {
+        let mut c = Combined::default();
+        let mut state = live.cloned();
+        let mut steps_each = Vec::new();
+        let mut untouched: Option<Vec<String>> = None;
+        for r in records {
+            let plan = match (&state, deps.catalog.get(&r.finding.rule_id)) {
+                (Some(s), Some(spec)) => match rules::assess(spec, &r.finding, s) {
+                    Ok((_, plan)) => {
+                        state = Some(rules::simulate(s, &plan));
+                        plan
+                    }
+                    Err(_) => r.plan.clone(),
+                },
+                _ => r.plan.clone(),
+            };
+            c.findings
+                .push(format!("{} {}: {}", r.finding.rule_id, r.rule_title, plan.summary));
+            c.offending.extend(r.offending.iter().cloned());
+            c.removes.extend(plan.removes.iter().cloned());
+            c.cannot_keep.extend(plan.cannot_keep.iter().cloned());
+            steps_each.extend(plan.steps.iter().cloned());
+            untouched = Some(match untouched {
+                None => r.plan.untouched.clone(),
+                Some(u) => u.into_iter().filter(|x| r.plan.untouched.contains(x)).collect(),
+            });
+        }
+        for v in [&mut c.offending, &mut c.removes, &mut c.cannot_keep] {
+            v.sort();
+            v.dedup();
+        }
+        c.untouched = untouched.unwrap_or_default();
+        c.steps = match (live, &state) {
+            (Some(before), Some(after)) if records.len() > 1 => rules::diff(before, after),
+            _ => steps_each,
+        };
+        c.summary = match records {
+            [one] => one.plan.summary.clone(),
+            _ => format!(
+                "{} fixes on {}, decided together and applied one at a time; the net change:",
+                records.len(),
+                records.first().map(|r| r.finding.resource.as_str()).unwrap_or("?")
+            ),
+        };
+        c
+    }
 }
 
 /// What the e-mail and the pages show about a pending approval.
@@ -89,6 +146,7 @@ pub struct Details {
     pub region: String,
     pub message: Option<String>,
     pub summary: String,
+    pub findings: Vec<String>,
     pub steps: Vec<String>,
     pub cannot_keep: Vec<String>,
     pub untouched: Vec<String>,
@@ -97,27 +155,59 @@ pub struct Details {
 }
 
 impl Details {
-    pub fn of(record: &store::ApprovalRecord, risk: &str) -> Details {
+    pub fn of(deps: &Deps, records: &[store::ApprovalRecord], combined: &Combined, deadline: u64) -> Details {
+        let first = &records[0];
+        let risk = records
+            .iter()
+            .filter_map(|r| deps.catalog.get(&r.finding.rule_id))
+            .map(|s| s.risk.clone())
+            .max_by_key(|r| {
+                ["LOW", "MEDIUM", "HIGH", "VERY_HIGH", "EXTREME"]
+                    .iter()
+                    .position(|x| x.eq_ignore_ascii_case(r))
+            })
+            .unwrap_or_default();
+        let many = records.len() > 1;
         Details {
-            rule_id: record.finding.rule_id.clone(),
-            rule_title: record.rule_title.clone(),
-            risk: risk.to_string(),
-            resource: record.finding.resource.clone(),
-            account: record.finding.account_id.clone(),
-            region: record.finding.region.clone(),
-            message: record.finding.message.clone(),
-            summary: record.plan.summary.clone(),
-            steps: record.plan.steps.clone(),
-            cannot_keep: record.plan.cannot_keep.clone(),
-            untouched: record.plan.untouched.clone(),
-            offending: record.offending.clone(),
-            deadline: rfc3339(record.deadline),
+            rule_id: records
+                .iter()
+                .map(|r| r.finding.rule_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            rule_title: if many {
+                format!("({} findings)", records.len())
+            } else {
+                first.rule_title.clone()
+            },
+            risk,
+            resource: first.finding.resource.clone(),
+            account: first.finding.account_id.clone(),
+            region: first.finding.region.clone(),
+            message: if many { None } else { first.finding.message.clone() },
+            summary: combined.summary.clone(),
+            findings: if many { combined.findings.clone() } else { Vec::new() },
+            steps: combined.steps.clone(),
+            cannot_keep: combined.cannot_keep.clone(),
+            untouched: combined.untouched.clone(),
+            offending: combined.offending.clone(),
+            deadline: rfc3339(deadline),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rfc3339_parses_aws_and_moto_entered_times() {
+        assert_eq!(super::parse_rfc3339("2026-11-27T19:02:57.123Z"), Some(1_795_806_177));
+        assert_eq!(
+            super::parse_rfc3339("2026-11-27T19:02:57.123456+00:00"),
+            Some(1_795_806_177)
+        );
+        assert_eq!(super::parse_rfc3339("2026-11-27T20:02:57+01:00"), Some(1_795_806_177));
+        assert_eq!(super::parse_rfc3339("yesterday"), None);
+    }
+
     #[test]
     fn rfc3339_formats_known_instants() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");

@@ -48,10 +48,20 @@ impl Email {
         Ok(Email {
             from: from.to_string(),
             to: approver.to_string(),
-            subject: format!(
-                "[auto-remediate] Approve {} on {} ({}, {})?",
-                d.rule_id, d.resource, d.account, d.region
-            ),
+            subject: if d.findings.is_empty() {
+                format!(
+                    "[auto-remediate] Approve {} on {} ({}, {})?",
+                    d.rule_id, d.resource, d.account, d.region
+                )
+            } else {
+                format!(
+                    "[auto-remediate] Approve {} fixes on {} ({}, {})?",
+                    d.findings.len(),
+                    d.resource,
+                    d.account,
+                    d.region
+                )
+            },
             html: HtmlEmail {
                 d,
                 approver,

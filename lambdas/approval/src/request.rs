@@ -3,8 +3,9 @@
 
 use ar_core::config::is_email;
 use ar_core::deps::Deps;
-use ar_core::finding::Finding;
-use ar_core::state::Classification;
+use ar_core::ledger;
+use ar_core::rules::{self, Tags};
+use ar_core::state::{Outcome, RunState};
 use ar_core::Error;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -12,14 +13,18 @@ use sha2::{Digest, Sha256};
 use crate::mail::{self, Email};
 use crate::signing::{Action, LinkClaims};
 use crate::store::{ApprovalRecord, Store};
-use crate::{dynamodb, now_epoch, Details, Gate};
+use crate::{dynamodb, now_epoch, parse_rfc3339, Combined, Details, Gate};
 
 #[derive(Deserialize)]
 pub struct RequestInput {
     pub token: String,
     pub execution_arn: String,
-    pub finding: Finding,
-    pub classification: Classification,
+    /// When the approval state was entered (`$$.State.EnteredTime`): the deadline counts from
+    /// it, so a retried request never extends it.
+    pub entered_time: String,
+    /// The execution's state: the finding, the classification and, when asking again, the
+    /// `reapprove` result with the new plan.
+    pub state: RunState,
 }
 
 impl std::fmt::Debug for RequestInput {
@@ -33,8 +38,9 @@ impl std::fmt::Debug for RequestInput {
 #[derive(Debug, Serialize)]
 pub struct RequestOutput {
     pub approval_id: String,
-    pub approvers: Vec<String>,
-    pub deadline: String,
+    pub batch_id: String,
+    /// Whether this request sent the batch's e-mails (the first of the batch) or joined it.
+    pub sent: bool,
 }
 
 /// The approval id: derived from the token (so a retried request is the same approval), and
@@ -48,6 +54,14 @@ pub fn approval_id(token: &str) -> String {
 
 pub fn link(base_url: &str, claims: &LinkClaims, key: &ar_core::config::SigningKey) -> String {
     format!("{base_url}/approvals/{}?{}", claims.approval_id, claims.query(key))
+}
+
+/// The batch id a leader opens: derived from its approval id, so a retried leader finds its batch.
+pub fn batch_id(approval_id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"auto-remediate approval batch\n");
+    h.update(approval_id.as_bytes());
+    hex::encode(&h.finalize()[..16])
 }
 
 pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, Error> {
@@ -65,13 +79,16 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
     if input.token.is_empty() {
         return Err(Error::InvalidInput("no task token".into()));
     }
-    let spec = deps.admit(&input.finding)?;
-    let plan = input
-        .classification
-        .plan
-        .clone()
-        .ok_or_else(|| Error::InvalidInput("an approval request without a plan".into()))?;
-    let timeout = input
+    let state = &input.state;
+    let spec = deps.admit(&state.finding)?;
+    let plan = match &state.remediation {
+        Some(r) if r.outcome == Outcome::Reapprove => r.plan.clone(),
+        _ => state.classification.plan.clone(),
+    }
+    .ok_or_else(|| Error::InvalidInput("an approval request without a plan".into()))?;
+    let entered = parse_rfc3339(&input.entered_time)
+        .ok_or_else(|| Error::InvalidInput("entered_time is not an RFC 3339 time".into()))?;
+    let timeout = state
         .classification
         .approval_timeout_seconds
         .unwrap_or(approval.timeout_seconds);
@@ -79,33 +96,97 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
         approval_id: approval_id(&input.token),
         token: input.token.clone(),
         execution_arn: input.execution_arn.clone(),
-        finding: input.finding.clone(),
+        finding: state.finding.clone(),
         plan,
         rule_title: spec.title.clone(),
-        offending: input.classification.offending.clone(),
+        offending: state.classification.offending.clone(),
         approvers: approval.approvers.clone(),
-        deadline: now_epoch() + timeout,
+        deadline: entered + timeout,
         status: "pending".into(),
         decided_by: None,
         decided_at: None,
     };
     let ddb = dynamodb(deps);
-    Store {
+    let store = Store {
         client: &ddb,
         table: gate.table,
-    }
-    .put(&record)
-    .await?;
+    };
+    store.put(&record).await?;
 
-    let details = Details::of(&record, &spec.risk);
+    // Gather: join the resource's open batch, or open one and wait for the scan's other findings.
+    let resource = ledger::resource_key(&record.finding);
+    let mine = batch_id(&record.approval_id);
+    // A retried leader finds its own batch and carries on.
+    let mut attempts = 0;
+    let closes_at = match store.batch(&mine).await? {
+        Some(b) => b.closes_at,
+        None => loop {
+            attempts += 1;
+            if attempts > 5 {
+                return Err(Error::AwsTransient {
+                    operation: "dynamodb:PutItem",
+                    detail: "the resource's approval batch kept changing".into(),
+                });
+            }
+            let now = now_epoch();
+            if let Some((open, closes_at)) = store.open_batch_of(&resource).await? {
+                if closes_at > now && open != mine && store.join(&open, &record.approval_id).await? {
+                    tracing::info!(
+                        approval_id = record.approval_id,
+                        batch_id = open,
+                        "joined the resource's approval"
+                    );
+                    return Ok(RequestOutput {
+                        approval_id: record.approval_id,
+                        batch_id: open,
+                        sent: false,
+                    });
+                }
+            }
+            let closes_at = now + approval.batch_window_seconds;
+            if store
+                .open_batch(&mine, &resource, &record.approval_id, closes_at, now)
+                .await?
+            {
+                break closes_at;
+            }
+            // Another leader opened the resource's batch first: join it in the next round.
+        },
+    };
+    let wait = closes_at.saturating_sub(now_epoch());
+    if wait > 0 {
+        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    }
+    let batch = store.close_batch(&mine).await?;
+    if batch.status == "sent" {
+        return Ok(RequestOutput {
+            approval_id: record.approval_id,
+            batch_id: mine,
+            sent: true,
+        });
+    }
+    let mut records = Vec::new();
+    for id in &batch.members {
+        if let Some(r) = store.get(id).await? {
+            records.push(r);
+        }
+    }
+    records.sort_by(|a, b| a.finding.rule_id.cmp(&b.finding.rule_id));
+    let deadline = records.iter().map(|r| r.deadline).min().unwrap_or(record.deadline);
+    let clients = deps.aws.rule_clients(&record.finding.region);
+    let live = rules::inspect(&clients, spec, &record.finding, Tags::Skip)
+        .await?
+        .map(|i| i.state);
+    let combined = Combined::of(deps, &records, live.as_ref());
+    let details = Details::of(deps, &records, &combined, deadline);
     let ses = aws_sdk_sesv2::Client::new(deps.aws.sdk_config());
     for approver in &approval.approvers {
         debug_assert!(is_email(approver));
         let claims = |action| LinkClaims {
-            approval_id: record.approval_id.clone(),
+            approval_id: mine.clone(),
             approver: approver.clone(),
             action,
-            expires: record.deadline,
+            expires: deadline,
         };
         let approve = link(gate.base_url, &claims(Action::Approve), gate.key);
         let reject = link(gate.base_url, &claims(Action::Reject), gate.key);
@@ -116,18 +197,20 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                 .collect();
-            mail::write_outbox(dir, &format!("{}-{safe}", record.approval_id), &email)?;
+            mail::write_outbox(dir, &format!("{mine}-{safe}"), &email)?;
         }
         tracing::info!(
-            approval_id = record.approval_id,
+            batch_id = mine,
+            findings = records.len(),
             approver,
             message_id,
             "approval requested"
         );
     }
+    store.mark_sent(&mine, &combined, deadline).await?;
     Ok(RequestOutput {
         approval_id: record.approval_id,
-        approvers: approval.approvers.clone(),
-        deadline: details.deadline,
+        batch_id: mine,
+        sent: true,
     })
 }

@@ -5,9 +5,12 @@
 use std::collections::HashMap;
 
 use ar_core::finding::Finding;
+use ar_core::ledger::{get_json, get_n, get_s, is_condition_failure, json, n, s};
 use ar_core::plan::Plan;
 use ar_core::Error;
 use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::Combined;
 
 /// Kept a week after the deadline, for the audit trail, then expired by DynamoDB's TTL.
 const KEEP_AFTER_DEADLINE: u64 = 7 * 86400;
@@ -42,35 +45,8 @@ impl std::fmt::Debug for ApprovalRecord {
     }
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: u64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn json<T: serde::Serialize>(v: &T) -> AttributeValue {
-    AttributeValue::S(serde_json::to_string(v).expect("serializable"))
-}
-
-fn get_s(item: &HashMap<String, AttributeValue>, k: &str) -> Result<String, Error> {
-    item.get(k)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .ok_or_else(|| Error::Aws {
-            operation: "dynamodb:GetItem",
-            code: "CorruptApproval".into(),
-            message: format!("approval item has no {k}"),
-        })
-}
-
-fn get_json<T: serde::de::DeserializeOwned>(item: &HashMap<String, AttributeValue>, k: &str) -> Result<T, Error> {
-    serde_json::from_str(&get_s(item, k)?).map_err(|e| Error::Aws {
-        operation: "dynamodb:GetItem",
-        code: "CorruptApproval".into(),
-        message: format!("approval item {k}: {e}"),
-    })
+fn get_s_opt(item: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
+    item.get(k).and_then(|v| v.as_s().ok()).cloned()
 }
 
 pub struct Store<'a> {
@@ -106,7 +82,7 @@ impl Store<'_> {
             Ok(_) => Ok(()),
             Err(e) => {
                 let err = Error::from_sdk("dynamodb:PutItem", e);
-                if err.aws_code() == Some("ConditionalCheckFailedException") {
+                if is_condition_failure(&err) {
                     Err(Error::InvalidInput(format!(
                         "approval {} was already decided",
                         r.approval_id
@@ -129,7 +105,10 @@ impl Store<'_> {
             .await
             .map_err(|e| Error::from_sdk("dynamodb:GetItem", e))?;
         let Some(item) = out.item() else { return Ok(None) };
-        let deadline = get_s_or_n(item, "deadline")?;
+        if item.get("kind").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("batch") {
+            return Ok(None);
+        }
+        let deadline = get_n(item, "deadline")?;
         Ok(Some(ApprovalRecord {
             approval_id: get_s(item, "approval_id")?,
             token: get_s(item, "token")?,
@@ -141,8 +120,8 @@ impl Store<'_> {
             approvers: get_json(item, "approvers")?,
             deadline,
             status: get_s(item, "status")?,
-            decided_by: get_s(item, "decided_by").ok(),
-            decided_at: get_s(item, "decided_at").ok(),
+            decided_by: get_s_opt(item, "decided_by"),
+            decided_at: get_s_opt(item, "decided_at"),
         }))
     }
 
@@ -175,7 +154,7 @@ impl Store<'_> {
             Ok(_) => Ok(true),
             Err(e) => {
                 let err = Error::from_sdk("dynamodb:UpdateItem", e);
-                if err.aws_code() == Some("ConditionalCheckFailedException") {
+                if is_condition_failure(&err) {
                     Ok(false)
                 } else {
                     Err(err)
@@ -200,22 +179,230 @@ impl Store<'_> {
             .map(|_| ())
             .or_else(|e| {
                 let err = Error::from_sdk("dynamodb:UpdateItem", e);
-                if err.aws_code() == Some("ConditionalCheckFailedException") {
+                if is_condition_failure(&err) {
                     Ok(())
                 } else {
                     Err(err)
                 }
             })
     }
-}
+    /// Takes a decision back (the execution could not be resumed), if it is still this one's:
+    /// the record then says `pending` again, never "approved" for something that was not.
+    pub async fn undecide(&self, approval_id: &str, status: &str, approver: &str) -> Result<(), Error> {
+        self.client
+            .update_item()
+            .table_name(self.table)
+            .key("approval_id", s(approval_id))
+            .update_expression("SET #s = :pending REMOVE decided_by, decided_at")
+            .condition_expression("#s = :status AND decided_by = :who")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":status", s(status))
+            .expression_attribute_values(":who", s(approver))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| {
+                let err = Error::from_sdk("dynamodb:UpdateItem", e);
+                if is_condition_failure(&err) {
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            })
+    }
 
-fn get_s_or_n(item: &HashMap<String, AttributeValue>, k: &str) -> Result<u64, Error> {
-    item.get(k)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| Error::Aws {
+    /// The batch a resource's approval requests currently gather in: (batch id, closes at).
+    pub async fn open_batch_of(&self, resource: &str) -> Result<Option<(String, u64)>, Error> {
+        let item = self.item(&format!("open#{resource}")).await?;
+        Ok(match item {
+            Some(i) => Some((get_s(&i, "batch_id")?, get_n(&i, "closes_at")?)),
+            None => None,
+        })
+    }
+
+    /// Adds `approval_id` to a batch that is still gathering; false once it closed.
+    pub async fn join(&self, batch_id: &str, approval_id: &str) -> Result<bool, Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(self.table)
+            .key("approval_id", s(batch_id))
+            .update_expression("ADD members :m")
+            .condition_expression("#s = :open")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":m", AttributeValue::Ss(vec![approval_id.to_string()]))
+            .expression_attribute_values(":open", s("open"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let err = Error::from_sdk("dynamodb:UpdateItem", e);
+                if is_condition_failure(&err) {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Opens a batch led by `leader` (kept if it exists: a retried leader), and points the
+    /// resource at it unless another open batch got there first (then false: join that one).
+    pub async fn open_batch(
+        &self,
+        batch_id: &str,
+        resource: &str,
+        leader: &str,
+        closes_at: u64,
+        now: u64,
+    ) -> Result<bool, Error> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(self.table)
+            .item("approval_id", s(batch_id))
+            .item("kind", s("batch"))
+            .item("resource", s(resource))
+            .item("members", AttributeValue::Ss(vec![leader.to_string()]))
+            .item("status", s("open"))
+            .item("closes_at", n(closes_at))
+            .item("expires_at", n(closes_at + 8 * 86400))
+            .condition_expression("attribute_not_exists(approval_id)")
+            .send()
+            .await;
+        if let Err(e) = put {
+            let err = Error::from_sdk("dynamodb:PutItem", e);
+            if !is_condition_failure(&err) {
+                return Err(err);
+            }
+        }
+        let head = self
+            .client
+            .put_item()
+            .table_name(self.table)
+            .item("approval_id", s(format!("open#{resource}")))
+            .item("batch_id", s(batch_id))
+            .item("closes_at", n(closes_at))
+            .item("expires_at", n(closes_at + 86400))
+            .condition_expression("attribute_not_exists(approval_id) OR closes_at <= :now OR batch_id = :me")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":me", s(batch_id))
+            .send()
+            .await;
+        match head {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let err = Error::from_sdk("dynamodb:PutItem", e);
+                if !is_condition_failure(&err) {
+                    return Err(err);
+                }
+                // Another leader's batch is open: ours gathered nobody (nothing pointed at it).
+                self.client
+                    .delete_item()
+                    .table_name(self.table)
+                    .key("approval_id", s(batch_id))
+                    .send()
+                    .await
+                    .map_err(|e| Error::from_sdk("dynamodb:DeleteItem", e))?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Stops a batch gathering (idempotent) and returns it as it stands.
+    pub async fn close_batch(&self, batch_id: &str) -> Result<Batch, Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(self.table)
+            .key("approval_id", s(batch_id))
+            .update_expression("SET #s = :closed")
+            .condition_expression("#s = :open")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":closed", s("closed"))
+            .expression_attribute_values(":open", s("open"))
+            .send()
+            .await;
+        if let Err(e) = result {
+            let err = Error::from_sdk("dynamodb:UpdateItem", e);
+            if !is_condition_failure(&err) {
+                return Err(err);
+            }
+        }
+        self.batch(batch_id).await?.ok_or_else(|| Error::Aws {
             operation: "dynamodb:GetItem",
             code: "CorruptApproval".into(),
-            message: format!("approval item has no numeric {k}"),
+            message: format!("batch {batch_id} vanished"),
         })
+    }
+
+    /// Records what the batch's e-mail shows, and that it was sent.
+    pub async fn mark_sent(&self, batch_id: &str, combined: &Combined, deadline: u64) -> Result<(), Error> {
+        self.client
+            .update_item()
+            .table_name(self.table)
+            .key("approval_id", s(batch_id))
+            .update_expression("SET #s = :sent, combined = :c, deadline = :d")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":c", json(combined))
+            .expression_attribute_values(":d", n(deadline))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e))
+    }
+
+    pub async fn batch(&self, batch_id: &str) -> Result<Option<Batch>, Error> {
+        let Some(item) = self.item(batch_id).await? else {
+            return Ok(None);
+        };
+        if get_s_opt(&item, "kind").as_deref() != Some("batch") {
+            return Ok(None);
+        }
+        let mut members = item
+            .get("members")
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default();
+        members.sort();
+        Ok(Some(Batch {
+            batch_id: batch_id.to_string(),
+            members,
+            status: get_s(&item, "status")?,
+            closes_at: get_n(&item, "closes_at")?,
+            deadline: get_n(&item, "deadline").ok(),
+            combined: get_json(&item, "combined").ok(),
+        }))
+    }
+
+    async fn item(&self, key: &str) -> Result<Option<HashMap<String, AttributeValue>>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.table)
+            .key("approval_id", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("dynamodb:GetItem", e))?;
+        Ok(out.item().cloned())
+    }
+}
+
+/// Findings on one resource that wait for approval at the same time, shown to the approver
+/// together: one e-mail, one page, one decision recorded on each member's execution.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub batch_id: String,
+    /// Member approval ids (sorted).
+    pub members: Vec<String>,
+    /// `open` (gathering), `closed` (members final) or `sent`.
+    pub status: String,
+    pub closes_at: u64,
+    /// Set once sent: the earliest deadline of its members (no link outlives any member's task).
+    pub deadline: Option<u64>,
+    pub combined: Option<Combined>,
 }

@@ -51,6 +51,10 @@ impl Aws {
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
         aws_sdk_sfn::Client::new(&self.sdk)
     }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
 }
 
 /// The SDK configuration for the local stack: its endpoint, static test credentials.

@@ -112,6 +112,14 @@ pub struct ApprovalConfig {
     /// How long a decision may take before the request expires (at most 7 days).
     #[serde(default = "default_approval_timeout")]
     pub timeout_seconds: u64,
+    /// How long the first approval request for a resource waits for the scan's other findings on
+    /// that resource, so the approver gets one e-mail for all of them (0 to 60 seconds).
+    #[serde(default = "default_batch_window")]
+    pub batch_window_seconds: u64,
+}
+
+fn default_batch_window() -> u64 {
+    3
 }
 
 impl Default for ApprovalConfig {
@@ -120,6 +128,7 @@ impl Default for ApprovalConfig {
             approvers: Vec::new(),
             sender: None,
             timeout_seconds: default_approval_timeout(),
+            batch_window_seconds: default_batch_window(),
         }
     }
 }
@@ -177,6 +186,11 @@ impl Config {
                 "approval timeouts must be between 1 and 604800 seconds".into(),
             ));
         }
+        if config.approval.batch_window_seconds > 60 {
+            return Err(Error::ConfigInvalid(
+                "approval.batch_window_seconds must be at most 60".into(),
+            ));
+        }
         for account in &config.accounts {
             if account.len() != 12 || !account.bytes().all(|c| c.is_ascii_digit()) {
                 return Err(Error::ConfigInvalid(format!(
@@ -228,6 +242,8 @@ pub struct Settings {
     /// `STATE_MACHINE_ARN`: needed by the trigger only.
     pub state_machine_arn: Option<String>,
     pub config: Config,
+    /// `STATE_TABLE`: the DynamoDB table of resource leases, fix journals and check generations.
+    pub state_table: Option<String>,
     /// `APPROVAL_TABLE`: the DynamoDB table of pending approvals.
     pub approval_table: Option<String>,
     /// `APPROVAL_BASE_URL`: where the approval pages are served (API Gateway, or the local stack).
@@ -308,6 +324,7 @@ impl Settings {
             account_id,
             state_machine_arn: nonempty("STATE_MACHINE_ARN"),
             config,
+            state_table: nonempty("STATE_TABLE"),
             approval_table: nonempty("APPROVAL_TABLE"),
             approval_base_url: nonempty("APPROVAL_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
             signing_key,

@@ -5,6 +5,7 @@ use crate::catalog::{Catalog, RuleSpec};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::finding::Finding;
+use crate::ledger::Ledger;
 
 #[derive(Clone, Debug)]
 pub struct Deps {
@@ -21,6 +22,19 @@ impl Deps {
             settings,
             aws: Aws::load().await,
             catalog: Catalog::builtin(),
+        })
+    }
+
+    /// The ledger of leases, journals and check generations (`STATE_TABLE`).
+    pub fn ledger(&self) -> Result<Ledger, Error> {
+        let table = self
+            .settings
+            .state_table
+            .clone()
+            .ok_or_else(|| Error::ConfigInvalid("STATE_TABLE is not set".into()))?;
+        Ok(Ledger {
+            client: self.aws.dynamodb(),
+            table,
         })
     }
 

@@ -57,15 +57,15 @@ pub enum Error {
         code: String,
         message: String,
     },
-    /// The live state no longer matches the plan a human approved: nothing was changed.
-    #[error("the live state changed since the plan was approved: {0}")]
-    PlanChanged(String),
     /// After remediation the rule's check still fails.
     #[error("verification failed: {0}")]
     VerificationFailed(String),
     /// A fix was only partly applied; the message lists what was and was not done.
     #[error("remediation partly applied: {0}")]
     PartiallyApplied(String),
+    /// Another remediation held the resource for longer than this one may wait: nothing changed.
+    #[error("the resource stayed busy: {0}")]
+    ResourceBusy(String),
 }
 
 /// Every name [`Error::name`] can return.
@@ -84,9 +84,9 @@ pub const ERROR_NAMES: &[&str] = &[
     "AwsTransient",
     "AccessDenied",
     "AwsError",
-    "PlanChanged",
     "VerificationFailed",
     "PartiallyApplied",
+    "ResourceBusy",
 ];
 
 impl Error {
@@ -107,9 +107,9 @@ impl Error {
             Error::AwsTransient { .. } => "AwsTransient",
             Error::AccessDenied { .. } => "AccessDenied",
             Error::Aws { .. } => "AwsError",
-            Error::PlanChanged(_) => "PlanChanged",
             Error::VerificationFailed(_) => "VerificationFailed",
             Error::PartiallyApplied(_) => "PartiallyApplied",
+            Error::ResourceBusy(_) => "ResourceBusy",
         }
     }
 
@@ -273,9 +273,9 @@ mod tests {
                 code: String::new(),
                 message: String::new(),
             },
-            Error::PlanChanged(String::new()),
             Error::VerificationFailed(String::new()),
             Error::PartiallyApplied(String::new()),
+            Error::ResourceBusy(String::new()),
         ];
         let names: Vec<_> = samples.iter().map(Error::name).collect();
         assert_eq!(names, ERROR_NAMES);

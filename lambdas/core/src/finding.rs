@@ -62,10 +62,9 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A deterministic Step Functions execution name for this check: the same message delivered
-    /// twice gives the same name, so only one execution starts. A new failure of the same check
-    /// (a different discovery time) gets a new name. At most 80 characters of `[A-Za-z0-9-_]`.
-    pub fn execution_name(&self) -> String {
+    /// The scanner check this finding is about, whatever its discovery time: the key under which
+    /// the trigger keeps the check's generations (hex, 32 characters).
+    pub fn check_key(&self) -> String {
         let mut h = Sha256::new();
         for part in [
             self.source.as_str(),
@@ -78,20 +77,36 @@ impl Finding {
             h.update(part.as_bytes());
             h.update([0u8]);
         }
-        h.update(self.discovered_at_ms.or(self.created_at_ms).unwrap_or(0).to_be_bytes());
+        hex::encode(&h.finalize()[..16])
+    }
+
+    /// When the scanner discovered this failure, if it said (`failureDiscoveryDate`, else `createdDate`).
+    pub fn stamp(&self) -> Option<u64> {
+        self.discovered_at_ms.or(self.created_at_ms)
+    }
+
+    /// The Step Functions execution name of this check's `generation`-th run: deterministic, so
+    /// the same delivery three times starts one execution; a re-raised check is a new generation
+    /// (see the trigger). At most 80 characters of `[A-Za-z0-9-]`.
+    pub fn execution_name(&self, generation: u64) -> String {
+        let mut h = Sha256::new();
+        h.update(self.check_key().as_bytes());
+        h.update(self.stamp().unwrap_or(0).to_be_bytes());
+        h.update(generation.to_be_bytes());
         let digest = hex::encode(&h.finalize()[..12]);
         format!("{}{digest}", execution_name_prefix(&self.rule_id, &self.resource))
     }
 }
 
 /// The readable start of every execution name for a rule and resource, `<ruleId>-<resource>-`
-/// (the resource cut to 40 characters of `[A-Za-z0-9-]`): how a person or a tool finds the runs
-/// about one resource in the console.
+/// (the resource cut to what fits in 80 characters with the 24-character digest, at most 40, of
+/// `[A-Za-z0-9-]`): how a person or a tool finds the runs about one resource in the console.
 pub fn execution_name_prefix(rule_id: &str, resource: &str) -> String {
+    let room = 80usize.saturating_sub(24 + 2 + rule_id.len()).min(40);
     let readable: String = resource
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
-        .take(40)
+        .take(room)
         .collect();
     format!("{rule_id}-{readable}-")
 }
@@ -490,15 +505,26 @@ mod tests {
     fn execution_name_is_deterministic_short_and_safe() {
         let a = failure(s3_message());
         let b = failure(s3_message());
-        assert_eq!(a.execution_name(), b.execution_name());
-        let name = a.execution_name();
+        assert_eq!(a.execution_name(1), b.execution_name(1));
+        assert_eq!(a.check_key(), b.check_key());
+        assert_ne!(
+            a.execution_name(2),
+            a.execution_name(1),
+            "each generation has its own name"
+        );
+        let name = a.execution_name(1);
         assert!(name.len() <= 80, "{name}");
         assert!(name
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         let mut later = s3_message();
         later["failureDiscoveryDate"] = json!(1_700_000_000_001u64);
-        assert_ne!(failure(later).execution_name(), name);
+        assert_ne!(failure(later.clone()).execution_name(1), name);
+        assert_eq!(failure(later).check_key(), a.check_key(), "the same check");
+        let mut long = failure(s3_message());
+        long.rule_id = "TrustedAdvisor-003".into();
+        long.resource = "a".repeat(63);
+        assert!(long.execution_name(7).len() <= 80);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - [`catalog`]: the rules auto-remediate heals, as data (`catalog/rules.json`);
 //! - [`config`]: the user's per-rule modes, exclusion tags and accounts;
 //! - [`rules`]: the code behind each rule family (inspect, plan, apply), over live AWS state;
+//! - [`ledger`]: per-resource leases, fix journals and check generations (safety under real traffic);
 //! - [`plan`]: what a fix will change, as data a person reads before and after;
 //! - [`aws`]: SDK clients built once, per region; [`error`]: the named errors the state machine matches.
 //!
@@ -15,6 +16,7 @@ pub mod config;
 pub mod deps;
 pub mod error;
 pub mod finding;
+pub mod ledger;
 pub mod plan;
 pub mod rules;
 pub mod state;

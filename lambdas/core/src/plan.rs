@@ -52,6 +52,11 @@ pub struct Plan {
     /// What is explicitly left as it is.
     #[serde(default)]
     pub untouched: Vec<String>,
+    /// The access this plan takes away, one canonical line each (`tcp 22 from 0.0.0.0/0`,
+    /// `READ to AllUsers`): what an approver agrees to. A plan re-derived later from live state
+    /// may be applied under the same approval only if it removes nothing beyond these.
+    #[serde(default)]
+    pub removes: Vec<String>,
 }
 
 impl Plan {
@@ -65,10 +70,21 @@ impl Plan {
             changes,
             cannot_keep: Vec::new(),
             untouched: Vec::new(),
+            removes: Vec::new(),
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// What this plan would remove that `approved` (the access an approver agreed to remove)
+    /// does not cover; empty when the plan stays within the approval.
+    pub fn beyond<'a>(&'a self, approved: &[String]) -> Vec<&'a str> {
+        self.removes
+            .iter()
+            .filter(|r| !approved.contains(r))
+            .map(String::as_str)
+            .collect()
     }
 }

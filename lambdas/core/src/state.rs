@@ -38,6 +38,11 @@ pub enum Outcome {
     DryRun,
     /// The plan was applied.
     Remediated,
+    /// Another execution holds the resource: the state machine waits `wait_seconds`, then
+    /// Remediate re-reads live state and plans again.
+    Waiting,
+    /// The plan re-derived from live state would remove access the approver never saw: ask again.
+    Reapprove,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,9 +85,32 @@ pub struct Remediation {
     /// The state re-read after the change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<ResourceState>,
-    /// One line per write performed.
+    /// What changed, one line each: the difference between `before` and `after`, so a fix
+    /// completed by a retry lists every write, its own and the crashed attempt's.
     #[serde(default)]
     pub applied: Vec<String>,
+    /// Set with `waiting`: how long the state machine waits before trying again (jittered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_seconds: Option<u64>,
+    /// Set with `waiting`: when this execution started waiting for the resource (epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<u64>,
+}
+
+impl Remediation {
+    /// A result that changed nothing.
+    pub fn nothing(outcome: Outcome, reason: String) -> Remediation {
+        Remediation {
+            outcome,
+            reason,
+            plan: None,
+            before: None,
+            after: None,
+            applied: Vec::new(),
+            wait_seconds: None,
+            waiting_since: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,16 +127,31 @@ pub struct ClassifyInput {
     pub finding: Finding,
 }
 
-/// Remediate's input.
+/// An execution's state document as it stands (`$`): what Remediate and RequestApproval are
+/// given, since what they need depends on the path taken (an approval, an earlier wait).
 #[derive(Debug, Clone, Deserialize)]
-pub struct RemediateInput {
+pub struct RunState {
     pub finding: Finding,
     pub classification: Classification,
+    /// The approval gate's decision, once there was one.
+    #[serde(default)]
+    pub approval: Option<ApprovalDecision>,
+    /// Remediate's previous result in this execution (`waiting` or `reapprove`), if any.
+    #[serde(default)]
+    pub remediation: Option<Remediation>,
+}
+
+/// Remediate's input: the state and the execution (`$$.Execution.Id`), which holds the lease.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RemediateInput {
+    pub execution: String,
+    pub state: RunState,
 }
 
 /// Verify's input.
 #[derive(Debug, Clone, Deserialize)]
 pub struct VerifyInput {
+    pub execution: String,
     pub finding: Finding,
     pub remediation: Remediation,
 }
@@ -121,4 +164,10 @@ pub struct ApprovalDecision {
     pub approver: String,
     pub decided_at: String,
     pub approval_id: String,
+    /// The approval shown together with other findings on the same resource, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
+    /// The access the approver agreed to remove (every plan they were shown, combined).
+    #[serde(default)]
+    pub approved_removes: Vec<String>,
 }

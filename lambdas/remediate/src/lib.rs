@@ -1,95 +1,242 @@
-//! Remediate: re-reads live state, applies the minimal fix, records before and after.
+//! Remediate: takes the resource's lease, re-reads live state, applies the minimal fix, records
+//! before and after.
 //!
-//! The plan is derived again from a fresh read, never trusted from the input. A plan a human
-//! approved must still be exactly what would be applied, or nothing is changed (`PlanChanged`).
+//! - **One remediation per resource at a time**: the lease (see `ar_core::ledger`) is taken before
+//!   the fresh read and released by Verify. Held by another execution: a few jittered retries
+//!   here, then `waiting` (the state machine waits, then calls again; bounded by [`MAX_WAIT`]).
+//! - **Plans follow live state, decisions follow intent**: the plan is derived again from the
+//!   fresh read. Under an approval it is applied if it removes nothing beyond what the approver
+//!   agreed to remove; otherwise `reapprove` sends the new plan to the approver.
+//! - **Partial applies complete**: a journal (state before, plan) is written before the first
+//!   write; a retry after a crash finishes the same intent, and `before`/`applied` cover every
+//!   write, the crashed attempt's included.
+//!
 //! Dry-run returns the plan and writes nothing. A resource gone, excluded since classification,
 //! or already compliant ends in its named outcome.
 
+use std::time::Duration;
+
+use ar_core::catalog::RuleSpec;
 use ar_core::deps::Deps;
-use ar_core::rules::{self, Tags};
-use ar_core::state::{Decision, Outcome, RemediateInput, Remediation};
+use ar_core::ledger::{self, now_epoch, Busy, Journal, Ledger};
+use ar_core::rules::{self, RuleClients, Tags};
+use ar_core::state::{Decision, Outcome, RemediateInput, Remediation, RunState};
 use ar_core::Error;
 
-fn nothing(outcome: Outcome, reason: String) -> Remediation {
-    Remediation {
-        outcome,
-        reason,
-        plan: None,
-        before: None,
-        after: None,
-        applied: Vec::new(),
-    }
-}
+/// How long Remediate itself retries a held lease before handing the wait to the state machine.
+const PATIENCE: Duration = Duration::from_secs(3);
+/// How long an execution waits in all for a resource other remediations keep busy.
+pub const MAX_WAIT: u64 = 4 * ledger::LEASE_SECONDS;
 
 pub async fn handle(deps: &Deps, input: RemediateInput) -> Result<Remediation, Error> {
-    let finding = &input.finding;
-    let decision = input.classification.decision;
-    if decision == Decision::Skip {
-        return Err(Error::InvalidInput("Remediate was given a skipped finding".into()));
-    }
+    let RemediateInput { execution, state } = input;
+    let finding = &state.finding;
+    let decision = state.classification.decision;
     let spec = deps.admit(finding)?;
     let clients = deps.aws.rule_clients(&finding.region);
-    let Some(fresh) = rules::inspect(&clients, spec, finding, Tags::Read).await? else {
-        return Ok(nothing(
-            Outcome::ResourceGone,
-            format!("{} no longer exists", finding.resource),
-        ));
+    match decision {
+        Decision::Skip => return Err(Error::InvalidInput("Remediate was given a skipped finding".into())),
+        Decision::DryRun => return dry_run(deps, spec, &clients, &state).await,
+        Decision::Auto | Decision::Approve => {}
+    }
+    let approved = match decision {
+        Decision::Approve => Some(approved_removes(&state)?),
+        _ => None,
+    };
+    let ledger = deps.ledger()?;
+    let resource = ledger::resource_key(finding);
+    if let Err(busy) = ledger.acquire_within(&resource, &execution, PATIENCE).await? {
+        return waiting(&state, &busy);
+    }
+    let result = remediate_held(deps, &ledger, spec, &clients, &execution, &state, approved.as_deref()).await;
+    // A fix made is verified under the lease (Verify releases it); a retryable error keeps it for
+    // the retry that follows at once. Every other end frees the resource now.
+    let keep = match &result {
+        Ok(r) => r.outcome == Outcome::Remediated,
+        Err(e) => e.is_retryable(),
+    };
+    if !keep {
+        if let Err(e) = ledger.release(&resource, &execution).await {
+            tracing::warn!(error = e.name(), message = %e, "lease not released; it expires by itself");
+        }
+    }
+    result
+}
+
+/// The access the approver agreed to remove: every plan the approval showed, combined.
+fn approved_removes(state: &RunState) -> Result<Vec<String>, Error> {
+    let approval = state
+        .approval
+        .as_ref()
+        .filter(|a| a.decision == "approved")
+        .ok_or_else(|| Error::InvalidInput("an approve decision without an approval".into()))?;
+    if !approval.approved_removes.is_empty() {
+        return Ok(approval.approved_removes.clone());
+    }
+    state
+        .classification
+        .plan
+        .as_ref()
+        .map(|p| p.removes.clone())
+        .ok_or_else(|| Error::InvalidInput("an approved decision without a plan".into()))
+}
+
+fn waiting(state: &RunState, busy: &Busy) -> Result<Remediation, Error> {
+    let now = now_epoch();
+    let since = state
+        .remediation
+        .as_ref()
+        .filter(|r| r.outcome == Outcome::Waiting)
+        .and_then(|r| r.waiting_since)
+        .unwrap_or(now);
+    let holder = busy.holder.rsplit(':').next().unwrap_or(&busy.holder);
+    if now.saturating_sub(since) > MAX_WAIT {
+        return Err(Error::ResourceBusy(format!(
+            "{} has been remediated by other executions for {} s (now {holder}); nothing was changed",
+            state.finding.resource,
+            now - since
+        )));
+    }
+    Ok(Remediation {
+        wait_seconds: Some(fastrand::u64(1..=4)),
+        waiting_since: Some(since),
+        ..Remediation::nothing(
+            Outcome::Waiting,
+            format!(
+                "{} is being remediated by {holder}: waiting for it, then re-reading the resource",
+                state.finding.resource
+            ),
+        )
+    })
+}
+
+async fn dry_run(deps: &Deps, spec: &RuleSpec, clients: &RuleClients, state: &RunState) -> Result<Remediation, Error> {
+    let finding = &state.finding;
+    let Some(fresh) = rules::inspect(clients, spec, finding, Tags::Read).await? else {
+        return Ok(gone(&finding.resource));
     };
     if let Some(tag) = deps.settings.config.excluded_by(&fresh.tags) {
-        return Ok(nothing(
-            Outcome::Excluded,
-            format!("{} is now tagged {}", finding.resource, String::from(tag.clone())),
-        ));
+        return Ok(excluded(&finding.resource, tag));
     }
     if fresh.compliant() {
         return Ok(Remediation {
             before: Some(fresh.state),
-            ..nothing(
+            ..Remediation::nothing(
                 Outcome::AlreadyCompliant,
                 format!("{} already passes {}", finding.resource, spec.id),
             )
         });
     }
-    if decision == Decision::DryRun {
-        return Ok(Remediation {
-            outcome: Outcome::DryRun,
-            reason: "dry run: nothing was written".into(),
-            plan: Some(fresh.plan),
-            before: Some(fresh.state),
-            after: None,
-            applied: Vec::new(),
+    Ok(Remediation {
+        plan: Some(fresh.plan),
+        before: Some(fresh.state),
+        ..Remediation::nothing(Outcome::DryRun, "dry run: nothing was written".into())
+    })
+}
+
+fn gone(resource: &str) -> Remediation {
+    Remediation::nothing(Outcome::ResourceGone, format!("{resource} no longer exists"))
+}
+
+fn excluded(resource: &str, tag: &ar_core::config::ExclusionTag) -> Remediation {
+    Remediation::nothing(
+        Outcome::Excluded,
+        format!("{resource} is now tagged {}", String::from(tag.clone())),
+    )
+}
+
+/// The fix, with the lease held.
+async fn remediate_held(
+    deps: &Deps,
+    ledger: &Ledger,
+    spec: &RuleSpec,
+    clients: &RuleClients,
+    execution: &str,
+    state: &RunState,
+    approved: Option<&[String]>,
+) -> Result<Remediation, Error> {
+    let finding = &state.finding;
+    let journal = ledger.journal(execution).await?;
+    let Some(fresh) = rules::inspect(clients, spec, finding, Tags::Read).await? else {
+        return Ok(gone(&finding.resource));
+    };
+    if let Some(tag) = deps.settings.config.excluded_by(&fresh.tags) {
+        return Ok(excluded(&finding.resource, tag));
+    }
+    if fresh.compliant() {
+        return Ok(match journal {
+            // An earlier attempt of this execution wrote, then died before answering.
+            Some(j) => Remediation {
+                outcome: Outcome::Remediated,
+                reason: format!("{} (completed before a retry)", j.plan.summary),
+                applied: rules::diff(&j.before, &fresh.state),
+                plan: Some(j.plan),
+                before: Some(j.before),
+                after: Some(fresh.state),
+                wait_seconds: None,
+                waiting_since: None,
+            },
+            None => Remediation {
+                before: Some(fresh.state),
+                ..Remediation::nothing(
+                    Outcome::AlreadyCompliant,
+                    format!("{} already passes {}: nothing was changed", finding.resource, spec.id),
+                )
+            },
         });
     }
-    if decision == Decision::Approve {
-        let approved = input
-            .classification
-            .plan
-            .as_ref()
-            .ok_or_else(|| Error::InvalidInput("an approved decision without a plan".into()))?;
-        if approved.changes != fresh.plan.changes {
-            return Err(Error::PlanChanged(format!(
-                "approved [{}], now [{}]",
-                approved.steps.join("; "),
-                fresh.plan.steps.join("; ")
-            )));
+    if let Some(approved) = approved {
+        let beyond = fresh.plan.beyond(approved);
+        if !beyond.is_empty() {
+            let reason = format!(
+                "the live resource changed: the fix now also removes {}, which the approver did not see; asking again",
+                beyond.join(", ")
+            );
+            tracing::info!(rule_id = spec.id, resource = finding.resource, reason, "re-approval");
+            return Ok(Remediation {
+                plan: Some(fresh.plan),
+                before: Some(fresh.state),
+                ..Remediation::nothing(Outcome::Reapprove, reason)
+            });
         }
     }
-    let applied = rules::apply(&clients, spec, finding, &fresh).await?;
+    let journal = match journal {
+        Some(j) => j,
+        None => {
+            ledger
+                .write_journal(
+                    execution,
+                    &Journal {
+                        rule_id: spec.id.clone(),
+                        before: fresh.state.clone(),
+                        plan: fresh.plan.clone(),
+                    },
+                )
+                .await?
+        }
+    };
+    rules::apply(clients, spec, finding, &fresh).await?;
+    let after = rules::inspect(clients, spec, finding, Tags::Skip)
+        .await?
+        .map(|i| i.state);
+    let applied = match &after {
+        Some(after) => rules::diff(&journal.before, after),
+        None => fresh.plan.steps.clone(),
+    };
     tracing::info!(
         rule_id = spec.id,
         resource = finding.resource,
         changes = applied.len(),
         "remediated"
     );
-    let after = rules::inspect(&clients, spec, finding, Tags::Skip)
-        .await?
-        .map(|i| i.state);
     Ok(Remediation {
         outcome: Outcome::Remediated,
         reason: fresh.plan.summary.clone(),
         plan: Some(fresh.plan),
-        before: Some(fresh.state),
+        before: Some(journal.before),
         after,
         applied,
+        wait_seconds: None,
+        waiting_since: None,
     })
 }

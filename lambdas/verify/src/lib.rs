@@ -1,8 +1,14 @@
 //! Verify: re-reads the resource and evaluates the rule's own check, independently of what
-//! Remediate reported. Still failing is `VerificationFailed` (the state machine retries a bounded
-//! number of times, for eventually consistent reads, then fails the execution by that name).
+//! Remediate reported, then releases the resource's lease (taken by Remediate).
+//!
+//! A change that does not show at once is re-read for the family's settle time; still failing
+//! after it is `VerificationFailed`. The lease is released on every end but a retryable error
+//! (the state machine retries at once); a Verify that dies leaves it to expire.
+
+use std::time::{Duration, Instant};
 
 use ar_core::deps::Deps;
+use ar_core::ledger;
 use ar_core::rules::{self, Tags};
 use ar_core::state::{Verification, VerifyInput};
 use ar_core::Error;
@@ -10,23 +16,43 @@ use ar_core::Error;
 pub async fn handle(deps: &Deps, input: VerifyInput) -> Result<Verification, Error> {
     let finding = &input.finding;
     let spec = deps.admit(finding)?;
+    let ledger = deps.ledger()?;
     let clients = deps.aws.rule_clients(&finding.region);
-    let inspection = rules::inspect(&clients, spec, finding, Tags::Skip)
-        .await?
-        .ok_or_else(|| Error::VerificationFailed(format!("{} no longer exists", finding.resource)))?;
-    if !inspection.compliant() {
-        return Err(Error::VerificationFailed(format!(
-            "{} still fails {}: {}",
-            finding.resource,
-            spec.id,
-            inspection.offending.join("; ")
-        )));
+    let deadline = Instant::now() + rules::settle_time(spec);
+    let result = loop {
+        let inspection = match rules::inspect(&clients, spec, finding, Tags::Skip).await {
+            Err(e) => break Err(e),
+            Ok(None) => {
+                break Err(Error::VerificationFailed(format!(
+                    "{} no longer exists",
+                    finding.resource
+                )))
+            }
+            Ok(Some(i)) => i,
+        };
+        if inspection.compliant() {
+            tracing::info!(rule_id = spec.id, resource = finding.resource, "verified");
+            break Ok(Verification {
+                compliant: true,
+                rule_id: spec.id.clone(),
+                resource: finding.resource.clone(),
+                state: inspection.state,
+            });
+        }
+        if Instant::now() >= deadline {
+            break Err(Error::VerificationFailed(format!(
+                "{} still fails {}: {}",
+                finding.resource,
+                spec.id,
+                inspection.offending.join("; ")
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    if !matches!(&result, Err(e) if e.is_retryable()) {
+        if let Err(e) = ledger.release(&ledger::resource_key(finding), &input.execution).await {
+            tracing::warn!(error = e.name(), message = %e, "lease not released; it expires by itself");
+        }
     }
-    tracing::info!(rule_id = spec.id, resource = finding.resource, "verified");
-    Ok(Verification {
-        compliant: true,
-        rule_id: spec.id.clone(),
-        resource: finding.resource.clone(),
-        state: inspection.state,
-    })
+    result
 }

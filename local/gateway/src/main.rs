@@ -120,6 +120,7 @@ async fn run() -> Result<(), String> {
         "STATE_MACHINE_ARN" => Some(sm.clone()),
         "AUTO_REMEDIATE_CONFIG" => config_text.clone(),
         "APPROVAL_TABLE" => Some(provision::APPROVAL_TABLE.into()),
+        "STATE_TABLE" => Some(provision::STATE_TABLE.into()),
         "APPROVAL_BASE_URL" => Some(approval_url.clone()),
         "APPROVAL_SIGNING_KEY_FILE" => args.signing_key_file.clone(),
         "AUTO_REMEDIATE_OUTBOX_DIR" => Some(outbox.display().to_string()),

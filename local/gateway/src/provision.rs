@@ -9,6 +9,7 @@ pub const TOPIC_NAME: &str = "CloudConformity";
 pub const STATE_MACHINE_NAME: &str = "auto-remediate";
 pub const FUNCTION_PREFIX: &str = "auto-remediate";
 pub const APPROVAL_TABLE: &str = "auto-remediate-approvals";
+pub const STATE_TABLE: &str = "auto-remediate-state";
 
 /// `.local/stack.json`: how tools and tests find the stack.
 #[derive(Debug, Clone, Serialize)]
@@ -100,43 +101,8 @@ pub async fn provision(
             .map_err(|e| format!("Subscribe: {e:?}"))?;
     }
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    if ddb.describe_table().table_name(APPROVAL_TABLE).send().await.is_err() {
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
-        };
-        ddb.create_table()
-            .table_name(APPROVAL_TABLE)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("approval_id")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("approval_id")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            )
-            .send()
-            .await
-            .map_err(|e| format!("CreateTable: {e:?}"))?;
-        ddb.update_time_to_live()
-            .table_name(APPROVAL_TABLE)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .attribute_name("expires_at")
-                    .enabled(true)
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            )
-            .send()
-            .await
-            .map_err(|e| format!("UpdateTimeToLive: {e:?}"))?;
-    }
+    create_table(&ddb, APPROVAL_TABLE, "approval_id").await?;
+    create_table(&ddb, STATE_TABLE, "pk").await?;
     if let Some(sender) = sender {
         let ses = aws_sdk_sesv2::Client::new(&sdk);
         if ses.get_email_identity().email_identity(sender).send().await.is_err() {
@@ -174,6 +140,49 @@ pub async fn provision(
             .map_err(|e| format!("CreateStateMachine: {e:?}"))?;
     }
     Ok((topic_arn, arn))
+}
+
+/// A pay-per-request table keyed by the string `key`, with TTL on `expires_at` (as Terraform makes it).
+async fn create_table(ddb: &aws_sdk_dynamodb::Client, table: &str, key: &str) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    };
+    if ddb.describe_table().table_name(table).send().await.is_ok() {
+        return Ok(());
+    }
+    ddb.create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(key)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(key)
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| format!("CreateTable {table}: {e:?}"))?;
+    ddb.update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| format!("UpdateTimeToLive {table}: {e:?}"))?;
+    Ok(())
 }
 
 /// A tiny HTTP/1.1 POST for moto's own API (not an AWS API, so no SDK).

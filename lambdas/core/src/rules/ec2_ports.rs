@@ -204,8 +204,19 @@ pub fn plan(state: &GroupState, params: &WorldPortParams, rule_id: &str, region:
             bad.len()
         )
     };
+    let mut removes: Vec<String> = Vec::new();
+    for rule in &bad {
+        let world = if rule.cidr_ipv6.is_some() { WORLD_V6 } else { WORLD_V4 };
+        removes.push(format!("tcp {port} from {world}"));
+        if rule.is_all_traffic() {
+            removes.push(format!("IP protocols other than TCP, UDP and ICMP from {world}"));
+        }
+    }
+    removes.sort();
+    removes.dedup();
     let mut plan = Plan::new(rule_id, &state.group_id, region, summary, changes);
     plan.cannot_keep = cannot_keep;
+    plan.removes = removes;
     plan.untouched = state
         .ingress
         .iter()
@@ -213,6 +224,48 @@ pub fn plan(state: &GroupState, params: &WorldPortParams, rule_id: &str, region:
         .map(|r| format!("ingress {}", r.describe()))
         .collect();
     plan
+}
+
+/// The group as it would be after `plan`: revoked rules gone, added rules present (without ids).
+/// Used to show the combined effect of several fixes before any is applied.
+pub fn simulate(state: &GroupState, plan: &Plan) -> GroupState {
+    let revoked = |r: &IngressRule| {
+        plan.changes.iter().any(|c| match c {
+            Change::RevokeIngress { rule } => match &rule.id {
+                Some(id) => r.id.as_ref() == Some(id),
+                None => r.id.is_none() && r.same_access(rule),
+            },
+            _ => false,
+        })
+    };
+    let mut ingress: Vec<IngressRule> = state.ingress.iter().filter(|r| !revoked(r)).cloned().collect();
+    for change in &plan.changes {
+        if let Change::AuthorizeIngress { rule } = change {
+            if !ingress.iter().any(|r| r.same_access(rule)) {
+                ingress.push(rule.clone());
+            }
+        }
+    }
+    GroupState {
+        ingress,
+        ..state.clone()
+    }
+}
+
+/// What differs between two reads of a group, one line per rule revoked or added (compared by
+/// access: protocol, ports and source; ids and descriptions aside).
+pub fn diff(before: &GroupState, after: &GroupState) -> Vec<String> {
+    let revoked = before
+        .ingress
+        .iter()
+        .filter(|b| !after.ingress.iter().any(|a| a.same_access(b)))
+        .map(|b| format!("revoked ingress {}", b.describe()));
+    let added = after
+        .ingress
+        .iter()
+        .filter(|a| !before.ingress.iter().any(|b| b.same_access(a)))
+        .map(|a| format!("added ingress {}", a.describe()));
+    revoked.chain(added).collect()
 }
 
 /// One `DescribeSecurityGroupRules` entry as an [`IngressRule`].

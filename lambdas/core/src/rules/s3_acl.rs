@@ -98,6 +98,9 @@ pub fn plan(acl: &BucketAcl, params: &S3AclParams, rule_id: &str, bucket: &str, 
         )
     };
     let mut plan = Plan::new(rule_id, bucket, region, summary, changes);
+    if !bad.is_empty() {
+        plan.removes = vec![format!("{} to {:?}", params.permission, params.grantee)];
+    }
     plan.untouched = acl
         .grants
         .iter()
@@ -126,6 +129,25 @@ pub fn without(acl: &BucketAcl, plan: &Plan) -> BucketAcl {
         owner_display_name: acl.owner_display_name.clone(),
         grants: acl.grants.iter().filter(|g| !remove.contains(g)).cloned().collect(),
     }
+}
+
+/// What differs between two reads of an ACL, one line per grant removed or added.
+pub fn diff(before: &BucketAcl, after: &BucketAcl) -> Vec<String> {
+    let mut left: Vec<&AclGrant> = after.grants.iter().collect();
+    let mut out = Vec::new();
+    for g in &before.grants {
+        match left.iter().position(|a| *a == g) {
+            Some(i) => {
+                left.remove(i);
+            }
+            None => out.push(format!("removed grant {}", g.describe())),
+        }
+    }
+    out.extend(left.into_iter().map(|g| format!("added grant {}", g.describe())));
+    if before.owner_id != after.owner_id {
+        out.push(format!("owner changed from {} to {}", before.owner_id, after.owner_id));
+    }
+    out
 }
 
 /// Reads the ACL; `None` when the bucket does not exist.

@@ -1,0 +1,281 @@
+//! The ledger: what makes auto-remediate safe under real scan traffic, in one DynamoDB table
+//! (`STATE_TABLE`, partition key `pk`, TTL attribute `expires_at`).
+//!
+//! - **Leases** (`lease#<account>#<region>#<resource>`): one remediation per resource at a time.
+//!   Remediate takes the lease before its fresh read; Verify releases it. A conditional write with
+//!   an expiry: a crashed holder blocks others for at most [`LEASE_SECONDS`]. The holder is the
+//!   execution, so a retried Remediate of the same execution re-enters its own lease.
+//! - **Journals** (`journal#<execution>`): written once before the first write of a fix, with the
+//!   state before it and the plan. A retry after a crash between two writes finishes the same
+//!   intent and reports the true `before`, so "nothing was changed" is never said when something was.
+//! - **Checks** (`check#<digest>`): the generation of each scanner check, so a re-raised finding
+//!   starts a new execution while duplicate deliveries of a running one start nothing.
+//!
+//! No secret is ever stored here.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::finding::Finding;
+use crate::plan::Plan;
+use crate::rules::ResourceState;
+
+/// How long a lease holds without its holder: longer than Remediate's and Verify's task timeouts.
+pub const LEASE_SECONDS: u64 = 150;
+/// Journals and check generations are kept this long for the audit trail, then expire by TTL.
+const KEEP_SECONDS: u64 = 30 * 86400;
+
+pub fn now_epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn json<T: Serialize>(v: &T) -> AttributeValue {
+    AttributeValue::S(serde_json::to_string(v).expect("serializable"))
+}
+
+fn corrupt(operation: &'static str, what: String) -> Error {
+    Error::Aws {
+        operation,
+        code: "CorruptItem".into(),
+        message: what,
+    }
+}
+
+pub fn get_s(item: &HashMap<String, AttributeValue>, k: &str) -> Result<String, Error> {
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| corrupt("dynamodb:GetItem", format!("item has no {k}")))
+}
+
+pub fn get_n(item: &HashMap<String, AttributeValue>, k: &str) -> Result<u64, Error> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| corrupt("dynamodb:GetItem", format!("item has no numeric {k}")))
+}
+
+pub fn get_json<T: DeserializeOwned>(item: &HashMap<String, AttributeValue>, k: &str) -> Result<T, Error> {
+    serde_json::from_str(&get_s(item, k)?).map_err(|e| corrupt("dynamodb:GetItem", format!("item {k}: {e}")))
+}
+
+/// Whether an error is DynamoDB's "the condition did not hold".
+pub fn is_condition_failure(e: &Error) -> bool {
+    e.aws_code() == Some("ConditionalCheckFailedException")
+}
+
+/// The resource a lease covers: the same resource in the same account and region, whatever rule.
+pub fn resource_key(finding: &Finding) -> String {
+    format!("{}#{}#{}", finding.account_id, finding.region, finding.resource)
+}
+
+/// Who holds a resource, when another execution does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Busy {
+    pub holder: String,
+    pub expires_at: u64,
+}
+
+/// What Remediate wrote down before its first write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    pub rule_id: String,
+    pub before: ResourceState,
+    pub plan: Plan,
+}
+
+/// A check's latest generation: which execution handles it, and the discovery time it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRecord {
+    pub generation: u64,
+    pub execution_name: String,
+    pub stamp: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+impl Ledger {
+    /// Takes the lease on `resource` for `holder`, or says who holds it. Re-entrant for the holder.
+    pub async fn acquire(&self, resource: &str, holder: &str, now: u64) -> Result<Result<(), Busy>, Error> {
+        let pk = format!("lease#{resource}");
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&pk))
+            .item("holder", s(holder))
+            .item("acquired_at", n(now))
+            .item("expires_at", n(now + LEASE_SECONDS))
+            .condition_expression("attribute_not_exists(pk) OR holder = :me OR expires_at < :now")
+            .expression_attribute_values(":me", s(holder))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("dynamodb:PutItem", e));
+        match result {
+            Ok(_) => Ok(Ok(())),
+            Err(e) if is_condition_failure(&e) => {
+                let item = self.get(&pk).await?;
+                match item {
+                    Some(item) => Ok(Err(Busy {
+                        holder: get_s(&item, "holder")?,
+                        expires_at: get_n(&item, "expires_at")?,
+                    })),
+                    // Released between our write and our read: report busy for a moment.
+                    None => Ok(Err(Busy {
+                        holder: "(just released)".into(),
+                        expires_at: now,
+                    })),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes the lease, polling for up to `patience` with jittered pauses (cheaper than a state
+    /// machine wait for the short holds of a scan burst).
+    pub async fn acquire_within(
+        &self,
+        resource: &str,
+        holder: &str,
+        patience: Duration,
+    ) -> Result<Result<(), Busy>, Error> {
+        let start = std::time::Instant::now();
+        loop {
+            match self.acquire(resource, holder, now_epoch()).await? {
+                Ok(()) => return Ok(Ok(())),
+                Err(busy) if start.elapsed() >= patience => return Ok(Err(busy)),
+                Err(_) => tokio::time::sleep(Duration::from_millis(fastrand::u64(80..=250))).await,
+            }
+        }
+    }
+
+    /// Releases the lease if `holder` still holds it (a no-op otherwise).
+    pub async fn release(&self, resource: &str, holder: &str) -> Result<(), Error> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("lease#{resource}")))
+            .condition_expression("holder = :me")
+            .expression_attribute_values(":me", s(holder))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("dynamodb:DeleteItem", e));
+        match result {
+            Err(e) if !is_condition_failure(&e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The journal of an execution's fix, if it wrote one.
+    pub async fn journal(&self, execution: &str) -> Result<Option<Journal>, Error> {
+        match self.get(&format!("journal#{execution}")).await? {
+            Some(item) => Ok(Some(get_json(&item, "journal")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes the journal once; an existing one (an earlier attempt's) is kept, and returned.
+    pub async fn write_journal(&self, execution: &str, journal: &Journal) -> Result<Journal, Error> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("journal#{execution}")))
+            .item("journal", json(journal))
+            .item("expires_at", n(now_epoch() + KEEP_SECONDS))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("dynamodb:PutItem", e));
+        match result {
+            Ok(_) => Ok(journal.clone()),
+            Err(e) if is_condition_failure(&e) => self
+                .journal(execution)
+                .await?
+                .ok_or_else(|| corrupt("dynamodb:GetItem", "the journal vanished".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The latest generation of a check.
+    pub async fn check(&self, check_key: &str) -> Result<Option<CheckRecord>, Error> {
+        let Some(item) = self.get(&format!("check#{check_key}")).await? else {
+            return Ok(None);
+        };
+        Ok(Some(CheckRecord {
+            generation: get_n(&item, "generation")?,
+            execution_name: get_s(&item, "execution_name")?,
+            stamp: item
+                .get("stamp")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok()),
+        }))
+    }
+
+    /// Records generation `next.generation` of a check if the latest is still `previous`
+    /// (`None`: no generation yet). False when another delivery got there first.
+    pub async fn advance_check(
+        &self,
+        check_key: &str,
+        previous: Option<u64>,
+        next: &CheckRecord,
+    ) -> Result<bool, Error> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("check#{check_key}")))
+            .item("generation", n(next.generation))
+            .item("execution_name", s(&next.execution_name))
+            .item("expires_at", n(now_epoch() + KEEP_SECONDS));
+        if let Some(stamp) = next.stamp {
+            req = req.item("stamp", n(stamp));
+        }
+        req = match previous {
+            None => req.condition_expression("attribute_not_exists(pk)"),
+            Some(g) => req
+                .condition_expression("generation = :g")
+                .expression_attribute_values(":g", n(g)),
+        };
+        match req.send().await.map_err(|e| Error::from_sdk("dynamodb:PutItem", e)) {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("dynamodb:GetItem", e))?;
+        Ok(out.item().cloned())
+    }
+}
