@@ -7,8 +7,13 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_REGION ?= us-east-1
-# The test stack lives apart from the demo's, so both can run at once.
-TEST_ENV := STACK_DIR=.local/test GATEWAY_PORT=4520 MOTO_PORT_BACKEND=4521 APPROVAL_PORT=4522 CONFIG=tests/config.json
+# The test stacks live apart from the demo's, so both can run at once: the main one, and two
+# whose configs put every port rule in `auto` (burst) and in `approve`. dir:first-port:config
+TEST_STACKS := test:4520:tests/config.json test-burst:4523:tests/config-burst.json test-approve:4526:tests/config-approve.json
+# `$(call stacks,up|down)`: each test stack on its three ports (gateway, moto, approval pages).
+stacks = for s in $(TEST_STACKS); do IFS=: read -r dir port cfg <<< "$$s"; \
+  STACK_DIR=.local/$$dir GATEWAY_PORT=$$port MOTO_PORT_BACKEND=$$((port+1)) APPROVAL_PORT=$$((port+2)) CONFIG=$$cfg \
+  local/stack.sh $(1) || exit 1; done
 
 .PHONY: all build browser-deps venv local-up local-down demo test lint fmt clean
 
@@ -44,8 +49,8 @@ demo: build venv
 ## Every test: unit tests and the integration tests against a local stack started for them.
 ## (One `cargo test --workspace`, so the SDK crates are built once with one feature set.)
 test: lint build venv browser-deps
-	$(TEST_ENV) local/stack.sh up
-	set -o pipefail; STACK_DIR=.local/test $(CARGO) test --workspace --locked; status=$$?; $(TEST_ENV) local/stack.sh down; exit $$status
+	trap '$(call stacks,down) >/dev/null' EXIT; $(call stacks,up); \
+	set -o pipefail; STACK_DIR=.local/test $(CARGO) test --workspace --locked
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -48,7 +48,22 @@ pub fn stack_dir() -> PathBuf {
 impl Stack {
     /// The running local stack; panics with what to do when there is none.
     pub fn connect() -> Stack {
-        let path = stack_dir().join("stack.json");
+        Stack::connect_at(stack_dir())
+    }
+
+    /// One of the test run's other stacks (`<STACK_DIR>-<name>`), each with its own config:
+    /// `burst` (every port rule in `auto`), `approve` (every port rule in `approve`).
+    pub fn connect_named(name: &str) -> Stack {
+        let base = stack_dir();
+        let dir = base.with_file_name(format!(
+            "{}-{name}",
+            base.file_name().and_then(|f| f.to_str()).unwrap_or("test")
+        ));
+        Stack::connect_at(dir)
+    }
+
+    fn connect_at(dir: PathBuf) -> Stack {
+        let path = dir.join("stack.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
                 "no local stack at {} ({e}): run the tests with `make test`, or `make local-up` first",
@@ -112,13 +127,44 @@ impl Stack {
     }
 
     pub async fn publish(&self, message: &str) {
+        self.publish_id(message).await;
+    }
+
+    /// Publishes; returns the SNS message id.
+    pub async fn publish_id(&self, message: &str) -> String {
         self.sns
             .publish()
             .topic_arn(&self.info.topic_arn)
             .message(message)
             .send()
             .await
-            .expect("SNS Publish succeeds");
+            .expect("SNS Publish succeeds")
+            .message_id()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// What the trigger made of a delivery (SNS delivers synchronously on the local stack):
+    /// the record of `/_local/deliveries` for that message id.
+    pub async fn delivery(&self, message_id: &str) -> Value {
+        let (_, body) = http("GET", &format!("{}/_local/deliveries", self.info.endpoint_url), "").await;
+        let all: Value = serde_json::from_str(&body).expect("deliveries are JSON");
+        all.as_array()
+            .and_then(|a| a.iter().rev().find(|d| d["message_id"] == message_id))
+            .cloned()
+            .unwrap_or_else(|| panic!("no delivery recorded for {message_id}"))
+    }
+
+    /// Publishes and returns the execution name the trigger started or matched.
+    pub async fn publish_for_execution(&self, message: &Value) -> (String, Value) {
+        let id = self.publish_id(&message.to_string()).await;
+        let d = self.delivery(&id).await;
+        let record = d["result"]["records"][0].clone();
+        let name = record["execution_name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the delivery started nothing: {d}"))
+            .to_string();
+        (name, record)
     }
 
     /// Publishes and waits for the execution to end; returns (status, history).

@@ -1,19 +1,19 @@
 use ar_tests::{unique, Stack};
 use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee, Owner, Permission, Type};
 
-const ALL: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
-const AUTH: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
-const LOG: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
-const PARTNER: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+pub const ALL: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+pub const AUTH: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+pub const LOG: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+pub const PARTNER: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 
-fn group(uri: &str, p: &str) -> Grant {
+pub fn group(uri: &str, p: &str) -> Grant {
     Grant::builder()
         .grantee(Grantee::builder().r#type(Type::Group).uri(uri).build().unwrap())
         .permission(Permission::from(p))
         .build()
 }
 
-fn user(id: &str, p: &str) -> Grant {
+pub fn user(id: &str, p: &str) -> Grant {
     Grant::builder()
         .grantee(Grantee::builder().r#type(Type::CanonicalUser).id(id).build().unwrap())
         .permission(Permission::from(p))
@@ -21,7 +21,7 @@ fn user(id: &str, p: &str) -> Grant {
 }
 
 /// Creates a bucket whose ACL is the owner's FULL_CONTROL plus `grants`; returns its name.
-async fn bucket_with(stack: &Stack, grants: Vec<Grant>) -> (String, String) {
+pub async fn bucket_with(stack: &Stack, grants: Vec<Grant>) -> (String, String) {
     let name = unique("it-bucket");
     stack.s3.create_bucket().bucket(&name).send().await.unwrap();
     let owner = stack
@@ -54,7 +54,7 @@ async fn bucket_with(stack: &Stack, grants: Vec<Grant>) -> (String, String) {
 }
 
 /// The live ACL as sorted (grantee, permission) pairs.
-async fn live_grants(stack: &Stack, bucket: &str) -> Vec<(String, String)> {
+pub async fn live_grants(stack: &Stack, bucket: &str) -> Vec<(String, String)> {
     let acl = stack.s3.get_bucket_acl().bucket(bucket).send().await.unwrap();
     let mut v: Vec<(String, String)> = acl
         .grants()
@@ -68,7 +68,7 @@ async fn live_grants(stack: &Stack, bucket: &str) -> Vec<(String, String)> {
     v
 }
 
-fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+pub fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
     out.sort();
     out

@@ -236,7 +236,11 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
         client: &ddb,
         table: gate.table,
     };
-    let Some(batch) = store.batch(approval_id).await?.filter(|b| b.status == "sent") else {
+    let Some(batch) = store
+        .batch(approval_id)
+        .await?
+        .filter(|b| b.status == "sending" || b.status == "sent")
+    else {
         return Ok(refuse(
             404,
             "Unknown approval",

@@ -179,6 +179,7 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
         .map(|i| i.state);
     let combined = Combined::of(deps, &records, live.as_ref());
     let details = Details::of(deps, &records, &combined, deadline);
+    store.mark_sending(&mine, &combined, deadline).await?;
     let ses = aws_sdk_sesv2::Client::new(deps.aws.sdk_config());
     for approver in &approval.approvers {
         debug_assert!(is_email(approver));
@@ -207,7 +208,7 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
             "approval requested"
         );
     }
-    store.mark_sent(&mine, &combined, deadline).await?;
+    store.mark_sent(&mine).await?;
     Ok(RequestOutput {
         approval_id: record.approval_id,
         batch_id: mine,

@@ -338,17 +338,32 @@ impl Store<'_> {
         })
     }
 
-    /// Records what the batch's e-mail shows, and that it was sent.
-    pub async fn mark_sent(&self, batch_id: &str, combined: &Combined, deadline: u64) -> Result<(), Error> {
+    /// Records what the batch's e-mail shows before it is sent (`sending`: the pages serve it).
+    pub async fn mark_sending(&self, batch_id: &str, combined: &Combined, deadline: u64) -> Result<(), Error> {
         self.client
             .update_item()
             .table_name(self.table)
             .key("approval_id", s(batch_id))
-            .update_expression("SET #s = :sent, combined = :c, deadline = :d")
+            .update_expression("SET #s = :sending, combined = :c, deadline = :d")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":sending", s("sending"))
             .expression_attribute_values(":c", json(combined))
             .expression_attribute_values(":d", n(deadline))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e))
+    }
+
+    /// Records that every approver's e-mail went out (a retried leader sends nothing again).
+    pub async fn mark_sent(&self, batch_id: &str) -> Result<(), Error> {
+        self.client
+            .update_item()
+            .table_name(self.table)
+            .key("approval_id", s(batch_id))
+            .update_expression("SET #s = :sent")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":sent", s("sent"))
             .send()
             .await
             .map(|_| ())
@@ -399,7 +414,7 @@ pub struct Batch {
     pub batch_id: String,
     /// Member approval ids (sorted).
     pub members: Vec<String>,
-    /// `open` (gathering), `closed` (members final) or `sent`.
+    /// `open` (gathering), `closed` (members final), `sending` (shown on the pages) or `sent`.
     pub status: String,
     pub closes_at: u64,
     /// Set once sent: the earliest deadline of its members (no link outlives any member's task).

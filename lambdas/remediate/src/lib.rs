@@ -24,7 +24,7 @@ use ar_core::state::{Decision, Outcome, RemediateInput, Remediation, RunState};
 use ar_core::Error;
 
 /// How long Remediate itself retries a held lease before handing the wait to the state machine.
-const PATIENCE: Duration = Duration::from_secs(3);
+const PATIENCE: Duration = Duration::from_secs(8);
 /// How long an execution waits in all for a resource other remediations keep busy.
 pub const MAX_WAIT: u64 = 4 * ledger::LEASE_SECONDS;
 
