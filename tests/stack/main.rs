@@ -7,5 +7,6 @@ mod asl;
 mod aws_cli;
 mod browser;
 mod ec2;
+mod faults;
 mod intake;
 mod s3;
