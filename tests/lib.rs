@@ -372,3 +372,124 @@ pub async fn raw_request(
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     (head.to_string(), body.to_string())
 }
+
+/// Fault rules on the gateway (`/_local/faults`), owned by one test: `Drop` clears exactly those.
+pub struct FaultGuard {
+    authority: String,
+    owner: String,
+}
+
+/// One rule's counters, as `GET /_local/faults` reports them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FaultStats {
+    pub id: String,
+    pub matched: u64,
+    pub injected: u64,
+    /// For crash rules: the invocations killed, `{function, request_id}`.
+    #[serde(default)]
+    pub killed: Vec<Value>,
+}
+
+impl Stack {
+    /// Arms fault rules (a JSON array, see `local/gateway/src/faults.rs`) under an owner unique to
+    /// this call, so parallel tests never replace or clear each other's rules. Scope every rule
+    /// with a `resource` this test created.
+    pub async fn faults(&self, rules: Value) -> FaultGuard {
+        let guard = FaultGuard {
+            authority: self
+                .info
+                .endpoint_url
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .to_string(),
+            owner: unique("faults"),
+        };
+        let (head, body) = raw_request(
+            &guard.authority,
+            "PUT",
+            &guard.path(),
+            "application/json",
+            &rules.to_string(),
+        )
+        .await;
+        assert!(head.starts_with("HTTP/1.1 200"), "PUT /_local/faults: {head}\n{body}");
+        guard
+    }
+}
+
+impl FaultGuard {
+    fn path(&self) -> String {
+        format!("/_local/faults?owner={}", self.owner)
+    }
+
+    /// The counters of this guard's rules, in the order they were given.
+    pub async fn stats(&self) -> Vec<FaultStats> {
+        let (head, body) = raw_request(&self.authority, "GET", &self.path(), "text/plain", "").await;
+        assert!(head.starts_with("HTTP/1.1 200"), "GET /_local/faults: {head}\n{body}");
+        serde_json::from_str(&body).expect("fault stats parse")
+    }
+
+    /// The calls injected with a fault, over all of this guard's rules.
+    pub async fn injected(&self) -> u64 {
+        self.stats().await.iter().map(|s| s.injected).sum()
+    }
+}
+
+impl Drop for FaultGuard {
+    /// Clears this guard's rules (blocking: `Drop` cannot await; it is one loopback round trip).
+    fn drop(&mut self) {
+        use std::io::{Read, Write};
+        let clear = || -> std::io::Result<()> {
+            let mut s = std::net::TcpStream::connect(&self.authority)?;
+            s.set_read_timeout(Some(Duration::from_secs(10)))?;
+            write!(
+                s,
+                "DELETE {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.path(),
+                self.authority
+            )?;
+            let mut resp = Vec::new();
+            s.read_to_end(&mut resp)?;
+            Ok(())
+        };
+        if let Err(e) = clear() {
+            eprintln!("clearing fault rules {}: {e}", self.owner);
+        }
+    }
+}
+
+impl Execution {
+    /// How long the first run of the task state `state` took (entered to exited), by the history.
+    pub fn task_duration(&self, state: &str) -> Duration {
+        let secs = |e: &aws_sdk_sfn::types::HistoryEvent| e.timestamp().as_secs_f64();
+        let entered = self
+            .events
+            .iter()
+            .position(|e| e.state_entered_event_details().is_some_and(|d| d.name() == state))
+            .unwrap_or_else(|| panic!("{state} was never entered: {:?}", self.states()));
+        let exited = self.events[entered..]
+            .iter()
+            .find(|e| e.state_exited_event_details().is_some_and(|d| d.name() == state))
+            .unwrap_or_else(|| panic!("{state} never exited"));
+        Duration::from_secs_f64((secs(exited) - secs(&self.events[entered])).max(0.0))
+    }
+
+    /// The failed task attempts as (state, error), in order: what the history says went wrong.
+    pub fn failed_tasks(&self) -> Vec<(String, String)> {
+        let mut state = String::new();
+        let mut out = Vec::new();
+        for e in &self.events {
+            if let Some(d) = e.state_entered_event_details() {
+                state = d.name().to_string();
+            }
+            let error = e
+                .lambda_function_failed_event_details()
+                .and_then(|d| d.error())
+                .or_else(|| e.task_failed_event_details().and_then(|d| d.error()));
+            if let Some(error) = error {
+                out.push((state.clone(), error.to_string()));
+            }
+        }
+        out
+    }
+}

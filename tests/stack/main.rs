@@ -7,6 +7,7 @@ mod asl;
 mod aws_cli;
 mod browser;
 mod ec2;
+mod faults;
 mod intake;
 mod s3;
 mod traffic;

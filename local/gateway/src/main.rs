@@ -6,7 +6,11 @@
 //! Binds the gateway on 127.0.0.1 (moto must run with `MOTO_PORT` = the gateway's port, so Step
 //! Functions' Lambda calls come back here), provisions the topic and the state machine, writes
 //! `<stack-dir>/stack.json`, then serves until killed. See `make local-up`.
+//!
+//! The handlers' own AWS calls go through the gateway too (not straight to moto), so the fault
+//! rules at `/_local/faults` apply to them as AWS's own failures would.
 
+mod faults;
 mod provision;
 mod server;
 
@@ -127,9 +131,10 @@ async fn run() -> Result<(), String> {
         _ => None,
     })
     .map_err(|e| format!("{}: {e}", e.name()))?;
+    // Through our own endpoint, so the fault injector sees the handlers' calls (path-style S3).
     let deps = Deps {
         settings,
-        aws: Aws::from_sdk_config(provision::sdk_config(&args.moto, &args.region), true),
+        aws: Aws::from_sdk_config(provision::sdk_config(&endpoint, &args.region), true),
         catalog: Catalog::builtin(),
     };
     gw.deps.set(deps).map_err(|_| "dependencies set twice".to_string())?;

@@ -1,7 +1,8 @@
 //! The gateway's HTTP front: the Lambda Invoke API served by our handlers in-process, SNS http
-//! deliveries to the trigger, and everything else proxied unchanged to moto.
+//! deliveries to the trigger, and everything else proxied to moto, through the fault injector
+//! (`faults.rs`, managed at `/_local/faults`).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use ar_core::deps::Deps;
 use ar_handlers::{invoke, Handler};
+
+use crate::faults::{self, Call, Faults};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -25,6 +28,7 @@ pub type Body = Full<Bytes>;
 const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
 const SNS_PATH: &str = "/_local/sns/trigger";
 const DELIVERIES_PATH: &str = "/_local/deliveries";
+const FAULTS_PATH: &str = "/_local/faults";
 const MAX_BODY: usize = 8 * 1024 * 1024;
 const KEEP_DELIVERIES: usize = 500;
 
@@ -35,6 +39,31 @@ pub struct Gateway {
     client: Client<HttpConnector, Body>,
     deliveries: Mutex<VecDeque<Value>>,
     request_ids: AtomicU64,
+    pub faults: Faults,
+    /// The Lambda invocations running now, so a crash rule can kill those concerning its resource.
+    inflight: Mutex<HashMap<u64, InFlight>>,
+}
+
+struct InFlight {
+    function: String,
+    request_id: String,
+    payload: String,
+    abort: tokio::task::AbortHandle,
+}
+
+/// Removes an invocation from the registry when it ends, however it ends; aborts it when the
+/// caller goes away (as dropping the future did before invocations ran in their own task).
+struct Registered {
+    gw: Arc<Gateway>,
+    key: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Some(inv) = self.gw.inflight.lock().expect("inflight lock").remove(&self.key) {
+            inv.abort.abort();
+        }
+    }
 }
 
 impl Gateway {
@@ -47,6 +76,8 @@ impl Gateway {
             client: Client::builder(TokioExecutor::new()).build(connector),
             deliveries: Mutex::new(VecDeque::new()),
             request_ids: AtomicU64::new(1),
+            faults: Faults::default(),
+            inflight: Mutex::new(HashMap::new()),
         })
     }
 
@@ -156,6 +187,9 @@ async fn route(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
         let list: Vec<Value> = gw.deliveries.lock().expect("deliveries lock").iter().cloned().collect();
         return respond(StatusCode::OK, &gw.request_id(), Value::Array(list));
     }
+    if path == FAULTS_PATH {
+        return faults_api(gw, req).await;
+    }
     if req.method() == Method::GET && path == "/_local/health" {
         return respond(StatusCode::OK, &gw.request_id(), json!({"ok": gw.deps.get().is_some()}));
     }
@@ -216,24 +250,125 @@ async fn lambda_invoke(gw: Arc<Gateway>, req: Request<Incoming>, name: &str) -> 
             json!({"message": "the stack is still starting"}),
         );
     };
+    let payload_text = body_text(&body);
+    let function = name.rsplit(':').next().unwrap_or(&name).to_string();
+    let task = tokio::spawn(async move { run_handler(&deps, handler, payload).await });
+    let key = gw.request_ids.fetch_add(1, Ordering::Relaxed);
+    gw.inflight.lock().expect("inflight lock").insert(
+        key,
+        InFlight {
+            function,
+            request_id: request_id.clone(),
+            payload: payload_text,
+            abort: task.abort_handle(),
+        },
+    );
+    let registered = Registered { gw: gw.clone(), key };
     if asynchronous {
         tokio::spawn(async move {
-            let _ = run_handler(&deps, handler, payload).await;
+            let _registered = registered;
+            let _ = task.await;
         });
         return respond(StatusCode::ACCEPTED, &request_id, json!({}));
     }
-    match run_handler(&deps, handler, payload).await {
-        Ok(v) => respond(StatusCode::OK, &request_id, v),
-        Err(e) => {
-            let mut resp = respond(
-                StatusCode::OK,
-                &request_id,
-                json!({"errorType": e.name(), "errorMessage": e.to_string()}),
+    let result = task.await;
+    drop(registered);
+    match result {
+        Ok(Ok(v)) => respond(StatusCode::OK, &request_id, v),
+        Ok(Err(e)) => function_error(
+            &request_id,
+            json!({"errorType": e.name(), "errorMessage": e.to_string()}),
+        ),
+        // Killed by a crash rule: what Lambda answers when the runtime process dies mid-invocation.
+        Err(e) if e.is_cancelled() => function_error(
+            &request_id,
+            json!({
+                "errorType": "Runtime.ExitError",
+                "errorMessage": format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed"),
+            }),
+        ),
+        Err(e) => function_error(
+            &request_id,
+            json!({"errorType": "Runtime.ExitError", "errorMessage": format!("RequestId: {request_id} Error: Runtime exited with error: {e}")}),
+        ),
+    }
+}
+
+/// Lambda's answer for a failed invocation: 200, `X-Amz-Function-Error: Unhandled`.
+fn function_error(request_id: &str, body: Value) -> Response<Body> {
+    let mut resp = respond(StatusCode::OK, request_id, body);
+    resp.headers_mut()
+        .insert("X-Amz-Function-Error", http::HeaderValue::from_static("Unhandled"));
+    resp
+}
+
+fn body_text(body: &Bytes) -> String {
+    String::from_utf8_lossy(body).into_owned()
+}
+
+/// Emulates the Lambda processes dying: aborts every running invocation whose payload concerns
+/// `resource`. Returns what was killed.
+fn kill_invocations(gw: &Gateway, resource: &str) -> Vec<Value> {
+    let inflight = gw.inflight.lock().expect("inflight lock");
+    inflight
+        .values()
+        .filter(|inv| faults::contains_token(&inv.payload, resource))
+        .map(|inv| {
+            inv.abort.abort();
+            tracing::warn!(
+                function = inv.function,
+                request_id = inv.request_id,
+                resource,
+                "fault: invocation killed"
             );
-            resp.headers_mut()
-                .insert("X-Amz-Function-Error", http::HeaderValue::from_static("Unhandled"));
-            resp
+            json!({"function": inv.function, "request_id": inv.request_id})
+        })
+        .collect()
+}
+
+/// `/_local/faults[?owner=O]`: `PUT` a JSON array replaces the rules (of that owner), `GET` lists
+/// them with their counters, `DELETE` clears them.
+async fn faults_api(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
+    let request_id = gw.request_id();
+    let owner = req.uri().query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "owner")
+            .map(|(_, v)| faults::percent_decode(v, true))
+    });
+    let owner = owner.as_deref().filter(|o| !o.is_empty());
+    let method = req.method().clone();
+    match method {
+        Method::GET => respond(StatusCode::OK, &request_id, Value::Array(gw.faults.list(owner))),
+        Method::DELETE => respond(StatusCode::OK, &request_id, json!({"removed": gw.faults.clear(owner)})),
+        Method::PUT => {
+            let (_, body) = match read_body(req).await {
+                Ok(b) => b,
+                Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e})),
+            };
+            let specs = match serde_json::from_slice::<Vec<faults::RuleSpec>>(&body) {
+                Ok(s) => s,
+                Err(e) => {
+                    return respond(
+                        StatusCode::BAD_REQUEST,
+                        &request_id,
+                        json!({"message": format!("a JSON array of fault rules: {e}")}),
+                    )
+                }
+            };
+            match gw.faults.replace(owner, specs) {
+                Ok(rules) => {
+                    tracing::info!(owner, rules = rules.len(), "fault rules set");
+                    respond(StatusCode::OK, &request_id, Value::Array(rules))
+                }
+                Err(e) => respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e})),
+            }
         }
+        _ => respond(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &request_id,
+            json!({"message": "GET, PUT or DELETE"}),
+        ),
     }
 }
 
@@ -299,6 +434,30 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
         Ok(b) => b,
         Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e})),
     };
+    let mut crash = None;
+    if gw.faults.active() {
+        if let Some(call) = Call::parse(&parts.method, &parts.uri, &parts.headers, &body) {
+            let decision = gw.faults.decide(&call);
+            if !decision.delay.is_zero() {
+                tokio::time::sleep(decision.delay).await;
+            }
+            if let Some(effect) = decision.error {
+                tracing::info!(
+                    service = call.service,
+                    operation = call.operation,
+                    ?effect,
+                    "fault: injected error"
+                );
+                let (status, headers, text) = faults::error_response(call.protocol, effect, &request_id);
+                let mut resp = Response::builder().status(status);
+                for (k, v) in headers {
+                    resp = resp.header(k, v);
+                }
+                return resp.body(Full::new(Bytes::from(text))).expect("static response parts");
+            }
+            crash = decision.crash;
+        }
+    }
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let uri: http::Uri = match format!("{}{}", gw.moto, path_and_query).parse() {
         Ok(u) => u,
@@ -315,7 +474,7 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
         Ok(r) => r,
         Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e.to_string()})),
     };
-    match gw.client.request(out).await {
+    let resp = match gw.client.request(out).await {
         Ok(resp) => {
             let (parts, body) = resp.into_parts();
             match body.collect().await {
@@ -332,7 +491,19 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
             &request_id,
             json!({"message": format!("moto unreachable: {e}")}),
         ),
+    };
+    if let Some(crash) = crash {
+        // The write has happened; the processes that asked for it die before they see the answer.
+        let killed = kill_invocations(&gw, &crash.resource);
+        tracing::warn!(
+            rule = crash.id,
+            resource = crash.resource,
+            killed = killed.len(),
+            "fault: crash after write"
+        );
+        gw.faults.note_killed(&crash, killed);
     }
+    resp
 }
 
 fn percent_decode(s: &str) -> String {
