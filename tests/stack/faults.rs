@@ -286,33 +286,67 @@ async fn a_crash_after_the_first_write_kills_remediate_and_the_history_says_so()
 }
 
 #[tokio::test]
-#[ignore = "needs Remediate to finish partial applies (lead's branch)"]
 async fn a_crash_between_writes_still_heals_and_leaves_nothing_half_changed() {
     let stack = Stack::connect();
-    let sg = all_traffic_group(&stack).await;
-    let faults = stack.faults(crash_rule(&sg)).await;
+    // After the first add, and after the last add (just before the revoke).
+    for writes in [1, 4] {
+        let sg = all_traffic_group(&stack).await;
+        let faults = stack
+            .faults(json!([{"id": "crash", "service": "ec2", "resource": sg, "crash_after_writes": writes}]))
+            .await;
 
+        let run = stack.publish_and_wait(&stack.message("EC2-002", &sg)).await;
+        let stats = faults.stats().await;
+        drop(faults);
+
+        assert!(
+            run.failed_tasks()
+                .contains(&("Remediate".to_string(), "Runtime.ExitError".to_string())),
+            "the history shows the crash: {:?}",
+            run.failed_tasks()
+        );
+        assert_eq!(stats[0].injected, 1);
+        assert_eq!(run.status, "SUCCEEDED", "{:?} {:?}", run.states(), run.failed_tasks());
+        assert_eq!(run.states().last().unwrap(), "Healed");
+        // No world-open tcp 22, and each replacement exactly once (the list would show a double).
+        assert_eq!(
+            ingress(&stack, &sg).await,
+            sorted(vec![
+                rule("tcp", 0, 21, "0.0.0.0/0", "everything"),
+                rule("tcp", 23, 65535, "0.0.0.0/0", "everything"),
+                rule("udp", 0, 65535, "0.0.0.0/0", "everything"),
+                rule("icmp", -1, -1, "0.0.0.0/0", "everything"),
+            ])
+        );
+        // The record is complete: the true before (the all-traffic rule), every write, the crashed
+        // attempt's included, and never "nothing was changed".
+        let remediation = &run.output["remediation"];
+        assert_eq!(remediation["outcome"], "remediated", "{remediation}");
+        let before = remediation["before"]["ingress"].as_array().unwrap();
+        assert!(before.iter().any(|r| r["protocol"] == "-1"), "{remediation}");
+        let applied = remediation["applied"].as_array().unwrap();
+        assert_eq!(applied.len(), 5, "4 adds and the revoke: {applied:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_crash_between_the_ipv4_and_the_ipv6_revoke_is_completed_by_the_retry() {
+    let stack = Stack::connect();
+    let sg = group(&stack).await;
+    allow(&stack, &sg, "tcp", 22, 22, "0.0.0.0/0", "ssh v4").await;
+    allow(&stack, &sg, "tcp", 22, 22, "::/0", "ssh v6").await;
+    let faults = stack
+        .faults(json!([{"id": "crash", "service": "ec2", "resource": sg, "crash_after_writes": 1}]))
+        .await;
     let run = stack.publish_and_wait(&stack.message("EC2-002", &sg)).await;
-    let stats = faults.stats().await;
     drop(faults);
-
-    assert!(
-        run.failed_tasks()
-            .contains(&("Remediate".to_string(), "Runtime.ExitError".to_string())),
-        "the history shows the crash: {:?}",
-        run.failed_tasks()
-    );
-    assert_eq!(stats[0].injected, 1);
-    assert_eq!(run.status, "SUCCEEDED", "{:?} {:?}", run.states(), run.failed_tasks());
-    assert_eq!(run.states().last().unwrap(), "Healed");
-    // No world-open tcp 22, and each replacement exactly once (the list would show a double).
     assert_eq!(
-        ingress(&stack, &sg).await,
-        sorted(vec![
-            rule("tcp", 0, 21, "0.0.0.0/0", "everything"),
-            rule("tcp", 23, 65535, "0.0.0.0/0", "everything"),
-            rule("udp", 0, 65535, "0.0.0.0/0", "everything"),
-            rule("icmp", -1, -1, "0.0.0.0/0", "everything"),
-        ])
+        run.states().last().map(String::as_str),
+        Some("Healed"),
+        "{:?}",
+        run.failed_tasks()
     );
+    assert!(ingress(&stack, &sg).await.is_empty(), "both revoked");
+    let applied = run.output["remediation"]["applied"].as_array().unwrap().len();
+    assert_eq!(applied, 2, "{}", run.output["remediation"]);
 }
