@@ -332,3 +332,86 @@ async fn no_task_token_or_signing_key_appears_in_logs_mail_or_pages() {
         assert!(!text.contains(&key), "the signing key appears in {name}");
     }
 }
+
+/// The approval (batch) id of a link: `<base>/approvals/<id>?...`.
+fn approval_id_of(link: &str) -> String {
+    link.split("/approvals/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_decision_the_execution_did_not_receive_is_taken_back_and_the_same_link_works_again() {
+    let stack = Stack::connect();
+    let g = gated(&stack, "EC2-004", 1521).await;
+    let id = approval_id_of(&g.links[0].approve);
+    // Step Functions refuses SendTaskSuccess for this approval (every retry of the SDK too).
+    let faults = stack
+        .faults(
+            serde_json::json!([{"id": "sfn-down", "service": "states", "operation": "SendTaskSuccess",
+                                     "resource": id, "effect": "server_error"}]),
+        )
+        .await;
+    let (code, page) = post(&g.links[0].approve).await;
+    assert_eq!(code, 502, "{page}");
+    assert!(faults.injected().await > 0);
+    drop(faults);
+    // The record does not say "approved": the confirmation page is offered again, not a 409.
+    let (code, page) = http("GET", &g.links[0].approve, "").await;
+    assert_eq!(code, 200, "{page}");
+    assert_eq!(status(&stack, &g.execution).await, "RUNNING");
+    let (code, page) = post(&g.links[0].approve).await;
+    assert_eq!(code, 200, "{page}");
+    let run = stack.wait(&g.execution).await;
+    assert_eq!(run.states().last().map(String::as_str), Some("Healed"));
+    assert_eq!(run.output["approval"]["approver"], g.links[0].approver);
+}
+
+#[tokio::test]
+async fn links_expire_with_the_task_counted_from_when_the_approval_state_was_entered() {
+    let stack = Stack::connect();
+    let sg = group(&stack).await;
+    allow(&stack, &sg, "tcp", 1521, 1521, "0.0.0.0/0", "world").await;
+    let message = stack.message("EC2-004", &sg);
+    let finding = match ar_core::finding::parse_conformity(
+        &message.to_string(),
+        ar_core::catalog::Catalog::builtin(),
+        &stack.info.region,
+    )
+    .unwrap()
+    {
+        ar_core::finding::Intake::Failure(f) => f,
+        _ => unreachable!(),
+    };
+    let classification = stack
+        .invoke("auto-remediate-classify", &serde_json::json!({ "finding": finding }))
+        .await
+        .unwrap();
+    let timeout = classification["approval_timeout_seconds"].as_u64().unwrap();
+    // The state was entered 100 s ago (a retried request, say): the links may not outlive the task.
+    let entered = ar_approval::now_epoch() - 100;
+    let payload = serde_json::json!({
+        "token": format!("test-token-{}", ar_tests::unique("t")),
+        "execution_arn": stack.execution_arn(&ar_tests::unique("not-a-run")),
+        "entered_time": ar_approval::rfc3339(entered),
+        "state": { "finding": finding, "classification": classification },
+    });
+    stack.invoke("auto-remediate-request-approval", &payload).await.unwrap();
+    let links = links_for(&stack, &sg);
+    assert_eq!(links.len(), 2);
+    let expires: u64 = links[0]
+        .approve
+        .split("expires=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(expires, entered + timeout);
+}
