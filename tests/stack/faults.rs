@@ -6,13 +6,10 @@ use std::time::Duration;
 
 use ar_tests::{unique, Stack};
 use aws_config::retry::RetryConfig;
-use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee, Owner, Permission, Type};
 use serde_json::json;
 
 use super::ec2::{allow, group, ingress, Rule};
-
-const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
-const PARTNER: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+use super::s3::{bucket_with, group as grant, live_grants, pairs, user, ALL, PARTNER};
 
 fn rule(proto: &str, from: i32, to: i32, cidr: &str, d: &str) -> Rule {
     (proto.into(), from, to, cidr.into(), d.into())
@@ -23,51 +20,9 @@ fn sorted(mut v: Vec<Rule>) -> Vec<Rule> {
     v
 }
 
-fn grant(grantee: Grantee, p: &str) -> Grant {
-    Grant::builder()
-        .grantee(grantee)
-        .permission(Permission::from(p))
-        .build()
-}
-
 /// A bucket whose ACL is the owner's FULL_CONTROL, a partner's READ_ACP and AllUsers READ.
 async fn public_bucket(stack: &Stack) -> (String, String) {
-    let name = unique("it-fault-bucket");
-    stack.s3.create_bucket().bucket(&name).send().await.unwrap();
-    let acl = stack.s3.get_bucket_acl().bucket(&name).send().await.unwrap();
-    let owner = acl.owner().unwrap().id().unwrap().to_string();
-    let user = |id: &str| Grantee::builder().r#type(Type::CanonicalUser).id(id).build().unwrap();
-    let all = Grantee::builder().r#type(Type::Group).uri(ALL_USERS).build().unwrap();
-    stack
-        .s3
-        .put_bucket_acl()
-        .bucket(&name)
-        .access_control_policy(
-            AccessControlPolicy::builder()
-                .owner(Owner::builder().id(&owner).build())
-                .grants(grant(user(&owner), "FULL_CONTROL"))
-                .grants(grant(user(PARTNER), "READ_ACP"))
-                .grants(grant(all, "READ"))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    (name, owner)
-}
-
-async fn live_grants(stack: &Stack, bucket: &str) -> Vec<(String, String)> {
-    let acl = stack.s3.get_bucket_acl().bucket(bucket).send().await.unwrap();
-    let mut v: Vec<(String, String)> = acl
-        .grants()
-        .iter()
-        .map(|g| {
-            let who = g.grantee().and_then(|x| x.uri().or(x.id())).unwrap_or("?");
-            (who.to_string(), g.permission().unwrap().as_str().to_string())
-        })
-        .collect();
-    v.sort();
-    v
+    bucket_with(stack, vec![user(PARTNER, "READ_ACP"), grant(ALL, "READ")]).await
 }
 
 #[tokio::test]
@@ -140,12 +95,11 @@ async fn s3_001_heals_under_20_percent_throttling_every_time() {
             run.failed_tasks()
         );
         assert_eq!(run.states().last().unwrap(), "Healed");
-        let mut expected = vec![
-            (owner.clone(), "FULL_CONTROL".to_string()),
-            (PARTNER.to_string(), "READ_ACP".to_string()),
-        ];
-        expected.sort();
-        assert_eq!(live_grants(&stack, &bucket).await, expected, "seed {seed}");
+        assert_eq!(
+            live_grants(&stack, &bucket).await,
+            pairs(&[(&owner, "FULL_CONTROL"), (PARTNER, "READ_ACP")]),
+            "seed {seed}"
+        );
         assert!(stats[0].matched > 0, "the handlers' S3 calls pass the injector");
         injected.push(stats[0].injected);
     }

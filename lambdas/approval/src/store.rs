@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use ar_core::finding::Finding;
-use ar_core::ledger::{get_json, get_n, get_s, is_condition_failure, json, n, s};
+use ar_core::ledger::{conditional, get_json, get_n, get_s, is_condition_failure, json, n, s};
 use ar_core::plan::Plan;
 use ar_core::Error;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -150,17 +150,7 @@ impl Store<'_> {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let err = Error::from_sdk("dynamodb:UpdateItem", e);
-                if is_condition_failure(&err) {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        conditional(result.map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e)))
     }
 
     /// Marks a pending approval expired (best effort, for the audit trail).
@@ -176,16 +166,11 @@ impl Store<'_> {
             .expression_attribute_values(":pending", s("pending"))
             .send()
             .await
+            .map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e))
             .map(|_| ())
-            .or_else(|e| {
-                let err = Error::from_sdk("dynamodb:UpdateItem", e);
-                if is_condition_failure(&err) {
-                    Ok(())
-                } else {
-                    Err(err)
-                }
-            })
+            .or_else(|e| conditional::<()>(Err(e)).map(|_| ()))
     }
+
     /// Takes a decision back (the execution could not be resumed), if it is still this one's:
     /// the record then says `pending` again, never "approved" for something that was not.
     pub async fn undecide(&self, approval_id: &str, status: &str, approver: &str) -> Result<(), Error> {
@@ -201,15 +186,9 @@ impl Store<'_> {
             .expression_attribute_values(":who", s(approver))
             .send()
             .await
+            .map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e))
             .map(|_| ())
-            .or_else(|e| {
-                let err = Error::from_sdk("dynamodb:UpdateItem", e);
-                if is_condition_failure(&err) {
-                    Ok(())
-                } else {
-                    Err(err)
-                }
-            })
+            .or_else(|e| conditional::<()>(Err(e)).map(|_| ()))
     }
 
     /// The batch a resource's approval requests currently gather in: (batch id, closes at).
@@ -235,17 +214,7 @@ impl Store<'_> {
             .expression_attribute_values(":open", s("open"))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let err = Error::from_sdk("dynamodb:UpdateItem", e);
-                if is_condition_failure(&err) {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        conditional(result.map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e)))
     }
 
     /// Opens a batch led by `leader` (kept if it exists: a retried leader), and points the
@@ -272,12 +241,7 @@ impl Store<'_> {
             .condition_expression("attribute_not_exists(approval_id)")
             .send()
             .await;
-        if let Err(e) = put {
-            let err = Error::from_sdk("dynamodb:PutItem", e);
-            if !is_condition_failure(&err) {
-                return Err(err);
-            }
-        }
+        conditional(put.map_err(|e| Error::from_sdk("dynamodb:PutItem", e)))?;
         let head = self
             .client
             .put_item()
@@ -325,12 +289,7 @@ impl Store<'_> {
             .expression_attribute_values(":open", s("open"))
             .send()
             .await;
-        if let Err(e) = result {
-            let err = Error::from_sdk("dynamodb:UpdateItem", e);
-            if !is_condition_failure(&err) {
-                return Err(err);
-            }
-        }
+        conditional(result.map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e)))?;
         self.batch(batch_id).await?.ok_or_else(|| Error::Aws {
             operation: "dynamodb:GetItem",
             code: "CorruptApproval".into(),

@@ -80,6 +80,15 @@ pub fn is_condition_failure(e: &Error) -> bool {
     e.aws_code() == Some("ConditionalCheckFailedException")
 }
 
+/// A conditional write's result: `true` when made, `false` when its condition did not hold.
+pub fn conditional<T>(result: Result<T, Error>) -> Result<bool, Error> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// The resource a lease covers: the same resource in the same account and region, whatever rule.
 pub fn resource_key(finding: &Finding) -> String {
     format!("{}#{}#{}", finding.account_id, finding.region, finding.resource)
@@ -182,10 +191,7 @@ impl Ledger {
             .send()
             .await
             .map_err(|e| Error::from_sdk("dynamodb:DeleteItem", e));
-        match result {
-            Err(e) if !is_condition_failure(&e) => Err(e),
-            _ => Ok(()),
-        }
+        conditional(result).map(|_| ())
     }
 
     /// The journal of an execution's fix, if it wrote one.
@@ -259,11 +265,7 @@ impl Ledger {
                 .condition_expression("generation = :g")
                 .expression_attribute_values(":g", n(g)),
         };
-        match req.send().await.map_err(|e| Error::from_sdk("dynamodb:PutItem", e)) {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e),
-        }
+        conditional(req.send().await.map_err(|e| Error::from_sdk("dynamodb:PutItem", e)))
     }
 
     async fn get(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, Error> {
