@@ -1,5 +1,7 @@
-//! EC2-002/003/004/005/006/008/038/039/040/043/045: a security group lets the world (0.0.0.0/0
-//! or ::/0) reach a sensitive TCP port.
+//! EC2-002/003/004/005/006/008/038/039/040/043/045: a security group lets the world reach a
+//! sensitive TCP port. "The world" is any CIDR of prefix length 0, however it is written
+//! (`0.0.0.0/0`, `::/0`, `0::/0`, `1.2.3.4/0`: EC2 APIs may store these verbatim): the prefix is
+//! parsed, never compared as text.
 //!
 //! Changes, per offending ingress rule and by its rule id:
 //! - a world-open TCP range covering the port is replaced by the range around it
@@ -24,6 +26,12 @@ use crate::plan::{Change, Plan};
 
 pub const WORLD_V4: &str = "0.0.0.0/0";
 pub const WORLD_V6: &str = "::/0";
+
+/// Whether `cidr` covers every address of its family (prefix length 0, any address part:
+/// `0.0.0.0/0`, `1.2.3.4/0`, `::/0`, `0::/0`, `0:0:0:0:0:0:0:0/0`). A malformed CIDR is not.
+pub fn is_world_cidr(cidr: &str) -> bool {
+    cidr.parse::<ipnet::IpNet>().is_ok_and(|net| net.prefix_len() == 0)
+}
 
 /// One ingress rule, as read from `DescribeSecurityGroupRules` or as planned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,8 +73,12 @@ impl IngressRule {
         self.protocol.eq_ignore_ascii_case("tcp") || self.protocol == "6"
     }
 
+    /// Whether the rule's source is the whole internet: a CIDR of prefix length 0.
     pub fn is_world_open(&self) -> bool {
-        self.cidr_ipv4.as_deref() == Some(WORLD_V4) || self.cidr_ipv6.as_deref() == Some(WORLD_V6)
+        [&self.cidr_ipv4, &self.cidr_ipv6]
+            .into_iter()
+            .flatten()
+            .any(|cidr| is_world_cidr(cidr))
     }
 
     /// Whether this rule admits TCP `port`.
@@ -438,6 +450,54 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn every_spelling_of_prefix_length_zero_is_the_world() {
+        for cidr in [
+            "0.0.0.0/0",
+            "::/0",
+            "0::/0",
+            "0:0:0:0:0:0:0:0/0",
+            "1.2.3.4/0",
+            "2001:db8::1/0",
+        ] {
+            assert!(is_world_cidr(cidr), "{cidr}");
+            let r = rule("sgr-1", "tcp", 22, 22, cidr);
+            assert!(r.is_world_open(), "{cidr}");
+            assert_eq!(offending(&group(vec![r]), &ssh()).len(), 1, "{cidr}");
+        }
+    }
+
+    #[test]
+    fn restricted_and_malformed_cidrs_are_not_the_world_and_do_not_panic() {
+        for cidr in [
+            "10.0.0.0/8",
+            "0.0.0.0/1",
+            "::/1",
+            "0.0.0.0/32",
+            "0.0.0.0",
+            "::",
+            "0.0.0.0/",
+            "/0",
+            "0/0",
+            "0.0.0.0/33",
+            "::/129",
+            "0.0.0.0/-0",
+            "0.0.0.0/0/0",
+            " 0.0.0.0/0",
+            "0.0.0.0/0 ",
+            "0.0.0.0/+0",
+            "::/0x0",
+            "ffff::ffff::/0",
+            "0.0.0.0/00000000000000000000000000000000000000001",
+            "",
+            "anywhere",
+            "0.0.0.0\u{0}/0",
+        ] {
+            assert!(!is_world_cidr(cidr), "{cidr:?}");
+            assert!(!rule("sgr-1", "tcp", 22, 22, cidr).is_world_open(), "{cidr:?}");
+        }
     }
 
     #[test]
