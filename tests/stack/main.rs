@@ -9,3 +9,4 @@ mod browser;
 mod ec2;
 mod intake;
 mod s3;
+mod startup;
