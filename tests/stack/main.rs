@@ -8,5 +8,6 @@ mod aws_cli;
 mod browser;
 mod ec2;
 mod intake;
+mod keys;
 mod s3;
 mod startup;
