@@ -333,3 +333,92 @@ mod tests {
         assert_eq!(parse_form("approver=%E0%A4"), Err(FormError::BadEncoding));
     }
 }
+
+/// Link checks hold for any input: parsing and verifying never panic, and no single changed byte
+/// of a valid link verifies.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn keys() -> KeyRing {
+        KeyRing::new(
+            SigningKey::new(vec![7u8; 32]).unwrap(),
+            [SigningKey::new(vec![6u8; 32]).unwrap()],
+        )
+    }
+
+    /// What the callback does with a request's form before it reads anything: parse it, take the
+    /// signed fields, verify.
+    fn verifies(form: &str, approval_id: &str, keys: &KeyRing) -> bool {
+        let Ok(fields) = parse_form(form) else {
+            return false;
+        };
+        let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let (Some(approver), Some(action), Some(expires), Some(kid), Some(sig)) =
+            (get("approver"), get("action"), get("expires"), get("kid"), get("sig"))
+        else {
+            return false;
+        };
+        let (Some(action), Ok(expires)) = (Action::parse(action), expires.parse::<u64>()) else {
+            return false;
+        };
+        LinkClaims {
+            approval_id: approval_id.to_string(),
+            approver: approver.to_string(),
+            action,
+            expires,
+        }
+        .verify(keys, kid, sig)
+    }
+
+    fn claims() -> impl Strategy<Value = LinkClaims> {
+        (
+            "[0-9a-f]{32}",
+            "[A-Za-z0-9.+/=?{}|^~!#$%&'*_-]{1,20}@[a-z0-9-]{1,10}\\.[a-z]{2,5}",
+            any::<bool>(),
+            any::<u64>(),
+        )
+            .prop_map(|(approval_id, approver, approve, expires)| LinkClaims {
+                approval_id,
+                approver,
+                action: if approve { Action::Approve } else { Action::Reject },
+                expires,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_query_strings_never_panic_and_never_verify(s in any::<String>()) {
+            prop_assert!(!verifies(&s, "abc", &keys()));
+        }
+
+        #[test]
+        fn arbitrary_forms_with_the_link_fields_never_verify(
+            s in "((approver|action|expires|kid|sig|x)=[A-Za-z0-9%+._~@&=-]{0,70}&?){0,20}",
+        ) {
+            prop_assert!(!verifies(&s, "abc", &keys()));
+        }
+
+        #[test]
+        fn a_valid_link_with_any_single_byte_changed_never_verifies(
+            claims in claims(),
+            previous in any::<bool>(),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let ring = keys();
+            let key = if previous { SigningKey::new(vec![6u8; 32]).unwrap() } else { ring.current().clone() };
+            let query = claims.query(&key);
+            prop_assert!(verifies(&query, &claims.approval_id, &ring), "{query}");
+            let mut bytes = query.into_bytes();
+            let i = at.index(bytes.len());
+            prop_assume!(bytes[i] != byte);
+            bytes[i] = byte;
+            let changed = String::from_utf8_lossy(&bytes);
+            prop_assert!(!verifies(&changed, &claims.approval_id, &ring), "{changed}");
+        }
+    }
+}
