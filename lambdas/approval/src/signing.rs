@@ -407,7 +407,8 @@ mod properties {
             claims in claims(),
             previous in any::<bool>(),
             at in any::<prop::sample::Index>(),
-            byte in any::<u8>(),
+            // Neighbouring digits, the other letter case, or any other byte.
+            flip in prop_oneof![prop::sample::select(vec![1u8, 2, 4, 8, 0x20]), 1u8..=255],
         ) {
             let ring = keys();
             let key = if previous { SigningKey::new(vec![6u8; 32]).unwrap() } else { ring.current().clone() };
@@ -415,8 +416,7 @@ mod properties {
             prop_assert!(verifies(&query, &claims.approval_id, &ring), "{query}");
             let mut bytes = query.into_bytes();
             let i = at.index(bytes.len());
-            prop_assume!(bytes[i] != byte);
-            bytes[i] = byte;
+            bytes[i] ^= flip;
             let changed = String::from_utf8_lossy(&bytes);
             prop_assert!(!verifies(&changed, &claims.approval_id, &ring), "{changed}");
         }
