@@ -142,7 +142,8 @@ pub async fn live_rules(stack: &Stack, group_id: &str) -> Result<Vec<IngressRule
     Ok(rules)
 }
 
-/// Whether the rule lets the whole internet (0.0.0.0/0 or ::/0) reach tcp `port`.
+/// Whether the rule lets the whole internet (any CIDR of prefix length 0, as the core decides it)
+/// reach tcp `port`.
 pub fn opens_to_world(r: &IngressRule, port: u16) -> bool {
     r.is_world_open() && r.covers_tcp_port(port)
 }
@@ -181,7 +182,7 @@ pub fn print_rules(rules: &[IngressRule], indent: &str) {
 /// so the fix adds nothing).
 pub fn check(checks: &mut Checks, group_id: &str, before: &[IngressRule], rules: &[IngressRule]) {
     checks.check(
-        format!("{group_id}: no rule lets 0.0.0.0/0 or ::/0 reach tcp 22"),
+        format!("{group_id}: no rule lets the world (any /0 CIDR) reach tcp 22"),
         !rules.iter().any(opens_ssh_to_world),
     );
     checks.check(
@@ -212,7 +213,7 @@ pub fn check(checks: &mut Checks, group_id: &str, before: &[IngressRule], rules:
 /// exactly the one it had `before`.
 pub fn check_rdp(checks: &mut Checks, group_id: &str, before: &[IngressRule], rules: &[IngressRule]) {
     checks.check(
-        format!("{group_id}: no rule lets 0.0.0.0/0 or ::/0 reach tcp {RDP}"),
+        format!("{group_id}: no rule lets the world (any /0 CIDR) reach tcp {RDP}"),
         !rules.iter().any(|r| opens_to_world(r, RDP)),
     );
     checks.check(

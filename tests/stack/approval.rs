@@ -281,6 +281,46 @@ async fn tampered_foreign_expired_swapped_and_wrong_method_requests_change_nothi
 }
 
 #[tokio::test]
+async fn oversized_ambiguous_or_malformed_forms_get_a_400_page_and_change_nothing() {
+    let stack = Stack::connect();
+    let g = gated(&stack, "EC2-004", 1521).await;
+    let before = ingress(&stack, &g.sg).await;
+    let (base, query) = split(&g.links[0].approve);
+    assert!(query.contains("&kid="), "links carry their key id: {query}");
+
+    let oversized = format!("{query}&pad={}", "x".repeat(5000));
+    let doubled = format!("{query}&action=reject");
+    let crowded = format!("{query}{}", "&utm=1".repeat(16));
+    let lowercase_hex = query.replace("%40", "%4a");
+    let without_kid: String = query
+        .split('&')
+        .filter(|p| !p.starts_with("kid="))
+        .collect::<Vec<_>>()
+        .join("&");
+    for (what, form, status) in [
+        ("oversized", &oversized, 400),
+        ("a signed field twice", &doubled, 400),
+        ("too many fields", &crowded, 400),
+        ("malformed encoding", &lowercase_hex, 400),
+        ("no key id", &without_kid, 400),
+    ] {
+        let (got, page) = http("POST", &base, form).await;
+        assert_eq!(got, status, "{what}: {page}");
+        assert_eq!(
+            http("GET", &format!("{base}?{form}"), "").await.0,
+            status,
+            "{what} (GET)"
+        );
+    }
+    let (_, page) = http("POST", &base, &oversized).await;
+    assert!(page.contains("more than the 4096 accepted"), "{page}");
+
+    assert_eq!(status(&stack, &g.execution).await, "RUNNING");
+    assert_eq!(ingress(&stack, &g.sg).await, before, "nothing was changed");
+    assert_eq!(post(&g.links[0].reject).await.0, 200);
+}
+
+#[tokio::test]
 async fn no_task_token_or_signing_key_appears_in_logs_mail_or_pages() {
     let stack = Stack::connect();
     let g = gated(&stack, "EC2-004", 1521).await;

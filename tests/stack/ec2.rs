@@ -115,6 +115,29 @@ async fn ipv6_world_access_to_ssh_is_revoked_with_its_own_field() {
 }
 
 #[tokio::test]
+async fn the_world_spelled_otherwise_is_still_the_world() {
+    let stack = Stack::connect();
+    let sg = group(&stack).await;
+    // Both are stored verbatim; both have prefix length 0, so both let everyone in.
+    allow(&stack, &sg, "tcp", 22, 22, "0::/0", "v6 world, long form").await;
+    allow(&stack, &sg, "tcp", 22, 22, "1.2.3.4/0", "v4 world, host bits set").await;
+    allow(&stack, &sg, "tcp", 22, 22, "10.0.0.0/8", "office").await;
+    allow(&stack, &sg, "tcp", 443, 443, "0:0:0:0:0:0:0:0/0", "https").await;
+
+    let run = stack.publish_and_wait(&stack.message("EC2-002", &sg)).await;
+
+    assert_eq!(run.status, "SUCCEEDED", "{:?} {:?}", run.states(), run.task_errors());
+    assert_eq!(run.states().last().unwrap(), "Healed");
+    assert_eq!(
+        ingress(&stack, &sg).await,
+        sorted(vec![
+            rule("tcp", 22, 22, "10.0.0.0/8", "office"),
+            rule("tcp", 443, 443, "0:0:0:0:0:0:0:0/0", "https"),
+        ])
+    );
+}
+
+#[tokio::test]
 async fn all_traffic_from_the_world_keeps_everything_but_ssh() {
     let stack = Stack::connect();
     let sg = group(&stack).await;

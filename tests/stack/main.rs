@@ -9,5 +9,7 @@ mod browser;
 mod ec2;
 mod faults;
 mod intake;
+mod keys;
 mod s3;
+mod startup;
 mod traffic;

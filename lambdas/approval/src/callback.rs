@@ -97,8 +97,8 @@ fn claims(
     now: u64,
 ) -> Result<(LinkClaims, String), HttpResponse> {
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let (Some(approver), Some(action), Some(expires), Some(sig)) =
-        (get("approver"), get("action"), get("expires"), get("sig"))
+    let (Some(approver), Some(action), Some(expires), Some(kid), Some(sig)) =
+        (get("approver"), get("action"), get("expires"), get("kid"), get("sig"))
     else {
         return Err(refuse(
             400,
@@ -119,7 +119,7 @@ fn claims(
         action,
         expires,
     };
-    if !claims.verify(gate.key, sig) {
+    if !claims.verify(gate.keys, kid, sig) {
         return Err(refuse(
             403,
             "Invalid link",
@@ -163,6 +163,10 @@ fn buttons(gate: &Gate<'_>, claims: &LinkClaims) -> Vec<Button> {
                     Field {
                         name: "expires".into(),
                         value: c.expires.to_string(),
+                    },
+                    Field {
+                        name: "kid".into(),
+                        value: gate.key.kid().into(),
                     },
                     Field {
                         name: "sig".into(),
@@ -213,7 +217,7 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
     else {
         return Ok(refuse(404, "Not found", "There is no approval at this address."));
     };
-    let fields = match req.method.as_str() {
+    let form = match req.method.as_str() {
         "GET" | "HEAD" => parse_form(&req.query),
         "POST" => parse_form(&req.body),
         _ => {
@@ -224,6 +228,16 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
             );
             r.headers.push(("allow".into(), "GET, POST".into()));
             return Ok(r);
+        }
+    };
+    let fields = match form {
+        Ok(fields) => fields,
+        Err(e) => {
+            return Ok(refuse(
+                400,
+                "Malformed link",
+                format!("This link is malformed ({e}). Open the link from the e-mail as it is."),
+            ))
         }
     };
     let now = now_epoch();

@@ -25,12 +25,24 @@ use serde::{Deserialize, Serialize};
 pub struct Gate<'a> {
     pub table: &'a str,
     pub base_url: &'a str,
+    /// The current key: signs new links.
     pub key: &'a ar_core::config::SigningKey,
+    /// The current and previous keys: verify links, picked by the link's key id.
+    pub keys: &'a ar_core::config::KeyRing,
 }
 
 impl<'a> Gate<'a> {
     pub fn from(deps: &'a Deps) -> Result<Gate<'a>, Error> {
         let s = &deps.settings;
+        let keys = s.signing_keys.as_ref().ok_or_else(|| {
+            Error::ConfigInvalid(if s.signing_key_source.is_some() {
+                "the approval signing keys are kept in AWS and were not loaded (Settings::load_signing_keys)".into()
+            } else {
+                "no approval signing key: set APPROVAL_SIGNING_KEY (or APPROVAL_SIGNING_KEY_FILE), \
+                 APPROVAL_SIGNING_KEY_SECRET_ID or APPROVAL_SIGNING_KEY_PARAMETER"
+                    .into()
+            })
+        })?;
         Ok(Gate {
             table: s
                 .approval_table
@@ -40,10 +52,8 @@ impl<'a> Gate<'a> {
                 .approval_base_url
                 .as_deref()
                 .ok_or_else(|| Error::ConfigInvalid("APPROVAL_BASE_URL is not set".into()))?,
-            key: s
-                .signing_key
-                .as_ref()
-                .ok_or_else(|| Error::ConfigInvalid("APPROVAL_SIGNING_KEY is not set".into()))?,
+            key: keys.current(),
+            keys,
         })
     }
 }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Mode};
 use crate::error::Error;
+pub use crate::keys::{KeyRing, KeySource, SigningKey};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -165,20 +166,34 @@ impl Config {
     /// Parses and validates a config document against the catalog.
     pub fn parse(text: &str, catalog: &Catalog) -> Result<Config, Error> {
         let config: Config = serde_json::from_str(text).map_err(|e| Error::ConfigInvalid(e.to_string()))?;
-        for id in config.rules.keys() {
+        config.validate(catalog)?;
+        Ok(config)
+    }
+
+    /// Refuses a config that cannot work, naming the field: unknown rule ids, malformed addresses,
+    /// timeouts or accounts, and rules in `approve` mode (set in `rules` or by the catalog default)
+    /// with no one to ask or no address to ask from.
+    pub fn validate(&self, catalog: &Catalog) -> Result<(), Error> {
+        for id in self.rules.keys() {
             if catalog.get(id).is_none() {
                 return Err(Error::ConfigInvalid(format!("rules.{id}: not a rule in the catalog")));
             }
         }
-        for addr in config.approval.approvers.iter().chain(config.approval.sender.iter()) {
+        for (field, addr) in self
+            .approval
+            .approvers
+            .iter()
+            .map(|a| ("approval.approvers", a))
+            .chain(self.approval.sender.iter().map(|a| ("approval.sender", a)))
+        {
             if !is_email(addr) {
                 return Err(Error::ConfigInvalid(format!(
-                    "approval: {addr:?} is not an e-mail address"
+                    "{field}: {addr:?} is not an e-mail address"
                 )));
             }
         }
-        let timeouts = config.rules.values().filter_map(|r| r.approval_timeout_seconds);
-        if std::iter::once(config.approval.timeout_seconds)
+        let timeouts = self.rules.values().filter_map(|r| r.approval_timeout_seconds);
+        if std::iter::once(self.approval.timeout_seconds)
             .chain(timeouts)
             .any(|t| !(1..=7 * 86400).contains(&t))
         {
@@ -186,19 +201,42 @@ impl Config {
                 "approval timeouts must be between 1 and 604800 seconds".into(),
             ));
         }
-        if config.approval.batch_window_seconds > 60 {
+        if self.approval.batch_window_seconds > 60 {
             return Err(Error::ConfigInvalid(
                 "approval.batch_window_seconds must be at most 60".into(),
             ));
         }
-        for account in &config.accounts {
+        for account in &self.accounts {
             if account.len() != 12 || !account.bytes().all(|c| c.is_ascii_digit()) {
                 return Err(Error::ConfigInvalid(format!(
                     "accounts: {account:?} is not a 12-digit account number"
                 )));
             }
         }
-        Ok(config)
+        let gated: Vec<&str> = catalog
+            .rules()
+            .filter(|r| self.mode_for(&r.id, catalog) == Mode::Approve)
+            .map(|r| r.id.as_str())
+            .collect();
+        let mut missing = Vec::new();
+        if self.approval.approvers.is_empty() {
+            missing.push(("approval.approvers", "empty"));
+        }
+        if self.approval.sender.is_none() {
+            missing.push(("approval.sender", "missing"));
+        }
+        if !gated.is_empty() && !missing.is_empty() {
+            let what: Vec<String> = missing.iter().map(|(f, why)| format!("{f}: {why}")).collect();
+            let fields: Vec<&str> = missing.iter().map(|(f, _)| *f).collect();
+            return Err(Error::ConfigInvalid(format!(
+                "{}, but rules {} are in approve mode (explicitly or by their catalog default): \
+                 set {}, or give those rules another mode (auto, dry-run or off) in `rules`",
+                what.join("; "),
+                gated.join(", "),
+                fields.join(" and ")
+            )));
+        }
+        Ok(())
     }
 
     /// The mode for a rule: the config's, else the catalog default. Unknown rules are off.
@@ -248,35 +286,13 @@ pub struct Settings {
     pub approval_table: Option<String>,
     /// `APPROVAL_BASE_URL`: where the approval pages are served (API Gateway, or the local stack).
     pub approval_base_url: Option<String>,
-    /// `APPROVAL_SIGNING_KEY` (or a file named by `APPROVAL_SIGNING_KEY_FILE`): signs approval links.
-    pub signing_key: Option<SigningKey>,
+    /// The keys that sign and verify approval links, once loaded (see [`crate::keys`]).
+    pub signing_keys: Option<KeyRing>,
+    /// Where they come from: `APPROVAL_SIGNING_KEY[_FILE]` (loaded at once), a Secrets Manager
+    /// secret or SSM parameters (loaded by [`Settings::load_signing_keys`] at cold start).
+    pub signing_key_source: Option<KeySource>,
     /// `AUTO_REMEDIATE_OUTBOX_DIR`: also write each e-mail sent there (the local stack).
     pub outbox_dir: Option<std::path::PathBuf>,
-}
-
-/// A secret that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SigningKey(Vec<u8>);
-
-impl SigningKey {
-    pub fn new(bytes: Vec<u8>) -> Result<SigningKey, Error> {
-        if bytes.len() < 32 {
-            return Err(Error::ConfigInvalid(
-                "the approval signing key must be at least 32 bytes".into(),
-            ));
-        }
-        Ok(SigningKey(bytes))
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SigningKey(<redacted>)")
-    }
 }
 
 impl Settings {
@@ -299,25 +315,23 @@ impl Settings {
         }
         let catalog = Catalog::builtin();
         let config = match (get("AUTO_REMEDIATE_CONFIG"), get("AUTO_REMEDIATE_CONFIG_FILE")) {
-            (Some(text), _) if !text.trim().is_empty() => Config::parse(&text, catalog)
-                .map_err(|e| Error::ConfigInvalid(format!("AUTO_REMEDIATE_CONFIG: {e}")))?,
+            (Some(text), _) if !text.trim().is_empty() => {
+                Config::parse(&text, catalog).map_err(|e| e.context("AUTO_REMEDIATE_CONFIG"))?
+            }
             (_, Some(path)) if !path.trim().is_empty() => {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| Error::ConfigInvalid(format!("AUTO_REMEDIATE_CONFIG_FILE {path}: {e}")))?;
-                Config::parse(&text, catalog)
-                    .map_err(|e| Error::ConfigInvalid(format!("AUTO_REMEDIATE_CONFIG_FILE {path}: {e}")))?
+                Config::parse(&text, catalog).map_err(|e| e.context(&format!("AUTO_REMEDIATE_CONFIG_FILE {path}")))?
             }
-            _ => Config::default(),
-        };
-        let signing_key = match (get("APPROVAL_SIGNING_KEY"), get("APPROVAL_SIGNING_KEY_FILE")) {
-            (Some(k), _) if !k.is_empty() => Some(SigningKey::new(k.trim().as_bytes().to_vec())?),
-            (_, Some(path)) if !path.is_empty() => {
-                let k = std::fs::read_to_string(&path)
-                    .map_err(|e| Error::ConfigInvalid(format!("APPROVAL_SIGNING_KEY_FILE {path}: {}", e.kind())))?;
-                Some(SigningKey::new(k.trim().as_bytes().to_vec())?)
+            _ => {
+                let config = Config::default();
+                config.validate(catalog).map_err(|e| {
+                    e.context("neither AUTO_REMEDIATE_CONFIG nor AUTO_REMEDIATE_CONFIG_FILE is set, so the catalog defaults apply")
+                })?;
+                config
             }
-            _ => None,
         };
+        let signing_key_source = KeySource::from_lookup(&get)?;
         let nonempty = |k: &str| get(k).filter(|s| !s.is_empty());
         Ok(Settings {
             region,
@@ -327,9 +341,21 @@ impl Settings {
             state_table: nonempty("STATE_TABLE"),
             approval_table: nonempty("APPROVAL_TABLE"),
             approval_base_url: nonempty("APPROVAL_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
-            signing_key,
+            signing_keys: match &signing_key_source {
+                Some(KeySource::Loaded(ring)) => Some(ring.clone()),
+                _ => None,
+            },
+            signing_key_source,
             outbox_dir: nonempty("AUTO_REMEDIATE_OUTBOX_DIR").map(std::path::PathBuf::from),
         })
+    }
+
+    /// Loads the signing keys where they are kept in AWS (Secrets Manager, SSM): once, at cold start.
+    pub async fn load_signing_keys(&mut self, sdk: &aws_config::SdkConfig) -> Result<(), Error> {
+        if let Some(source) = &self.signing_key_source {
+            self.signing_keys = Some(source.load(sdk).await?);
+        }
+        Ok(())
     }
 }
 
@@ -339,7 +365,11 @@ mod tests {
 
     #[test]
     fn rules_default_to_their_catalog_mode() {
-        let c = Config::parse(r#"{"rules": {"EC2-002": {"mode": "auto"}}}"#, Catalog::builtin()).unwrap();
+        let c = Config::parse(
+            r#"{"rules": {"EC2-002": {"mode": "auto"}}, "approval": {"approvers": ["a@example.com"], "sender": "ar@example.com"}}"#,
+            Catalog::builtin(),
+        )
+        .unwrap();
         assert_eq!(c.mode_for("EC2-002", Catalog::builtin()), Mode::Auto);
         assert_eq!(c.mode_for("EC2-003", Catalog::builtin()), Mode::Approve);
         assert_eq!(c.mode_for("S3-002", Catalog::builtin()), Mode::Auto);
@@ -377,6 +407,125 @@ mod tests {
         let c = Config::default();
         assert!(c.account_allowed("123456789012", "123456789012"));
         assert!(!c.account_allowed("210987654321", "123456789012"));
+    }
+
+    /// The ids of the rules whose catalog default is `approve`.
+    fn approve_by_default() -> Vec<String> {
+        Catalog::builtin()
+            .rules()
+            .filter(|r| r.default_mode == Mode::Approve)
+            .map(|r| r.id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn approve_mode_by_default_without_approvers_names_the_field_and_the_rules() {
+        let err = Config::parse(r#"{"approval": {"sender": "ar@example.com"}}"#, Catalog::builtin()).unwrap_err();
+        assert_eq!(err.name(), "ConfigInvalid");
+        let text = err.to_string();
+        assert!(text.contains("approval.approvers: empty"), "{text}");
+        assert!(!text.contains("approval.sender"), "{text}");
+        let gated = approve_by_default();
+        assert!(gated.len() > 2);
+        for id in &gated {
+            assert!(text.contains(id.as_str()), "{id} in {text}");
+        }
+    }
+
+    #[test]
+    fn an_explicit_approve_rule_without_a_sender_is_refused_and_named() {
+        // Every rule off but one, explicitly in approve mode.
+        let mut rules: BTreeMap<String, RuleConfig> = Catalog::builtin()
+            .rules()
+            .map(|r| {
+                (
+                    r.id.clone(),
+                    RuleConfig {
+                        mode: Some(Mode::Off),
+                        approval_timeout_seconds: None,
+                    },
+                )
+            })
+            .collect();
+        rules.get_mut("S3-002").unwrap().mode = Some(Mode::Approve);
+        let doc = serde_json::json!({"rules": rules, "approval": {"approvers": ["a@example.com"]}});
+        let err = Config::parse(&doc.to_string(), Catalog::builtin()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("approval.sender: missing"), "{text}");
+        assert!(text.contains("rules S3-002 are in approve mode"), "{text}");
+
+        rules.get_mut("S3-002").unwrap().mode = Some(Mode::Auto);
+        let doc = serde_json::json!({ "rules": rules });
+        assert!(
+            Config::parse(&doc.to_string(), Catalog::builtin()).is_ok(),
+            "no approve rule: no approvers needed"
+        );
+    }
+
+    #[test]
+    fn unknown_rules_and_malformed_accounts_name_their_field() {
+        let approval = r#""approval": {"approvers": ["a@example.com"], "sender": "ar@example.com"}"#;
+        for (doc, field) in [
+            (
+                format!(r#"{{"rules": {{"EC2-999": {{"mode": "auto"}}}}, {approval}}}"#),
+                "rules.EC2-999",
+            ),
+            (
+                format!(r#"{{"accounts": ["12345678901"], {approval}}}"#),
+                "accounts: \"12345678901\"",
+            ),
+            (format!(r#"{{"accounts": ["12345678901x"], {approval}}}"#), "accounts"),
+            (format!(r#"{{"accounts": ["1234567890123"], {approval}}}"#), "accounts"),
+            (
+                r#"{"approval": {"approvers": ["not an address"], "sender": "ar@example.com"}}"#.to_string(),
+                "approval.approvers",
+            ),
+        ] {
+            let err = Config::parse(&doc, Catalog::builtin()).unwrap_err();
+            assert_eq!(err.name(), "ConfigInvalid", "{doc}");
+            assert!(err.to_string().contains(field), "{field} in {err}");
+        }
+    }
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    const BASE: [(&str, &str); 2] = [
+        ("AWS_REGION", "us-east-1"),
+        ("AUTO_REMEDIATE_ACCOUNT_ID", "123456789012"),
+    ];
+
+    #[test]
+    fn no_config_at_all_fails_at_cold_start_naming_what_to_set() {
+        let err = Settings::from_lookup(env(&BASE)).unwrap_err();
+        assert_eq!(err.name(), "ConfigInvalid");
+        let text = err.to_string();
+        for needle in [
+            "AUTO_REMEDIATE_CONFIG",
+            "approval.approvers: empty",
+            "approval.sender: missing",
+            "EC2-002",
+            "S3-001",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        assert!(Config::default().validate(Catalog::builtin()).is_err());
+    }
+
+    #[test]
+    fn a_config_that_cannot_work_fails_at_cold_start_naming_its_variable() {
+        let vars = [BASE[0], BASE[1], ("AUTO_REMEDIATE_CONFIG", r#"{"accounts": ["1"]}"#)];
+        let err = Settings::from_lookup(env(&vars)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("configuration error: AUTO_REMEDIATE_CONFIG: accounts"),
+            "{err}"
+        );
+
+        let ok = r#"{"approval": {"approvers": ["a@example.com"], "sender": "ar@example.com"}}"#;
+        let vars = [BASE[0], BASE[1], ("AUTO_REMEDIATE_CONFIG", ok)];
+        assert!(Settings::from_lookup(env(&vars)).is_ok());
     }
 
     #[test]

@@ -17,10 +17,12 @@ pub struct Deps {
 impl Deps {
     /// Reads the environment and builds the SDK clients; fails naming the bad variable.
     pub async fn from_env() -> Result<Deps, Error> {
-        let settings = Settings::from_env()?;
+        let mut settings = Settings::from_env()?;
+        let aws = Aws::load().await;
+        settings.load_signing_keys(aws.sdk_config()).await?;
         Ok(Deps {
             settings,
-            aws: Aws::load().await,
+            aws,
             catalog: Catalog::builtin(),
         })
     }

@@ -168,6 +168,15 @@ impl Error {
         }
     }
 
+    /// A `ConfigInvalid` with `what` (the variable or file it came from) in front of its text;
+    /// any other error unchanged.
+    pub fn context(self, what: &str) -> Self {
+        match self {
+            Error::ConfigInvalid(m) => Error::ConfigInvalid(format!("{what}: {m}")),
+            other => other,
+        }
+    }
+
     /// The AWS error code carried by an `Aws` error, if any.
     pub fn aws_code(&self) -> Option<&str> {
         match self {

@@ -563,3 +563,163 @@ mod tests {
         );
     }
 }
+
+/// Intake never panics, whatever arrives: every rejection is one of its named errors.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::collection::{btree_map, vec};
+    use proptest::prelude::*;
+
+    /// The errors intake may return (README, "Named errors").
+    const INTAKE_ERRORS: &[&str] = &[
+        "MessageTooLarge",
+        "MessageNotJson",
+        "MissingField",
+        "InvalidField",
+        "InvalidResourceId",
+        "UnknownRule",
+    ];
+
+    const FIELDS: &[&str] = &[
+        "ruleId",
+        "status",
+        "statuses",
+        "ccrn",
+        "resource",
+        "region",
+        "service",
+        "id",
+        "ruleTitle",
+        "riskLevel",
+        "message",
+        "createdDate",
+        "failureDiscoveryDate",
+        "tags",
+        "accountId",
+    ];
+
+    fn intake(message: &str) -> Result<(), TestCaseError> {
+        if let Err(e) = parse_conformity(message, Catalog::builtin(), "us-east-1") {
+            prop_assert!(
+                INTAKE_ERRORS.contains(&e.name()),
+                "{} ({e}) is not an intake error",
+                e.name()
+            );
+        }
+        Ok(())
+    }
+
+    /// Strings a real sender might put in a field, and some it should not.
+    fn plausible_string() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => prop::sample::select(vec![
+                "EC2-002",
+                "S3-001",
+                "S3-010",
+                "EC2-999",
+                "S3-999",
+                "RDS-001",
+                "IAM-001",
+                "FAILURE",
+                "SUCCESS",
+                "failure",
+                "global",
+                "us-east-1",
+                "eu-central-2",
+                "EC2",
+                "S3",
+                "sg-0123456789abcdef0",
+                "sg-12345678",
+                "my-public-bucket",
+                "ccrn:aws:123456789012:EC2:us-east-1:sg-0123456789abcdef0",
+                "ccrn:aws:123456789012:S3:global:my-public-bucket",
+                "env::prod",
+                "1700000000000",
+                "",
+                " ",
+            ])
+            .prop_map(String::from),
+            1 => "(ccrn:aws:)?[0-9]{0,13}(:[A-Za-z0-9-]{0,12}){0,5}",
+            1 => "[A-Za-z]{1,5}-[0-9]{1,4}",
+            1 => any::<String>(),
+        ]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            plausible_string().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                vec(inner.clone(), 0..6).prop_map(Value::Array),
+                btree_map(plausible_string(), inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Objects with Conformity's field names (each value plausible or arbitrary) and extra keys.
+    fn message_object() -> impl Strategy<Value = Value> {
+        let field = prop::sample::select(FIELDS.to_vec()).prop_map(String::from);
+        let key = prop_oneof![4 => field, 1 => plausible_string()];
+        btree_map(key, json_value(), 0..16).prop_map(|m| Value::Object(m.into_iter().collect()))
+    }
+
+    fn fixture() -> String {
+        include_str!("../fixtures/conformity-ec2-002.json").to_string()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_bytes_are_refused_by_name(bytes in vec(any::<u8>(), 0..2048)) {
+            intake(&String::from_utf8_lossy(&bytes))?;
+        }
+
+        #[test]
+        fn arbitrary_strings_are_refused_by_name(s in any::<String>()) {
+            intake(&s)?;
+        }
+
+        #[test]
+        fn arbitrary_json_objects_are_accepted_or_refused_by_name(v in message_object(), twice in any::<bool>()) {
+            let text = v.to_string();
+            // Some relays JSON-encode the message twice.
+            let text = if twice { Value::String(text).to_string() } else { text };
+            intake(&text)?;
+        }
+
+        #[test]
+        fn a_real_message_with_bytes_changed_is_accepted_or_refused_by_name(
+            edits in vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        ) {
+            let mut bytes = fixture().into_bytes();
+            for (at, b) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = b;
+            }
+            intake(&String::from_utf8_lossy(&bytes))?;
+        }
+
+        #[test]
+        fn a_real_message_with_fields_replaced_is_accepted_or_refused_by_name(
+            replaced in btree_map(
+                prop::sample::select(FIELDS.to_vec()),
+                prop_oneof![3 => plausible_string().prop_map(Value::String), 1 => json_value()],
+                1..5,
+            ),
+        ) {
+            let mut v: Value = serde_json::from_str(&fixture()).unwrap();
+            for (field, value) in replaced {
+                v[field] = value;
+            }
+            intake(&v.to_string())?;
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! - [`finding`]: intake, from an SNS delivery to a typed, validated [`finding::Finding`];
 //! - [`catalog`]: the rules auto-remediate heals, as data (`catalog/rules.json`);
 //! - [`config`]: the user's per-rule modes, exclusion tags and accounts;
+//! - [`keys`]: the approval links' signing keys (environment, Secrets Manager, SSM), with rotation;
 //! - [`rules`]: the code behind each rule family (inspect, plan, apply), over live AWS state;
 //! - [`ledger`]: per-resource leases, fix journals and check generations (safety under real traffic);
 //! - [`plan`]: what a fix will change, as data a person reads before and after;
@@ -16,6 +17,7 @@ pub mod config;
 pub mod deps;
 pub mod error;
 pub mod finding;
+pub mod keys;
 pub mod ledger;
 pub mod plan;
 pub mod rules;

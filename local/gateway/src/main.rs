@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use ar_core::aws::Aws;
 use ar_core::catalog::Catalog;
-use ar_core::config::Settings;
+use ar_core::config::{Config, Settings};
 use ar_core::deps::Deps;
 
 struct Args {
@@ -76,6 +76,24 @@ async fn main() {
 
 async fn run() -> Result<(), String> {
     let args = parse_args()?;
+    // A config that cannot work stops the stack here, before anything is bound or provisioned.
+    let config_text = match &args.config {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| format!("--config {path}: {e}"))?),
+        None => None,
+    };
+    let config = match (&config_text, &args.config) {
+        (Some(text), Some(path)) => {
+            Config::parse(text, Catalog::builtin()).map_err(|e| format!("--config {path}: {e}"))?
+        }
+        _ => {
+            let config = Config::default();
+            config
+                .validate(Catalog::builtin())
+                .map_err(|e| format!("no --config, so the catalog defaults apply: {e}"))?;
+            config
+        }
+    };
+    let sender = config.approval.sender;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| format!("binding 127.0.0.1:{}: {e}", args.port))?;
@@ -88,19 +106,6 @@ async fn run() -> Result<(), String> {
     tokio::spawn(server::serve(listener, gw.clone()));
     tokio::spawn(server::serve_approvals(approvals, gw.clone()));
 
-    let config_text = match &args.config {
-        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| format!("--config {path}: {e}"))?),
-        None => None,
-    };
-    let sender = match &config_text {
-        Some(text) => {
-            ar_core::config::Config::parse(text, Catalog::builtin())
-                .map_err(|e| format!("--config: {e}"))?
-                .approval
-                .sender
-        }
-        None => None,
-    };
     let asl = std::fs::read_to_string(&args.asl).map_err(|e| format!("{}: {e}", args.asl.display()))?;
     let (topic_arn, state_machine_arn) = provision::provision(
         &args.moto,
