@@ -26,10 +26,17 @@ $(VENV)/.installed: local/requirements.txt
 
 venv: $(VENV)/.installed
 
-## Debian's chromium and chromedriver, for the browser tests of the approval pages.
+## Debian's chromium and chromedriver, for the browser tests of the approval pages (installed
+## only when one is missing; through sudo when not root).
 browser-deps:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	    echo "browser-deps: chromium or chromedriver is still missing (apt-get install chromium chromium-driver)" >&2; exit 1; }; \
+	fi
 
 build:
 	$(CARGO) build --workspace --bins --tests --locked
