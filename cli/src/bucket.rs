@@ -5,7 +5,7 @@
 //! that the bucket healed does not depend on the code under demonstration; the core's types are
 //! reused only to describe grants the same way plans do.
 
-use ar_core::catalog::GranteeGroup;
+use ar_core::rules::s3_acl::GranteeGroup;
 use ar_core::rules::s3_acl::{AclGrant, BucketAcl, Grantee};
 use aws_sdk_s3::types::{
     AccessControlPolicy, BucketLocationConstraint, CreateBucketConfiguration, Grant, Grantee as SdkGrantee, Owner,

@@ -318,7 +318,7 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
 
     // POST: decide every finding still pending. For an approval, look at the live resource first.
     let decided_at = rfc3339(now);
-    let clients = deps.aws.rule_clients(&first.finding.region);
+    let clients = deps.aws.ctx(&first.finding.region);
     let mut decisions = Vec::new();
     let mut failure = None;
     for record in records.iter().filter(|r| r.status == "pending") {

@@ -105,13 +105,17 @@ impl Combined {
         let mut untouched: Option<Vec<String>> = None;
         for r in records {
             let plan = match (&state, deps.catalog.get(&r.finding.rule_id)) {
-                (Some(s), Some(spec)) => match rules::assess(spec, &r.finding, s) {
-                    Ok((_, plan)) => {
-                        state = Some(rules::simulate(s, &plan));
-                        plan
+                (Some(s), Some(spec)) => {
+                    match rules::assess(spec, &r.finding, s)
+                        .and_then(|(_, plan)| Ok((rules::simulate(spec, s, &plan)?, plan)))
+                    {
+                        Ok((next, plan)) => {
+                            state = Some(next);
+                            plan
+                        }
+                        Err(_) => r.plan.clone(),
                     }
-                    Err(_) => r.plan.clone(),
-                },
+                }
                 _ => r.plan.clone(),
             };
             c.findings

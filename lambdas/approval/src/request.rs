@@ -173,7 +173,7 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
     }
     records.sort_by(|a, b| a.finding.rule_id.cmp(&b.finding.rule_id));
     let deadline = records.iter().map(|r| r.deadline).min().unwrap_or(record.deadline);
-    let clients = deps.aws.rule_clients(&record.finding.region);
+    let clients = deps.aws.ctx(&record.finding.region);
     let live = rules::inspect(&clients, spec, &record.finding, Tags::Skip)
         .await?
         .map(|i| i.state);

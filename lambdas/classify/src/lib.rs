@@ -62,7 +62,7 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
             ),
         )));
     }
-    let clients = deps.aws.rule_clients(&finding.region);
+    let clients = deps.aws.ctx(&finding.region);
     let Some(inspection) = rules::inspect(&clients, spec, finding, Tags::Read).await? else {
         return Ok(with_rule(skip(
             Outcome::ResourceGone,

@@ -6,8 +6,6 @@
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_types::region::Region;
 
-use crate::rules::RuleClients;
-
 #[derive(Clone, Debug)]
 pub struct Aws {
     sdk: SdkConfig,
@@ -33,18 +31,11 @@ impl Aws {
         &self.sdk
     }
 
-    /// The rule clients for `region`.
-    pub fn rule_clients(&self, region: &str) -> RuleClients {
-        let s3 = aws_sdk_s3::config::Builder::from(&self.sdk)
-            .region(Region::new(region.to_string()))
-            .force_path_style(self.path_style)
-            .build();
-        let ec2 = aws_sdk_ec2::config::Builder::from(&self.sdk)
-            .region(Region::new(region.to_string()))
-            .build();
-        RuleClients {
-            s3: aws_sdk_s3::Client::from_conf(s3),
-            ec2: aws_sdk_ec2::Client::from_conf(ec2),
+    /// What a rule family acts with, in `region`.
+    pub fn ctx(&self, region: &str) -> Ctx {
+        Ctx {
+            sdk: self.sdk.to_builder().region(Region::new(region.to_string())).build(),
+            path_style: self.path_style,
         }
     }
 
@@ -54,6 +45,33 @@ impl Aws {
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
+}
+
+/// The AWS a rule family acts in: SDK configuration bound to the finding's region (and, for
+/// another account, its credentials). Families build the clients they need from it.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub sdk: SdkConfig,
+    path_style: bool,
+}
+
+impl Ctx {
+    pub fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    /// S3, path-style on the local stack (`bucket.localhost` does not resolve).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk)
+                .force_path_style(self.path_style)
+                .build(),
+        )
+    }
+
+    pub fn ec2(&self) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.sdk)
     }
 }
 

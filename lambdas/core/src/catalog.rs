@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::rules::{self, family::DynFamily};
 
 /// How a rule is handled: the user's config picks one per rule, the catalog gives the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,125 +38,39 @@ impl Mode {
     }
 }
 
-/// The kind of AWS resource a rule targets; it decides which resource ids are well formed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ResourceKind {
-    S3Bucket,
-    SecurityGroup,
-}
-
-impl ResourceKind {
-    pub fn describe(self) -> &'static str {
-        match self {
-            ResourceKind::S3Bucket => "S3 bucket name",
-            ResourceKind::SecurityGroup => "security group id",
-        }
-    }
-
-    /// Whether `id` has the shape of this kind's identifiers (rejects path-like or injected ids).
-    pub fn is_valid_id(self, id: &str) -> bool {
-        match self {
-            ResourceKind::S3Bucket => is_bucket_name(id),
-            ResourceKind::SecurityGroup => is_security_group_id(id),
-        }
-    }
-
-    /// Global resources (S3 buckets) are addressed from the deployment's region.
-    pub fn is_global(self) -> bool {
-        matches!(self, ResourceKind::S3Bucket)
-    }
-}
-
-fn is_bucket_name(id: &str) -> bool {
-    let b = id.as_bytes();
-    (3..=63).contains(&b.len())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && !id.contains("..")
-        && !id.starts_with("xn--")
-        && !id
-            .split('.')
-            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
-}
-
-fn is_security_group_id(id: &str) -> bool {
-    match id.strip_prefix("sg-") {
-        Some(hex) => {
-            (hex.len() == 8 || hex.len() == 17) && hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-        }
-        None => false,
-    }
-}
-
-/// Which S3 ACL grantee group a rule is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum GranteeGroup {
-    AllUsers,
-    AuthenticatedUsers,
-}
-
-impl GranteeGroup {
-    pub fn uri(self) -> &'static str {
-        match self {
-            GranteeGroup::AllUsers => "http://acs.amazonaws.com/groups/global/AllUsers",
-            GranteeGroup::AuthenticatedUsers => "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct S3AclParams {
-    pub grantee: GranteeGroup,
-    /// READ, READ_ACP, WRITE, WRITE_ACP or FULL_CONTROL.
-    pub permission: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WorldPortParams {
-    pub port: u16,
-    /// Only `tcp` today.
-    pub protocol: String,
-    /// The service's name, for plans and emails.
-    pub name: String,
-}
-
-/// The family of code that heals a rule, with that family's parameters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "family", content = "params")]
-pub enum Family {
-    #[serde(rename = "s3-acl")]
-    S3Acl(S3AclParams),
-    #[serde(rename = "ec2-world-port")]
-    Ec2WorldPort(WorldPortParams),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IamActions {
-    pub read: Vec<String>,
-    pub write: Vec<String>,
-}
-
 /// One rule of the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     pub id: String,
     pub title: String,
     pub service: String,
-    pub resource: ResourceKind,
-    #[serde(flatten)]
-    pub family: Family,
+    /// The family of code that heals it (a name in `rules::FAMILIES`).
+    pub family: String,
+    /// That family's parameters for this rule.
+    pub params: serde_json::Value,
     pub risk: String,
     pub default_mode: Mode,
     /// Why the default is a human gate, where it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_gate: Option<String>,
-    pub iam: IamActions,
+}
+
+impl RuleSpec {
+    /// The family's code (the catalog is checked against the registry when parsed).
+    pub fn family_impl(&self) -> &'static dyn DynFamily {
+        rules::family(&self.family).expect("the catalog names only registered families (checked at parse)")
+    }
+
+    /// The IAM actions the rule's fix reads with, declared by its family.
+    pub fn reads(&self) -> &'static [&'static str] {
+        self.family_impl().reads()
+    }
+
+    /// The IAM actions the rule's fix writes with, declared by its family.
+    pub fn writes(&self) -> &'static [&'static str] {
+        self.family_impl().writes()
+    }
 }
 
 #[derive(Deserialize)]
@@ -184,12 +99,11 @@ impl Catalog {
             serde_json::from_str(text).map_err(|e| Error::ConfigInvalid(format!("rule catalog: {e}")))?;
         let mut rules = BTreeMap::new();
         for rule in file.rules {
-            if rule.iam.read.is_empty() || rule.iam.write.is_empty() {
-                return Err(Error::ConfigInvalid(format!(
-                    "rule {} declares no IAM actions",
-                    rule.id
-                )));
-            }
+            let family = rules::family(&rule.family)
+                .ok_or_else(|| Error::ConfigInvalid(format!("rule {}: no family named {:?}", rule.id, rule.family)))?;
+            family
+                .check_params(&rule.params)
+                .map_err(|e| Error::ConfigInvalid(format!("rule {}: {e}", rule.id)))?;
             if let Some(dup) = rules.insert(rule.id.clone(), rule) {
                 return Err(Error::ConfigInvalid(format!("rule {} is listed twice", dup.id)));
             }
@@ -230,12 +144,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_catalog_parses_with_every_rule_declaring_its_iam() {
+    fn builtin_catalog_parses_with_every_rule_in_a_family_declaring_its_iam() {
         let catalog = Catalog::builtin();
         assert_eq!(catalog.rules().count(), 21);
         for rule in catalog.rules() {
             assert!(is_rule_id_shaped(&rule.id), "{}", rule.id);
-            assert!(!rule.iam.read.is_empty() && !rule.iam.write.is_empty(), "{}", rule.id);
+            assert!(!rule.reads().is_empty() && !rule.writes().is_empty(), "{}", rule.id);
         }
     }
 
@@ -243,51 +157,24 @@ mod tests {
     fn ec2_002_is_ssh_and_gated() {
         let rule = Catalog::builtin().require("EC2-002").unwrap();
         assert_eq!(rule.default_mode, Mode::Approve);
-        match &rule.family {
-            Family::Ec2WorldPort(p) => assert_eq!(p.port, 22),
-            other => panic!("unexpected family {other:?}"),
-        }
+        assert_eq!(rule.family, "ec2-world-port");
+        assert_eq!(rule.params["port"], 22);
     }
 
     #[test]
-    fn s3_008_is_authenticated_users_write() {
-        match &Catalog::builtin().require("S3-008").unwrap().family {
-            Family::S3Acl(p) => {
-                assert_eq!(p.grantee, GranteeGroup::AuthenticatedUsers);
-                assert_eq!(p.permission, "WRITE");
-            }
-            other => panic!("unexpected family {other:?}"),
-        }
-    }
-
-    #[test]
-    fn resource_ids_of_the_wrong_shape_are_rejected() {
-        let sg = ResourceKind::SecurityGroup;
-        assert!(sg.is_valid_id("sg-0123456789abcdef0"));
-        assert!(sg.is_valid_id("sg-12345678"));
+    fn a_rule_of_no_family_or_with_another_familys_params_is_refused() {
+        let entry = |family: &str, params: &str| {
+            format!(
+                r#"{{"rules": [{{"id": "S3-001", "title": "t", "service": "S3", "family": "{family}",
+                   "params": {params}, "risk": "HIGH", "default_mode": "auto"}}]}}"#
+            )
+        };
+        assert!(Catalog::parse(&entry("s3-acl", r#"{"grantee": "AllUsers", "permission": "READ"}"#)).is_ok());
         for bad in [
-            "sg-123",
-            "../sg-12345678",
-            "sg-1234567g",
-            "SG-12345678",
-            "sg-12345678/..",
-            "",
+            entry("s3-nope", "{}"),
+            entry("s3-acl", r#"{"port": 22, "protocol": "tcp", "name": "SSH"}"#),
         ] {
-            assert!(!sg.is_valid_id(bad), "{bad}");
-        }
-        let b = ResourceKind::S3Bucket;
-        assert!(b.is_valid_id("my-bucket.logs"));
-        for bad in [
-            "My-Bucket",
-            "../etc/passwd",
-            "a",
-            "bucket..x",
-            "192.168.1.1",
-            "-bucket",
-            "bucket/key",
-            "bu cket",
-        ] {
-            assert!(!b.is_valid_id(bad), "{bad}");
+            assert_eq!(Catalog::parse(&bad).unwrap_err().name(), "ConfigInvalid", "{bad}");
         }
     }
 

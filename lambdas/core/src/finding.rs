@@ -194,10 +194,10 @@ pub fn parse_conformity(message: &str, catalog: &Catalog, deployment_region: &st
             ));
         }
     }
-    if !spec.resource.is_valid_id(&resource) {
+    if !spec.family_impl().valid_id(&resource) {
         return Err(Error::InvalidResourceId {
             id: truncate(&resource, 80),
-            kind: spec.resource.describe(),
+            kind: spec.family_impl().resource(),
         });
     }
     let region = if reported_region == "global" {

@@ -1,49 +1,34 @@
 //! Plans: exactly what a remediation will change, as data a person can read.
 //!
 //! Classify writes the plan, a human may approve it, Remediate re-derives it from live state and
-//! applies it, and the audit trail keeps it. Each [`Change`] is one AWS write.
+//! applies it, and the audit trail keeps it. Each change is one AWS write, of a family's own type.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::rules::ec2_ports::IngressRule;
-use crate::rules::s3_acl::AclGrant;
+use crate::error::Error;
 
-/// One write a remediation performs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action")]
-pub enum Change {
-    /// Remove one grant from a bucket ACL (every other grant and the owner are kept).
-    #[serde(rename = "s3:RemoveGrant")]
-    RemoveGrant { grant: AclGrant },
-    /// Add an ingress rule that keeps access the revoked rule gave, minus the offending port.
-    #[serde(rename = "ec2:AuthorizeIngress")]
-    AuthorizeIngress { rule: IngressRule },
-    /// Revoke one ingress rule, by its rule id.
-    #[serde(rename = "ec2:RevokeIngress")]
-    RevokeIngress { rule: IngressRule },
+/// One write of a family's fix: its own enum, serialized with an `action` tag
+/// (`"ec2:RevokeIngress"`), so plans of every family travel as the same JSON.
+pub trait Describe {
+    /// One line for plans, e-mails and the audit trail.
+    fn describe(&self) -> String;
 }
 
-impl Change {
-    /// One line for plans, emails and the audit trail.
-    pub fn describe(&self) -> String {
-        match self {
-            Change::RemoveGrant { grant } => format!("remove grant {}", grant.describe()),
-            Change::AuthorizeIngress { rule } => format!("add ingress {}", rule.describe()),
-            Change::RevokeIngress { rule } => format!("revoke ingress {}", rule.describe()),
-        }
-    }
-}
-
-/// What a remediation will do to one resource.
+/// What a remediation will do to one resource. A family builds it with its own change type
+/// (`Plan<ec2_ports::Change>`); across the family boundary (state machine, approvals, audit) the
+/// changes are tagged JSON (`Plan`, i.e. `Plan<Value>`), compared as such.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
+#[serde(bound(serialize = "C: Serialize", deserialize = "C: DeserializeOwned"))]
+pub struct Plan<C = Value> {
     pub rule_id: String,
     pub resource: String,
     pub region: String,
     /// One sentence.
     pub summary: String,
     /// The writes, in the order they are applied.
-    pub changes: Vec<Change>,
+    pub changes: Vec<C>,
     /// Human-readable lines of `changes`.
     pub steps: Vec<String>,
     /// Access the fix cannot keep (e.g. other IP protocols of an all-traffic rule).
@@ -59,21 +44,57 @@ pub struct Plan {
     pub removes: Vec<String>,
 }
 
-impl Plan {
-    pub fn new(rule_id: &str, resource: &str, region: &str, summary: String, changes: Vec<Change>) -> Plan {
+impl<C: Describe> Plan<C> {
+    pub fn new(rule_id: &str, resource: &str, region: &str, summary: String, changes: Vec<C>) -> Plan<C> {
         Plan {
             rule_id: rule_id.to_string(),
             resource: resource.to_string(),
             region: region.to_string(),
             summary,
-            steps: changes.iter().map(Change::describe).collect(),
+            steps: changes.iter().map(Describe::describe).collect(),
             changes,
             cannot_keep: Vec::new(),
             untouched: Vec::new(),
             removes: Vec::new(),
         }
     }
+}
 
+impl<C: Serialize> Plan<C> {
+    /// The plan with its changes as tagged JSON: what crosses the family boundary.
+    pub fn erase(self) -> Plan {
+        Plan {
+            changes: self
+                .changes
+                .iter()
+                .map(|c| serde_json::to_value(c).expect("changes serialize"))
+                .collect(),
+            rule_id: self.rule_id,
+            resource: self.resource,
+            region: self.region,
+            summary: self.summary,
+            steps: self.steps,
+            cannot_keep: self.cannot_keep,
+            untouched: self.untouched,
+            removes: self.removes,
+        }
+    }
+}
+
+impl Plan {
+    /// The changes as a family's own type; a change of another family is an error.
+    pub fn changes_as<C: DeserializeOwned>(&self) -> Result<Vec<C>, Error> {
+        self.changes
+            .iter()
+            .map(|c| {
+                serde_json::from_value(c.clone())
+                    .map_err(|e| Error::InvalidInput(format!("a change this rule's family does not make: {e}")))
+            })
+            .collect()
+    }
+}
+
+impl<C> Plan<C> {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }

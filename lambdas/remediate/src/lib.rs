@@ -16,10 +16,11 @@
 
 use std::time::Duration;
 
+use ar_core::aws::Ctx;
 use ar_core::catalog::RuleSpec;
 use ar_core::deps::Deps;
 use ar_core::ledger::{self, now_epoch, Busy, Journal, Ledger};
-use ar_core::rules::{self, RuleClients, Tags};
+use ar_core::rules::{self, Tags};
 use ar_core::state::{Decision, Outcome, RemediateInput, Remediation, RunState};
 use ar_core::Error;
 
@@ -33,7 +34,7 @@ pub async fn handle(deps: &Deps, input: RemediateInput) -> Result<Remediation, E
     let finding = &state.finding;
     let decision = state.classification.decision;
     let spec = deps.admit(finding)?;
-    let clients = deps.aws.rule_clients(&finding.region);
+    let clients = deps.aws.ctx(&finding.region);
     match decision {
         Decision::Skip => return Err(Error::InvalidInput("Remediate was given a skipped finding".into())),
         Decision::DryRun => return dry_run(deps, spec, &clients, &state).await,
@@ -110,7 +111,7 @@ fn waiting(state: &RunState, busy: &Busy) -> Result<Remediation, Error> {
     })
 }
 
-async fn dry_run(deps: &Deps, spec: &RuleSpec, clients: &RuleClients, state: &RunState) -> Result<Remediation, Error> {
+async fn dry_run(deps: &Deps, spec: &RuleSpec, clients: &Ctx, state: &RunState) -> Result<Remediation, Error> {
     let finding = &state.finding;
     let Some(fresh) = rules::inspect(clients, spec, finding, Tags::Read).await? else {
         return Ok(gone(&finding.resource));
@@ -150,7 +151,7 @@ async fn remediate_held(
     deps: &Deps,
     ledger: &Ledger,
     spec: &RuleSpec,
-    clients: &RuleClients,
+    clients: &Ctx,
     execution: &str,
     state: &RunState,
     approved: Option<&[String]>,

@@ -17,7 +17,7 @@ pub async fn handle(deps: &Deps, input: VerifyInput) -> Result<Verification, Err
     let finding = &input.finding;
     let spec = deps.admit(finding)?;
     let ledger = deps.ledger()?;
-    let clients = deps.aws.rule_clients(&finding.region);
+    let clients = deps.aws.ctx(&finding.region);
     let deadline = Instant::now() + rules::settle_time(spec);
     let result = loop {
         let inspection = match rules::inspect(&clients, spec, finding, Tags::Skip).await {

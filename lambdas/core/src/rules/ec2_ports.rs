@@ -20,9 +20,93 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, SecurityGroupRule};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::WorldPortParams;
+use crate::aws::Ctx;
 use crate::error::Error;
-use crate::plan::{Change, Plan};
+use crate::plan::{Describe, Plan};
+use crate::rules::family::{Assessment, Read, RuleFamily, Tags, Target};
+use crate::rules::ids;
+
+/// The family: `ec2-world-port` in the catalog.
+pub struct Ec2WorldPort;
+
+const DESCRIBE_SECURITY_GROUPS: &str = "ec2:DescribeSecurityGroups";
+const DESCRIBE_SECURITY_GROUP_RULES: &str = "ec2:DescribeSecurityGroupRules";
+const AUTHORIZE_INGRESS: &str = "ec2:AuthorizeSecurityGroupIngress";
+const REVOKE_INGRESS: &str = "ec2:RevokeSecurityGroupIngress";
+
+impl RuleFamily for Ec2WorldPort {
+    const NAME: &'static str = "ec2-world-port";
+    const RESOURCE: &'static str = "security group id";
+    const READS: &'static [&'static str] = &[DESCRIBE_SECURITY_GROUPS, DESCRIBE_SECURITY_GROUP_RULES];
+    const WRITES: &'static [&'static str] = &[AUTHORIZE_INGRESS, REVOKE_INGRESS];
+    type Params = WorldPortParams;
+    type State = GroupState;
+    type Change = Change;
+
+    fn valid_id(id: &str) -> bool {
+        ids::is_security_group_id(id)
+    }
+
+    async fn read(ctx: &Ctx, group_id: &str, tags: Tags) -> Result<Option<Read<GroupState>>, Error> {
+        Ok(read_group(&ctx.ec2(), group_id).await?.map(|(state, live)| Read {
+            state,
+            tags: if tags == Tags::Read { live } else { BTreeMap::new() },
+        }))
+    }
+
+    fn assess(group: &GroupState, params: &WorldPortParams, t: Target<'_>) -> Assessment<Change> {
+        Assessment {
+            offending: offending(group, params)
+                .iter()
+                .map(|r| format!("ingress {}", r.describe()))
+                .collect(),
+            plan: plan(group, params, t.rule_id, t.region),
+        }
+    }
+
+    async fn apply(ctx: &Ctx, group_id: &str, _: &GroupState, changes: &[Change]) -> Result<(), Error> {
+        apply(&ctx.ec2(), group_id, changes).await.map(|_| ())
+    }
+
+    fn simulate(group: &GroupState, changes: &[Change]) -> GroupState {
+        simulate(group, changes)
+    }
+
+    fn diff(before: &GroupState, after: &GroupState) -> Vec<String> {
+        diff(before, after)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldPortParams {
+    pub port: u16,
+    /// Only `tcp` today.
+    pub protocol: String,
+    /// The service's name, for plans and emails.
+    pub name: String,
+}
+
+/// One write of this family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action")]
+pub enum Change {
+    /// Add an ingress rule that keeps access the revoked rule gave, minus the offending port.
+    #[serde(rename = "ec2:AuthorizeIngress")]
+    AuthorizeIngress { rule: IngressRule },
+    /// Revoke one ingress rule, by its rule id.
+    #[serde(rename = "ec2:RevokeIngress")]
+    RevokeIngress { rule: IngressRule },
+}
+
+impl Describe for Change {
+    fn describe(&self) -> String {
+        match self {
+            Change::AuthorizeIngress { rule } => format!("add ingress {}", rule.describe()),
+            Change::RevokeIngress { rule } => format!("revoke ingress {}", rule.describe()),
+        }
+    }
+}
 
 pub const WORLD_V4: &str = "0.0.0.0/0";
 pub const WORLD_V6: &str = "::/0";
@@ -161,7 +245,7 @@ pub fn offending<'a>(state: &'a GroupState, params: &WorldPortParams) -> Vec<&'a
 }
 
 /// The minimal plan that closes `params.port` to the world and keeps every other access.
-pub fn plan(state: &GroupState, params: &WorldPortParams, rule_id: &str, region: &str) -> Plan {
+pub fn plan(state: &GroupState, params: &WorldPortParams, rule_id: &str, region: &str) -> Plan<Change> {
     let port = i32::from(params.port);
     let bad = offending(state, params);
     let mut adds: Vec<IngressRule> = Vec::new();
@@ -240,9 +324,9 @@ pub fn plan(state: &GroupState, params: &WorldPortParams, rule_id: &str, region:
 
 /// The group as it would be after `plan`: revoked rules gone, added rules present (without ids).
 /// Used to show the combined effect of several fixes before any is applied.
-pub fn simulate(state: &GroupState, plan: &Plan) -> GroupState {
+pub fn simulate(state: &GroupState, changes: &[Change]) -> GroupState {
     let revoked = |r: &IngressRule| {
-        plan.changes.iter().any(|c| match c {
+        changes.iter().any(|c| match c {
             Change::RevokeIngress { rule } => match &rule.id {
                 Some(id) => r.id.as_ref() == Some(id),
                 None => r.id.is_none() && r.same_access(rule),
@@ -251,7 +335,7 @@ pub fn simulate(state: &GroupState, plan: &Plan) -> GroupState {
         })
     };
     let mut ingress: Vec<IngressRule> = state.ingress.iter().filter(|r| !revoked(r)).cloned().collect();
-    for change in &plan.changes {
+    for change in changes {
         if let Change::AuthorizeIngress { rule } = change {
             if !ingress.iter().any(|r| r.same_access(rule)) {
                 ingress.push(rule.clone());
@@ -303,7 +387,7 @@ pub async fn read_group(
     let groups = match ec2.describe_security_groups().group_ids(group_id).send().await {
         Ok(out) => out,
         Err(e) => {
-            let err = Error::from_sdk("ec2:DescribeSecurityGroups", e);
+            let err = Error::from_sdk(DESCRIBE_SECURITY_GROUPS, e);
             return match err.aws_code() {
                 Some("InvalidGroup.NotFound") | Some("InvalidGroupId.NotFound") => Ok(None),
                 _ => Err(err),
@@ -328,7 +412,7 @@ pub async fn read_group(
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|e| Error::from_sdk("ec2:DescribeSecurityGroupRules", e))?;
+            .map_err(|e| Error::from_sdk(DESCRIBE_SECURITY_GROUP_RULES, e))?;
         ingress.extend(
             out.security_group_rules()
                 .iter()
@@ -377,9 +461,9 @@ fn to_permission(rule: &IngressRule) -> IpPermission {
 
 /// Applies the plan's changes in order (adds before revokes). Safe to re-run after a partial
 /// failure: a rule already added or already revoked counts as done.
-pub async fn apply(ec2: &aws_sdk_ec2::Client, group_id: &str, plan: &Plan) -> Result<Vec<String>, Error> {
+pub async fn apply(ec2: &aws_sdk_ec2::Client, group_id: &str, changes: &[Change]) -> Result<Vec<String>, Error> {
     let mut done = Vec::new();
-    for change in &plan.changes {
+    for change in changes {
         let result = match change {
             Change::AuthorizeIngress { rule } => ec2
                 .authorize_security_group_ingress()
@@ -388,7 +472,7 @@ pub async fn apply(ec2: &aws_sdk_ec2::Client, group_id: &str, plan: &Plan) -> Re
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("ec2:AuthorizeSecurityGroupIngress", e))
+                .map_err(|e| Error::from_sdk(AUTHORIZE_INGRESS, e))
                 .or_else(|e| {
                     if e.aws_code() == Some("InvalidPermission.Duplicate") {
                         Ok(())
@@ -410,14 +494,14 @@ pub async fn apply(ec2: &aws_sdk_ec2::Client, group_id: &str, plan: &Plan) -> Re
                 {
                     Ok(out) if out.r#return() == Some(false) || !out.unknown_ip_permissions().is_empty() => {
                         Err(Error::Aws {
-                            operation: "ec2:RevokeSecurityGroupIngress",
+                            operation: REVOKE_INGRESS,
                             code: "NotRevoked".into(),
                             message: format!("EC2 did not revoke {id}"),
                         })
                     }
                     Ok(_) => Ok(()),
                     Err(e) => {
-                        let err = Error::from_sdk("ec2:RevokeSecurityGroupIngress", e);
+                        let err = Error::from_sdk(REVOKE_INGRESS, e);
                         match err.aws_code() {
                             Some("InvalidPermission.NotFound") | Some("InvalidSecurityGroupRuleId.NotFound") => Ok(()),
                             _ => Err(err),
@@ -425,7 +509,6 @@ pub async fn apply(ec2: &aws_sdk_ec2::Client, group_id: &str, plan: &Plan) -> Re
                     }
                 }
             }
-            Change::RemoveGrant { .. } => Err(Error::InvalidInput("an S3 change in a security group plan".into())),
         };
         match result {
             Ok(()) => done.push(change.describe()),
@@ -480,7 +563,7 @@ mod tests {
         }
     }
 
-    fn adds(plan: &Plan) -> Vec<(String, i32, i32, String)> {
+    fn adds(plan: &Plan<Change>) -> Vec<(String, i32, i32, String)> {
         plan.changes
             .iter()
             .filter_map(|c| match c {
@@ -495,7 +578,7 @@ mod tests {
             .collect()
     }
 
-    fn revokes(plan: &Plan) -> Vec<String> {
+    fn revokes(plan: &Plan<Change>) -> Vec<String> {
         plan.changes
             .iter()
             .filter_map(|c| match c {
@@ -668,7 +751,7 @@ mod tests {
             .then_output(|| RevokeSecurityGroupIngressOutput::builder().r#return(true).build());
         let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&add_low, &add_high, &revoke]);
 
-        let done = apply(&ec2, "sg-12345678", &p).await.unwrap();
+        let done = apply(&ec2, "sg-12345678", &p.changes).await.unwrap();
 
         assert_eq!(done.len(), 3);
         assert_eq!(
@@ -695,7 +778,7 @@ mod tests {
             )
         });
         let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&ok, &limit]);
-        let err = apply(&ec2, "sg-12345678", &p).await.unwrap_err();
+        let err = apply(&ec2, "sg-12345678", &p.changes).await.unwrap_err();
         assert_eq!(err.name(), "PartiallyApplied");
         assert!(err.to_string().contains("RulesPerSecurityGroupLimitExceeded"));
     }
@@ -717,7 +800,10 @@ mod tests {
         });
         let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&throttled], |c| c
             .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
-        assert_eq!(apply(&ec2, "sg-12345678", &p).await.unwrap_err().name(), "Throttled");
+        assert_eq!(
+            apply(&ec2, "sg-12345678", &p.changes).await.unwrap_err().name(),
+            "Throttled"
+        );
     }
 }
 
@@ -773,13 +859,12 @@ mod properties {
     }
 
     /// The group after the plan: revoked rules (by id) gone, added rules there.
-    fn apply(before: &[IngressRule], plan: &Plan) -> Vec<IngressRule> {
+    fn apply(before: &[IngressRule], plan: &Plan<Change>) -> Vec<IngressRule> {
         let mut after = before.to_vec();
         for change in &plan.changes {
             match change {
                 Change::AuthorizeIngress { rule } => after.push(rule.clone()),
                 Change::RevokeIngress { rule } => after.retain(|r| r.id != rule.id),
-                Change::RemoveGrant { .. } => panic!("an S3 change in a security group plan"),
             }
         }
         after

@@ -1,35 +1,34 @@
-//! The code behind each rule family, selected by the catalog's `family`.
+//! The code behind each rule family, selected by the catalog's `family` through the registry
+//! below. A family is one module implementing [`family::RuleFamily`]; adding one is that module,
+//! one line in [`FAMILIES`], catalog entries and its tests, and no edit in another family.
 //!
-//! Every family offers the same three steps, all re-reading live state:
-//! [`inspect`] (read the resource, list what fails the rule, derive the minimal plan),
-//! [`apply`] (perform a plan derived from a fresh inspection) and, through [`inspect`] again,
-//! verification. Handlers never branch on a rule id.
+//! Every family offers the same steps, all re-reading live state: [`inspect`] (read the
+//! resource, list what fails the rule, derive the minimal plan), [`apply`] (perform a plan derived
+//! from a fresh inspection) and, through [`inspect`] again, verification. Handlers never branch on
+//! a rule id or a family.
 
 pub mod ec2_ports;
+pub mod family;
+pub mod ids;
 pub mod s3_acl;
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use family::{DynFamily, Erased};
+pub use family::{ResourceState, Tags, Target};
 
-use crate::catalog::{Family, RuleSpec};
+use crate::aws::Ctx;
+use crate::catalog::RuleSpec;
 use crate::error::Error;
 use crate::finding::Finding;
 use crate::plan::Plan;
 
-/// The SDK clients a rule uses, bound to the finding's region.
-#[derive(Clone, Debug)]
-pub struct RuleClients {
-    pub s3: aws_sdk_s3::Client,
-    pub ec2: aws_sdk_ec2::Client,
-}
+/// Every rule family, by the name the catalog uses.
+pub static FAMILIES: &[&dyn DynFamily] = &[&Erased::<s3_acl::S3Acl>::NEW, &Erased::<ec2_ports::Ec2WorldPort>::NEW];
 
-/// The rule-relevant state of a resource: what `before` and `after` record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum ResourceState {
-    BucketAcl(s3_acl::BucketAcl),
-    SecurityGroup(ec2_ports::GroupState),
+/// The family named `name`.
+pub fn family(name: &str) -> Option<&'static dyn DynFamily> {
+    FAMILIES.iter().copied().find(|f| f.name() == name)
 }
 
 /// A fresh look at a resource.
@@ -48,113 +47,57 @@ impl Inspection {
     }
 }
 
-/// Whether to read the resource's tags too (needed to honour exclusion tags, not to verify).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tags {
-    Read,
-    Skip,
+fn target(finding: &Finding) -> Target<'_> {
+    Target {
+        rule_id: &finding.rule_id,
+        resource: &finding.resource,
+        region: &finding.region,
+    }
 }
 
 /// What fails the rule in `state` and the minimal plan that fixes it. No I/O: it also runs on a
 /// simulated state (the combined plan of several findings on one resource).
 pub fn assess(spec: &RuleSpec, finding: &Finding, state: &ResourceState) -> Result<(Vec<String>, Plan), Error> {
-    match (&spec.family, state) {
-        (Family::S3Acl(params), ResourceState::BucketAcl(acl)) => Ok((
-            s3_acl::offending(acl, params)
-                .iter()
-                .map(|g| format!("grant {}", g.describe()))
-                .collect(),
-            s3_acl::plan(acl, params, &spec.id, &finding.resource, &finding.region),
-        )),
-        (Family::Ec2WorldPort(params), ResourceState::SecurityGroup(group)) => Ok((
-            ec2_ports::offending(group, params)
-                .iter()
-                .map(|r| format!("ingress {}", r.describe()))
-                .collect(),
-            ec2_ports::plan(group, params, &spec.id, &finding.region),
-        )),
-        _ => Err(mismatch(spec)),
-    }
-}
-
-fn mismatch(spec: &RuleSpec) -> Error {
-    Error::InvalidInput(format!("rule {} does not apply to this resource state", spec.id))
+    spec.family_impl().assess(state, &spec.params, target(finding))
 }
 
 /// The state as it would be after `plan`, computed, not applied.
-pub fn simulate(state: &ResourceState, plan: &Plan) -> ResourceState {
-    match state {
-        ResourceState::BucketAcl(acl) => ResourceState::BucketAcl(s3_acl::without(acl, plan)),
-        ResourceState::SecurityGroup(g) => ResourceState::SecurityGroup(ec2_ports::simulate(g, plan)),
-    }
+pub fn simulate(spec: &RuleSpec, state: &ResourceState, plan: &Plan) -> Result<ResourceState, Error> {
+    spec.family_impl().simulate(state, plan)
 }
 
 /// What changed between two states of one resource, one line each (empty: nothing changed).
 pub fn diff(before: &ResourceState, after: &ResourceState) -> Vec<String> {
-    match (before, after) {
-        (ResourceState::BucketAcl(b), ResourceState::BucketAcl(a)) => s3_acl::diff(b, a),
-        (ResourceState::SecurityGroup(b), ResourceState::SecurityGroup(a)) => ec2_ports::diff(b, a),
-        _ => vec!["the resource is no longer of the same kind".into()],
+    match before.kind().and_then(family) {
+        Some(f) => f
+            .diff(before, after)
+            .unwrap_or_else(|_| vec!["the resource is no longer of the same kind".into()]),
+        None => vec!["a state of no known family".into()],
     }
 }
 
-/// How long Verify keeps re-reading before it calls a fix failed: the time the family's change
-/// takes to show in reads (ACLs and security groups are read-after-write consistent in practice).
+/// How long Verify keeps re-reading before it calls a fix failed: the family's settle time.
 pub fn settle_time(spec: &RuleSpec) -> std::time::Duration {
-    match spec.family {
-        Family::S3Acl(_) | Family::Ec2WorldPort(_) => std::time::Duration::from_secs(6),
-    }
+    spec.family_impl().settle()
 }
 
 /// Reads the resource and derives the plan; `None` when the resource no longer exists.
-pub async fn inspect(
-    clients: &RuleClients,
-    spec: &RuleSpec,
-    finding: &Finding,
-    tags: Tags,
-) -> Result<Option<Inspection>, Error> {
-    let (state, live_tags) = match &spec.family {
-        Family::S3Acl(_) => {
-            let Some(acl) = s3_acl::read_acl(&clients.s3, &finding.resource).await? else {
-                return Ok(None);
-            };
-            let tags = match tags {
-                Tags::Read => s3_acl::read_tags(&clients.s3, &finding.resource).await?,
-                Tags::Skip => BTreeMap::new(),
-            };
-            (ResourceState::BucketAcl(acl), tags)
-        }
-        Family::Ec2WorldPort(_) => {
-            let Some((group, live_tags)) = ec2_ports::read_group(&clients.ec2, &finding.resource).await? else {
-                return Ok(None);
-            };
-            (ResourceState::SecurityGroup(group), live_tags)
-        }
+pub async fn inspect(ctx: &Ctx, spec: &RuleSpec, finding: &Finding, tags: Tags) -> Result<Option<Inspection>, Error> {
+    let Some((state, live_tags)) = spec.family_impl().read(ctx, &finding.resource, tags).await? else {
+        return Ok(None);
     };
     let (offending, plan) = assess(spec, finding, &state)?;
     Ok(Some(Inspection {
         state,
-        tags: if tags == Tags::Read { live_tags } else { BTreeMap::new() },
+        tags: live_tags,
         offending,
         plan,
     }))
 }
 
-/// Applies the plan of a fresh inspection; returns one line per change made.
-pub async fn apply(
-    clients: &RuleClients,
-    spec: &RuleSpec,
-    finding: &Finding,
-    inspection: &Inspection,
-) -> Result<Vec<String>, Error> {
-    match (&spec.family, &inspection.state) {
-        (Family::S3Acl(_), ResourceState::BucketAcl(acl)) => {
-            s3_acl::write_acl(&clients.s3, &finding.resource, &s3_acl::without(acl, &inspection.plan)).await?;
-            Ok(inspection.plan.steps.clone())
-        }
-        (Family::Ec2WorldPort(_), ResourceState::SecurityGroup(_)) => {
-            ec2_ports::apply(&clients.ec2, &finding.resource, &inspection.plan).await
-        }
-        _ => Err(mismatch(spec)),
-    }
+/// Applies the plan of a fresh inspection.
+pub async fn apply(ctx: &Ctx, spec: &RuleSpec, finding: &Finding, inspection: &Inspection) -> Result<(), Error> {
+    spec.family_impl()
+        .apply(ctx, &finding.resource, &inspection.state, &inspection.plan)
+        .await
 }

@@ -14,9 +14,107 @@ use std::collections::BTreeMap;
 use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee as SdkGrantee, Owner, Permission, Type};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::S3AclParams;
+use crate::aws::Ctx;
 use crate::error::Error;
-use crate::plan::{Change, Plan};
+use crate::plan::{Describe, Plan};
+use crate::rules::family::{Assessment, Read, RuleFamily, Tags, Target};
+use crate::rules::ids;
+
+/// The family: `s3-acl` in the catalog.
+pub struct S3Acl;
+
+impl RuleFamily for S3Acl {
+    const NAME: &'static str = "s3-acl";
+    const RESOURCE: &'static str = "S3 bucket name";
+    const READS: &'static [&'static str] = &[GET_BUCKET_ACL, GET_BUCKET_TAGGING];
+    const WRITES: &'static [&'static str] = &[PUT_BUCKET_ACL];
+    type Params = S3AclParams;
+    type State = BucketAcl;
+    type Change = Change;
+
+    fn valid_id(id: &str) -> bool {
+        ids::is_bucket_name(id)
+    }
+
+    async fn read(ctx: &Ctx, bucket: &str, tags: Tags) -> Result<Option<Read<BucketAcl>>, Error> {
+        let s3 = ctx.s3();
+        let Some(state) = read_acl(&s3, bucket).await? else {
+            return Ok(None);
+        };
+        let tags = match tags {
+            Tags::Read => read_tags(&s3, bucket).await?,
+            Tags::Skip => BTreeMap::new(),
+        };
+        Ok(Some(Read { state, tags }))
+    }
+
+    fn assess(acl: &BucketAcl, params: &S3AclParams, t: Target<'_>) -> Assessment<Change> {
+        Assessment {
+            offending: offending(acl, params)
+                .iter()
+                .map(|g| format!("grant {}", g.describe()))
+                .collect(),
+            plan: plan(acl, params, t.rule_id, t.resource, t.region),
+        }
+    }
+
+    async fn apply(ctx: &Ctx, bucket: &str, acl: &BucketAcl, changes: &[Change]) -> Result<(), Error> {
+        write_acl(&ctx.s3(), bucket, &without(acl, changes)).await
+    }
+
+    fn simulate(acl: &BucketAcl, changes: &[Change]) -> BucketAcl {
+        without(acl, changes)
+    }
+
+    fn diff(before: &BucketAcl, after: &BucketAcl) -> Vec<String> {
+        diff(before, after)
+    }
+}
+
+const GET_BUCKET_ACL: &str = "s3:GetBucketAcl";
+const GET_BUCKET_TAGGING: &str = "s3:GetBucketTagging";
+const PUT_BUCKET_ACL: &str = "s3:PutBucketAcl";
+
+/// Which S3 ACL grantee group a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GranteeGroup {
+    AllUsers,
+    AuthenticatedUsers,
+}
+
+impl GranteeGroup {
+    pub fn uri(self) -> &'static str {
+        match self {
+            GranteeGroup::AllUsers => "http://acs.amazonaws.com/groups/global/AllUsers",
+            GranteeGroup::AuthenticatedUsers => "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3AclParams {
+    pub grantee: GranteeGroup,
+    /// READ, READ_ACP, WRITE, WRITE_ACP or FULL_CONTROL.
+    pub permission: String,
+}
+
+/// One write of this family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action")]
+pub enum Change {
+    /// Remove one grant from a bucket ACL (every other grant and the owner are kept).
+    #[serde(rename = "s3:RemoveGrant")]
+    RemoveGrant { grant: AclGrant },
+}
+
+impl Describe for Change {
+    fn describe(&self) -> String {
+        match self {
+            Change::RemoveGrant { grant } => format!("remove grant {}", grant.describe()),
+        }
+    }
+}
 
 /// Who a grant is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,7 +178,7 @@ pub fn offending<'a>(acl: &'a BucketAcl, params: &S3AclParams) -> Vec<&'a AclGra
 }
 
 /// The plan: remove each offending grant, keep the rest.
-pub fn plan(acl: &BucketAcl, params: &S3AclParams, rule_id: &str, bucket: &str, region: &str) -> Plan {
+pub fn plan(acl: &BucketAcl, params: &S3AclParams, rule_id: &str, bucket: &str, region: &str) -> Plan<Change> {
     let bad = offending(acl, params);
     let changes: Vec<Change> = bad
         .iter()
@@ -114,14 +212,12 @@ pub fn plan(acl: &BucketAcl, params: &S3AclParams, rule_id: &str, bucket: &str, 
     plan
 }
 
-/// The ACL with the plan's grants removed (each removed once per occurrence in the plan).
-pub fn without(acl: &BucketAcl, plan: &Plan) -> BucketAcl {
-    let remove: Vec<&AclGrant> = plan
-        .changes
+/// The ACL with the changes' grants removed (each removed once per occurrence).
+pub fn without(acl: &BucketAcl, changes: &[Change]) -> BucketAcl {
+    let remove: Vec<&AclGrant> = changes
         .iter()
-        .filter_map(|c| match c {
-            Change::RemoveGrant { grant } => Some(grant),
-            _ => None,
+        .map(|c| match c {
+            Change::RemoveGrant { grant } => grant,
         })
         .collect();
     BucketAcl {
@@ -155,7 +251,7 @@ pub async fn read_acl(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<Bu
     let out = match s3.get_bucket_acl().bucket(bucket).send().await {
         Ok(out) => out,
         Err(e) => {
-            let err = Error::from_sdk("s3:GetBucketAcl", e);
+            let err = Error::from_sdk(GET_BUCKET_ACL, e);
             return if err.aws_code() == Some("NoSuchBucket") {
                 Ok(None)
             } else {
@@ -164,7 +260,7 @@ pub async fn read_acl(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<Bu
         }
     };
     let owner = out.owner().ok_or_else(|| Error::Aws {
-        operation: "s3:GetBucketAcl",
+        operation: GET_BUCKET_ACL,
         code: "MissingOwner".into(),
         message: "the ACL has no owner; refusing to rewrite it".into(),
     })?;
@@ -172,7 +268,7 @@ pub async fn read_acl(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<Bu
     for g in out.grants() {
         let (Some(grantee), Some(permission)) = (g.grantee(), g.permission()) else {
             return Err(Error::Aws {
-                operation: "s3:GetBucketAcl",
+                operation: GET_BUCKET_ACL,
                 code: "UnreadableGrant".into(),
                 message: "a grant without grantee or permission; refusing to rewrite the ACL".into(),
             });
@@ -191,7 +287,7 @@ pub async fn read_acl(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<Bu
 
 fn from_sdk_grantee(g: &SdkGrantee) -> Result<Grantee, Error> {
     let unreadable = |what: &str| Error::Aws {
-        operation: "s3:GetBucketAcl",
+        operation: GET_BUCKET_ACL,
         code: "UnreadableGrant".into(),
         message: format!("{what}; refusing to rewrite the ACL"),
     };
@@ -255,7 +351,7 @@ pub async fn write_acl(s3: &aws_sdk_s3::Client, bucket: &str, acl: &BucketAcl) -
         .access_control_policy(policy)
         .send()
         .await
-        .map_err(|e| Error::from_sdk("s3:PutBucketAcl", e))?;
+        .map_err(|e| Error::from_sdk(PUT_BUCKET_ACL, e))?;
     Ok(())
 }
 
@@ -268,7 +364,7 @@ pub async fn read_tags(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<BTreeMap
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect()),
         Err(e) => {
-            let err = Error::from_sdk("s3:GetBucketTagging", e);
+            let err = Error::from_sdk(GET_BUCKET_TAGGING, e);
             if err.aws_code() == Some("NoSuchTagSet") {
                 Ok(BTreeMap::new())
             } else {
@@ -281,7 +377,6 @@ pub async fn read_tags(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<BTreeMap
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::GranteeGroup;
     use aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput;
     use aws_sdk_s3::operation::put_bucket_acl::PutBucketAclOutput;
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
@@ -339,7 +434,7 @@ mod tests {
                 grant: group(ALL, "READ")
             }]
         );
-        let after = without(&before, &plan);
+        let after = without(&before, &plan.changes);
         assert_eq!(
             after.grants,
             vec![
@@ -411,7 +506,7 @@ mod tests {
 
         let before = read_acl(&s3, "site").await.unwrap().unwrap();
         let plan = plan(&before, &read_all_users(), "S3-001", "site", "us-east-1");
-        write_acl(&s3, "site", &without(&before, &plan)).await.unwrap();
+        write_acl(&s3, "site", &without(&before, &plan.changes)).await.unwrap();
 
         assert_eq!(get.num_calls(), 1);
         assert_eq!(put.num_calls(), 1);

@@ -1,0 +1,232 @@
+//! The seam every rule family plugs into: one trait with associated types, and one small
+//! type-erased adapter that carries a family's state and changes as tagged JSON.
+//!
+//! A family declares, next to its calls: its name (the catalog's `family`), what its resource ids
+//! look like, the IAM actions it reads and writes, how long its changes take to show, and the
+//! operations read → assess (what fails, and the minimal plan) → apply, plus `simulate` and
+//! `diff` (used to combine several fixes for one approval, and to record what changed).
+//! Nothing outside the family's own module knows its types.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::aws::Ctx;
+use crate::error::Error;
+use crate::plan::{Describe, Plan};
+
+/// Whether to read the resource's tags too (needed to honour exclusion tags, not to verify).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tags {
+    Read,
+    Skip,
+}
+
+/// The finding a plan is for (the plan names them).
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub rule_id: &'a str,
+    pub resource: &'a str,
+    pub region: &'a str,
+}
+
+/// What a family reads: the rule-relevant state and, when asked, the tags.
+pub struct Read<S> {
+    pub state: S,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What fails the rule (one line each; empty: compliant) and the minimal plan that fixes it.
+pub struct Assessment<C> {
+    pub offending: Vec<String>,
+    pub plan: Plan<C>,
+}
+
+/// One rule family. Implement it in one module, add one line to the registry in `rules/mod.rs`,
+/// and catalog entries in `catalog/rules.json`.
+pub trait RuleFamily: Send + Sync + 'static {
+    /// The catalog's `family` value, and the `kind` tag of its recorded state.
+    const NAME: &'static str;
+    /// What its resource ids are, for messages ("security group id").
+    const RESOURCE: &'static str;
+    /// IAM actions its reads need (`ec2:DescribeSecurityGroups`), declared next to the calls.
+    const READS: &'static [&'static str];
+    /// IAM actions its writes need.
+    const WRITES: &'static [&'static str];
+    /// How long a change may take to show in reads; Verify re-reads for this long.
+    const SETTLE: Duration = Duration::from_secs(6);
+
+    /// Each catalog rule's parameters (which port, which grantee, ...).
+    type Params: DeserializeOwned + Send + Sync;
+    /// The rule-relevant state of a resource: `before` and `after` in the audit trail.
+    type State: Serialize + DeserializeOwned + Clone + Send + Sync;
+    /// One write, serialized with an `action` tag.
+    type Change: Serialize + DeserializeOwned + Clone + Describe + Send + Sync;
+
+    /// Whether `id` has the shape of this family's resource ids (rejects path-like or injected ids).
+    fn valid_id(id: &str) -> bool;
+
+    /// Reads the resource; `None` when it does not exist.
+    fn read(
+        ctx: &Ctx,
+        resource: &str,
+        tags: Tags,
+    ) -> impl Future<Output = Result<Option<Read<Self::State>>, Error>> + Send;
+
+    /// What fails the rule in `state` and the minimal plan. No I/O.
+    fn assess(state: &Self::State, params: &Self::Params, target: Target<'_>) -> Assessment<Self::Change>;
+
+    /// Performs `changes`, derived from a fresh read of `state`. Idempotent: a change already
+    /// made counts as done, so a retry after a partial apply finishes the same intent.
+    fn apply(
+        ctx: &Ctx,
+        resource: &str,
+        state: &Self::State,
+        changes: &[Self::Change],
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// The state as it would be after `changes`, computed, not applied.
+    fn simulate(state: &Self::State, changes: &[Self::Change]) -> Self::State;
+
+    /// What differs between two states, one line each in plan wording (`revoke ingress ...`).
+    fn diff(before: &Self::State, after: &Self::State) -> Vec<String>;
+}
+
+/// A resource's rule-relevant state as recorded: the family's state as JSON, tagged with the
+/// family's name under `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResourceState(pub Value);
+
+impl ResourceState {
+    /// The family that recorded it.
+    pub fn kind(&self) -> Option<&str> {
+        self.0.get("kind").and_then(Value::as_str)
+    }
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A family behind the type-erased boundary: state, plan and changes as tagged JSON.
+pub trait DynFamily: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn resource(&self) -> &'static str;
+    fn reads(&self) -> &'static [&'static str];
+    fn writes(&self) -> &'static [&'static str];
+    fn settle(&self) -> Duration;
+    fn valid_id(&self, id: &str) -> bool;
+    /// Whether a catalog entry's parameters are this family's.
+    fn check_params(&self, params: &Value) -> Result<(), String>;
+    fn read<'a>(
+        &'a self,
+        ctx: &'a Ctx,
+        resource: &'a str,
+        tags: Tags,
+    ) -> BoxFuture<'a, Result<Option<(ResourceState, BTreeMap<String, String>)>, Error>>;
+    fn assess(&self, state: &ResourceState, params: &Value, target: Target<'_>) -> Result<(Vec<String>, Plan), Error>;
+    fn apply<'a>(
+        &'a self,
+        ctx: &'a Ctx,
+        resource: &'a str,
+        state: &'a ResourceState,
+        plan: &'a Plan,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+    fn simulate(&self, state: &ResourceState, plan: &Plan) -> Result<ResourceState, Error>;
+    fn diff(&self, before: &ResourceState, after: &ResourceState) -> Result<Vec<String>, Error>;
+}
+
+/// The adapter from a [`RuleFamily`] to a [`DynFamily`]; the registry holds one per family.
+pub struct Erased<F>(PhantomData<F>);
+
+impl<F> Erased<F> {
+    pub const NEW: Erased<F> = Erased(PhantomData);
+}
+
+fn tagged<F: RuleFamily>(state: &F::State) -> ResourceState {
+    let mut v = serde_json::to_value(state).expect("states serialize");
+    if let Value::Object(m) = &mut v {
+        m.insert("kind".into(), Value::String(F::NAME.into()));
+    }
+    ResourceState(v)
+}
+
+fn untagged<F: RuleFamily>(state: &ResourceState) -> Result<F::State, Error> {
+    if state.kind() != Some(F::NAME) {
+        return Err(Error::InvalidInput(format!(
+            "a {} state given to the {} family",
+            state.kind().unwrap_or("untagged"),
+            F::NAME
+        )));
+    }
+    serde_json::from_value(state.0.clone()).map_err(|e| Error::InvalidInput(format!("{} state: {e}", F::NAME)))
+}
+
+fn params<F: RuleFamily>(params: &Value) -> Result<F::Params, Error> {
+    serde_json::from_value(params.clone()).map_err(|e| Error::ConfigInvalid(format!("{} params: {e}", F::NAME)))
+}
+
+impl<F: RuleFamily> DynFamily for Erased<F> {
+    fn name(&self) -> &'static str {
+        F::NAME
+    }
+    fn resource(&self) -> &'static str {
+        F::RESOURCE
+    }
+    fn reads(&self) -> &'static [&'static str] {
+        F::READS
+    }
+    fn writes(&self) -> &'static [&'static str] {
+        F::WRITES
+    }
+    fn settle(&self) -> Duration {
+        F::SETTLE
+    }
+    fn valid_id(&self, id: &str) -> bool {
+        F::valid_id(id)
+    }
+    fn check_params(&self, p: &Value) -> Result<(), String> {
+        params::<F>(p).map(|_| ()).map_err(|e| e.to_string())
+    }
+    fn read<'a>(
+        &'a self,
+        ctx: &'a Ctx,
+        resource: &'a str,
+        tags: Tags,
+    ) -> BoxFuture<'a, Result<Option<(ResourceState, BTreeMap<String, String>)>, Error>> {
+        Box::pin(async move {
+            Ok(F::read(ctx, resource, tags)
+                .await?
+                .map(|r| (tagged::<F>(&r.state), r.tags)))
+        })
+    }
+    fn assess(&self, state: &ResourceState, p: &Value, target: Target<'_>) -> Result<(Vec<String>, Plan), Error> {
+        let a = F::assess(&untagged::<F>(state)?, &params::<F>(p)?, target);
+        Ok((a.offending, a.plan.erase()))
+    }
+    fn apply<'a>(
+        &'a self,
+        ctx: &'a Ctx,
+        resource: &'a str,
+        state: &'a ResourceState,
+        plan: &'a Plan,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let state = untagged::<F>(state)?;
+            let changes: Vec<F::Change> = plan.changes_as()?;
+            F::apply(ctx, resource, &state, &changes).await
+        })
+    }
+    fn simulate(&self, state: &ResourceState, plan: &Plan) -> Result<ResourceState, Error> {
+        let changes: Vec<F::Change> = plan.changes_as()?;
+        Ok(tagged::<F>(&F::simulate(&untagged::<F>(state)?, &changes)))
+    }
+    fn diff(&self, before: &ResourceState, after: &ResourceState) -> Result<Vec<String>, Error> {
+        Ok(F::diff(&untagged::<F>(before)?, &untagged::<F>(after)?))
+    }
+}

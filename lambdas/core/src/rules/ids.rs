@@ -1,0 +1,60 @@
+//! Shapes of AWS resource ids, shared by the families whose resources they are. A finding whose
+//! resource id does not have its family's shape is refused at intake (`InvalidResourceId`).
+
+/// An S3 bucket name (lowercase, 3-63 characters, no `..`, not an IP address).
+pub fn is_bucket_name(id: &str) -> bool {
+    let b = id.as_bytes();
+    (3..=63).contains(&b.len())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && !id.contains("..")
+        && !id.starts_with("xn--")
+        && !id
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+pub fn is_security_group_id(id: &str) -> bool {
+    match id.strip_prefix("sg-") {
+        Some(hex) => {
+            (hex.len() == 8 || hex.len() == 17) && hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_ids_of_the_wrong_shape_are_rejected() {
+        assert!(is_security_group_id("sg-0123456789abcdef0"));
+        assert!(is_security_group_id("sg-12345678"));
+        for bad in [
+            "sg-123",
+            "../sg-12345678",
+            "sg-1234567g",
+            "SG-12345678",
+            "sg-12345678/..",
+            "",
+        ] {
+            assert!(!is_security_group_id(bad), "{bad}");
+        }
+        assert!(is_bucket_name("my-bucket.logs"));
+        for bad in [
+            "My-Bucket",
+            "../etc/passwd",
+            "a",
+            "bucket..x",
+            "192.168.1.1",
+            "-bucket",
+            "bucket/key",
+            "bu cket",
+        ] {
+            assert!(!is_bucket_name(bad), "{bad}");
+        }
+    }
+}
