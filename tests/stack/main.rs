@@ -11,5 +11,6 @@ mod faults;
 mod intake;
 mod keys;
 mod s3;
+mod s3_settings;
 mod startup;
 mod traffic;

@@ -117,8 +117,9 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
     let resource = ledger::resource_key(&record.finding);
     let mine = batch_id(&record.approval_id);
     // A retried leader finds its own batch and carries on.
+    let window = approval.batch_window_seconds;
     let mut attempts = 0;
-    let closes_at = match store.batch(&mine).await? {
+    let mut closes_at = match store.batch(&mine).await? {
         Some(b) => b.closes_at,
         None => loop {
             attempts += 1;
@@ -129,35 +130,52 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
                 });
             }
             let now = now_epoch();
-            if let Some((open, closes_at)) = store.open_batch_of(&resource).await? {
-                if closes_at > now && open != mine && store.join(&open, &record.approval_id).await? {
-                    tracing::info!(
-                        approval_id = record.approval_id,
-                        batch_id = open,
-                        "joined the resource's approval"
-                    );
-                    return Ok(RequestOutput {
-                        approval_id: record.approval_id,
-                        batch_id: open,
-                        sent: false,
-                    });
+            let mut closed = None;
+            if let Some(open) = store.open_batch_of(&resource).await? {
+                if open != mine {
+                    if store.join(&open, &record.approval_id, now + window).await? {
+                        tracing::info!(
+                            approval_id = record.approval_id,
+                            batch_id = open,
+                            "joined the resource's approval"
+                        );
+                        return Ok(RequestOutput {
+                            approval_id: record.approval_id,
+                            batch_id: open,
+                            sent: false,
+                        });
+                    }
+                    closed = Some(open);
                 }
             }
-            let closes_at = now + approval.batch_window_seconds;
+            // No batch gathering for this resource: open one. A scan still delivering findings
+            // keeps it open (each joiner extends it by the window), at most four windows.
             if store
-                .open_batch(&mine, &resource, &record.approval_id, closes_at, now)
+                .open_batch(
+                    &mine,
+                    &resource,
+                    &record.approval_id,
+                    now + window,
+                    now + 4 * window,
+                    closed.as_deref(),
+                )
                 .await?
             {
-                break closes_at;
+                break now + window;
             }
             // Another leader opened the resource's batch first: join it in the next round.
         },
     };
-    let wait = closes_at.saturating_sub(now_epoch());
-    if wait > 0 {
-        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
-    }
-    let batch = store.close_batch(&mine).await?;
+    let batch = loop {
+        let wait = closes_at.saturating_sub(now_epoch());
+        if wait > 0 {
+            tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+        }
+        match store.close_batch(&mine, now_epoch()).await? {
+            Ok(batch) => break batch,
+            Err(later) => closes_at = later.max(closes_at + 1),
+        }
+    };
     if batch.status == "sent" {
         return Ok(RequestOutput {
             approval_id: record.approval_id,

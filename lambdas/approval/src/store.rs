@@ -191,41 +191,54 @@ impl Store<'_> {
             .or_else(|e| conditional::<()>(Err(e)).map(|_| ()))
     }
 
-    /// The batch a resource's approval requests currently gather in: (batch id, closes at).
-    pub async fn open_batch_of(&self, resource: &str) -> Result<Option<(String, u64)>, Error> {
+    /// The batch a resource's approval requests last gathered in (it may have closed since).
+    pub async fn open_batch_of(&self, resource: &str) -> Result<Option<String>, Error> {
         let item = self.item(&format!("open#{resource}")).await?;
-        Ok(match item {
-            Some(i) => Some((get_s(&i, "batch_id")?, get_n(&i, "closes_at")?)),
-            None => None,
-        })
+        item.map(|i| get_s(&i, "batch_id")).transpose()
     }
 
-    /// Adds `approval_id` to a batch that is still gathering; false once it closed.
-    pub async fn join(&self, batch_id: &str, approval_id: &str) -> Result<bool, Error> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(self.table)
-            .key("approval_id", s(batch_id))
-            .update_expression("ADD members :m")
-            .condition_expression("#s = :open")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":m", AttributeValue::Ss(vec![approval_id.to_string()]))
-            .expression_attribute_values(":open", s("open"))
-            .send()
-            .await;
-        conditional(result.map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e)))
+    /// Adds `approval_id` to a batch that is still gathering, keeping it open until `until` (a
+    /// scan still delivering findings keeps its batch open, up to the batch's `last_close`);
+    /// false once it closed.
+    pub async fn join(&self, batch_id: &str, approval_id: &str, until: u64) -> Result<bool, Error> {
+        let add = |extend: bool| {
+            let mut req = self
+                .client
+                .update_item()
+                .table_name(self.table)
+                .key("approval_id", s(batch_id))
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":m", AttributeValue::Ss(vec![approval_id.to_string()]))
+                .expression_attribute_values(":open", s("open"));
+            req = if extend {
+                req.update_expression("ADD members :m SET closes_at = :until")
+                    .condition_expression("#s = :open AND last_close >= :until AND closes_at < :until")
+                    .expression_attribute_values(":until", n(until))
+            } else {
+                req.update_expression("ADD members :m")
+                    .condition_expression("#s = :open")
+            };
+            req.send()
+        };
+        if conditional(add(true).await.map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e)))? {
+            return Ok(true);
+        }
+        // Not extended (at its cap, or already open longer): join as it is, if still open.
+        conditional(add(false).await.map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e)))
     }
 
-    /// Opens a batch led by `leader` (kept if it exists: a retried leader), and points the
-    /// resource at it unless another open batch got there first (then false: join that one).
+    /// Opens a batch led by `leader` (kept if it exists: a retried leader), gathering until
+    /// `closes_at` (extended by joiners up to `last_close`), and points the resource at it unless
+    /// the resource points at another batch than `closed` (one seen closed): then false, join that.
+    #[allow(clippy::too_many_arguments)]
     pub async fn open_batch(
         &self,
         batch_id: &str,
         resource: &str,
         leader: &str,
         closes_at: u64,
-        now: u64,
+        last_close: u64,
+        closed: Option<&str>,
     ) -> Result<bool, Error> {
         let put = self
             .client
@@ -237,6 +250,7 @@ impl Store<'_> {
             .item("members", AttributeValue::Ss(vec![leader.to_string()]))
             .item("status", s("open"))
             .item("closes_at", n(closes_at))
+            .item("last_close", n(last_close))
             .item("expires_at", n(closes_at + 8 * 86400))
             .condition_expression("attribute_not_exists(approval_id)")
             .send()
@@ -248,11 +262,10 @@ impl Store<'_> {
             .table_name(self.table)
             .item("approval_id", s(format!("open#{resource}")))
             .item("batch_id", s(batch_id))
-            .item("closes_at", n(closes_at))
-            .item("expires_at", n(closes_at + 86400))
-            .condition_expression("attribute_not_exists(approval_id) OR closes_at <= :now OR batch_id = :me")
-            .expression_attribute_values(":now", n(now))
+            .item("expires_at", n(last_close + 86400))
+            .condition_expression("attribute_not_exists(approval_id) OR batch_id = :me OR batch_id = :closed")
             .expression_attribute_values(":me", s(batch_id))
+            .expression_attribute_values(":closed", s(closed.unwrap_or(batch_id)))
             .send()
             .await;
         match head {
@@ -275,25 +288,32 @@ impl Store<'_> {
         }
     }
 
-    /// Stops a batch gathering (idempotent) and returns it as it stands.
-    pub async fn close_batch(&self, batch_id: &str) -> Result<Batch, Error> {
+    /// Stops a batch gathering once its (possibly extended) window has passed, and returns it;
+    /// `Err(closes_at)` while joiners keep it open. Idempotent.
+    pub async fn close_batch(&self, batch_id: &str, now: u64) -> Result<Result<Batch, u64>, Error> {
         let result = self
             .client
             .update_item()
             .table_name(self.table)
             .key("approval_id", s(batch_id))
             .update_expression("SET #s = :closed")
-            .condition_expression("#s = :open")
+            .condition_expression("#s = :open AND closes_at <= :now")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":closed", s("closed"))
             .expression_attribute_values(":open", s("open"))
+            .expression_attribute_values(":now", n(now))
             .send()
             .await;
         conditional(result.map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e)))?;
-        self.batch(batch_id).await?.ok_or_else(|| Error::Aws {
+        let batch = self.batch(batch_id).await?.ok_or_else(|| Error::Aws {
             operation: "dynamodb:GetItem",
             code: "CorruptApproval".into(),
             message: format!("batch {batch_id} vanished"),
+        })?;
+        Ok(if batch.status == "open" {
+            Err(batch.closes_at)
+        } else {
+            Ok(batch)
         })
     }
 

@@ -459,6 +459,11 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
         }
     }
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let versioning_read = parts.method == Method::GET
+        && parts
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p == "versioning"));
     let uri: http::Uri = match format!("{}{}", gw.moto, path_and_query).parse() {
         Ok(u) => u,
         Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e.to_string()})),
@@ -478,6 +483,14 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
         Ok(resp) => {
             let (parts, body) = resp.into_parts();
             match body.collect().await {
+                Ok(b) if versioning_read => {
+                    let body = aws_shaped_versioning(b.to_bytes());
+                    let mut parts = parts;
+                    parts
+                        .headers
+                        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(body.len()));
+                    Response::from_parts(parts, Full::new(body))
+                }
                 Ok(b) => Response::from_parts(parts, Full::new(b.to_bytes())),
                 Err(e) => respond(
                     StatusCode::BAD_GATEWAY,
@@ -506,6 +519,21 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
     resp
 }
 
+/// moto answers GetBucketVersioning for a bucket never versioned with a
+/// `<GetBucketVersioningResponse/>` root, which the Rust SDK (rightly) cannot parse; AWS answers
+/// an empty `<VersioningConfiguration/>`. The gateway gives what AWS gives.
+fn aws_shaped_versioning(body: Bytes) -> Bytes {
+    const MOTO: &[u8] = b"<GetBucketVersioningResponse ";
+    match body.windows(MOTO.len()).position(|w| w == MOTO) {
+        Some(_) => Bytes::from(
+            String::from_utf8_lossy(&body)
+                .replacen("<GetBucketVersioningResponse ", "<VersioningConfiguration ", 1)
+                .replacen("</GetBucketVersioningResponse>", "</VersioningConfiguration>", 1),
+        ),
+        None => body,
+    }
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -526,6 +554,20 @@ fn percent_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_empty_versioning_answer_gets_the_root_aws_gives() {
+        let moto = bytes::Bytes::from_static(
+            b"<?xml version=\"1.0\"?>\n<GetBucketVersioningResponse xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>",
+        );
+        let out = super::aws_shaped_versioning(moto);
+        assert!(std::str::from_utf8(&out)
+            .unwrap()
+            .contains("<VersioningConfiguration xmlns="));
+        let aws =
+            bytes::Bytes::from_static(b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>");
+        assert_eq!(super::aws_shaped_versioning(aws.clone()), aws);
+    }
+
     #[test]
     fn function_arns_in_the_path_are_decoded() {
         assert_eq!(

@@ -11,6 +11,9 @@ pub mod ec2_ports;
 pub mod family;
 pub mod ids;
 pub mod s3_acl;
+pub mod s3_bucket;
+pub mod s3_encryption;
+pub mod s3_versioning;
 
 use std::collections::BTreeMap;
 
@@ -24,7 +27,12 @@ use crate::finding::Finding;
 use crate::plan::Plan;
 
 /// Every rule family, by the name the catalog uses.
-pub static FAMILIES: &[&dyn DynFamily] = &[&Erased::<s3_acl::S3Acl>::NEW, &Erased::<ec2_ports::Ec2WorldPort>::NEW];
+pub static FAMILIES: &[&dyn DynFamily] = &[
+    &Erased::<s3_acl::S3Acl>::NEW,
+    &Erased::<ec2_ports::Ec2WorldPort>::NEW,
+    &Erased::<s3_versioning::S3Versioning>::NEW,
+    &Erased::<s3_encryption::S3DefaultEncryption>::NEW,
+];
 
 /// The family named `name`.
 pub fn family(name: &str) -> Option<&'static dyn DynFamily> {

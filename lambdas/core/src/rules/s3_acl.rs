@@ -9,8 +9,6 @@
 //! Each call reads the ACL afresh and builds the new one from that read only: no state survives
 //! between invocations (the seed leaked one bucket's grants into the next from a warm container).
 
-use std::collections::BTreeMap;
-
 use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee as SdkGrantee, Owner, Permission, Type};
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +16,7 @@ use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
 use crate::rules::family::{Assessment, Read, RuleFamily, Tags, Target};
-use crate::rules::ids;
+use crate::rules::{ids, s3_bucket};
 
 /// The family: `s3-acl` in the catalog.
 pub struct S3Acl;
@@ -26,7 +24,7 @@ pub struct S3Acl;
 impl RuleFamily for S3Acl {
     const NAME: &'static str = "s3-acl";
     const RESOURCE: &'static str = "S3 bucket name";
-    const READS: &'static [&'static str] = &[GET_BUCKET_ACL, GET_BUCKET_TAGGING];
+    const READS: &'static [&'static str] = &[GET_BUCKET_ACL, s3_bucket::GET_BUCKET_TAGGING];
     const WRITES: &'static [&'static str] = &[PUT_BUCKET_ACL];
     type Params = S3AclParams;
     type State = BucketAcl;
@@ -41,10 +39,7 @@ impl RuleFamily for S3Acl {
         let Some(state) = read_acl(&s3, bucket).await? else {
             return Ok(None);
         };
-        let tags = match tags {
-            Tags::Read => read_tags(&s3, bucket).await?,
-            Tags::Skip => BTreeMap::new(),
-        };
+        let tags = s3_bucket::read_tags(&s3, bucket, tags).await?;
         Ok(Some(Read { state, tags }))
     }
 
@@ -72,7 +67,6 @@ impl RuleFamily for S3Acl {
 }
 
 const GET_BUCKET_ACL: &str = "s3:GetBucketAcl";
-const GET_BUCKET_TAGGING: &str = "s3:GetBucketTagging";
 const PUT_BUCKET_ACL: &str = "s3:PutBucketAcl";
 
 /// Which S3 ACL grantee group a rule is about.
@@ -353,25 +347,6 @@ pub async fn write_acl(s3: &aws_sdk_s3::Client, bucket: &str, acl: &BucketAcl) -
         .await
         .map_err(|e| Error::from_sdk(PUT_BUCKET_ACL, e))?;
     Ok(())
-}
-
-/// The bucket's live tags (empty when it has none).
-pub async fn read_tags(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<BTreeMap<String, String>, Error> {
-    match s3.get_bucket_tagging().bucket(bucket).send().await {
-        Ok(out) => Ok(out
-            .tag_set()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect()),
-        Err(e) => {
-            let err = Error::from_sdk(GET_BUCKET_TAGGING, e);
-            if err.aws_code() == Some("NoSuchTagSet") {
-                Ok(BTreeMap::new())
-            } else {
-                Err(err)
-            }
-        }
-    }
 }
 
 #[cfg(test)]

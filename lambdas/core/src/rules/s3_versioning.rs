@@ -1,0 +1,191 @@
+//! S3-012: a bucket's versioning is off (never enabled, or suspended).
+//!
+//! Changes: `PutBucketVersioning` with `Status=Enabled`, nothing else (MFA delete is left as it
+//! is: changing it needs the root user's MFA).
+//! Never touches: objects, lifecycle rules, the bucket policy or ACL.
+//! Undo: `PutBucketVersioning` with `Status=Suspended` (S3 cannot return a bucket to "never
+//! versioned"; suspended keeps existing versions and stops making new ones).
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::Ctx;
+use crate::error::Error;
+use crate::plan::{Describe, Plan};
+use crate::rules::family::{Assessment, Read, RuleFamily, Tags, Target};
+use crate::rules::{ids, s3_bucket};
+
+/// The family: `s3-versioning` in the catalog.
+pub struct S3Versioning;
+
+const GET_BUCKET_VERSIONING: &str = "s3:GetBucketVersioning";
+const PUT_BUCKET_VERSIONING: &str = "s3:PutBucketVersioning";
+
+/// No parameters: the rule is the same for every bucket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {}
+
+/// A bucket's versioning as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Versioning {
+    /// `Enabled`, `Suspended`, or absent (never enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action")]
+pub enum Change {
+    #[serde(rename = "s3:EnableVersioning")]
+    EnableVersioning,
+}
+
+impl Describe for Change {
+    fn describe(&self) -> String {
+        "enable versioning".into()
+    }
+}
+
+fn enabled(v: &Versioning) -> bool {
+    v.status.as_deref() == Some("Enabled")
+}
+
+impl RuleFamily for S3Versioning {
+    const NAME: &'static str = "s3-versioning";
+    const RESOURCE: &'static str = "S3 bucket name";
+    const READS: &'static [&'static str] = &[GET_BUCKET_VERSIONING, s3_bucket::GET_BUCKET_TAGGING];
+    const WRITES: &'static [&'static str] = &[PUT_BUCKET_VERSIONING];
+    type Params = Params;
+    type State = Versioning;
+    type Change = Change;
+
+    fn valid_id(id: &str) -> bool {
+        ids::is_bucket_name(id)
+    }
+
+    async fn read(ctx: &Ctx, bucket: &str, tags: Tags) -> Result<Option<Read<Versioning>>, Error> {
+        let s3 = ctx.s3();
+        let out = match s3.get_bucket_versioning().bucket(bucket).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                let err = Error::from_sdk(GET_BUCKET_VERSIONING, e);
+                return if s3_bucket::is_gone(&err) { Ok(None) } else { Err(err) };
+            }
+        };
+        Ok(Some(Read {
+            state: Versioning {
+                status: out.status().map(|s| s.as_str().to_string()),
+            },
+            tags: s3_bucket::read_tags(&s3, bucket, tags).await?,
+        }))
+    }
+
+    fn assess(v: &Versioning, _: &Params, t: Target<'_>) -> Assessment<Change> {
+        let on = enabled(v);
+        let was = v.status.as_deref().unwrap_or("never enabled");
+        let changes = if on { Vec::new() } else { vec![Change::EnableVersioning] };
+        let summary = if on {
+            format!("bucket {} already keeps versions: nothing to change", t.resource)
+        } else {
+            format!("enable versioning on bucket {} (now {was})", t.resource)
+        };
+        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        plan.untouched = vec!["objects, lifecycle rules, MFA delete, the policy and the ACL".into()];
+        Assessment {
+            offending: if on {
+                Vec::new()
+            } else {
+                vec![format!("versioning {was}")]
+            },
+            plan,
+        }
+    }
+
+    async fn apply(ctx: &Ctx, bucket: &str, _: &Versioning, changes: &[Change]) -> Result<(), Error> {
+        for Change::EnableVersioning in changes {
+            enable(&ctx.s3(), bucket).await?;
+        }
+        Ok(())
+    }
+
+    fn simulate(_: &Versioning, _: &[Change]) -> Versioning {
+        Versioning {
+            status: Some("Enabled".into()),
+        }
+    }
+
+    fn diff(before: &Versioning, after: &Versioning) -> Vec<String> {
+        if before == after {
+            return Vec::new();
+        }
+        vec![format!(
+            "versioning {} → {}",
+            before.status.as_deref().unwrap_or("never enabled"),
+            after.status.as_deref().unwrap_or("never enabled")
+        )]
+    }
+}
+
+/// `PutBucketVersioning` with `Status=Enabled` and nothing else.
+pub async fn enable(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), Error> {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(PUT_BUCKET_VERSIONING, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::operation::put_bucket_versioning::PutBucketVersioningOutput;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    fn target() -> Target<'static> {
+        Target {
+            rule_id: "S3-012",
+            resource: "b",
+            region: "us-east-1",
+        }
+    }
+
+    #[test]
+    fn suspended_or_never_enabled_versioning_is_enabled_and_enabled_is_left_alone() {
+        for status in [None, Some("Suspended".to_string())] {
+            let a = S3Versioning::assess(&Versioning { status }, &Params {}, target());
+            assert_eq!(a.plan.changes, vec![Change::EnableVersioning]);
+            assert_eq!(a.offending.len(), 1);
+        }
+        let on = Versioning {
+            status: Some("Enabled".into()),
+        };
+        let a = S3Versioning::assess(&on, &Params {}, target());
+        assert!(a.plan.is_empty() && a.offending.is_empty());
+        assert!(a.plan.removes.is_empty(), "enabling versioning removes no access");
+    }
+
+    #[tokio::test]
+    async fn apply_sends_exactly_one_put_with_status_enabled() {
+        let put = mock!(aws_sdk_s3::Client::put_bucket_versioning)
+            .match_requests(|r| {
+                r.bucket() == Some("b")
+                    && r.versioning_configuration()
+                        .and_then(|v| v.status())
+                        .map(|s| s.as_str())
+                        == Some("Enabled")
+                    && r.versioning_configuration().and_then(|v| v.mfa_delete()).is_none()
+                    && r.mfa().is_none()
+            })
+            .then_output(|| PutBucketVersioningOutput::builder().build());
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&put]);
+        enable(&s3, "b").await.unwrap();
+        assert_eq!(put.num_calls(), 1);
+    }
+}
