@@ -169,8 +169,8 @@ impl Stack {
 
     /// Publishes and waits for the execution to end; returns (status, history).
     pub async fn publish_and_wait(&self, message: &Value) -> Execution {
-        self.publish(&message.to_string()).await;
-        self.wait(&self.execution_name(message)).await
+        let (name, _) = self.publish_for_execution(message).await;
+        self.wait(&name).await
     }
 
     /// Whether an execution of that name exists.

@@ -12,5 +12,6 @@ mod intake;
 mod keys;
 mod s3;
 mod s3_settings;
+mod shares;
 mod startup;
 mod traffic;

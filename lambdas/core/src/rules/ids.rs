@@ -16,13 +16,18 @@ pub fn is_bucket_name(id: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
 }
 
-pub fn is_security_group_id(id: &str) -> bool {
-    match id.strip_prefix("sg-") {
+/// An EC2 id with a prefix and 8 or 17 lowercase hex digits (`ami-0123abcd`, `snap-...`).
+pub fn is_ec2_id(id: &str, prefix: &str) -> bool {
+    match id.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('-')) {
         Some(hex) => {
             (hex.len() == 8 || hex.len() == 17) && hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
         }
         None => false,
     }
+}
+
+pub fn is_security_group_id(id: &str) -> bool {
+    is_ec2_id(id, "sg")
 }
 
 #[cfg(test)]
@@ -43,6 +48,8 @@ mod tests {
         ] {
             assert!(!is_security_group_id(bad), "{bad}");
         }
+        assert!(is_ec2_id("ami-0123456789abcdef0", "ami") && is_ec2_id("snap-0123abcd", "snap"));
+        assert!(!is_ec2_id("snap-0123abcd", "ami") && !is_ec2_id("ami-", "ami"));
         assert!(is_bucket_name("my-bucket.logs"));
         for bad in [
             "My-Bucket",

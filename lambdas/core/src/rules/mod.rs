@@ -7,13 +7,16 @@
 //! from a fresh inspection) and, through [`inspect`] again, verification. Handlers never branch on
 //! a rule id or a family.
 
+pub mod ebs_public_snapshot;
 pub mod ec2_ports;
+pub mod ec2_public_ami;
 pub mod family;
 pub mod ids;
 pub mod s3_acl;
 pub mod s3_bucket;
 pub mod s3_encryption;
 pub mod s3_versioning;
+pub mod shares;
 
 use std::collections::BTreeMap;
 
@@ -32,6 +35,8 @@ pub static FAMILIES: &[&dyn DynFamily] = &[
     &Erased::<ec2_ports::Ec2WorldPort>::NEW,
     &Erased::<s3_versioning::S3Versioning>::NEW,
     &Erased::<s3_encryption::S3DefaultEncryption>::NEW,
+    &Erased::<ec2_public_ami::Ec2PublicAmi>::NEW,
+    &Erased::<ebs_public_snapshot::EbsPublicSnapshot>::NEW,
 ];
 
 /// The family named `name`.
