@@ -21,6 +21,33 @@ use ar_core::rules::{self, ResourceState};
 use ar_core::Error;
 use serde::{Deserialize, Serialize};
 
+/// Where the signing key may come from (read once at cold start): Secrets Manager or SSM.
+const KEY_SOURCES: [&str; 3] = ["secretsmanager:GetSecretValue", "ssm:GetParameter", "kms:Decrypt"];
+
+/// The IAM actions the approval request's own calls need, besides reading its rules' resources:
+/// the approvals table (records, batches), the e-mail, and the signing key.
+pub const REQUEST_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "ses:SendEmail",
+    KEY_SOURCES[0],
+    KEY_SOURCES[1],
+    KEY_SOURCES[2],
+];
+
+/// The approval callback's own actions: the only handler that may resume an execution.
+pub const CALLBACK_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+    KEY_SOURCES[0],
+    KEY_SOURCES[1],
+    KEY_SOURCES[2],
+];
+
 /// The approval settings every approval handler needs, or the named error saying which is missing.
 pub struct Gate<'a> {
     pub table: &'a str,

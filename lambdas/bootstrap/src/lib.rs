@@ -4,6 +4,8 @@
 //! function name it was invoked by. Both call [`invoke`], so the same code path runs on AWS,
 //! locally and in tests. The SDK crates are compiled and linked once, into one binary.
 
+pub mod generated;
+
 use std::str::FromStr;
 
 use ar_core::deps::{parse_input, Deps};

@@ -11,6 +11,11 @@ use ar_core::rules::{self, Tags};
 use ar_core::state::{Classification, ClassifyInput, Decision, Outcome, RuleRef};
 use ar_core::Error;
 
+/// The IAM actions this handler's own calls need, besides its rules' (reads the resource (never writes)).
+pub const ACTIONS: &[&str] = &[];
+/// What this handler does with the rules' resources.
+pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::Read;
+
 fn skip(outcome: Outcome, mode: Mode, reason: String) -> Classification {
     Classification {
         decision: Decision::Skip,

@@ -16,6 +16,11 @@
 
 use std::time::Duration;
 
+/// The IAM actions this handler's own calls need, besides its rules' (takes and releases the resource lease, writes the fix journal).
+pub const ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"];
+/// What this handler does with the rules' resources.
+pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::ReadWrite;
+
 use ar_core::aws::Ctx;
 use ar_core::catalog::RuleSpec;
 use ar_core::deps::Deps;

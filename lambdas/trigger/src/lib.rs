@@ -16,6 +16,16 @@ use ar_core::Error;
 use serde::Serialize;
 use serde_json::Value;
 
+/// The IAM actions this handler's own calls need, besides its rules' (starts one execution per failure of a check; reads and advances the check's generation in the ledger).
+pub const ACTIONS: &[&str] = &[
+    "states:StartExecution",
+    "states:DescribeExecution",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+];
+/// What this handler does with the rules' resources.
+pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::None;
+
 /// What happened to one SNS record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]

@@ -7,6 +7,11 @@
 
 use std::time::{Duration, Instant};
 
+/// The IAM actions this handler's own calls need, besides its rules' (releases the resource lease).
+pub const ACTIONS: &[&str] = &["dynamodb:DeleteItem"];
+/// What this handler does with the rules' resources.
+pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::Read;
+
 use ar_core::deps::Deps;
 use ar_core::ledger;
 use ar_core::rules::{self, Tags};

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::rules::family::{Assessment, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
 use crate::rules::ids;
 use crate::rules::shares::{self, Change, Shares};
 
@@ -26,6 +26,12 @@ pub struct Params {}
 
 impl RuleFamily for EbsPublicSnapshot {
     const NAME: &'static str = "ebs-public-snapshot";
+    const DOC: FamilyDoc = FamilyDoc {
+        changes: "remove the createVolumePermission of the group all",
+        never: "accounts it is shared with, the snapshot and its volume",
+        undo: "ModifySnapshotAttribute adding the group all back",
+        tested: "local stack",
+    };
     const RESOURCE: &'static str = "EBS snapshot id";
     const READS: &'static [&'static str] = &[DESCRIBE_SNAPSHOTS, DESCRIBE_SNAPSHOT_ATTRIBUTE];
     const WRITES: &'static [&'static str] = &[MODIFY_SNAPSHOT_ATTRIBUTE];

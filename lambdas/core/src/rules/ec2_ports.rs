@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
 use crate::rules::ids;
 
 /// The family: `ec2-world-port` in the catalog.
@@ -36,6 +36,12 @@ const REVOKE_INGRESS: &str = "ec2:RevokeSecurityGroupIngress";
 
 impl RuleFamily for Ec2WorldPort {
     const NAME: &'static str = "ec2-world-port";
+    const DOC: FamilyDoc = FamilyDoc {
+        changes: "close the tcp port to 0.0.0.0/0 and ::/0 by rule id: a world-open range is narrowed around the port, an all-traffic rule replaced by rules keeping everything but the port (replacements added before the revoke, descriptions kept)",
+        never: "restricted rules (other CIDRs, prefix lists, group references), other ports, egress, the group",
+        undo: "authorize the recorded revoked rules again and revoke the replacements",
+        tested: "local stack",
+    };
     const RESOURCE: &'static str = "security group id";
     const READS: &'static [&'static str] = &[DESCRIBE_SECURITY_GROUPS, DESCRIBE_SECURITY_GROUP_RULES];
     const WRITES: &'static [&'static str] = &[AUTHORIZE_INGRESS, REVOKE_INGRESS];

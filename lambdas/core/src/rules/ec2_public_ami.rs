@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::rules::family::{Assessment, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
 use crate::rules::ids;
 use crate::rules::shares::{self, Change, Shares};
 
@@ -26,6 +26,12 @@ pub struct Params {}
 
 impl RuleFamily for Ec2PublicAmi {
     const NAME: &'static str = "ec2-public-ami";
+    const DOC: FamilyDoc = FamilyDoc {
+        changes: "remove the launch permission of the group all",
+        never: "accounts and organizations it is shared with, the AMI and its snapshots",
+        undo: "ModifyImageAttribute adding the group all back",
+        tested: "local stack",
+    };
     const RESOURCE: &'static str = "AMI id";
     const READS: &'static [&'static str] = &[DESCRIBE_IMAGES, DESCRIBE_IMAGE_ATTRIBUTE];
     const WRITES: &'static [&'static str] = &[MODIFY_IMAGE_ATTRIBUTE];

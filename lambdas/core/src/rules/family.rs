@@ -61,6 +61,9 @@ pub trait RuleFamily: Send + Sync + 'static {
     const WRITES: &'static [&'static str];
     /// How long a change may take to show in reads; Verify re-reads for this long.
     const SETTLE: Duration = Duration::from_secs(6);
+    /// For RULES.md: what a fix changes, what it never touches, how to undo it from its
+    /// recorded `before`, and where it is proven (the local stack, or request-level tests only).
+    const DOC: FamilyDoc;
 
     /// Each catalog rule's parameters (which port, which grantee, ...).
     type Params: DeserializeOwned + Send + Sync;
@@ -98,6 +101,25 @@ pub trait RuleFamily: Send + Sync + 'static {
     fn diff(before: &Self::State, after: &Self::State) -> Vec<String>;
 }
 
+/// What a handler does with the resources of the rules (for its IAM role).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleAccess {
+    None,
+    Read,
+    ReadWrite,
+}
+
+/// What RULES.md says of a family.
+#[derive(Debug, Clone, Copy)]
+pub struct FamilyDoc {
+    pub changes: &'static str,
+    pub never: &'static str,
+    pub undo: &'static str,
+    /// `local stack` when its integration tests run on moto, `request-level` when moto lacks the call.
+    pub tested: &'static str,
+}
+
 /// A resource's rule-relevant state as recorded: the family's state as JSON, tagged with the
 /// family's name under `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +142,7 @@ pub trait DynFamily: Send + Sync {
     fn reads(&self) -> &'static [&'static str];
     fn writes(&self) -> &'static [&'static str];
     fn settle(&self) -> Duration;
+    fn doc(&self) -> FamilyDoc;
     fn valid_id(&self, id: &str) -> bool;
     /// Whether a catalog entry's parameters are this family's.
     fn check_params(&self, params: &Value) -> Result<(), String>;
@@ -186,6 +209,9 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
     }
     fn settle(&self) -> Duration {
         F::SETTLE
+    }
+    fn doc(&self) -> FamilyDoc {
+        F::DOC
     }
     fn valid_id(&self, id: &str) -> bool {
         F::valid_id(id)

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
 use crate::rules::{ids, s3_bucket};
 
 /// The family: `s3-acl` in the catalog.
@@ -23,6 +23,12 @@ pub struct S3Acl;
 
 impl RuleFamily for S3Acl {
     const NAME: &'static str = "s3-acl";
+    const DOC: FamilyDoc = FamilyDoc {
+        changes: "remove exactly the flagged permission of the flagged group from the bucket ACL (one PutBucketAcl with the owner and every other grant as read)",
+        never: "the owner, canonical-user and e-mail grants, other groups, other permissions of the same group, the policy, Block Public Access, objects",
+        undo: "PutBucketAcl with the recorded before ACL",
+        tested: "local stack",
+    };
     const RESOURCE: &'static str = "S3 bucket name";
     const READS: &'static [&'static str] = &[GET_BUCKET_ACL, s3_bucket::GET_BUCKET_TAGGING];
     const WRITES: &'static [&'static str] = &[PUT_BUCKET_ACL];

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
 use crate::rules::{ids, s3_bucket};
 
 /// The family: `s3-default-encryption` in the catalog.
@@ -56,6 +56,12 @@ impl Describe for Change {
 
 impl RuleFamily for S3DefaultEncryption {
     const NAME: &'static str = "s3-default-encryption";
+    const DOC: FamilyDoc = FamilyDoc {
+        changes: "PutBucketEncryption with one SSE-S3 (AES256) default rule (the seed wrote a deny policy instead)",
+        never: "existing objects, an existing default rule (SSE-KMS is kept), the policy and the ACL",
+        undo: "DeleteBucketEncryption",
+        tested: "local stack",
+    };
     const RESOURCE: &'static str = "S3 bucket name";
     const READS: &'static [&'static str] = &[GET_ENCRYPTION, s3_bucket::GET_BUCKET_TAGGING];
     const WRITES: &'static [&'static str] = &[PUT_ENCRYPTION];

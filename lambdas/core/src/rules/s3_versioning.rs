@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
 use crate::rules::{ids, s3_bucket};
 
 /// The family: `s3-versioning` in the catalog.
@@ -52,6 +52,12 @@ fn enabled(v: &Versioning) -> bool {
 
 impl RuleFamily for S3Versioning {
     const NAME: &'static str = "s3-versioning";
+    const DOC: FamilyDoc = FamilyDoc {
+        changes: "PutBucketVersioning Status=Enabled",
+        never: "MFA delete, objects, lifecycle rules, the policy and the ACL",
+        undo: "PutBucketVersioning Status=Suspended (S3 cannot return to never-versioned)",
+        tested: "local stack",
+    };
     const RESOURCE: &'static str = "S3 bucket name";
     const READS: &'static [&'static str] = &[GET_BUCKET_VERSIONING, s3_bucket::GET_BUCKET_TAGGING];
     const WRITES: &'static [&'static str] = &[PUT_BUCKET_VERSIONING];
