@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use ar_core::catalog::Catalog;
 use ar_core::rules::family::RuleAccess;
 use ar_core::rules::FAMILIES;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::Handler;
 
@@ -29,39 +29,85 @@ fn sorted<'a>(it: impl IntoIterator<Item = &'a &'static str>) -> Vec<&'static st
     it.into_iter().copied().collect::<BTreeSet<_>>().into_iter().collect()
 }
 
+// Structs, not `json!` maps: field order must not depend on serde_json's features.
+#[derive(Serialize)]
+pub struct IamCatalog {
+    #[serde(rename = "$comment")]
+    comment: &'static str,
+    rules: Vec<RuleIam>,
+    families: Vec<FamilyIam>,
+    handlers: Vec<HandlerIam>,
+    rule_read_actions: Vec<&'static str>,
+    rule_write_actions: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct RuleIam {
+    id: String,
+    title: String,
+    service: String,
+    family: String,
+    default_mode: &'static str,
+    reads: &'static [&'static str],
+    writes: &'static [&'static str],
+}
+
+#[derive(Serialize)]
+struct FamilyIam {
+    name: &'static str,
+    resource: &'static str,
+    reads: &'static [&'static str],
+    writes: &'static [&'static str],
+    settle_seconds: u64,
+}
+
+#[derive(Serialize)]
+struct HandlerIam {
+    name: &'static str,
+    actions: Vec<&'static str>,
+    rule_access: RuleAccess,
+}
+
 /// `lambdas/core/catalog/iam.json`.
-pub fn iam_json(catalog: &Catalog) -> Value {
-    let reads = sorted(catalog.rules().flat_map(|r| r.reads()));
-    let writes = sorted(catalog.rules().flat_map(|r| r.writes()));
-    json!({
-        "$comment": "GENERATED from the code (rule families' and handlers' declared actions): do not edit; `UPDATE_GENERATED=1 cargo test -p ar-handlers` rewrites it.",
-        "rules": catalog.rules().map(|r| json!({
-            "id": r.id,
-            "title": r.title,
-            "service": r.service,
-            "family": r.family,
-            "default_mode": r.default_mode,
-            "reads": r.reads(),
-            "writes": r.writes(),
-        })).collect::<Vec<_>>(),
-        "families": FAMILIES.iter().map(|f| json!({
-            "name": f.name(),
-            "resource": f.resource(),
-            "reads": f.reads(),
-            "writes": f.writes(),
-            "settle_seconds": f.settle().as_secs(),
-        })).collect::<Vec<_>>(),
-        "handlers": Handler::ALL.iter().map(|h| {
-            let (own, access) = handler_permissions(*h);
-            json!({
-                "name": h.name(),
-                "actions": sorted(own),
-                "rule_access": access,
+pub fn iam_json(catalog: &Catalog) -> IamCatalog {
+    IamCatalog {
+        comment: "GENERATED from the code (rule families' and handlers' declared actions): do not edit; `UPDATE_GENERATED=1 cargo test -p ar-handlers` rewrites it.",
+        rules: catalog
+            .rules()
+            .map(|r| RuleIam {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                service: r.service.clone(),
+                family: r.family.clone(),
+                default_mode: r.default_mode.as_str(),
+                reads: r.reads(),
+                writes: r.writes(),
             })
-        }).collect::<Vec<_>>(),
-        "rule_read_actions": reads,
-        "rule_write_actions": writes,
-    })
+            .collect(),
+        families: FAMILIES
+            .iter()
+            .map(|f| FamilyIam {
+                name: f.name(),
+                resource: f.resource(),
+                reads: f.reads(),
+                writes: f.writes(),
+                settle_seconds: f.settle().as_secs(),
+            })
+            .collect(),
+        handlers: Handler::ALL
+            .iter()
+            .map(|h| {
+                let (own, access) = handler_permissions(*h);
+                HandlerIam {
+                    name: h.name(),
+                    actions: sorted(own),
+                    rule_access: access,
+                }
+            })
+            .collect(),
+        rule_read_actions: sorted(catalog.rules().flat_map(|r| r.reads())),
+        rule_write_actions: sorted(catalog.rules().flat_map(|r| r.writes())),
+    }
 }
 
 /// `RULES.md`.
