@@ -107,14 +107,22 @@ async fn eleven_port_findings_at_once_close_every_port_and_keep_the_rest_in_auto
     }
     latencies.sort_by(f64::total_cmp);
     let waits = count(&runs, "WaitForResource");
-    eprintln!(
+    let figures = format!(
         "11 findings on one group, auto, 10 runs: publish -> healed p50 {:.2} s, p95 {:.2} s, max {:.2} s; \
-         {waits} state-machine lease waits over {} executions (3 transitions each: Remediate, AfterRemediate, WaitForResource)",
+         {waits} state-machine lease waits over {} executions (3 transitions each: Remediate, AfterRemediate, WaitForResource); \
+         transitions per execution: min {}, max {}\n",
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.95),
         latencies.last().unwrap(),
-        runs.len()
+        runs.len(),
+        runs.iter().map(|r| r.states().len()).min().unwrap(),
+        runs.iter().map(|r| r.states().len()).max().unwrap(),
     );
+    eprint!("{figures}");
+    // Also kept where a captured test run leaves it (the closing notes quote it).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/figures");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("traffic.txt"), figures);
 }
 
 #[tokio::test]
