@@ -59,11 +59,7 @@ impl RuleFamily for EbsPublicSnapshot {
         let Some(found) = snapshots.snapshots().iter().find(|s| s.snapshot_id() == Some(snapshot)) else {
             return Ok(None);
         };
-        let live_tags = found
-            .tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
-            .collect();
+        let live_tags = shares::ec2_tags(found.tags());
         let out = ec2
             .describe_snapshot_attribute()
             .snapshot_id(snapshot)

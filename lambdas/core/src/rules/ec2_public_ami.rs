@@ -58,11 +58,7 @@ impl RuleFamily for Ec2PublicAmi {
         let Some(found) = images.images().iter().find(|i| i.image_id() == Some(image)) else {
             return Ok(None);
         };
-        let live_tags = found
-            .tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
-            .collect();
+        let live_tags = shares::ec2_tags(found.tags());
         let out = ec2
             .describe_image_attribute()
             .image_id(image)

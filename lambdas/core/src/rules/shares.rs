@@ -30,6 +30,13 @@ impl Describe for Change {
     }
 }
 
+/// EC2 tags as a map (for exclusion tags).
+pub fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> std::collections::BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .collect()
+}
+
 pub fn is_public(s: &Shares) -> bool {
     s.groups.iter().any(|g| g == "all")
 }
