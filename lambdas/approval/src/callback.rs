@@ -261,13 +261,7 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
             "There is no such approval (it may have been removed after its deadline).",
         ));
     };
-    let mut records = Vec::new();
-    for id in &batch.members {
-        if let Some(r) = store.get(id).await? {
-            records.push(r);
-        }
-    }
-    records.sort_by(|a, b| a.finding.rule_id.cmp(&b.finding.rule_id));
+    let records = store.members(&batch).await?;
     let Some(first) = records.first().cloned() else {
         return Ok(refuse(404, "Unknown approval", "This approval has no findings left."));
     };

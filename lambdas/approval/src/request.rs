@@ -183,13 +183,7 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
             sent: true,
         });
     }
-    let mut records = Vec::new();
-    for id in &batch.members {
-        if let Some(r) = store.get(id).await? {
-            records.push(r);
-        }
-    }
-    records.sort_by(|a, b| a.finding.rule_id.cmp(&b.finding.rule_id));
+    let records = store.members(&batch).await?;
     let deadline = records.iter().map(|r| r.deadline).min().unwrap_or(record.deadline);
     let clients = deps.aws.ctx(&record.finding.region);
     let live = rules::inspect(&clients, spec, &record.finding, Tags::Skip)

@@ -372,6 +372,18 @@ impl Store<'_> {
         }))
     }
 
+    /// A batch's member records, by rule id (a member whose record expired is left out).
+    pub async fn members(&self, batch: &Batch) -> Result<Vec<ApprovalRecord>, Error> {
+        let mut records = Vec::new();
+        for id in &batch.members {
+            if let Some(r) = self.get(id).await? {
+                records.push(r);
+            }
+        }
+        records.sort_by(|a, b| a.finding.rule_id.cmp(&b.finding.rule_id));
+        Ok(records)
+    }
+
     async fn item(&self, key: &str) -> Result<Option<HashMap<String, AttributeValue>>, Error> {
         let out = self
             .client

@@ -194,6 +194,14 @@ impl Ledger {
         conditional(result).map(|_| ())
     }
 
+    /// Releases the lease on the way out of a handler: a failure is logged, not raised, since
+    /// the lease expires by itself.
+    pub async fn release_quietly(&self, resource: &str, holder: &str) {
+        if let Err(e) = self.release(resource, holder).await {
+            tracing::warn!(error = e.name(), message = %e, "lease not released; it expires by itself");
+        }
+    }
+
     /// The journal of an execution's fix, if it wrote one.
     pub async fn journal(&self, execution: &str) -> Result<Option<Journal>, Error> {
         match self.get(&format!("journal#{execution}")).await? {

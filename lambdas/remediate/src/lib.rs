@@ -62,9 +62,7 @@ pub async fn handle(deps: &Deps, input: RemediateInput) -> Result<Remediation, E
         Err(e) => e.is_retryable(),
     };
     if !keep {
-        if let Err(e) = ledger.release(&resource, &execution).await {
-            tracing::warn!(error = e.name(), message = %e, "lease not released; it expires by itself");
-        }
+        ledger.release_quietly(&resource, &execution).await;
     }
     result
 }

@@ -55,9 +55,9 @@ pub async fn handle(deps: &Deps, input: VerifyInput) -> Result<Verification, Err
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     if !matches!(&result, Err(e) if e.is_retryable()) {
-        if let Err(e) = ledger.release(&ledger::resource_key(finding), &input.execution).await {
-            tracing::warn!(error = e.name(), message = %e, "lease not released; it expires by itself");
-        }
+        ledger
+            .release_quietly(&ledger::resource_key(finding), &input.execution)
+            .await;
     }
     result
 }
