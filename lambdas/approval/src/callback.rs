@@ -312,7 +312,6 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
 
     // POST: decide every finding still pending. For an approval, look at the live resource first.
     let decided_at = rfc3339(now);
-    let clients = deps.aws.ctx(&first.finding.region);
     let mut decisions = Vec::new();
     let mut failure = None;
     for record in records.iter().filter(|r| r.status == "pending") {
@@ -320,6 +319,7 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
             Action::Reject => "rejected",
             Action::Approve => {
                 let spec = deps.catalog.require(&record.finding.rule_id)?;
+                let clients = deps.ctx(&record.finding, spec).await?;
                 match rules::inspect(&clients, spec, &record.finding, Tags::Skip).await? {
                     Some(live) if live.compliant() => "already-compliant",
                     Some(_) => "approved",

@@ -185,7 +185,7 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
     }
     let records = store.members(&batch).await?;
     let deadline = records.iter().map(|r| r.deadline).min().unwrap_or(record.deadline);
-    let clients = deps.aws.ctx(&record.finding.region);
+    let clients = deps.ctx(&record.finding, spec).await?;
     let live = rules::inspect(&clients, spec, &record.finding, Tags::Skip)
         .await?
         .map(|i| i.state);

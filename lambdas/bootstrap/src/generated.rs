@@ -98,9 +98,11 @@ pub fn iam_json(catalog: &Catalog) -> IamCatalog {
             .iter()
             .map(|h| {
                 let (own, access) = handler_permissions(*h);
+                // A handler that reads the rules' resources may need them in a member account.
+                let member = (access != RuleAccess::None).then_some(&ar_core::aws::STS_ASSUME_ROLE);
                 HandlerIam {
                     name: h.name(),
-                    actions: sorted(own),
+                    actions: sorted(own.iter().chain(member)),
                     rule_access: access,
                 }
             })

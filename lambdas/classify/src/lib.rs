@@ -67,7 +67,7 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
             ),
         )));
     }
-    let clients = deps.aws.ctx(&finding.region);
+    let clients = deps.ctx(finding, spec).await?;
     let Some(inspection) = rules::inspect(&clients, spec, finding, Tags::Read).await? else {
         return Ok(with_rule(skip(
             Outcome::ResourceGone,

@@ -1,15 +1,64 @@
-//! SDK clients, built once at cold start and re-bound per region.
+//! SDK clients, built once at cold start and re-bound per finding: its region, and for another
+//! account, credentials of the member role assumed there.
 //!
 //! `AWS_ENDPOINT_URL` (the local stack) is honoured by `aws-config` itself; S3 then uses
 //! path-style addressing, since `bucket.localhost` does not resolve.
+//!
+//! Every client a rule family builds from its [`Ctx`] carries [`Declared`], an interceptor that
+//! refuses, before anything is sent, an AWS call whose IAM action the family does not declare.
+//! The IAM policies are generated from those declarations, so an undeclared call would be denied
+//! on AWS anyway; here it fails at once, by name, in every test and on the local stack.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+};
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use aws_types::region::Region;
+
+use crate::error::Error;
+
+/// The IAM action STS needs to act in a member account.
+pub const STS_ASSUME_ROLE: &str = "sts:AssumeRole";
+
+/// How long assumed member-role credentials are asked for (STS's minimum).
+const MEMBER_SESSION: Duration = Duration::from_secs(900);
 
 #[derive(Clone, Debug)]
 pub struct Aws {
     sdk: SdkConfig,
     path_style: bool,
+    /// Assumed member-role credentials, by account and family, while they last.
+    members: Arc<Mutex<HashMap<(String, &'static str), Credentials>>>,
+}
+
+/// Where a family acts: the finding's account and region, and what it may call there.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    /// The family (its name tags the member session and keys the credential cache).
+    pub family: &'static str,
+    pub reads: &'static [&'static str],
+    pub writes: &'static [&'static str],
+}
+
+/// The member role to assume for an account other than the deployment's.
+#[derive(Debug, Clone, Copy)]
+pub struct Member<'a> {
+    pub role_name: &'a str,
+    pub deployment_account: &'a str,
 }
 
 impl Aws {
@@ -20,23 +69,92 @@ impl Aws {
             .map(|v| !v.is_empty())
             .unwrap_or(false)
             || std::env::var("AUTO_REMEDIATE_S3_PATH_STYLE").as_deref() == Ok("true");
-        Aws { sdk, path_style }
+        Aws::from_sdk_config(sdk, path_style)
     }
 
     pub fn from_sdk_config(sdk: SdkConfig, path_style: bool) -> Aws {
-        Aws { sdk, path_style }
+        Aws {
+            sdk,
+            path_style,
+            members: Arc::default(),
+        }
     }
 
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.sdk
     }
 
-    /// What a rule family acts with, in `region`.
-    pub fn ctx(&self, region: &str) -> Ctx {
-        Ctx {
-            sdk: self.sdk.to_builder().region(Region::new(region.to_string())).build(),
-            path_style: self.path_style,
+    /// What a rule family acts with: bound to the scope's region, limited to its declared
+    /// actions, and in another account with the member role's credentials (a session policy
+    /// narrows them to the same actions).
+    pub async fn ctx(&self, scope: Scope<'_>, member: Member<'_>) -> Result<Ctx, Error> {
+        let mut sdk = self.sdk.to_builder().region(Region::new(scope.region.to_string()));
+        if scope.account != member.deployment_account {
+            let creds = self.member_credentials(scope, member.role_name).await?;
+            sdk = sdk.credentials_provider(SharedCredentialsProvider::new(creds));
         }
+        Ok(Ctx {
+            sdk: sdk.build(),
+            path_style: self.path_style,
+            account: scope.account.to_string(),
+            declared: Declared {
+                family: scope.family,
+                reads: scope.reads,
+                writes: scope.writes,
+            },
+            extra: Vec::new(),
+        })
+    }
+
+    async fn member_credentials(&self, scope: Scope<'_>, role_name: &str) -> Result<Credentials, Error> {
+        let key = (scope.account.to_string(), scope.family);
+        let fresh = |c: &Credentials| {
+            c.expiry()
+                .is_none_or(|t| t > SystemTime::now() + Duration::from_secs(120))
+        };
+        if let Some(c) = self
+            .members
+            .lock()
+            .expect("not poisoned")
+            .get(&key)
+            .filter(|c| fresh(c))
+        {
+            return Ok(c.clone());
+        }
+        let role_arn = format!(
+            "arn:{}:iam::{}:role/{role_name}",
+            partition(scope.region),
+            scope.account
+        );
+        let unavailable = |reason: String| Error::MemberRoleUnavailable {
+            account: scope.account.to_string(),
+            role: role_name.to_string(),
+            reason,
+        };
+        let out = aws_sdk_sts::Client::new(&self.sdk)
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name(format!("auto-remediate-{}", scope.family))
+            .policy(session_policy(scope.reads, scope.writes))
+            .duration_seconds(MEMBER_SESSION.as_secs() as i32)
+            .send()
+            .await
+            .map_err(|e| match Error::from_sdk(STS_ASSUME_ROLE, e) {
+                retry if retry.is_retryable() => retry,
+                other => unavailable(other.to_string()),
+            })?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| unavailable("STS returned no credentials".into()))?;
+        let creds = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            SystemTime::try_from(*c.expiration()).ok(),
+            "auto-remediate-member-role",
+        );
+        self.members.lock().expect("not poisoned").insert(key, creds.clone());
+        Ok(creds)
     }
 
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
@@ -48,31 +166,225 @@ impl Aws {
     }
 }
 
+/// The ARN partition of a region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The member session's policy: the family's declared actions, nothing else (the effective
+/// permissions are the intersection with the member role's own policy).
+pub fn session_policy(reads: &[&str], writes: &[&str]) -> String {
+    let mut actions: Vec<&str> = reads.iter().chain(writes).copied().collect();
+    actions.sort_unstable();
+    actions.dedup();
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]
+    })
+    .to_string()
+}
+
 /// The AWS a rule family acts in: SDK configuration bound to the finding's region (and, for
-/// another account, its credentials). Families build the clients they need from it.
+/// another account, its credentials). Families build the clients they need from it with
+/// [`sdk_client!`](crate::sdk_client) (or [`Ctx::s3`] / [`Ctx::ec2`]).
 #[derive(Clone, Debug)]
 pub struct Ctx {
     pub sdk: SdkConfig,
     path_style: bool,
+    account: String,
+    declared: Declared,
+    /// Further interceptors for every client (tests: mocks and recorders).
+    extra: Vec<SharedInterceptor>,
 }
 
 impl Ctx {
+    /// A context for tests and tools: the given configuration, the local account id, no limits
+    /// beyond the given actions.
+    pub fn new(sdk: SdkConfig, account: &str, reads: &'static [&'static str], writes: &'static [&'static str]) -> Ctx {
+        Ctx {
+            sdk,
+            path_style: true,
+            account: account.to_string(),
+            declared: Declared {
+                family: "test",
+                reads,
+                writes,
+            },
+            extra: Vec::new(),
+        }
+    }
+
+    /// Adds an interceptor to every client built from this context (a mock, a recorder).
+    pub fn with_interceptor(mut self, interceptor: impl Intercept + 'static) -> Ctx {
+        self.extra.push(SharedInterceptor::new(interceptor));
+        self
+    }
+
+    /// The interceptors besides the guard (used by [`sdk_client!`](crate::sdk_client)).
+    pub fn interceptors(&self) -> &[SharedInterceptor] {
+        &self.extra
+    }
+
     pub fn sdk(&self) -> &SdkConfig {
         &self.sdk
     }
 
-    /// S3, path-style on the local stack (`bucket.localhost` does not resolve).
+    /// The account acted in (S3 requests send it as `ExpectedBucketOwner`).
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// The region acted in.
+    pub fn region(&self) -> &str {
+        self.sdk.region().map(Region::as_ref).unwrap_or_default()
+    }
+
+    /// The same context in another region (a bucket that lives elsewhere).
+    pub fn in_region(&self, region: &str) -> Ctx {
+        Ctx {
+            sdk: self.sdk.to_builder().region(Region::new(region.to_string())).build(),
+            ..self.clone()
+        }
+    }
+
+    /// The interceptor every client of this context carries.
+    pub fn guard(&self) -> Declared {
+        self.declared
+    }
+
+    /// S3, path-style on the local stack (`bucket.localhost` does not resolve); every request
+    /// carries this context's account as `ExpectedBucketOwner`, so a bucket someone else owns
+    /// is never read or written. (Families reach a bucket through `s3_bucket::client`, which
+    /// also finds its region.)
     pub fn s3(&self) -> aws_sdk_s3::Client {
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&self.sdk)
-                .force_path_style(self.path_style)
-                .build(),
-        )
+        let mut b = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .force_path_style(self.path_style)
+            .interceptor(self.guard())
+            .interceptor(ExpectedBucketOwner(self.account.clone()));
+        for i in &self.extra {
+            b.push_interceptor(i.clone());
+        }
+        aws_sdk_s3::Client::from_conf(b.build())
     }
 
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
-        aws_sdk_ec2::Client::new(&self.sdk)
+        crate::sdk_client!(self, aws_sdk_ec2)
     }
+}
+
+/// A client of SDK crate `$sdk` for a [`Ctx`], carrying its [`Declared`] guard:
+/// `let rds = ar_core::sdk_client!(ctx, aws_sdk_rds);`
+#[macro_export]
+macro_rules! sdk_client {
+    ($ctx:expr, $sdk:ident) => {{
+        let ctx: &$crate::aws::Ctx = &$ctx;
+        let mut b = $sdk::config::Builder::from(ctx.sdk()).interceptor(ctx.guard());
+        for i in ctx.interceptors() {
+            b.push_interceptor(i.clone());
+        }
+        $sdk::Client::from_conf(b.build())
+    }};
+}
+
+/// Sets `x-amz-expected-bucket-owner` on every S3 request: S3 refuses (403) a request for a
+/// bucket another account owns, instead of acting on it.
+#[derive(Debug)]
+struct ExpectedBucketOwner(String);
+
+impl Intercept for ExpectedBucketOwner {
+    fn name(&self) -> &'static str {
+        "ExpectedBucketOwner"
+    }
+
+    fn modify_before_signing(
+        &self,
+        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        ctx.request_mut()
+            .headers_mut()
+            .insert("x-amz-expected-bucket-owner", self.0.clone());
+        Ok(())
+    }
+}
+
+/// The IAM actions a family declares; refuses any other call before it is sent.
+#[derive(Clone, Copy, Debug)]
+pub struct Declared {
+    family: &'static str,
+    reads: &'static [&'static str],
+    writes: &'static [&'static str],
+}
+
+/// The error [`Declared`] raises; [`Error::from_sdk`] turns it into `Error::UndeclaredAction`.
+#[derive(Debug)]
+pub struct UndeclaredAction {
+    pub action: String,
+    pub family: &'static str,
+}
+
+impl fmt::Display for UndeclaredAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} is not among the {} family's declared actions",
+            self.action, self.family
+        )
+    }
+}
+
+impl std::error::Error for UndeclaredAction {}
+
+impl Intercept for Declared {
+    fn name(&self) -> &'static str {
+        "DeclaredActions"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(meta) = cfg.load::<Metadata>() else {
+            return Ok(());
+        };
+        let action = iam_action(meta.service(), meta.name());
+        if self.reads.iter().chain(self.writes).any(|a| *a == action) {
+            Ok(())
+        } else {
+            Err(Box::new(UndeclaredAction {
+                action,
+                family: self.family,
+            }))
+        }
+    }
+}
+
+/// The IAM action an SDK operation needs: `service:Operation`, with the IAM prefixes and the
+/// few S3 operations whose action has another name.
+pub fn iam_action(service: &str, operation: &str) -> String {
+    let prefix = match service.to_ascii_lowercase().replace(' ', "").as_str() {
+        "cloudwatchlogs" => "logs".to_string(),
+        "configservice" => "config".to_string(),
+        other => other.to_string(),
+    };
+    let operation = match (prefix.as_str(), operation) {
+        ("s3", "HeadBucket") => "ListBucket",
+        ("s3", "GetBucketEncryption") => "GetEncryptionConfiguration",
+        ("s3", "PutBucketEncryption") => "PutEncryptionConfiguration",
+        ("s3", "GetPublicAccessBlock") => "GetBucketPublicAccessBlock",
+        ("s3", "PutPublicAccessBlock") => "PutBucketPublicAccessBlock",
+        ("s3", "DeleteBucketPolicy") => "DeleteBucketPolicy",
+        (_, op) => op,
+    };
+    format!("{prefix}:{operation}")
 }
 
 /// The SDK configuration for the local stack: its endpoint, static test credentials.
@@ -82,8 +394,34 @@ pub fn local_sdk_config(endpoint: &str, region: &str) -> SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            aws_credential_types::Credentials::for_tests(),
-        ))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sdk_operations_map_to_their_iam_actions() {
+        assert_eq!(iam_action("S3", "PutBucketAcl"), "s3:PutBucketAcl");
+        assert_eq!(iam_action("S3", "PutBucketEncryption"), "s3:PutEncryptionConfiguration");
+        assert_eq!(
+            iam_action("EC2", "RevokeSecurityGroupIngress"),
+            "ec2:RevokeSecurityGroupIngress"
+        );
+        assert_eq!(iam_action("CloudWatch Logs", "CreateLogGroup"), "logs:CreateLogGroup");
+    }
+
+    #[test]
+    fn the_member_session_policy_lists_exactly_the_declared_actions() {
+        let p: serde_json::Value =
+            serde_json::from_str(&session_policy(&["ec2:DescribeImages"], &["ec2:ModifyImageAttribute"])).unwrap();
+        assert_eq!(
+            p["Statement"][0]["Action"],
+            serde_json::json!(["ec2:DescribeImages", "ec2:ModifyImageAttribute"])
+        );
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("eu-west-1"), "aws");
+    }
 }

@@ -111,6 +111,27 @@ impl Catalog {
         Ok(Catalog { rules })
     }
 
+    /// The catalog with the config's per-rule `params` laid over the catalog's, each checked by
+    /// its family.
+    pub fn configured(&self, config: &crate::config::Config) -> Result<Catalog, Error> {
+        let mut rules = self.rules.clone();
+        for (id, rc) in &config.rules {
+            let (Some(spec), Some(over)) = (rules.get_mut(id), rc.params.as_ref()) else {
+                continue;
+            };
+            let mut merged = match &spec.params {
+                serde_json::Value::Object(m) => m.clone(),
+                _ => serde_json::Map::new(),
+            };
+            merged.extend(over.clone());
+            spec.params = serde_json::Value::Object(merged);
+            spec.family_impl()
+                .check_params(&spec.params)
+                .map_err(|e| Error::ConfigInvalid(format!("rules.{id}.params: {e}")))?;
+        }
+        Ok(Catalog { rules })
+    }
+
     pub fn get(&self, rule_id: &str) -> Option<&RuleSpec> {
         self.rules.get(rule_id)
     }

@@ -29,6 +29,10 @@ pub struct RuleConfig {
     /// This rule's approval deadline, overriding `approval.timeout_seconds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_timeout_seconds: Option<u64>,
+    /// This rule's parameters over the catalog's (`{"retention_days": 14}`, a KMS key, a log
+    /// bucket): what RULES.md lists as configurable for its family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A tag that excludes a resource: `key=value`, `key::value` (the seed's form), or `key` for any value.
@@ -91,9 +95,16 @@ pub struct Config {
     /// Accounts this deployment may act in; empty means the deployment's own account.
     #[serde(default)]
     pub accounts: Vec<String>,
+    /// The role assumed in every other allowed account (`infra/modules/member-role` creates it).
+    #[serde(default = "default_member_role")]
+    pub member_role: String,
     /// Who approves gated fixes, from which address, and how long they have.
     #[serde(default)]
     pub approval: ApprovalConfig,
+}
+
+fn default_member_role() -> String {
+    "auto-remediate-member".into()
 }
 
 fn default_approval_timeout() -> u64 {
@@ -157,6 +168,7 @@ impl Default for Config {
             rules: BTreeMap::new(),
             exclusion_tags: default_exclusion_tags(),
             accounts: Vec::new(),
+            member_role: default_member_role(),
             approval: ApprovalConfig::default(),
         }
     }
@@ -178,6 +190,19 @@ impl Config {
             if catalog.get(id).is_none() {
                 return Err(Error::ConfigInvalid(format!("rules.{id}: not a rule in the catalog")));
             }
+        }
+        catalog.configured(self)?;
+        let role_ok = !self.member_role.is_empty()
+            && self.member_role.len() <= 64
+            && self
+                .member_role
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        if !role_ok {
+            return Err(Error::ConfigInvalid(format!(
+                "member_role: {:?} is not an IAM role name",
+                self.member_role
+            )));
         }
         for (field, addr) in self
             .approval
@@ -442,7 +467,7 @@ mod tests {
                     r.id.clone(),
                     RuleConfig {
                         mode: Some(Mode::Off),
-                        approval_timeout_seconds: None,
+                        ..RuleConfig::default()
                     },
                 )
             })

@@ -1,6 +1,6 @@
 //! What every handler is given: settings, the catalog and SDK clients, built once at cold start.
 
-use crate::aws::Aws;
+use crate::aws::{Aws, Ctx, Member, Scope};
 use crate::catalog::{Catalog, RuleSpec};
 use crate::config::Settings;
 use crate::error::Error;
@@ -20,11 +20,38 @@ impl Deps {
         let mut settings = Settings::from_env()?;
         let aws = Aws::load().await;
         settings.load_signing_keys(aws.sdk_config()).await?;
-        Ok(Deps {
-            settings,
-            aws,
-            catalog: Catalog::builtin(),
-        })
+        Deps::new(settings, aws)
+    }
+
+    /// Dependencies from settings already read, with the config's rule parameters laid over the
+    /// catalog (once per process).
+    pub fn new(settings: Settings, aws: Aws) -> Result<Deps, Error> {
+        let catalog: &'static Catalog = match settings.config.rules.values().any(|r| r.params.is_some()) {
+            true => Box::leak(Box::new(Catalog::builtin().configured(&settings.config)?)),
+            false => Catalog::builtin(),
+        };
+        Ok(Deps { settings, aws, catalog })
+    }
+
+    /// Where `spec`'s family acts for `finding`: its region, and its account (through the member
+    /// role when it is not this deployment's), limited to the family's declared actions.
+    pub async fn ctx(&self, finding: &Finding, spec: &RuleSpec) -> Result<Ctx, Error> {
+        let family = spec.family_impl();
+        self.aws
+            .ctx(
+                Scope {
+                    account: &finding.account_id,
+                    region: &finding.region,
+                    family: family.name(),
+                    reads: family.reads(),
+                    writes: family.writes(),
+                },
+                Member {
+                    role_name: &self.settings.config.member_role,
+                    deployment_account: &self.settings.account_id,
+                },
+            )
+            .await
     }
 
     /// The ledger of leases, journals and check generations (`STATE_TABLE`).

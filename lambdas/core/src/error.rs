@@ -5,8 +5,6 @@
 //! [`ERROR_NAMES`], and a test checks that every custom name used in `statemachines/*.asl.json`
 //! is one of them and that every retryable or terminal name here is handled there.
 
-use std::fmt;
-
 /// Every error a handler can return. The `Display` text is safe to log and to show in the
 /// Step Functions console: it never contains a task token, a signing key or credentials.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +64,16 @@ pub enum Error {
     /// Another remediation held the resource for longer than this one may wait: nothing changed.
     #[error("the resource stayed busy: {0}")]
     ResourceBusy(String),
+    /// The member-account role for the finding's account could not be assumed: nothing read or changed.
+    #[error("cannot act in account {account}: role {role} could not be assumed: {reason}")]
+    MemberRoleUnavailable {
+        account: String,
+        role: String,
+        reason: String,
+    },
+    /// The code made an AWS call its rule family does not declare (refused before it was sent).
+    #[error("refused an undeclared AWS call: {0}")]
+    UndeclaredAction(String),
 }
 
 /// Every name [`Error::name`] can return.
@@ -87,6 +95,8 @@ pub const ERROR_NAMES: &[&str] = &[
     "VerificationFailed",
     "PartiallyApplied",
     "ResourceBusy",
+    "MemberRoleUnavailable",
+    "UndeclaredAction",
 ];
 
 impl Error {
@@ -110,6 +120,8 @@ impl Error {
             Error::VerificationFailed(_) => "VerificationFailed",
             Error::PartiallyApplied(_) => "PartiallyApplied",
             Error::ResourceBusy(_) => "ResourceBusy",
+            Error::MemberRoleUnavailable { .. } => "MemberRoleUnavailable",
+            Error::UndeclaredAction(_) => "UndeclaredAction",
         }
     }
 
@@ -131,7 +143,7 @@ impl Error {
         err: aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
     ) -> Self
     where
-        E: aws_sdk_s3::error::ProvideErrorMetadata + fmt::Debug,
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
     {
         use aws_sdk_s3::error::SdkError;
         match &err {
@@ -160,10 +172,13 @@ impl Error {
                     detail: sdk_error_kind(&err).to_string(),
                 }
             }
-            _ => Error::Aws {
-                operation,
-                code: "SdkError".into(),
-                message: sdk_error_kind(&err).to_string(),
+            _ => match undeclared(&err) {
+                Some(u) => Error::UndeclaredAction(u.to_string()),
+                None => Error::Aws {
+                    operation,
+                    code: "SdkError".into(),
+                    message: sdk_error_kind(&err).to_string(),
+                },
             },
         }
     }
@@ -184,6 +199,18 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// The [`UndeclaredAction`](crate::aws::UndeclaredAction) behind an SDK error, if that is what it is.
+fn undeclared<'e>(err: &'e (dyn std::error::Error + 'static)) -> Option<&'e crate::aws::UndeclaredAction> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(u) = e.downcast_ref::<crate::aws::UndeclaredAction>() {
+            return Some(u);
+        }
+        cur = e.source();
+    }
+    None
 }
 
 fn sdk_error_kind<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> &'static str {
@@ -285,6 +312,12 @@ mod tests {
             Error::VerificationFailed(String::new()),
             Error::PartiallyApplied(String::new()),
             Error::ResourceBusy(String::new()),
+            Error::MemberRoleUnavailable {
+                account: String::new(),
+                role: String::new(),
+                reason: String::new(),
+            },
+            Error::UndeclaredAction(String::new()),
         ];
         let names: Vec<_> = samples.iter().map(Error::name).collect();
         assert_eq!(names, ERROR_NAMES);

@@ -39,7 +39,7 @@ pub async fn handle(deps: &Deps, input: RemediateInput) -> Result<Remediation, E
     let finding = &state.finding;
     let decision = state.classification.decision;
     let spec = deps.admit(finding)?;
-    let clients = deps.aws.ctx(&finding.region);
+    let clients = deps.ctx(finding, spec).await?;
     match decision {
         Decision::Skip => return Err(Error::InvalidInput("Remediate was given a skipped finding".into())),
         Decision::DryRun => return dry_run(deps, spec, &clients, &state).await,

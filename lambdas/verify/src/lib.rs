@@ -22,7 +22,7 @@ pub async fn handle(deps: &Deps, input: VerifyInput) -> Result<Verification, Err
     let finding = &input.finding;
     let spec = deps.admit(finding)?;
     let ledger = deps.ledger()?;
-    let clients = deps.aws.ctx(&finding.region);
+    let clients = deps.ctx(finding, spec).await?;
     let deadline = Instant::now() + rules::settle_time(spec);
     let result = loop {
         let inspection = match rules::inspect(&clients, spec, finding, Tags::Skip).await {

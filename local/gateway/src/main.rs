@@ -137,11 +137,11 @@ async fn run() -> Result<(), String> {
     })
     .map_err(|e| format!("{}: {e}", e.name()))?;
     // Through our own endpoint, so the fault injector sees the handlers' calls (path-style S3).
-    let deps = Deps {
+    let deps = Deps::new(
         settings,
-        aws: Aws::from_sdk_config(provision::sdk_config(&endpoint, &args.region), true),
-        catalog: Catalog::builtin(),
-    };
+        Aws::from_sdk_config(provision::sdk_config(&endpoint, &args.region), true),
+    )
+    .map_err(|e| format!("{}: {e}", e.name()))?;
     gw.deps.set(deps).map_err(|_| "dependencies set twice".to_string())?;
 
     let info = provision::StackInfo {

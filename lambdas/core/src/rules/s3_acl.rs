@@ -30,7 +30,11 @@ impl RuleFamily for S3Acl {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "S3 bucket name";
-    const READS: &'static [&'static str] = &[GET_BUCKET_ACL, s3_bucket::GET_BUCKET_TAGGING];
+    const READS: &'static [&'static str] = &[
+        GET_BUCKET_ACL,
+        s3_bucket::GET_BUCKET_TAGGING,
+        s3_bucket::GET_BUCKET_LOCATION,
+    ];
     const WRITES: &'static [&'static str] = &[PUT_BUCKET_ACL];
     type Params = S3AclParams;
     type State = BucketAcl;
@@ -41,7 +45,7 @@ impl RuleFamily for S3Acl {
     }
 
     async fn read(ctx: &Ctx, bucket: &str, tags: Tags) -> Result<Option<Read<BucketAcl>>, Error> {
-        let s3 = ctx.s3();
+        let s3 = s3_bucket::client(ctx, bucket).await?;
         let Some(state) = read_acl(&s3, bucket).await? else {
             return Ok(None);
         };
@@ -60,7 +64,7 @@ impl RuleFamily for S3Acl {
     }
 
     async fn apply(ctx: &Ctx, bucket: &str, acl: &BucketAcl, changes: &[Change]) -> Result<(), Error> {
-        write_acl(&ctx.s3(), bucket, &without(acl, changes)).await
+        write_acl(&s3_bucket::client(ctx, bucket).await?, bucket, &without(acl, changes)).await
     }
 
     fn simulate(acl: &BucketAcl, changes: &[Change]) -> BucketAcl {

@@ -63,7 +63,11 @@ impl RuleFamily for S3DefaultEncryption {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "S3 bucket name";
-    const READS: &'static [&'static str] = &[GET_ENCRYPTION, s3_bucket::GET_BUCKET_TAGGING];
+    const READS: &'static [&'static str] = &[
+        GET_ENCRYPTION,
+        s3_bucket::GET_BUCKET_TAGGING,
+        s3_bucket::GET_BUCKET_LOCATION,
+    ];
     const WRITES: &'static [&'static str] = &[PUT_ENCRYPTION];
     type Params = Params;
     type State = Encryption;
@@ -74,7 +78,7 @@ impl RuleFamily for S3DefaultEncryption {
     }
 
     async fn read(ctx: &Ctx, bucket: &str, tags: Tags) -> Result<Option<Read<Encryption>>, Error> {
-        let s3 = ctx.s3();
+        let s3 = s3_bucket::client(ctx, bucket).await?;
         let rules = match s3.get_bucket_encryption().bucket(bucket).send().await {
             Ok(out) => out
                 .server_side_encryption_configuration()
@@ -133,7 +137,7 @@ impl RuleFamily for S3DefaultEncryption {
 
     async fn apply(ctx: &Ctx, bucket: &str, _: &Encryption, changes: &[Change]) -> Result<(), Error> {
         for Change::SetDefaultEncryption { algorithm } in changes {
-            put(&ctx.s3(), bucket, algorithm).await?;
+            put(&s3_bucket::client(ctx, bucket).await?, bucket, algorithm).await?;
         }
         Ok(())
     }

@@ -59,7 +59,11 @@ impl RuleFamily for S3Versioning {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "S3 bucket name";
-    const READS: &'static [&'static str] = &[GET_BUCKET_VERSIONING, s3_bucket::GET_BUCKET_TAGGING];
+    const READS: &'static [&'static str] = &[
+        GET_BUCKET_VERSIONING,
+        s3_bucket::GET_BUCKET_TAGGING,
+        s3_bucket::GET_BUCKET_LOCATION,
+    ];
     const WRITES: &'static [&'static str] = &[PUT_BUCKET_VERSIONING];
     type Params = Params;
     type State = Versioning;
@@ -70,7 +74,7 @@ impl RuleFamily for S3Versioning {
     }
 
     async fn read(ctx: &Ctx, bucket: &str, tags: Tags) -> Result<Option<Read<Versioning>>, Error> {
-        let s3 = ctx.s3();
+        let s3 = s3_bucket::client(ctx, bucket).await?;
         let out = match s3.get_bucket_versioning().bucket(bucket).send().await {
             Ok(out) => out,
             Err(e) => {
@@ -109,7 +113,7 @@ impl RuleFamily for S3Versioning {
 
     async fn apply(ctx: &Ctx, bucket: &str, _: &Versioning, changes: &[Change]) -> Result<(), Error> {
         for Change::EnableVersioning in changes {
-            enable(&ctx.s3(), bucket).await?;
+            enable(&s3_bucket::client(ctx, bucket).await?, bucket).await?;
         }
         Ok(())
     }
