@@ -28,6 +28,8 @@ pub struct StackInfo {
 
 pub struct Stack {
     pub info: StackInfo,
+    /// The stack's SDK configuration, for any other client: `aws_sdk_rds::Client::new(&stack.sdk)`.
+    pub sdk: aws_config::SdkConfig,
     pub s3: aws_sdk_s3::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub sns: aws_sdk_sns::Client,
@@ -78,6 +80,7 @@ impl Stack {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             sns: aws_sdk_sns::Client::new(&sdk),
             sfn: aws_sdk_sfn::Client::new(&sdk),
+            sdk,
             info,
         }
     }
