@@ -216,15 +216,6 @@ fn hostile(stack: &Stack, bucket: &str) -> Vec<(String, &'static str)> {
             }),
             "MessageTooLarge",
         ),
-        (
-            with(&|m| {
-                m.insert(
-                    "ccrn".into(),
-                    json!(format!("ccrn:aws:999999999999:S3:global:{bucket}")),
-                );
-            }),
-            "AccountNotAllowed",
-        ),
     ]
 }
 

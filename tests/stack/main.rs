@@ -2,6 +2,7 @@
 //! `make test`. Each test creates its own uniquely named resources, acts through SNS or the
 //! Lambda API exactly as production does, and re-reads the resource afterwards.
 
+mod accounts;
 mod approval;
 mod asl;
 mod aws_cli;

@@ -347,13 +347,16 @@ impl Intercept for Declared {
         "DeclaredActions"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: a client's interceptors run that before the operation's
+    // configuration (which names the operation) is in the bag.
+    fn read_before_serialization(
         &self,
         _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Some(meta) = cfg.load::<Metadata>() else {
-            return Ok(());
+            return Err("an AWS call without operation metadata: cannot check it against the declared actions".into());
         };
         let action = iam_action(meta.service(), meta.name());
         if self.reads.iter().chain(self.writes).any(|a| *a == action) {
@@ -411,6 +414,52 @@ mod tests {
             "ec2:RevokeSecurityGroupIngress"
         );
         assert_eq!(iam_action("CloudWatch Logs", "CreateLogGroup"), "logs:CreateLogGroup");
+    }
+
+    /// Counts the requests that reach the transmit phase.
+    #[derive(Debug, Default, Clone)]
+    struct Transmits(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Intercept for Transmits {
+        fn name(&self) -> &'static str {
+            "Transmits"
+        }
+        fn read_before_transmit(
+            &self,
+            _: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+            _: &RuntimeComponents,
+            _: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    /// A call the family did not declare is refused before it is sent, by name.
+    #[tokio::test]
+    async fn an_undeclared_call_is_refused_before_it_is_sent() {
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .build();
+        let sent = Transmits::default();
+        let ctx = Ctx::new(sdk, "123456789012", &["ec2:DescribeSecurityGroups"], &[]).with_interceptor(sent.clone());
+        let err = ctx
+            .ec2()
+            .revoke_security_group_ingress()
+            .group_id("sg-1")
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("ec2:RevokeSecurityGroupIngress", e))
+            .unwrap_err();
+        assert_eq!(err.name(), "UndeclaredAction", "{err}");
+        assert!(err.to_string().contains("ec2:RevokeSecurityGroupIngress"), "{err}");
+        assert_eq!(sent.0.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing was sent");
+        // A declared call does go out.
+        let _ = ctx.ec2().describe_security_groups().send().await;
+        assert_eq!(sent.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -93,7 +93,20 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TriggerOutput, Error> {
             }
             Intake::Failure(finding) => finding,
         };
-        deps.admit(&finding)?;
+        // A finding for an account this deployment does not remediate is skipped with its reason
+        // (not failed: SNS would only redeliver it, and nothing will ever change that).
+        match deps.admit(&finding) {
+            Err(e @ Error::AccountNotAllowed(_)) => {
+                let reason = format!("{}: {e}", e.name());
+                tracing::info!(rule_id = finding.rule_id, reason, "skipped");
+                out.push(RecordResult::Ignored {
+                    rule_id: finding.rule_id.clone(),
+                    reason,
+                });
+                continue;
+            }
+            other => other?,
+        };
         out.push(start(deps, state_machine, &finding).await?);
     }
     Ok(TriggerOutput { records: out })

@@ -14,7 +14,7 @@
 //!   `GetBucketAcl`). REST-JSON services (SESv2) have none: a rule naming one never matches them.
 //! - `resource` (optional, but tests always scope): a token the path, query or body must contain,
 //!   as a whole (`it-b-1` does not match `it-b-12`), raw or percent-decoded.
-//! - exactly one effect: `"effect": "throttle" | "server_error"`, `"latency_ms": N` or
+//! - exactly one effect: `"effect": "throttle" | "server_error" | "access_denied"`, `"latency_ms": N` or
 //!   `"crash_after_writes": N` (needs `resource`; one shot).
 //! - `rate` in 0..=1 (default 1) picks the fraction of matching calls, from a PRNG seeded per
 //!   rule (`seed`, default a hash of the id, never of the owner): the same call sequence is faulted the same way on
@@ -24,7 +24,9 @@
 //! Errors have the service's own shape, so the SDKs classify them as they would on AWS: EC2
 //! `RequestLimitExceeded` (503), S3 `SlowDown` (503), query protocols `Throttling` (400), JSON
 //! protocols `ThrottlingException` (400), REST-JSON `TooManyRequestsException` (429); server
-//! errors are 500 `InternalError` (EC2, S3) or `InternalFailure` (the others).
+//! errors are 500 `InternalError` (EC2, S3) or `InternalFailure` (the others); access denied is
+//! EC2 `UnauthorizedOperation`, S3 and query protocols `AccessDenied` (403), JSON protocols
+//! `AccessDeniedException`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -347,6 +349,8 @@ fn fnv1a(s: &str) -> u64 {
 pub enum ErrorEffect {
     Throttle,
     ServerError,
+    /// The call is refused for lack of permission (a role that cannot be assumed, a denied action).
+    AccessDenied,
 }
 
 /// A rule as written by its author (and echoed back by `GET`).
@@ -428,7 +432,7 @@ impl Rule {
             }
             _ => {
                 return Err(format!(
-                    "{name}: give exactly one of `effect` (throttle, server_error), `latency_ms`, `crash_after_writes`"
+                    "{name}: give exactly one of `effect` (throttle, server_error, access_denied), `latency_ms`, `crash_after_writes`"
                 ))
             }
         };
@@ -639,6 +643,9 @@ pub fn error_response(
             "InternalFailure",
             "The request processing has failed because of an unknown error",
         ),
+        (Ec2Query, AccessDenied) => (403, "UnauthorizedOperation", "You are not authorized to perform this operation."),
+        (S3 | AwsQuery, AccessDenied) => (403, "AccessDenied", "Access denied"),
+        (AwsJson | RestJson, AccessDenied) => (400, "AccessDeniedException", "Access denied"),
     };
     let message = format!("{message} (injected by the local gateway)");
     let mut headers = vec![("x-amzn-RequestId", request_id.to_string())];

@@ -1,0 +1,143 @@
+//! The finding's own account: a finding for another allowed account is healed there, through the
+//! member role assumed in it (its resources are invisible to the deployment's own credentials);
+//! one for an account not allowed is skipped with its reason; one whose member role cannot be
+//! assumed ends in `MemberRoleUnavailable`, nothing read or changed.
+
+use ar_tests::{unique, Stack};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_ec2::types::{IpPermission, IpRange};
+use serde_json::{json, Value};
+
+/// Allowed in tests/config.json, its member role assumable (moto lets any role be assumed).
+const MEMBER: &str = "210987654321";
+/// Allowed too, but the gateway denies `sts:AssumeRole` into it (a missing or untrusting role).
+const NO_ROLE: &str = "333344445555";
+/// Not in `accounts`.
+const STRANGER: &str = "999988887777";
+
+/// An EC2 client acting as `account` (credentials of a role assumed there, as an operator of
+/// that account would have).
+async fn ec2_in(stack: &Stack, account: &str) -> aws_sdk_ec2::Client {
+    let sts = aws_sdk_sts::Client::new(&stack.sdk);
+    let c = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/test-operator"))
+        .role_session_name("it-operator")
+        .send()
+        .await
+        .unwrap()
+        .credentials()
+        .cloned()
+        .unwrap();
+    let creds = aws_credential_types::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "test",
+    );
+    let sdk = stack
+        .sdk
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(creds))
+        .build();
+    aws_sdk_ec2::Client::new(&sdk)
+}
+
+async fn open_group(ec2: &aws_sdk_ec2::Client) -> String {
+    let sg = ec2
+        .create_security_group()
+        .group_name(unique("it-member"))
+        .description("member account group")
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    for cidr in ["0.0.0.0/0", "10.0.0.0/8"] {
+        ec2.authorize_security_group_ingress()
+            .group_id(&sg)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    sg
+}
+
+async fn ssh_sources(ec2: &aws_sdk_ec2::Client, sg: &str) -> Vec<String> {
+    let out = ec2.describe_security_groups().group_ids(sg).send().await.unwrap();
+    let mut v: Vec<String> = out.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .flat_map(|p| p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).map(str::to_string))
+        .collect();
+    v.sort();
+    v
+}
+
+fn message_in(stack: &Stack, account: &str, rule: &str, resource: &str) -> Value {
+    let mut m = stack.message(rule, resource);
+    m["ccrn"] = json!(format!("ccrn:aws:{account}:EC2:{}:{resource}", stack.info.region));
+    m
+}
+
+#[tokio::test]
+async fn a_finding_for_a_member_account_is_healed_in_that_account() {
+    let stack = Stack::connect();
+    let member = ec2_in(&stack, MEMBER).await;
+    let sg = open_group(&member).await;
+    // The group lives in the member account: the deployment's own credentials cannot see it.
+    assert!(stack.ec2.describe_security_groups().group_ids(&sg).send().await.is_err());
+
+    let run = stack.publish_and_wait(&message_in(&stack, MEMBER, "EC2-002", &sg)).await;
+
+    assert_eq!(run.status, "SUCCEEDED", "{:?} {:?}", run.states(), run.task_errors());
+    assert_eq!(run.states().last().unwrap(), "Healed");
+    assert_eq!(ssh_sources(&member, &sg).await, ["10.0.0.0/8"], "re-read in the member account");
+}
+
+#[tokio::test]
+async fn a_finding_for_an_account_not_allowed_is_skipped_with_its_reason() {
+    let stack = Stack::connect();
+    let stranger = ec2_in(&stack, STRANGER).await;
+    let sg = open_group(&stranger).await;
+    let message = message_in(&stack, STRANGER, "EC2-002", &sg);
+
+    let id = stack.publish_id(&message.to_string()).await;
+    let record = stack.delivery(&id).await["result"]["records"][0].clone();
+
+    assert_eq!(record["result"], "ignored", "{record}");
+    let reason = record["reason"].as_str().unwrap();
+    assert!(reason.starts_with("AccountNotAllowed") && reason.contains(STRANGER), "{reason}");
+    assert!(!stack.execution_exists(&stack.execution_name(&message)).await);
+    assert_eq!(ssh_sources(&stranger, &sg).await, ["0.0.0.0/0", "10.0.0.0/8"]);
+}
+
+#[tokio::test]
+async fn a_member_role_that_cannot_be_assumed_fails_by_name_and_changes_nothing() {
+    let stack = Stack::connect();
+    let account = ec2_in(&stack, NO_ROLE).await;
+    let sg = open_group(&account).await;
+    // From now on AssumeRole into that account is refused, as AWS refuses a missing role.
+    let faults = stack
+        .faults(json!([{"service": "sts", "operation": "AssumeRole", "resource": NO_ROLE, "effect": "access_denied"}]))
+        .await;
+
+    let run = stack.publish_and_wait(&message_in(&stack, NO_ROLE, "EC2-002", &sg)).await;
+
+    assert_eq!(run.status, "FAILED");
+    assert_eq!(run.task_errors(), ["MemberRoleUnavailable"], "{:?}", run.states());
+    assert!(!run.states().iter().any(|s| s == "Remediate" || s == "ResourceGone"));
+    assert!(faults.injected().await >= 1);
+    drop(faults);
+    assert_eq!(ssh_sources(&account, &sg).await, ["0.0.0.0/0", "10.0.0.0/8"]);
+}
