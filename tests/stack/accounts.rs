@@ -96,13 +96,25 @@ async fn a_finding_for_a_member_account_is_healed_in_that_account() {
     let member = ec2_in(&stack, MEMBER).await;
     let sg = open_group(&member).await;
     // The group lives in the member account: the deployment's own credentials cannot see it.
-    assert!(stack.ec2.describe_security_groups().group_ids(&sg).send().await.is_err());
+    assert!(stack
+        .ec2
+        .describe_security_groups()
+        .group_ids(&sg)
+        .send()
+        .await
+        .is_err());
 
-    let run = stack.publish_and_wait(&message_in(&stack, MEMBER, "EC2-002", &sg)).await;
+    let run = stack
+        .publish_and_wait(&message_in(&stack, MEMBER, "EC2-002", &sg))
+        .await;
 
     assert_eq!(run.status, "SUCCEEDED", "{:?} {:?}", run.states(), run.task_errors());
     assert_eq!(run.states().last().unwrap(), "Healed");
-    assert_eq!(ssh_sources(&member, &sg).await, ["10.0.0.0/8"], "re-read in the member account");
+    assert_eq!(
+        ssh_sources(&member, &sg).await,
+        ["10.0.0.0/8"],
+        "re-read in the member account"
+    );
 }
 
 #[tokio::test]
@@ -117,7 +129,10 @@ async fn a_finding_for_an_account_not_allowed_is_skipped_with_its_reason() {
 
     assert_eq!(record["result"], "ignored", "{record}");
     let reason = record["reason"].as_str().unwrap();
-    assert!(reason.starts_with("AccountNotAllowed") && reason.contains(STRANGER), "{reason}");
+    assert!(
+        reason.starts_with("AccountNotAllowed") && reason.contains(STRANGER),
+        "{reason}"
+    );
     assert!(!stack.execution_exists(&stack.execution_name(&message)).await);
     assert_eq!(ssh_sources(&stranger, &sg).await, ["0.0.0.0/0", "10.0.0.0/8"]);
 }
@@ -132,7 +147,9 @@ async fn a_member_role_that_cannot_be_assumed_fails_by_name_and_changes_nothing(
         .faults(json!([{"service": "sts", "operation": "AssumeRole", "resource": NO_ROLE, "effect": "access_denied"}]))
         .await;
 
-    let run = stack.publish_and_wait(&message_in(&stack, NO_ROLE, "EC2-002", &sg)).await;
+    let run = stack
+        .publish_and_wait(&message_in(&stack, NO_ROLE, "EC2-002", &sg))
+        .await;
 
     assert_eq!(run.status, "FAILED");
     assert_eq!(run.task_errors(), ["MemberRoleUnavailable"], "{:?}", run.states());

@@ -70,7 +70,7 @@ async fn the_aws_cli_publishes_a_finding_and_reads_the_healing_execution() {
         .iter()
         .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str())
         .collect();
-    for state in ["Classify", "Remediate", "Verify", "Healed"] {
+    for state in ["Classify", "Remediate", "Verify", "AfterVerify", "Healed"] {
         assert!(entered.contains(&state), "{state} missing from {entered:?}");
     }
     let remediate_out = history["events"]

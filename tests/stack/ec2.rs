@@ -83,7 +83,15 @@ async fn a_world_open_range_is_narrowed_around_ssh_and_restricted_rules_stay() {
     assert_eq!(run.status, "SUCCEEDED", "{:?} {:?}", run.states(), run.task_errors());
     assert_eq!(
         run.states(),
-        ["Classify", "Route", "Remediate", "AfterRemediate", "Verify", "Healed"]
+        [
+            "Classify",
+            "Route",
+            "Remediate",
+            "AfterRemediate",
+            "Verify",
+            "AfterVerify",
+            "Healed"
+        ]
     );
     assert_eq!(
         ingress(&stack, &sg).await,

@@ -16,3 +16,4 @@ mod s3_settings;
 mod shares;
 mod startup;
 mod traffic;
+mod verify;

@@ -88,7 +88,15 @@ async fn public_read_is_removed_and_the_owner_the_partner_and_public_write_are_k
     assert_eq!(run.status, "SUCCEEDED", "{:?}", run.states());
     assert_eq!(
         run.states(),
-        ["Classify", "Route", "Remediate", "AfterRemediate", "Verify", "Healed"]
+        [
+            "Classify",
+            "Route",
+            "Remediate",
+            "AfterRemediate",
+            "Verify",
+            "AfterVerify",
+            "Healed"
+        ]
     );
     assert_eq!(
         live_grants(&stack, &bucket).await,

@@ -95,6 +95,10 @@ pub struct Remediation {
     /// Set with `waiting`: when this execution started waiting for the resource (epoch seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_since: Option<u64>,
+    /// Set with `remediated`: when the fix was applied (epoch seconds); Verify allows the
+    /// family's settle time from then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_at: Option<u64>,
 }
 
 impl Remediation {
@@ -109,6 +113,7 @@ impl Remediation {
             applied: Vec::new(),
             wait_seconds: None,
             waiting_since: None,
+            applied_at: None,
         }
     }
 }
@@ -119,6 +124,10 @@ pub struct Verification {
     pub rule_id: String,
     pub resource: String,
     pub state: ResourceState,
+    /// Not compliant yet, but the change may still be settling (a slow family: RDS, Redshift):
+    /// the state machine waits this long, then verifies again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settling_seconds: Option<u64>,
 }
 
 /// Classify's input: the execution input.

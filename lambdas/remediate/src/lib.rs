@@ -179,6 +179,7 @@ async fn remediate_held(
                 after: Some(fresh.state),
                 wait_seconds: None,
                 waiting_since: None,
+                applied_at: Some(now_epoch()),
             },
             None => Remediation {
                 before: Some(fresh.state),
@@ -242,5 +243,6 @@ async fn remediate_held(
         applied,
         wait_seconds: None,
         waiting_since: None,
+        applied_at: Some(now_epoch()),
     })
 }

@@ -643,7 +643,11 @@ pub fn error_response(
             "InternalFailure",
             "The request processing has failed because of an unknown error",
         ),
-        (Ec2Query, AccessDenied) => (403, "UnauthorizedOperation", "You are not authorized to perform this operation."),
+        (Ec2Query, AccessDenied) => (
+            403,
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation.",
+        ),
         (S3 | AwsQuery, AccessDenied) => (403, "AccessDenied", "Access denied"),
         (AwsJson | RestJson, AccessDenied) => (400, "AccessDeniedException", "Access denied"),
     };
