@@ -114,3 +114,77 @@ pub async fn apply(ctx: &Ctx, spec: &RuleSpec, finding: &Finding, inspection: &I
         .apply(ctx, &finding.resource, &inspection.state, &inspection.plan)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::finding::{parse_conformity, Intake};
+
+    #[test]
+    fn every_family_is_named_once_used_by_a_rule_and_declares_exact_actions() {
+        let mut names = BTreeSet::new();
+        for f in FAMILIES {
+            assert!(names.insert(f.name()), "family {} registered twice", f.name());
+            assert!(
+                Catalog::builtin().rules().any(|r| r.family == f.name()),
+                "family {} heals no catalog rule",
+                f.name()
+            );
+            assert!(!f.reads().is_empty() && !f.writes().is_empty(), "{}", f.name());
+            for a in f.reads().iter().chain(f.writes()) {
+                let (svc, op) = a.split_once(':').unwrap_or_default();
+                assert!(
+                    !svc.is_empty()
+                        && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                        && op.chars().all(|c| c.is_ascii_alphanumeric()),
+                    "{}: {a:?} is not one IAM action",
+                    f.name()
+                );
+            }
+            let doc = f.doc();
+            assert!(
+                ["local stack", "request-level"].contains(&doc.tested),
+                "{}: tested = {:?}",
+                f.name(),
+                doc.tested
+            );
+        }
+    }
+
+    /// tests/fixtures/conformity/<RULE>.json: a Conformity message for every catalog rule (written
+    /// by tests/fixtures/make_conformity.py), which parses into a finding for that rule whose
+    /// resource has the family's id shape.
+    #[test]
+    fn every_rule_has_a_conformity_fixture_that_parses_into_its_finding() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/conformity");
+        let catalog = Catalog::builtin();
+        let mut seen = BTreeSet::new();
+        for entry in std::fs::read_dir(&dir).expect("the fixtures directory") {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let finding = match parse_conformity(&text, catalog, "us-east-1") {
+                Ok(Intake::Failure(f)) => f,
+                other => panic!("{}: {other:?}", path.display()),
+            };
+            let spec = catalog.require(&finding.rule_id).unwrap();
+            assert_eq!(
+                path.file_stem().and_then(|s| s.to_str()),
+                Some(spec.id.as_str()),
+                "{}",
+                path.display()
+            );
+            assert!(spec.family_impl().valid_id(&finding.resource), "{}", path.display());
+            seen.insert(spec.id.clone());
+        }
+        let missing: Vec<_> = catalog
+            .rules()
+            .map(|r| &r.id)
+            .filter(|id| !seen.contains(*id))
+            .collect();
+        assert!(missing.is_empty(), "rules without a fixture: {missing:?}");
+    }
+}
