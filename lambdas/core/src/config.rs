@@ -10,7 +10,9 @@
 //! ```
 //! A rule not listed uses its catalog default. `exclusion_tags` defaults to the two above; a
 //! resource carrying any of them (live or in the finding) is never touched. `accounts` defaults to
-//! the deployment's own account.
+//! the deployment's own account; another account is entered through `member_role` (default
+//! `auto-remediate-member`). A rule's `params` are laid over its catalog parameters and checked by
+//! its family (`Catalog::configured`).
 
 use std::collections::BTreeMap;
 
@@ -425,6 +427,20 @@ mod tests {
         assert!(c.excluded_by(&tags("auto-remediate", "skip")).is_some());
         assert!(c.excluded_by(&tags("service", "auto-remediate")).is_some());
         assert!(c.excluded_by(&tags("auto-remediate", "yes")).is_none());
+    }
+
+    #[test]
+    fn rule_params_are_checked_by_their_family_and_the_member_role_must_be_a_role_name() {
+        let catalog = Catalog::builtin();
+        let bad_params = r#"{"rules": {"S3-012": {"mode": "auto", "params": {"retention_days": 7}}}}"#;
+        let err = Config::parse(bad_params, catalog).unwrap_err();
+        assert_eq!(err.name(), "ConfigInvalid");
+        assert!(err.to_string().contains("rules.S3-012.params"), "{err}");
+        for role in ["", "a/b", "role name"] {
+            let text = format!(r#"{{"member_role": "{role}", "rules": {{"S3-001": {{"mode": "auto"}}}}}}"#);
+            let err = Config::parse(&text, catalog).unwrap_err();
+            assert!(err.to_string().contains("member_role"), "{role:?}: {err}");
+        }
     }
 
     #[test]
