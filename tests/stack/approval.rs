@@ -455,3 +455,31 @@ async fn links_expire_with_the_task_counted_from_when_the_approval_state_was_ent
         .unwrap();
     assert_eq!(expires, entered + timeout);
 }
+
+/// The approval callback as API Gateway's HTTP API invokes it on AWS: committed payload 2.0 events
+/// (tests/fixtures/apigw) of a link whose signature was tampered with, a GET and a form POST
+/// (base64-encoded, as API Gateway sends forms), each answered with the refusal page in the
+/// payload 2.0 response shape. (Every other approval test reaches the callback through the same
+/// path: the local gateway wraps each request of the approval pages into such an event.)
+#[tokio::test]
+async fn the_callback_answers_api_gateway_http_api_events_and_refuses_a_tampered_link() {
+    let stack = Stack::connect();
+    for fixture in ["approval-get.json", "approval-post.json"] {
+        let path = format!("{}/fixtures/apigw/{fixture}", env!("CARGO_MANIFEST_DIR"));
+        let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let out = stack
+            .invoke("auto-remediate-approval-callback", &event)
+            .await
+            .unwrap_or_else(|e| panic!("{fixture}: {e:?}"));
+        assert_eq!(out["statusCode"], 403, "{fixture}: {out}");
+        assert!(
+            out["headers"]["content-type"]
+                .as_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{out}"
+        );
+        assert!(out["body"].as_str().unwrap().contains("Invalid link"), "{fixture}");
+        assert_eq!(out["isBase64Encoded"], false);
+    }
+}

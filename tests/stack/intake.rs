@@ -330,3 +330,20 @@ async fn handlers_refuse_a_state_input_that_does_not_parse() {
         assert_eq!(name, "InvalidInput", "{function}");
     }
 }
+
+/// The trigger as SNS invokes it on AWS: a committed Lambda SNS event (tests/fixtures/sns) with
+/// signature fields, attributes and a Conformity message (tests/fixtures/conformity/EC2-002.json).
+#[tokio::test]
+async fn a_real_sns_lambda_event_is_read_as_its_conformity_finding() {
+    let stack = Stack::connect();
+    let path = format!("{}/fixtures/sns/conformity-ec2-002.json", env!("CARGO_MANIFEST_DIR"));
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let out = stack.invoke("auto-remediate-trigger", &event).await.unwrap();
+    let record = &out["records"][0];
+    // The group does not exist on the stack: the run starts (or, on a rerun, was handled).
+    assert!(
+        ["started", "already-handled", "already-started"].contains(&record["result"].as_str().unwrap()),
+        "{out}"
+    );
+    assert!(record["execution_name"].as_str().unwrap().contains("EC2-002"), "{out}");
+}

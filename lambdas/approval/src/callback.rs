@@ -411,69 +411,44 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
     ))
 }
 
-/// An API Gateway HTTP API (payload 2.0) event in, its response out.
+/// An API Gateway HTTP API (payload format 2.0) event in, its response out: how the approval
+/// pages are served on AWS, and on the local stack (its gateway wraps each request the same way).
 pub async fn handle_apigw(deps: &Deps, event: Value) -> Result<Value, Error> {
-    let method = event["requestContext"]["http"]["method"]
-        .as_str()
-        .unwrap_or("GET")
-        .to_string();
-    let path = event["rawPath"].as_str().unwrap_or("/").to_string();
-    let query = event["rawQueryString"].as_str().unwrap_or("").to_string();
-    let raw_body = event["body"].as_str().unwrap_or("");
-    let body = if event["isBase64Encoded"].as_bool() == Some(true) {
-        String::from_utf8(base64_decode(raw_body).ok_or_else(|| Error::InvalidInput("body is not base64".into()))?)
-            .map_err(|_| Error::InvalidInput("body is not UTF-8".into()))?
+    use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+    use aws_lambda_events::encodings::Body;
+    use base64::Engine;
+
+    let event: ApiGatewayV2httpRequest = serde_json::from_value(event)
+        .map_err(|e| Error::InvalidInput(format!("not an API Gateway HTTP API event: {e}")))?;
+    let raw_body = event.body.unwrap_or_default();
+    let body = if event.is_base64_encoded {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(raw_body.trim())
+            .map_err(|_| Error::InvalidInput("the body is not base64".into()))?;
+        String::from_utf8(bytes).map_err(|_| Error::InvalidInput("the body is not UTF-8".into()))?
     } else {
-        raw_body.to_string()
+        raw_body
     };
     let resp = handle(
         deps,
         HttpRequest {
-            method,
-            path,
-            query,
+            method: event.request_context.http.method.as_str().to_string(),
+            path: event.raw_path.unwrap_or_else(|| "/".into()),
+            query: event.raw_query_string.unwrap_or_default(),
             body,
         },
     )
     .await;
-    let headers: serde_json::Map<String, Value> =
-        resp.headers.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-    Ok(json!({"statusCode": resp.status, "headers": headers, "body": resp.body, "isBase64Encoded": false}))
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let clean: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=').collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let mut acc = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            acc |= val(*c)? << (18 - 6 * i);
+    let mut out = ApiGatewayV2httpResponse::default();
+    out.status_code = resp.status as i64;
+    for (k, v) in resp.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::try_from(k.as_str()),
+            http::HeaderValue::try_from(v.as_str()),
+        ) {
+            out.headers.insert(name, value);
         }
-        let bytes = acc.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
     }
-    Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_decodes_form_bodies() {
-        assert_eq!(
-            super::base64_decode("YXBwcm92ZXI9YSU0MGIuYw==").unwrap(),
-            b"approver=a%40b.c"
-        );
-        assert_eq!(super::base64_decode("YWI").unwrap(), b"ab");
-        assert!(super::base64_decode("@@").is_none());
-    }
+    out.body = Some(Body::Text(resp.body));
+    serde_json::to_value(out).map_err(|e| Error::InvalidInput(format!("response: {e}")))
 }

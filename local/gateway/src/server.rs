@@ -131,38 +131,136 @@ pub async fn serve_approvals(listener: TcpListener, gw: Arc<Gateway>) {
     }
 }
 
+/// One approval page request: wrapped into the API Gateway HTTP API (payload 2.0) event AWS would
+/// send, given to the approval-callback handler exactly as Lambda gives it, and its response
+/// unwrapped as API Gateway does. (The event's shape: tests/fixtures/apigw/.)
 async fn approval_page(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let body = match read_body(req).await {
-        Ok((_, b)) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) => return respond(StatusCode::BAD_REQUEST, &gw.request_id(), json!({"message": e})),
-    };
+    let request_id = gw.request_id();
     let Some(deps) = gw.deps.get().cloned() else {
         return respond(
             StatusCode::SERVICE_UNAVAILABLE,
-            &gw.request_id(),
+            &request_id,
             json!({"message": "the stack is still starting"}),
         );
     };
-    let page = ar_approval::callback::handle(
-        &deps,
-        ar_approval::callback::HttpRequest {
-            method,
-            path,
-            query,
-            body,
-        },
-    )
-    .await;
-    tracing::info!(status = page.status, "approval page");
-    let mut resp = Response::builder().status(page.status);
-    for (k, v) in &page.headers {
-        resp = resp.header(k, v);
+    let (parts, body) = match read_body(req).await {
+        Ok(b) => b,
+        Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e})),
+    };
+    let event = apigw_event(&parts, &body, &request_id);
+    let result = run_handler(&deps, Handler::ApprovalCallback, event).await;
+    let out = match result {
+        Ok(v) => v,
+        // API Gateway answers a failed integration with 500 and this body.
+        Err(_) => {
+            return respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &request_id,
+                json!({"message": "Internal Server Error"}),
+            )
+        }
+    };
+    tracing::info!(status = %out["statusCode"], "approval page");
+    apigw_response(&out).unwrap_or_else(|| {
+        respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &request_id,
+            json!({"message": "Internal Server Error"}),
+        )
+    })
+}
+
+/// The HTTP API payload 2.0 event for a request, as API Gateway builds it: headers lower-cased
+/// and comma-joined, cookies apart, a body base64-encoded unless it is text API Gateway passes
+/// as is (form posts are encoded).
+fn apigw_event(parts: &http::request::Parts, body: &[u8], request_id: &str) -> Value {
+    use base64::Engine;
+    let mut headers = serde_json::Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == http::header::COOKIE {
+            cookies.extend(value.split("; ").map(|c| Value::String(c.to_string())));
+            continue;
+        }
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(prev)) => {
+                prev.push(',');
+                prev.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_string(), Value::String(value));
+            }
+        }
     }
-    resp.body(Full::new(Bytes::from(page.body)))
-        .unwrap_or_else(|_| respond(StatusCode::INTERNAL_SERVER_ERROR, &gw.request_id(), json!({})))
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let text = content_type.starts_with("text/") || content_type.starts_with("application/json");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let path = parts.uri.path();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": parts.uri.query().unwrap_or(""),
+        "headers": headers,
+        "requestContext": {
+            "accountId": crate::provision::ACCOUNT_ID,
+            "apiId": "local",
+            "domainName": parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost"),
+            "domainPrefix": "local",
+            "http": {
+                "method": parts.method.as_str(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": parts.headers.get(http::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "",
+            "timeEpoch": now.as_millis() as u64,
+        },
+        "isBase64Encoded": false,
+    });
+    if !cookies.is_empty() {
+        event["cookies"] = Value::Array(cookies);
+    }
+    if !body.is_empty() {
+        event["body"] = if text {
+            Value::String(String::from_utf8_lossy(body).into_owned())
+        } else {
+            event["isBase64Encoded"] = Value::Bool(true);
+            Value::String(base64::engine::general_purpose::STANDARD.encode(body))
+        };
+    }
+    event
+}
+
+/// An HTTP API payload 2.0 response, as API Gateway turns it into HTTP.
+fn apigw_response(out: &Value) -> Option<Response<Body>> {
+    use base64::Engine;
+    let status = StatusCode::from_u16(u16::try_from(out["statusCode"].as_u64()?).ok()?).ok()?;
+    let mut resp = Response::builder().status(status);
+    for (k, v) in out["headers"].as_object().into_iter().flatten() {
+        resp = resp.header(k.as_str(), v.as_str()?);
+    }
+    for c in out["cookies"].as_array().into_iter().flatten() {
+        resp = resp.header(http::header::SET_COOKIE, c.as_str()?);
+    }
+    let body = out["body"].as_str().unwrap_or("");
+    let bytes = if out["isBase64Encoded"].as_bool() == Some(true) {
+        base64::engine::general_purpose::STANDARD.decode(body).ok()?
+    } else {
+        body.as_bytes().to_vec()
+    };
+    resp.body(Full::new(Bytes::from(bytes))).ok()
 }
 
 fn respond(status: StatusCode, request_id: &str, body: Value) -> Response<Body> {
