@@ -487,6 +487,7 @@ resource "aws_apigatewayv2_api" "approval" {
 resource "aws_apigatewayv2_integration" "approval" {
   api_id                 = aws_apigatewayv2_api.approval.id
   integration_type       = "AWS_PROXY"
+  integration_method     = "POST"
   integration_uri        = aws_lambda_function.handler["approval-callback"].invoke_arn
   payload_format_version = "2.0"
   timeout_milliseconds   = 30000

@@ -148,6 +148,34 @@ def validate_problems(infra: Path) -> list[str]:
         r = tf.validate()
         other = [d for d in r.value.get("diagnostics", []) if d["summary"] != PROVIDER_MISSING]
         problems += [f"{mod.relative_to(infra.parent)}: {d['summary']}: {d.get('detail', '')}" for d in other]
+        # The missing provider stops validate before references are checked: check them here.
+        problems += reference_problems(mod)
+    return problems
+
+
+def reference_problems(module: Path) -> list[str]:
+    """What `validate` cannot reach offline in a module needing the AWS provider: every `var.`,
+    `local.`, `module.`, `data.` and resource reference names something the module declares."""
+    declared = {"var": set(), "local": set(), "module": set(), "data": set(), "resource": set()}
+    text = ""
+    for tf in sorted(module.glob("*.tf")):
+        body = parse(tf)
+        text += "\n".join(l for l in tf.read_text().splitlines() if not l.lstrip().startswith("#")) + "\n"
+        for block in body.get("variable", []):
+            declared["var"] |= {unquote(k) for k in block}
+        for block in body.get("locals", []):
+            declared["local"] |= {unquote(k) for k in block}
+        for block in body.get("module", []):
+            declared["module"] |= {unquote(k) for k in block}
+        for kind in ("data", "resource"):
+            for block in body.get(kind, []):
+                for t, named in block.items():
+                    declared[kind] |= {f"{unquote(t)}.{unquote(n)}" for n in named}
+    problems = []
+    for kind, pattern in (("var", r"\bvar\.(\w+)"), ("local", r"\blocal\.(\w+)"), ("module", r"\bmodule\.(\w+)"),
+                          ("data", r"\bdata\.(\w+\.\w+)"), ("resource", r'(?<![."\w])((?:aws|random)_\w+\.\w+)')):
+        for name in sorted(set(re.findall(pattern, text)) - declared[kind]):
+            problems.append(f"{module.name}: {kind} {name} is not declared")
     return problems
 
 
@@ -257,7 +285,7 @@ def placeholder_problems(repo: Path, work: Path) -> list[str]:
     if path is None:
         return ["main.tf: no `definition = templatefile(...)` for the state machine"]
     asl_text = (infra / path.replace("${path.module}/", "")).read_text()
-    placeholders = set(re.findall(r"\$\{(\w+)\}", asl_text))
+    placeholders = set(re.findall(r"\$\{([^}]*)\}", asl_text))
     problems = []
     if placeholders - set(mapping):
         problems.append(f"placeholders of the ASL not filled by templatefile: {sorted(placeholders - set(mapping))}")
@@ -485,6 +513,11 @@ class Offline(unittest.TestCase):
         broken = copy_tree(self.work("broken"))
         edit(broken / "infra/modules/policies/main.tf", "var.catalog.rule_read_actions", "var.no_such_variable")
         self.assertFound(validate_problems(broken / "infra"), "modules/policies")
+        edit(broken / "infra/main.tf", "RUST_LOG                  = var.log_level", "RUST_LOG                  = var.log_levle")
+        edit(broken / "infra/iam.tf", "aws_iam_role.handler[each.key].id", "aws_iam_role.handlers[each.key].id")
+        problems = validate_problems(broken / "infra")
+        self.assertFound(problems, "var log_levle is not declared")
+        self.assertFound(problems, "resource aws_iam_role.handlers is not declared")
 
     def test_checkov_passes_with_reasoned_skips_only_and_finds_an_unreasoned_gap(self):
         self.assertNone(checkov_problems(REPO / "infra"))
