@@ -431,6 +431,9 @@ def iam_problems(repo: Path, work: Path) -> list[str]:
             problems += [f"wildcard action {a!r} in an evaluated policy" for a in s["Action"] if wildcard(a)]
     problems += wiring_problems(repo)
     problems += static_action_problems(repo)
+    loose_writes = sorted(set(outputs["unscoped_rule_actions"]) & writes)
+    if loose_writes and repo == REPO:
+        print(f"\n  note: rule write actions on Resource \"*\" (no pattern in modules/policies): {loose_writes}", end=" ")
     return problems
 
 

@@ -62,12 +62,31 @@ locals {
     for name, m in local.own_resources : [for a, r in m : "${name}: ${a}" if r == null]
   ])))
 
-  # Rule actions → resources where the action supports resource-level permissions.
+  # Rule actions → resources, for the actions known to support resource-level permissions (an
+  # ARN given to an action without them would deny it at run time, so the table lists actions,
+  # not services). Account-scoped where the ARN carries the account. Families being added may
+  # list their write actions here; the rest fall back to `*` and show in unscoped_rule_actions.
   rule_action_resources = {
-    "ec2:AuthorizeSecurityGroupIngress" = ["arn:${local.p}:ec2:*:${var.account_id}:security-group/*"]
-    "ec2:RevokeSecurityGroupIngress"    = ["arn:${local.p}:ec2:*:${var.account_id}:security-group/*"]
-    "ec2:ModifyImageAttribute"          = ["arn:${local.p}:ec2:*::image/*"]
-    "ec2:ModifySnapshotAttribute"       = ["arn:${local.p}:ec2:*::snapshot/*"]
+    "ec2:AuthorizeSecurityGroupIngress"          = ["arn:${local.p}:ec2:*:${var.account_id}:security-group/*"]
+    "ec2:RevokeSecurityGroupIngress"             = ["arn:${local.p}:ec2:*:${var.account_id}:security-group/*"]
+    "ec2:ModifyImageAttribute"                   = ["arn:${local.p}:ec2:*::image/*"]
+    "ec2:ModifySnapshotAttribute"                = ["arn:${local.p}:ec2:*::snapshot/*"]
+    "rds:ModifyDBInstance"                       = ["arn:${local.p}:rds:*:${var.account_id}:db:*"]
+    "rds:ModifyDBSnapshotAttribute"              = ["arn:${local.p}:rds:*:${var.account_id}:snapshot:*"]
+    "redshift:ModifyCluster"                     = ["arn:${local.p}:redshift:*:${var.account_id}:cluster:*"]
+    "redshift:ModifyClusterParameterGroup"       = ["arn:${local.p}:redshift:*:${var.account_id}:parametergroup:*"]
+    "cloudtrail:CreateTrail"                     = ["arn:${local.p}:cloudtrail:*:${var.account_id}:trail/*"]
+    "cloudtrail:UpdateTrail"                     = ["arn:${local.p}:cloudtrail:*:${var.account_id}:trail/*"]
+    "cloudtrail:StartLogging"                    = ["arn:${local.p}:cloudtrail:*:${var.account_id}:trail/*"]
+    "kinesis:StartStreamEncryption"              = ["arn:${local.p}:kinesis:*:${var.account_id}:stream/*"]
+    "lambda:UpdateFunctionConfiguration"         = ["arn:${local.p}:lambda:*:${var.account_id}:function:*"]
+    "sqs:SetQueueAttributes"                     = ["arn:${local.p}:sqs:*:${var.account_id}:*"]
+    "cloudformation:UpdateTerminationProtection" = ["arn:${local.p}:cloudformation:*:${var.account_id}:stack/*"]
+    "kms:EnableKeyRotation"                      = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
+    "kms:CancelKeyDeletion"                      = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
+    "kms:EnableKey"                              = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
+    # Never any role of any account: only this account's.
+    "iam:PassRole" = ["arn:${local.p}:iam::${var.account_id}:role/*"]
   }
   rule_service_resources = {
     # Every S3 bucket-level action of the catalog takes a bucket ARN.
