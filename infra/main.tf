@@ -135,18 +135,21 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  statement {
-    sid = "ConformityPublishesToTheEncryptedTopic"
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${var.conformity_publisher_account_id}:root"]
-    }
-    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["sns.${local.region}.amazonaws.com"]
+  dynamic "statement" {
+    for_each = var.encrypt_conformity_topic ? [var.conformity_publisher_account_id] : []
+    content {
+      sid = "ConformityPublishesToTheEncryptedTopic"
+      principals {
+        type        = "AWS"
+        identifiers = ["arn:${local.partition}:iam::${statement.value}:root"]
+      }
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = ["*"]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sns.${local.region}.amazonaws.com"]
+      }
     }
   }
 
@@ -352,7 +355,7 @@ resource "aws_lambda_function" "handler" {
 
 resource "aws_sns_topic" "conformity" {
   name              = "CloudConformity"
-  kms_master_key_id = aws_kms_key.this.arn
+  kms_master_key_id = var.encrypt_conformity_topic ? aws_kms_key.this.arn : null
   tags              = local.tags
 }
 

@@ -29,6 +29,12 @@ variable "conformity_publisher_account_id" {
   }
 }
 
+variable "encrypt_conformity_topic" {
+  description = "Encrypt the CloudConformity topic with the module's KMS key; the key policy then lets the Conformity publisher account use the key through SNS. False leaves the topic unencrypted (findings are resource names, no secret) and grants that account nothing on the key."
+  type        = bool
+  default     = true
+}
+
 variable "lambda_zip" {
   description = "The zipped `bootstrap` binary built by `make package`. Null means `../target/lambda/<architecture>/bootstrap/bootstrap.zip` relative to this module."
   type        = string
