@@ -429,6 +429,7 @@ def iam_problems(repo: Path, work: Path) -> list[str]:
     for p in list(policies.values()) + [outputs["member_policy"]]:
         for s in statements(p):
             problems += [f"wildcard action {a!r} in an evaluated policy" for a in s["Action"] if wildcard(a)]
+    problems += policy_size_problems(outputs)
     problems += wiring_problems(repo)
     problems += static_action_problems(repo)
     loose_writes = sorted(set(outputs["unscoped_rule_actions"]) & writes)
@@ -468,18 +469,45 @@ def hcl_actions(root: Path):
                 yield tf.relative_to(root), a
 
 
+def identity_statements(root: Path):
+    """The statements of every `aws_iam_policy_document` with no `principals`: identity policies
+    (roles' permissions), as opposed to resource policies (key, topics, queue, trust)."""
+    for (file, name), body in blocks(root, "data", "aws_iam_policy_document").items():
+        stmts = list(body.get("statement", []))
+        for dyn in body.get("dynamic", []):
+            for k, v in dyn.items():
+                if unquote(k) == "statement":
+                    stmts += v.get("content", [])
+        for st in stmts:
+            if "principals" not in st:
+                actions = st.get("actions", [])
+                yield file, name, [unquote(a) for a in (actions if isinstance(actions, list) else [actions])]
+
+
 def static_action_problems(repo: Path) -> list[str]:
-    """Outside the evaluated module, no catalog rule action nor resumption is written by hand,
-    and no action anywhere is `*` or a service wildcard."""
+    """No action anywhere in the HCL is `*` or a service wildcard; and no role policy written by
+    hand grants a catalog rule action or resumes executions (those come only from the catalog)."""
     cat = catalog(repo)
     forbidden = set(cat["rule_read_actions"]) | set(cat["rule_write_actions"]) | RESUME
     problems = []
     for file, action in hcl_actions(repo / "infra"):
         if wildcard(action):
             problems.append(f"{file}: wildcard action {action!r}")
-        if action in forbidden and "modules/policies" not in str(file):
-            problems.append(f"{file}: {action} written by hand (it must come from the catalog)")
+    for file, name, actions in identity_statements(repo / "infra"):
+        for action in actions:
+            if action in forbidden:
+                problems.append(f"{file}: {action} written by hand in {name} (it must come from the catalog)")
     return problems
+
+
+def policy_size_problems(outputs: dict) -> list[str]:
+    """IAM's limit on a role's inline policies (10,240 characters, whitespace excluded)."""
+    docs = dict(outputs["handler_policies"], member=outputs["member_policy"])
+    return [
+        f"{name}: policy of {n} characters exceeds IAM's 10240 for a role's inline policies"
+        for name, doc in docs.items()
+        if (n := len(json.dumps(json.loads(doc), separators=(",", ":")))) > 10240
+    ]
 
 
 # -------------------------------------------------------------------------------------------------
