@@ -65,7 +65,6 @@ locals {
   handler_actions = { for h in local.catalog.handlers : h.name => h.actions }
 
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${var.name}"
-  function_arns     = { for k, f in aws_lambda_function.handler : k => f.arn }
 
   signing_key_env = var.signing_key_store == "secretsmanager" ? {
     APPROVAL_SIGNING_KEY_SECRET_ID = aws_secretsmanager_secret.signing_key[0].arn
@@ -253,8 +252,9 @@ resource "aws_dynamodb_table" "approvals" {
 
 # ---------------------------------------------------------------------------------------------
 # The approval-link signing key (lambdas/core/src/keys.rs): Secrets Manager or SSM SecureString.
-# `terraform apply -replace=random_password.signing_key` rotates it; with Secrets Manager the old
-# key becomes AWSPREVIOUS and links already sent keep working.
+# `terraform apply -replace=random_password.signing_key` rotates it. With Secrets Manager the
+# handlers also verify with the AWSPREVIOUS version, so links already sent keep working as long as
+# the former version keeps that label (see the README: not verifiable offline).
 
 resource "random_password" "signing_key" {
   length  = 64
