@@ -15,7 +15,7 @@ stacks = for s in $(TEST_STACKS); do IFS=: read -r dir port cfg <<< "$$s"; \
   STACK_DIR=.local/$$dir GATEWAY_PORT=$$port MOTO_PORT_BACKEND=$$((port+1)) APPROVAL_PORT=$$((port+2)) CONFIG=$$cfg \
   local/stack.sh $(1) || exit 1; done
 
-.PHONY: all build browser-deps venv local-up local-down demo test lint fmt clean infra-check infra-tools
+.PHONY: all build browser-deps venv local-up local-down demo test lint fmt clean infra-check infra-tools package
 
 # The offline checks of infra/ and the state machine, with their own pinned tools under .tools/
 # (checkov in a venv of its own: it pins its own boto3 and hcl2).
@@ -24,6 +24,12 @@ INFRA_VENV := $(TOOLS)/venv-infra
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := $(TOOLS)/venv-checkov
 ASL_VALIDATOR_VERSION := 4.0.0
+# Packaging: cargo-lambda and zig from PyPI, pinned (both work offline once installed).
+PACKAGE_VENV := $(TOOLS)/venv-package
+CARGO_LAMBDA_VERSION := 1.9.2
+ZIG_VERSION := 0.17.1
+# arm64 (Graviton) first, where its Rust target can be added; x86_64 always.
+ARCHS ?= arm64 x86_64
 
 all: build
 
@@ -47,6 +53,27 @@ $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
 $(TOOLS)/node_modules/.installed-$(ASL_VALIDATOR_VERSION):
 	npm install --prefix $(TOOLS) --no-audit --no-fund --silent asl-validator@$(ASL_VALIDATOR_VERSION)
 	touch $@
+
+$(PACKAGE_VENV)/.installed-$(CARGO_LAMBDA_VERSION)-$(ZIG_VERSION):
+	python3 -m venv $(PACKAGE_VENV)
+	$(PACKAGE_VENV)/bin/pip install --quiet --disable-pip-version-check cargo-lambda==$(CARGO_LAMBDA_VERSION) ziglang==$(ZIG_VERSION)
+	touch $@
+
+## The one Lambda artefact (the `bootstrap` binary, every handler) for provided.al2023, zipped:
+## target/lambda/<arch>/bootstrap/bootstrap.zip for each of ARCHS, then checked (one executable,
+## its architecture, GLIBC at most 2.34) and its size printed by local/check_package.py.
+package: $(PACKAGE_VENV)/.installed-$(CARGO_LAMBDA_VERSION)-$(ZIG_VERSION)
+	@set -e; export PATH="$(abspath $(PACKAGE_VENV))/bin:$$PATH"; \
+	for arch in $(ARCHS); do \
+	  if [ $$arch = arm64 ]; then flag=--arm64; \
+	    if ! rustup target list --installed | grep -q aarch64-unknown-linux-gnu && ! rustup target add aarch64-unknown-linux-gnu; then \
+	      echo "package: the aarch64 Rust target cannot be added here: skipping arm64 (x86_64 still builds)"; continue; fi; \
+	  else flag=--x86-64; fi; \
+	  start=$$(date +%s); \
+	  cargo lambda build --release --locked $$flag --bin bootstrap --output-format zip --lambda-dir target/lambda/$$arch; \
+	  echo "package: $$arch built in $$(( $$(date +%s) - start )) s"; \
+	done
+	python3 local/check_package.py target/lambda
 
 infra-tools: $(INFRA_VENV)/.installed $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) $(TOOLS)/node_modules/.installed-$(ASL_VALIDATOR_VERSION)
 
