@@ -7,7 +7,7 @@
 //! encrypted either way.
 //! Undo: `SetQueueAttributes` `SqsManagedSseEnabled=false` (or `KmsMasterKeyId=""`).
 //!
-//! The resource is the queue's URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`) or its
+//! The resource is the queue's URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`), ARN or
 //! name; either way the queue is looked up by name in the finding's account and region
 //! (`GetQueueUrl`), so a URL never sends a request anywhere else.
 
@@ -82,9 +82,26 @@ pub struct QueueRef<'a> {
     pub name: &'a str,
 }
 
-/// Parses a queue name or URL (`https://sqs.<region>.amazonaws.com[.cn]/<account>/<name>`, or the
-/// legacy `https://<region>.queue.amazonaws.com/<account>/<name>`).
+/// Parses a queue name, ARN (`arn:<partition>:sqs:<region>:<account>:<name>`) or URL
+/// (`https://sqs.<region>.amazonaws.com[.cn]/<account>/<name>`, or the legacy
+/// `https://<region>.queue.amazonaws.com/<account>/<name>`).
 pub fn queue_ref(id: &str) -> Option<QueueRef<'_>> {
+    if id.starts_with("arn:") {
+        let parts: Vec<&str> = id.split(':').collect();
+        let [_, partition, service, region, account, name] = parts[..] else {
+            return None;
+        };
+        let ok = matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
+            && service == "sqs"
+            && is_region_name(region)
+            && is_account(account)
+            && is_queue_name(name);
+        return ok.then_some(QueueRef {
+            account: Some(account),
+            region: Some(region),
+            name,
+        });
+    }
     let Some(rest) = id.strip_prefix("https://") else {
         return is_queue_name(id).then_some(QueueRef {
             account: None,
@@ -101,16 +118,21 @@ pub fn queue_ref(id: &str) -> Option<QueueRef<'_>> {
         .strip_suffix(".amazonaws.com")
         .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
     let region = domain.strip_prefix("sqs.").or_else(|| domain.strip_suffix(".queue"))?;
-    let region_ok = !region.is_empty()
-        && region
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
-    let account_ok = account.len() == 12 && account.bytes().all(|c| c.is_ascii_digit());
-    (region_ok && account_ok && is_queue_name(name)).then_some(QueueRef {
+    (is_region_name(region) && is_account(account) && is_queue_name(name)).then_some(QueueRef {
         account: Some(account),
         region: Some(region),
         name,
     })
+}
+
+fn is_region_name(r: &str) -> bool {
+    !r.is_empty()
+        && r.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+}
+
+fn is_account(a: &str) -> bool {
+    a.len() == 12 && a.bytes().all(|c| c.is_ascii_digit())
 }
 
 fn encrypted(s: &QueueEncryption) -> bool {
@@ -132,7 +154,7 @@ impl RuleFamily for SqsEncryption {
         undo: "SetQueueAttributes SqsManagedSseEnabled=false (or KmsMasterKeyId=\"\")",
         tested: "local stack",
     };
-    const RESOURCE: &'static str = "SQS queue URL or name";
+    const RESOURCE: &'static str = "SQS queue URL, ARN or name";
     const READS: &'static [&'static str] = &[GET_QUEUE_URL, GET_QUEUE_ATTRIBUTES, LIST_QUEUE_TAGS];
     const WRITES: &'static [&'static str] = &[SET_QUEUE_ATTRIBUTES];
     /// Attribute changes take up to a minute to propagate through SQS.
@@ -375,6 +397,8 @@ mod tests {
             "https://sqs.us-east-1.amazonaws.com/111122223333/orders/x",
             "https://sqs.us-east-1.amazonaws.com/1111/orders",
             "https://sqs.us-east-1.amazonaws.com.evil.com/111122223333/orders",
+            "arn:aws:sqs:us-east-1:111122223333:orders:x",
+            "arn:aws:sns:us-east-1:111122223333:orders",
         ] {
             assert!(queue_ref(bad).is_none(), "{bad}");
         }
