@@ -11,6 +11,7 @@ mod ec2;
 mod faults;
 mod intake;
 mod keys;
+mod logs_streams_queues;
 mod s3;
 mod s3_settings;
 mod shares;

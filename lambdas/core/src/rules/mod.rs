@@ -7,16 +7,24 @@
 //! from a fresh inspection) and, through [`inspect`] again, verification. Handlers never branch on
 //! a rule id or a family.
 
+pub mod cfn_termination_protection;
 pub mod ebs_public_snapshot;
 pub mod ec2_ports;
 pub mod ec2_public_ami;
 pub mod family;
 pub mod ids;
+pub mod kinesis_encryption;
+pub mod lambda_tracing;
+#[cfg(test)]
+pub mod mock_ctx;
+pub mod organizations_all_features;
 pub mod s3_acl;
 pub mod s3_bucket;
 pub mod s3_encryption;
 pub mod s3_versioning;
 pub mod shares;
+pub mod sqs_encryption;
+pub mod vpc_flow_logs;
 
 use std::collections::BTreeMap;
 
@@ -37,6 +45,12 @@ pub static FAMILIES: &[&dyn DynFamily] = &[
     &Erased::<s3_encryption::S3DefaultEncryption>::NEW,
     &Erased::<ec2_public_ami::Ec2PublicAmi>::NEW,
     &Erased::<ebs_public_snapshot::EbsPublicSnapshot>::NEW,
+    &Erased::<vpc_flow_logs::VpcFlowLogs>::NEW,
+    &Erased::<cfn_termination_protection::CfnTerminationProtection>::NEW,
+    &Erased::<kinesis_encryption::KinesisEncryption>::NEW,
+    &Erased::<sqs_encryption::SqsEncryption>::NEW,
+    &Erased::<lambda_tracing::LambdaTracing>::NEW,
+    &Erased::<organizations_all_features::OrganizationsAllFeatures>::NEW,
 ];
 
 /// The family named `name`.

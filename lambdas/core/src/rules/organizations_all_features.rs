@@ -1,0 +1,369 @@
+//! Organizations-002: an AWS organization runs with consolidated billing only, not all features.
+//!
+//! Changes: `EnableAllFeatures`, which only starts the handshake: every member account must
+//! approve it before the organization switches (AWS, up to 90 days). An open `ENABLE_ALL_FEATURES`
+//! handshake counts as in progress: no second one is started, and the rule's part is done.
+//! Never touches: accounts, OUs, policies, the handshake's progress (approvals are the members').
+//! Undo: while the handshake is open, `CancelHandshake` of the one the fix started; once the
+//! organization has all features it cannot return to consolidated billing only.
+
+use std::time::Duration;
+
+use aws_sdk_organizations::types::{ActionType, HandshakeFilter};
+use serde::{Deserialize, Serialize};
+
+use crate::aws::Ctx;
+use crate::error::Error;
+use crate::plan::{Describe, Plan};
+use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+
+/// The family: `organizations-all-features` in the catalog.
+pub struct OrganizationsAllFeatures;
+
+const DESCRIBE_ORGANIZATION: &str = "organizations:DescribeOrganization";
+const LIST_HANDSHAKES: &str = "organizations:ListHandshakesForOrganization";
+const ENABLE_ALL_FEATURES: &str = "organizations:EnableAllFeatures";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {}
+
+/// The organization's feature set as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: String,
+    /// `ALL` or `CONSOLIDATED_BILLING`.
+    pub feature_set: String,
+    /// `ENABLE_ALL_FEATURES` handshakes still in progress (requested, open or accepted).
+    pub open_handshakes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action")]
+pub enum Change {
+    #[serde(rename = "organizations:EnableAllFeatures")]
+    EnableAllFeatures,
+}
+
+impl Describe for Change {
+    fn describe(&self) -> String {
+        "start the enable-all-features handshake (every member account must approve it)".into()
+    }
+}
+
+/// An organization id: `o-` and 10 to 32 lowercase letters or digits.
+pub fn is_organization_id(id: &str) -> bool {
+    id.strip_prefix("o-").is_some_and(|rest| {
+        (10..=32).contains(&rest.len()) && rest.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    })
+}
+
+fn in_progress(o: &Organization) -> bool {
+    !o.open_handshakes.is_empty()
+}
+
+impl RuleFamily for OrganizationsAllFeatures {
+    const NAME: &'static str = "organizations-all-features";
+    const DOC: FamilyDoc = FamilyDoc {
+        changes:
+            "EnableAllFeatures (starts the handshake the member accounts approve; an open one counts as in progress)",
+        never: "accounts, OUs, policies, an open handshake",
+        undo: "CancelHandshake while it is open (all features cannot be turned off)",
+        tested: "request-level",
+    };
+    const RESOURCE: &'static str = "AWS organization id";
+    const READS: &'static [&'static str] = &[DESCRIBE_ORGANIZATION, LIST_HANDSHAKES];
+    const WRITES: &'static [&'static str] = &[ENABLE_ALL_FEATURES];
+    const SETTLE: Duration = Duration::from_secs(30);
+    type Params = Params;
+    type State = Organization;
+    type Change = Change;
+
+    fn valid_id(id: &str) -> bool {
+        is_organization_id(id)
+    }
+
+    async fn read(ctx: &Ctx, org: &str, _: Tags) -> Result<Option<Read<Organization>>, Error> {
+        let orgs = crate::sdk_client!(ctx, aws_sdk_organizations);
+        let out = match orgs.describe_organization().send().await {
+            Ok(out) => out,
+            Err(e) => {
+                let err = Error::from_sdk(DESCRIBE_ORGANIZATION, e);
+                return if err.aws_code() == Some("AWSOrganizationsNotInUseException") {
+                    Ok(None)
+                } else {
+                    Err(err)
+                };
+            }
+        };
+        // The account belongs to another organization than the finding's (or to none).
+        let Some(o) = out.organization().filter(|o| o.id() == Some(org)) else {
+            return Ok(None);
+        };
+        let feature_set = o.feature_set().map(|f| f.as_str().to_string()).unwrap_or_default();
+        let mut open_handshakes = Vec::new();
+        if feature_set != "ALL" {
+            let mut token: Option<String> = None;
+            loop {
+                let out = orgs
+                    .list_handshakes_for_organization()
+                    .filter(
+                        HandshakeFilter::builder()
+                            .action_type(ActionType::EnableAllFeatures)
+                            .build(),
+                    )
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| Error::from_sdk(LIST_HANDSHAKES, e))?;
+                open_handshakes.extend(
+                    out.handshakes()
+                        .iter()
+                        .filter(|h| {
+                            h.state()
+                                .is_some_and(|s| matches!(s.as_str(), "REQUESTED" | "OPEN" | "ACCEPTED"))
+                        })
+                        .filter_map(|h| h.id().map(str::to_string)),
+                );
+                match out.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+        }
+        // An organization has no tags of its own to exclude it by.
+        Ok(Some(Read {
+            state: Organization {
+                id: org.to_string(),
+                feature_set,
+                open_handshakes,
+            },
+            tags: Default::default(),
+        }))
+    }
+
+    fn assess(o: &Organization, _: &Params, t: Target<'_>) -> Assessment<Change> {
+        let all = o.feature_set == "ALL";
+        let pending = !all && in_progress(o);
+        let summary = if all {
+            format!("organization {} has all features: nothing to change", t.resource)
+        } else if pending {
+            format!(
+                "organization {}: the enable-all-features handshake {} is in progress, waiting for the member \
+                 accounts' approval: nothing to start",
+                t.resource,
+                o.open_handshakes.join(", ")
+            )
+        } else {
+            format!(
+                "start enabling all features in organization {} (the switch happens once every member account \
+                 approves the handshake)",
+                t.resource
+            )
+        };
+        let changes = if all || pending {
+            Vec::new()
+        } else {
+            vec![Change::EnableAllFeatures]
+        };
+        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        plan.untouched = vec!["accounts, OUs and policies".into()];
+        Assessment {
+            offending: if all || pending {
+                Vec::new()
+            } else {
+                vec![format!("feature set {}", o.feature_set)]
+            },
+            plan,
+        }
+    }
+
+    async fn apply(ctx: &Ctx, _: &str, _: &Organization, changes: &[Change]) -> Result<(), Error> {
+        for Change::EnableAllFeatures in changes {
+            enable(&crate::sdk_client!(ctx, aws_sdk_organizations)).await?;
+        }
+        Ok(())
+    }
+
+    fn simulate(o: &Organization, changes: &[Change]) -> Organization {
+        let mut out = o.clone();
+        if !changes.is_empty() && !in_progress(o) {
+            out.open_handshakes.push("(new)".into());
+        }
+        out
+    }
+
+    fn diff(before: &Organization, after: &Organization) -> Vec<String> {
+        let mut out = Vec::new();
+        if before.feature_set != after.feature_set {
+            out.push(format!("feature set {} → {}", before.feature_set, after.feature_set));
+        }
+        for h in after
+            .open_handshakes
+            .iter()
+            .filter(|h| !before.open_handshakes.contains(h))
+        {
+            out.push(format!("started the enable-all-features handshake {h}"));
+        }
+        out
+    }
+}
+
+/// `EnableAllFeatures`; a handshake already open (`DuplicateHandshakeException`) counts as done.
+pub async fn enable(orgs: &aws_sdk_organizations::Client) -> Result<(), Error> {
+    match orgs.enable_all_features().send().await {
+        Ok(_) => Ok(()),
+        Err(e) => match Error::from_sdk(ENABLE_ALL_FEATURES, e) {
+            err if err.aws_code() == Some("DuplicateHandshakeException") => Ok(()),
+            err => Err(err),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::mock_ctx;
+    use aws_sdk_organizations::operation::describe_organization::{
+        DescribeOrganizationError, DescribeOrganizationOutput,
+    };
+    use aws_sdk_organizations::operation::enable_all_features::{EnableAllFeaturesError, EnableAllFeaturesOutput};
+    use aws_sdk_organizations::operation::list_handshakes_for_organization::ListHandshakesForOrganizationOutput;
+    use aws_sdk_organizations::types::{Handshake, HandshakeState, Organization as Org, OrganizationFeatureSet};
+    use aws_smithy_mocks::mock;
+
+    const ORG: &str = "o-a1b2c3d4e5";
+
+    fn target() -> Target<'static> {
+        Target {
+            rule_id: "Organizations-002",
+            resource: ORG,
+            region: "us-east-1",
+        }
+    }
+
+    fn org(features: &str, open: &[&str]) -> Organization {
+        Organization {
+            id: ORG.into(),
+            feature_set: features.into(),
+            open_handshakes: open.iter().map(|h| h.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn consolidated_billing_starts_the_handshake_and_an_open_one_or_all_features_needs_nothing() {
+        let a = OrganizationsAllFeatures::assess(&org("CONSOLIDATED_BILLING", &[]), &Params {}, target());
+        assert_eq!(a.plan.changes, vec![Change::EnableAllFeatures]);
+        assert_eq!(a.offending, vec!["feature set CONSOLIDATED_BILLING"]);
+        assert!(a.plan.removes.is_empty());
+        let after = OrganizationsAllFeatures::simulate(&org("CONSOLIDATED_BILLING", &[]), &a.plan.changes);
+        assert!(OrganizationsAllFeatures::assess(&after, &Params {}, target())
+            .plan
+            .is_empty());
+        let a = OrganizationsAllFeatures::assess(&org("CONSOLIDATED_BILLING", &["h-0123456789"]), &Params {}, target());
+        assert!(a.plan.is_empty() && a.offending.is_empty());
+        assert!(a.plan.summary.contains("h-0123456789 is in progress"));
+        let a = OrganizationsAllFeatures::assess(&org("ALL", &[]), &Params {}, target());
+        assert!(a.plan.is_empty() && a.offending.is_empty());
+        assert_eq!(
+            OrganizationsAllFeatures::diff(
+                &org("CONSOLIDATED_BILLING", &[]),
+                &org("CONSOLIDATED_BILLING", &["h-1"])
+            ),
+            vec!["started the enable-all-features handshake h-1"]
+        );
+    }
+
+    #[test]
+    fn organization_ids_only() {
+        assert!(is_organization_id(ORG));
+        for bad in [
+            "",
+            "o-",
+            "o-short",
+            "111122223333",
+            "o-A1B2C3D4E5",
+            "o-a1b2c3d4e5/..",
+            "r-a1b2",
+        ] {
+            assert!(!is_organization_id(bad), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn apply_sends_exactly_one_enable_all_features_and_a_duplicate_counts_as_done() {
+        let enable_ok = mock!(aws_sdk_organizations::Client::enable_all_features)
+            .then_output(|| EnableAllFeaturesOutput::builder().build());
+        let duplicate = mock!(aws_sdk_organizations::Client::enable_all_features).then_error(|| {
+            EnableAllFeaturesError::generic(
+                aws_sdk_organizations::error::ErrorMetadata::builder()
+                    .code("DuplicateHandshakeException")
+                    .build(),
+            )
+        });
+        let ctx = mock_ctx::ctx(
+            OrganizationsAllFeatures::READS,
+            OrganizationsAllFeatures::WRITES,
+            &[&enable_ok, &duplicate],
+        );
+        let s = org("CONSOLIDATED_BILLING", &[]);
+        OrganizationsAllFeatures::apply(&ctx, ORG, &s, &[Change::EnableAllFeatures])
+            .await
+            .unwrap();
+        OrganizationsAllFeatures::apply(&ctx, ORG, &s, &[Change::EnableAllFeatures])
+            .await
+            .unwrap();
+        assert_eq!((enable_ok.num_calls(), duplicate.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn read_lists_open_handshakes_and_no_or_another_organization_is_none() {
+        let describe = |id: &'static str| {
+            mock!(aws_sdk_organizations::Client::describe_organization).then_output(move || {
+                DescribeOrganizationOutput::builder()
+                    .organization(
+                        Org::builder()
+                            .id(id)
+                            .feature_set(OrganizationFeatureSet::ConsolidatedBilling)
+                            .build(),
+                    )
+                    .build()
+            })
+        };
+        let ours = describe(ORG);
+        let handshakes = mock!(aws_sdk_organizations::Client::list_handshakes_for_organization)
+            .match_requests(|r| r.filter().and_then(|f| f.action_type()) == Some(&ActionType::EnableAllFeatures))
+            .then_output(|| {
+                ListHandshakesForOrganizationOutput::builder()
+                    .handshakes(Handshake::builder().id("h-open").state(HandshakeState::Open).build())
+                    .handshakes(Handshake::builder().id("h-old").state(HandshakeState::Expired).build())
+                    .build()
+            });
+        let other = describe("o-zzzzzzzzzz");
+        let none = mock!(aws_sdk_organizations::Client::describe_organization).then_error(|| {
+            DescribeOrganizationError::generic(
+                aws_sdk_organizations::error::ErrorMetadata::builder()
+                    .code("AWSOrganizationsNotInUseException")
+                    .build(),
+            )
+        });
+        let ctx = mock_ctx::ctx(
+            OrganizationsAllFeatures::READS,
+            OrganizationsAllFeatures::WRITES,
+            &[&ours, &handshakes, &other, &none],
+        );
+        let r = OrganizationsAllFeatures::read(&ctx, ORG, Tags::Read)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.state, org("CONSOLIDATED_BILLING", &["h-open"]));
+        assert!(OrganizationsAllFeatures::read(&ctx, ORG, Tags::Read)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(OrganizationsAllFeatures::read(&ctx, ORG, Tags::Read)
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
