@@ -19,7 +19,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    BeforeSerializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
 };
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -347,13 +347,21 @@ impl Intercept for Declared {
         "DeclaredActions"
     }
 
-    fn read_before_execution(
+    /// Checked before serialization, not in `read_before_execution`: a client interceptor's
+    /// `read_before_execution` runs before the operation's configuration (its `Metadata`) is in
+    /// the bag, so it could not tell the operation and let every call through. An error here
+    /// halts the call before anything is serialized or sent.
+    fn modify_before_serialization(
         &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Some(meta) = cfg.load::<Metadata>() else {
-            return Ok(());
+            return Err(Box::new(UndeclaredAction {
+                action: "an operation without metadata".into(),
+                family: self.family,
+            }));
         };
         let action = iam_action(meta.service(), meta.name());
         if self.reads.iter().chain(self.writes).any(|a| *a == action) {
