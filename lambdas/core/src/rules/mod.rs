@@ -11,7 +11,14 @@ pub mod ebs_public_snapshot;
 pub mod ec2_ports;
 pub mod ec2_public_ami;
 pub mod family;
+pub mod guardduty;
+pub mod iam_exposed_key;
+pub mod iam_key_age;
+pub mod iam_keys;
 pub mod ids;
+pub mod kms_key;
+pub mod kms_pending_deletion;
+pub mod kms_rotation;
 pub mod s3_acl;
 pub mod s3_bucket;
 pub mod s3_encryption;
@@ -37,6 +44,11 @@ pub static FAMILIES: &[&dyn DynFamily] = &[
     &Erased::<s3_encryption::S3DefaultEncryption>::NEW,
     &Erased::<ec2_public_ami::Ec2PublicAmi>::NEW,
     &Erased::<ebs_public_snapshot::EbsPublicSnapshot>::NEW,
+    &Erased::<iam_key_age::IamKeyAge>::NEW,
+    &Erased::<iam_exposed_key::IamExposedKey>::NEW,
+    &Erased::<kms_rotation::KmsKeyRotation>::NEW,
+    &Erased::<kms_pending_deletion::KmsPendingDeletion>::NEW,
+    &Erased::<guardduty::GuardDutyDetector>::NEW,
 ];
 
 /// The family named `name`.
