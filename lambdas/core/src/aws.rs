@@ -421,6 +421,36 @@ mod tests {
         assert_eq!(iam_action("CloudWatch Logs", "CreateLogGroup"), "logs:CreateLogGroup");
     }
 
+    /// The guard refuses an undeclared call before anything is serialized or sent (the mock
+    /// never sees it), and lets a declared one through.
+    #[tokio::test]
+    async fn an_undeclared_call_is_refused_before_it_is_sent_and_a_declared_one_goes() {
+        use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
+        use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
+        let describe = mock!(aws_sdk_ec2::Client::describe_security_groups)
+            .then_output(|| DescribeSecurityGroupsOutput::builder().build());
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .build();
+        let mocks = || {
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&describe)
+        };
+        let refused = Ctx::new(sdk.clone(), "111122223333", &["ec2:DescribeImages"], &[]).with_interceptor(mocks());
+        let err = refused.ec2().describe_security_groups().send().await.unwrap_err();
+        let err = Error::from_sdk("ec2:DescribeSecurityGroups", err);
+        assert_eq!(err.name(), "UndeclaredAction", "{err}");
+        assert!(err.to_string().contains("ec2:DescribeSecurityGroups"), "{err}");
+        assert_eq!(describe.num_calls(), 0, "nothing was sent");
+        let allowed = Ctx::new(sdk, "111122223333", &["ec2:DescribeSecurityGroups"], &[]).with_interceptor(mocks());
+        allowed.ec2().describe_security_groups().send().await.unwrap();
+        assert_eq!(describe.num_calls(), 1);
+    }
+
     #[test]
     fn the_member_session_policy_lists_exactly_the_declared_actions() {
         let p: serde_json::Value =

@@ -86,6 +86,9 @@ pub struct KeyInfo {
     pub origin: String,
     /// `Enabled`, `Disabled`, `PendingDeletion`, ...
     pub state: String,
+    /// A multi-Region replica (its rotation is set on its primary key).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replica: bool,
     /// When a scheduled deletion happens (epoch seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_date: Option<i64>,
@@ -119,6 +122,10 @@ pub async fn describe(kms: &aws_sdk_kms::Client, key: &str) -> Result<Option<Key
         usage: m.key_usage().map(|v| v.as_str().to_string()).unwrap_or_default(),
         origin: m.origin().map(|v| v.as_str().to_string()).unwrap_or_default(),
         state: m.key_state().map(|v| v.as_str().to_string()).unwrap_or_default(),
+        replica: m
+            .multi_region_configuration()
+            .and_then(|c| c.multi_region_key_type())
+            .is_some_and(|t| t.as_str() == "REPLICA"),
         deletion_date: m.deletion_date().map(|d| d.secs()),
     }))
 }

@@ -242,6 +242,7 @@ mod tests {
             usage: "ENCRYPT_DECRYPT".into(),
             origin: "AWS_KMS".into(),
             state: state.into(),
+            replica: false,
             deletion_date: (state == "PendingDeletion").then_some(1_800_000_000),
         }
     }

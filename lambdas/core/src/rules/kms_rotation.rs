@@ -4,7 +4,7 @@
 //! Changes: `EnableKeyRotation` (the default period), nothing else.
 //! Only symmetric `ENCRYPT_DECRYPT` customer-managed keys with KMS key material in state
 //! `Enabled` can rotate automatically: for any other key (asymmetric, HMAC, imported material,
-//! custom key store, AWS-managed, disabled, pending deletion) the read fails with a named
+//! custom key store, multi-Region replica, AWS-managed, disabled, pending deletion) the read fails with a named
 //! `InvalidInput` saying why, and nothing is changed.
 //! Never touches: the key's policy, state, aliases, grants and material.
 //! Undo: `DisableKeyRotation`.
@@ -61,6 +61,8 @@ pub fn not_rotatable(k: &KeyInfo) -> Option<String> {
             "its key material comes from {} (only KMS-generated material rotates automatically)",
             k.origin
         ))
+    } else if k.replica {
+        Some("it is a multi-Region replica (rotation is set on its primary key)".into())
     } else if k.state != "Enabled" {
         Some(format!(
             "it is {} (only an enabled key's rotation can be turned on)",
@@ -74,7 +76,7 @@ pub fn not_rotatable(k: &KeyInfo) -> Option<String> {
 impl RuleFamily for KmsKeyRotation {
     const NAME: &'static str = "kms-key-rotation";
     const DOC: FamilyDoc = FamilyDoc {
-        changes: "EnableKeyRotation (default period) on an enabled symmetric customer-managed key; any other key: InvalidInput, nothing changed",
+        changes: "EnableKeyRotation (default period) on an enabled symmetric customer-managed key with KMS material (not a replica); any other key: InvalidInput, nothing changed",
         never: "the key's policy, state, aliases, grants and key material",
         undo: "DisableKeyRotation",
         tested: "local stack",
@@ -213,6 +215,7 @@ mod tests {
             usage: "ENCRYPT_DECRYPT".into(),
             origin: "AWS_KMS".into(),
             state: state.into(),
+            replica: false,
             deletion_date: None,
         }
     }
@@ -261,6 +264,9 @@ mod tests {
             .unwrap()
             .contains("PendingDeletion"));
         assert!(not_rotatable(&key("Disabled")).is_some());
+        let mut k = key("Enabled");
+        k.replica = true;
+        assert!(not_rotatable(&k).unwrap().contains("replica"));
     }
 
     fn describe_output(spec: KeySpec, usage: KeyUsageType) -> DescribeKeyOutput {
