@@ -331,7 +331,7 @@ fn optional_epoch_ms(obj: &Map<String, Value>, field: &'static str) -> Result<Op
     }
 }
 
-fn is_region(s: &str) -> bool {
+pub fn is_region(s: &str) -> bool {
     // us-east-1, eu-central-2, us-gov-west-1, ap-southeast-4, cn-north-1
     let parts: Vec<&str> = s.split('-').collect();
     (3..=4).contains(&parts.len())

@@ -12,12 +12,19 @@ pub mod ebs_public_snapshot;
 pub mod ec2_ports;
 pub mod ec2_public_ami;
 pub mod family;
+pub mod guardduty;
+pub mod iam_exposed_key;
+pub mod iam_key_age;
+pub mod iam_keys;
 pub mod ids;
 pub mod kinesis_encryption;
 pub mod lambda_tracing;
 #[cfg(test)]
 pub mod mock_ctx;
 pub mod organizations_all_features;
+pub mod kms_key;
+pub mod kms_pending_deletion;
+pub mod kms_rotation;
 pub mod s3_acl;
 pub mod s3_bucket;
 pub mod s3_encryption;
@@ -51,6 +58,11 @@ pub static FAMILIES: &[&dyn DynFamily] = &[
     &Erased::<sqs_encryption::SqsEncryption>::NEW,
     &Erased::<lambda_tracing::LambdaTracing>::NEW,
     &Erased::<organizations_all_features::OrganizationsAllFeatures>::NEW,
+    &Erased::<iam_key_age::IamKeyAge>::NEW,
+    &Erased::<iam_exposed_key::IamExposedKey>::NEW,
+    &Erased::<kms_rotation::KmsKeyRotation>::NEW,
+    &Erased::<kms_pending_deletion::KmsPendingDeletion>::NEW,
+    &Erased::<guardduty::GuardDutyDetector>::NEW,
 ];
 
 /// The family named `name`.

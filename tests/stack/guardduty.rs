@@ -1,0 +1,94 @@
+//! GD-001 on the real stack: GuardDuty off in a region. Each test uses a region no other test
+//! uses (detectors are per account and region, and the stack is shared).
+
+use ar_tests::Stack;
+use aws_sdk_guardduty::config::Region;
+use aws_sdk_guardduty::types::DetectorStatus;
+use serde_json::Value;
+
+fn guardduty(stack: &Stack, region: &str) -> aws_sdk_guardduty::Client {
+    aws_sdk_guardduty::Client::from_conf(
+        aws_sdk_guardduty::config::Builder::from(&stack.sdk)
+            .region(Region::new(region.to_string()))
+            .build(),
+    )
+}
+
+/// GD-001's message for `resource` (the region, or its detector id) in `region`.
+fn message(stack: &Stack, region: &str, resource: &str) -> Value {
+    let mut m = stack.message("GD-001", resource);
+    m["service"] = "GuardDuty".into();
+    m["region"] = region.into();
+    m["ccrn"] = format!("ccrn:aws:{}:GuardDuty:{region}:{resource}", stack.info.account_id).into();
+    m["id"] = format!("ccc:org-test:conformity-acct:GD-001:GuardDuty:{region}:{resource}").into();
+    m
+}
+
+/// The region's detectors as (id, status).
+async fn detectors(gd: &aws_sdk_guardduty::Client) -> Vec<(String, DetectorStatus)> {
+    let mut out = Vec::new();
+    for id in gd.list_detectors().send().await.unwrap().detector_ids() {
+        let d = gd.get_detector().detector_id(id).send().await.unwrap();
+        out.push((id.clone(), d.status().unwrap().clone()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_region_without_a_detector_gets_one_enabled() {
+    let stack = Stack::connect();
+    let region = "eu-north-1";
+    let gd = guardduty(&stack, region);
+    assert!(
+        detectors(&gd).await.is_empty(),
+        "the test's region starts without a detector"
+    );
+    let run = stack.publish_and_wait(&message(&stack, region, region)).await;
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("Healed"),
+        "{:?} {:?}",
+        run.task_errors(),
+        run.output
+    );
+    let after = detectors(&gd).await;
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].1, DetectorStatus::Enabled);
+    assert_eq!(run.output["remediation"]["before"]["detectors"], serde_json::json!([]));
+    assert!(
+        detectors(&guardduty(&stack, &stack.info.region)).await.is_empty(),
+        "nothing is created in the deployment's region"
+    );
+}
+
+#[tokio::test]
+async fn a_suspended_detector_is_enabled_not_replaced() {
+    let stack = Stack::connect();
+    let region = "ap-southeast-2";
+    let gd = guardduty(&stack, region);
+    let id = gd
+        .create_detector()
+        .enable(false)
+        .finding_publishing_frequency(aws_sdk_guardduty::types::FindingPublishingFrequency::OneHour)
+        .send()
+        .await
+        .unwrap()
+        .detector_id()
+        .unwrap()
+        .to_string();
+    let run = stack.publish_and_wait(&message(&stack, region, &id)).await;
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("Healed"),
+        "{:?} {:?}",
+        run.task_errors(),
+        run.output
+    );
+    assert_eq!(detectors(&gd).await, vec![(id.clone(), DetectorStatus::Enabled)]);
+    let d = gd.get_detector().detector_id(&id).send().await.unwrap();
+    assert_eq!(
+        d.finding_publishing_frequency().map(|f| f.as_str()),
+        Some("ONE_HOUR"),
+        "the detector's settings stay"
+    );
+}
