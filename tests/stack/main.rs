@@ -2,10 +2,12 @@
 //! `make test`. Each test creates its own uniquely named resources, acts through SNS or the
 //! Lambda API exactly as production does, and re-reads the resource afterwards.
 
+mod account_settings;
 mod approval;
 mod asl;
 mod aws_cli;
 mod browser;
+mod bucket_policy;
 mod ec2;
 mod faults;
 mod intake;

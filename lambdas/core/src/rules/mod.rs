@@ -7,6 +7,9 @@
 //! from a fresh inspection) and, through [`inspect`] again, verification. Handlers never branch on
 //! a rule id or a family.
 
+pub mod cloudtrail_bucket;
+pub mod cloudtrail_multi_region;
+pub mod config_recorder;
 pub mod ebs_public_snapshot;
 pub mod ec2_ports;
 pub mod ec2_public_ami;
@@ -15,6 +18,7 @@ pub mod ids;
 pub mod s3_acl;
 pub mod s3_bucket;
 pub mod s3_encryption;
+pub mod s3_policy;
 pub mod s3_versioning;
 pub mod shares;
 
@@ -37,6 +41,10 @@ pub static FAMILIES: &[&dyn DynFamily] = &[
     &Erased::<s3_encryption::S3DefaultEncryption>::NEW,
     &Erased::<ec2_public_ami::Ec2PublicAmi>::NEW,
     &Erased::<ebs_public_snapshot::EbsPublicSnapshot>::NEW,
+    &Erased::<s3_policy::S3BucketPolicy>::NEW,
+    &Erased::<cloudtrail_bucket::CloudTrailPublicBucket>::NEW,
+    &Erased::<cloudtrail_multi_region::CloudTrailMultiRegion>::NEW,
+    &Erased::<config_recorder::ConfigRecorder>::NEW,
 ];
 
 /// The family named `name`.
