@@ -155,6 +155,32 @@ async fn recorders(cfg: &aws_sdk_config::Client) -> Vec<(String, String, bool, b
         .collect()
 }
 
+/// A clean slate for reruns on the same stack: the region's recorders and channels removed (the
+/// test's own client, never the fix).
+async fn reset_config(cfg: &aws_sdk_config::Client) {
+    for (name, ..) in recorders(cfg).await {
+        cfg.stop_configuration_recorder()
+            .configuration_recorder_name(&name)
+            .send()
+            .await
+            .unwrap();
+    }
+    for (name, _) in channels(cfg).await {
+        cfg.delete_delivery_channel()
+            .delivery_channel_name(name)
+            .send()
+            .await
+            .unwrap();
+    }
+    for (name, ..) in recorders(cfg).await {
+        cfg.delete_configuration_recorder()
+            .configuration_recorder_name(name)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
 async fn channels(cfg: &aws_sdk_config::Client) -> Vec<(String, String)> {
     cfg.describe_delivery_channels()
         .send()
@@ -175,6 +201,7 @@ async fn channels(cfg: &aws_sdk_config::Client) -> Vec<(String, String)> {
 async fn config_off_gets_a_recorder_of_everything_a_channel_and_recording() {
     let stack = Stack::connect();
     let cfg = aws_sdk_config::Client::new(&in_region(&stack, CONFIG_EMPTY_REGION));
+    reset_config(&cfg).await;
     let run = stack
         .publish_and_wait(&regional(&stack, "Config-001", "Config", CONFIG_EMPTY_REGION))
         .await;
@@ -190,6 +217,7 @@ async fn config_off_gets_a_recorder_of_everything_a_channel_and_recording() {
 async fn a_stopped_recorder_is_only_started_and_kept_as_it_was() {
     let stack = Stack::connect();
     let cfg = aws_sdk_config::Client::new(&in_region(&stack, CONFIG_STOPPED_REGION));
+    reset_config(&cfg).await;
     let role = "arn:aws:iam::123456789012:role/their-recorder";
     cfg.put_configuration_recorder()
         .configuration_recorder(

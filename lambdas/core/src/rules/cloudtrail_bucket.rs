@@ -12,6 +12,8 @@
 //! Undo: `PutBucketAcl` with the recorded `before` ACL and `PutBucketPolicy` with the recorded
 //! `before` policy.
 //! Tags: the trail's (`ListTags`) over the bucket's, so an exclusion tag on either is honoured.
+//! A log bucket in another account is refused by S3 (`ExpectedBucketOwner`): the fix stops with
+//! `AccessDenied`, nothing changed.
 
 use std::collections::BTreeMap;
 
@@ -401,6 +403,29 @@ mod tests {
         s.acl = None;
         s.policy = None;
         assert!(CloudTrailPublicBucket::assess(&s, &Params {}, target()).plan.is_empty());
+    }
+
+    #[test]
+    fn a_finding_may_name_the_trail_by_name_or_by_arn() {
+        use crate::catalog::Catalog;
+        use crate::finding::{parse_conformity, Intake};
+        let arn = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/main-trail";
+        for resource in ["main-trail", arn] {
+            let msg = serde_json::json!({
+                "ruleId": "CT-003", "status": "FAILURE", "service": "CloudTrail", "region": "eu-west-1",
+                "resource": resource, "ccrn": format!("ccrn:aws:111122223333:CloudTrail:eu-west-1:{resource}"),
+            });
+            match parse_conformity(&msg.to_string(), Catalog::builtin(), "us-east-1").unwrap() {
+                Intake::Failure(f) => assert_eq!(f.resource, resource),
+                other => panic!("{other:?}"),
+            }
+        }
+        let bad = serde_json::json!({
+            "ruleId": "CT-003", "status": "FAILURE", "region": "eu-west-1", "resource": "../x",
+            "ccrn": "ccrn:aws:111122223333:CloudTrail:eu-west-1:../x",
+        });
+        let err = parse_conformity(&bad.to_string(), Catalog::builtin(), "us-east-1").unwrap_err();
+        assert_eq!(err.name(), "InvalidResourceId");
     }
 
     fn trail_output() -> GetTrailOutput {

@@ -10,6 +10,7 @@
 //! values are not wildcards; `IfExists`, `ForAllValues:` and negated operators do not restrict,
 //! since a request without the key passes them), `Deny` statements, statements naming other
 //! principals only.
+//! Not this rule's: `Allow` with `NotPrincipal` and service principals are left as they are.
 //! Never touches: principals (a statement naming `*` next to an account is dropped whole, never
 //! rewritten: the plan says what goes with it), the ACL, Block Public Access, objects.
 //! Undo: `PutBucketPolicy` with the recorded `before` policy.
