@@ -137,17 +137,26 @@ fn cloudtrail_write(bucket: &str, trail_arn: &str) -> Value {
            "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}}})
 }
 
-#[tokio::test]
-async fn a_public_trail_bucket_loses_only_its_public_grants_and_statements() {
-    let stack = Stack::connect();
+/// A trail in [`CT003_REGION`] whose log bucket grants AllUsers READ (besides the owner, a partner
+/// and LogDelivery) and whose policy has CloudTrail's restricted statement and a public one.
+struct PublicTrail {
+    ct: aws_sdk_cloudtrail::Client,
+    bucket: String,
+    trail: String,
+    trail_arn: String,
+    owner_id: String,
+    policy: Value,
+}
+
+const PARTNER_ID: &str = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
+
+async fn public_trail(stack: &Stack) -> PublicTrail {
     let sdk = stack
         .sdk
         .to_builder()
         .region(aws_config::Region::new(CT003_REGION))
         .build();
     let ct = aws_sdk_cloudtrail::Client::new(&sdk);
-
-    // The log bucket: owner, a partner, LogDelivery and AllUsers in the ACL.
     let b = unique("it-trail-logs");
     stack.s3.create_bucket().bucket(&b).send().await.unwrap();
     let owner = stack.s3.get_bucket_acl().bucket(&b).send().await.unwrap();
@@ -159,7 +168,6 @@ async fn a_public_trail_bucket_loses_only_its_public_grants_and_statements() {
         };
         Grant::builder().grantee(g.build().unwrap()).permission(p).build()
     };
-    let partner_id = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
     stack
         .s3
         .put_bucket_acl()
@@ -168,7 +176,7 @@ async fn a_public_trail_bucket_loses_only_its_public_grants_and_statements() {
             AccessControlPolicy::builder()
                 .owner(Owner::builder().id(&owner_id).build())
                 .grants(grant(Type::CanonicalUser, &owner_id, Permission::FullControl))
-                .grants(grant(Type::CanonicalUser, partner_id, Permission::Read))
+                .grants(grant(Type::CanonicalUser, PARTNER_ID, Permission::Read))
                 .grants(grant(Type::Group, LOG_DELIVERY, Permission::Write))
                 .grants(grant(Type::Group, ALL_USERS, Permission::Read))
                 .build(),
@@ -176,46 +184,82 @@ async fn a_public_trail_bucket_loses_only_its_public_grants_and_statements() {
         .send()
         .await
         .unwrap();
-
     let trail = unique("it-trail");
     let created = ct.create_trail().name(&trail).s3_bucket_name(&b).send().await.unwrap();
     let trail_arn = created.trail_arn().unwrap().to_string();
-    let before_policy =
-        json!({"Version": "2012-10-17", "Statement": [cloudtrail_write(&b, &trail_arn), public_read(&b)]});
+    let policy = json!({"Version": "2012-10-17", "Statement": [cloudtrail_write(&b, &trail_arn), public_read(&b)]});
     stack
         .s3
         .put_bucket_policy()
         .bucket(&b)
-        .policy(before_policy.to_string())
+        .policy(policy.to_string())
         .send()
         .await
         .unwrap();
+    PublicTrail {
+        ct,
+        bucket: b,
+        trail,
+        trail_arn,
+        owner_id,
+        policy,
+    }
+}
 
-    let mut msg = stack.message("CT-003", &trail);
+/// Only AllUsers READ and the public statement are gone; the trail is as it was.
+async fn assert_only_public_access_went(stack: &Stack, t: &PublicTrail) {
+    let mut expected = vec![
+        format!("{LOG_DELIVERY} WRITE"),
+        format!("{} FULL_CONTROL", t.owner_id),
+        format!("{PARTNER_ID} READ"),
+    ];
+    expected.sort();
+    assert_eq!(grants(stack, &t.bucket).await, expected, "only AllUsers READ went");
+    assert_eq!(
+        policy(stack, &t.bucket).await,
+        Some(json!({"Version": "2012-10-17", "Statement": [cloudtrail_write(&t.bucket, &t.trail_arn)]})),
+        "CloudTrail's own (restricted) statement stays"
+    );
+    let out = t.ct.get_trail().name(&t.trail).send().await.unwrap();
+    let trail = out.trail().unwrap();
+    assert_eq!(
+        trail.s3_bucket_name(),
+        Some(t.bucket.as_str()),
+        "the trail is untouched"
+    );
+    assert_eq!(trail.is_multi_region_trail(), Some(false));
+}
+
+#[tokio::test]
+async fn a_public_trail_bucket_loses_only_its_public_grants_and_statements() {
+    let stack = Stack::connect();
+    let t = public_trail(&stack).await;
+    let mut msg = stack.message("CT-003", &t.trail);
     msg["service"] = json!("CloudTrail");
     msg["region"] = json!(CT003_REGION);
     msg["ccrn"] = json!(format!(
-        "ccrn:aws:{}:CloudTrail:{CT003_REGION}:{trail}",
-        stack.info.account_id
+        "ccrn:aws:{}:CloudTrail:{CT003_REGION}:{}",
+        stack.info.account_id, t.trail
     ));
     let run = stack.publish_and_wait(&msg).await;
     healed(&run);
+    assert_only_public_access_went(&stack, &t).await;
+    assert_eq!(run.output["remediation"]["before"]["policy"], t.policy);
+}
 
-    let mut expected = vec![
-        format!("{LOG_DELIVERY} WRITE"),
-        format!("{owner_id} FULL_CONTROL"),
-        format!("{partner_id} READ"),
-    ];
-    expected.sort();
-    assert_eq!(grants(&stack, &b).await, expected, "only AllUsers READ went");
-    assert_eq!(
-        policy(&stack, &b).await,
-        Some(json!({"Version": "2012-10-17", "Statement": [cloudtrail_write(&b, &trail_arn)]})),
-        "CloudTrail's own (restricted) statement stays"
-    );
-    let t = ct.get_trail().name(&trail).send().await.unwrap();
-    let t = t.trail().unwrap();
-    assert_eq!(t.s3_bucket_name(), Some(b.as_str()), "the trail is untouched");
-    assert_eq!(t.is_multi_region_trail(), Some(false));
-    assert_eq!(run.output["remediation"]["before"]["policy"], before_policy);
+/// Named by its ARN in a `global` finding, the trail is read in the ARN's region.
+#[tokio::test]
+async fn a_trail_named_by_its_arn_is_found_in_its_own_region() {
+    let stack = Stack::connect();
+    let t = public_trail(&stack).await;
+    let mut msg = stack.message("CT-003", &t.trail_arn);
+    msg["service"] = json!("CloudTrail");
+    msg["region"] = json!("global");
+    msg["ccrn"] = json!(format!(
+        "ccrn:aws:{}:CloudTrail:global:{}",
+        stack.info.account_id, t.trail_arn
+    ));
+    let run = stack.publish_and_wait(&msg).await;
+    healed(&run);
+    assert_only_public_access_went(&stack, &t).await;
 }
