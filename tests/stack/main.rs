@@ -3,10 +3,12 @@
 //! Lambda API exactly as production does, and re-reads the resource afterwards.
 
 mod accounts;
+mod account_settings;
 mod approval;
 mod asl;
 mod aws_cli;
 mod browser;
+mod bucket_policy;
 mod ec2;
 mod faults;
 mod guardduty;

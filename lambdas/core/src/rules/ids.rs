@@ -30,6 +30,54 @@ pub fn is_security_group_id(id: &str) -> bool {
     is_ec2_id(id, "sg")
 }
 
+/// An AWS region name (`us-east-1`, `eu-central-2`, `us-gov-west-1`): the resource id of
+/// region-level checks.
+pub fn is_region_name(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    (3..=4).contains(&parts.len())
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase()))
+        && (1..=2).contains(&parts[parts.len() - 1].len())
+        && parts[parts.len() - 1].bytes().all(|c| c.is_ascii_digit())
+}
+
+/// A CloudTrail trail name: 3-128 letters, digits, `.`, `_`, `-`, starting and ending with a
+/// letter or digit, no two separators in a row.
+pub fn is_trail_name(id: &str) -> bool {
+    let b = id.as_bytes();
+    let sep = |c: u8| c == b'.' || c == b'_' || c == b'-';
+    (3..=128).contains(&b.len())
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || sep(*c))
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && !b.windows(2).any(|w| sep(w[0]) && sep(w[1]))
+}
+
+/// A CloudTrail trail ARN, `arn:<partition>:cloudtrail:<region>:<account>:trail/<name>`: its
+/// region and name.
+pub fn trail_arn_parts(id: &str) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = id.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, rest] = parts[..] else {
+        return None;
+    };
+    let name = rest.strip_prefix("trail/")?;
+    (arn == "arn"
+        && matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
+        && service == "cloudtrail"
+        && is_region_name(region)
+        && account.len() == 12
+        && account.bytes().all(|c| c.is_ascii_digit())
+        && is_trail_name(name))
+    .then_some((region, name))
+}
+
+/// A trail's name or ARN.
+pub fn is_trail(id: &str) -> bool {
+    is_trail_name(id) || trail_arn_parts(id).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +110,34 @@ mod tests {
             "bu cket",
         ] {
             assert!(!is_bucket_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn regions_and_trails_have_their_shapes() {
+        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-4"] {
+            assert!(is_region_name(ok), "{ok}");
+        }
+        for bad in ["global", "us-east", "US-EAST-1", "us-east-1/..", "us-east-123", ""] {
+            assert!(!is_region_name(bad), "{bad}");
+        }
+        assert!(is_trail("management-events") && is_trail("org.trail_1"));
+        assert_eq!(
+            trail_arn_parts("arn:aws:cloudtrail:eu-west-1:123456789012:trail/main"),
+            Some(("eu-west-1", "main"))
+        );
+        for bad in [
+            "ab",
+            "-trail",
+            "trail-",
+            "a--b",
+            "trail/x",
+            "../trail",
+            "arn:aws:cloudtrail:eu-west-1:123456789012:trail/../x",
+            "arn:aws:s3:eu-west-1:123456789012:trail/main",
+            "arn:aws:cloudtrail:eu-west-1:1234:trail/main",
+        ] {
+            assert!(!is_trail(bad), "{bad}");
         }
     }
 }

@@ -8,6 +8,9 @@
 //! a rule id or a family.
 
 pub mod cfn_termination_protection;
+pub mod cloudtrail_bucket;
+pub mod cloudtrail_multi_region;
+pub mod config_recorder;
 pub mod ebs_public_snapshot;
 pub mod ec2_ports;
 pub mod ec2_public_ami;
@@ -28,6 +31,7 @@ pub mod kms_rotation;
 pub mod s3_acl;
 pub mod s3_bucket;
 pub mod s3_encryption;
+pub mod s3_policy;
 pub mod s3_versioning;
 pub mod shares;
 pub mod sqs_encryption;
@@ -63,6 +67,10 @@ pub static FAMILIES: &[&dyn DynFamily] = &[
     &Erased::<kms_rotation::KmsKeyRotation>::NEW,
     &Erased::<kms_pending_deletion::KmsPendingDeletion>::NEW,
     &Erased::<guardduty::GuardDutyDetector>::NEW,
+    &Erased::<s3_policy::S3BucketPolicy>::NEW,
+    &Erased::<cloudtrail_bucket::CloudTrailPublicBucket>::NEW,
+    &Erased::<cloudtrail_multi_region::CloudTrailMultiRegion>::NEW,
+    &Erased::<config_recorder::ConfigRecorder>::NEW,
 ];
 
 /// The family named `name`.

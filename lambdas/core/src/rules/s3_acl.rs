@@ -76,8 +76,8 @@ impl RuleFamily for S3Acl {
     }
 }
 
-const GET_BUCKET_ACL: &str = "s3:GetBucketAcl";
-const PUT_BUCKET_ACL: &str = "s3:PutBucketAcl";
+pub const GET_BUCKET_ACL: &str = "s3:GetBucketAcl";
+pub const PUT_BUCKET_ACL: &str = "s3:PutBucketAcl";
 
 /// Which S3 ACL grantee group a rule is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,708 @@
+//! Config-001: AWS Config is not recording in a region.
+//!
+//! Resource: the region (Conformity reports this check per region; we take the region name as
+//! its resource). A configuration recorder's name is accepted too: then the finding's region is
+//! the one acted in.
+//! Compliant: a (customer-managed) configuration recorder is recording and a delivery channel
+//! exists.
+//! Changes, each only if missing: `PutConfigurationRecorder` named `params.recorder_name`
+//! (default `default`) with role `params.role_arn` (required) recording all supported resource
+//! types including global ones; `PutDeliveryChannel` named `params.channel_name` (default
+//! `default`) to `params.bucket` (required); `StartConfigurationRecorder`. An existing recorder
+//! or channel is reused as it is: a stopped recorder is only started.
+//! Never touches: an existing recorder's settings (role, recording group), an existing delivery
+//! channel, service-linked recorders, Config rules; nothing is ever deleted or replaced.
+//! Undo: from the recorded `before`: `StopConfigurationRecorder`, then `DeleteDeliveryChannel` /
+//! `DeleteConfigurationRecorder` of what the fix created.
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::Ctx;
+use crate::error::Error;
+use crate::plan::{Describe, Plan};
+use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::ids;
+
+/// The family: `config-recorder` in the catalog.
+pub struct ConfigRecorder;
+
+const DESCRIBE_RECORDERS: &str = "config:DescribeConfigurationRecorders";
+const DESCRIBE_RECORDER_STATUS: &str = "config:DescribeConfigurationRecorderStatus";
+const DESCRIBE_CHANNELS: &str = "config:DescribeDeliveryChannels";
+const PUT_RECORDER: &str = "config:PutConfigurationRecorder";
+const PUT_CHANNEL: &str = "config:PutDeliveryChannel";
+const START_RECORDER: &str = "config:StartConfigurationRecorder";
+
+fn default_name() -> String {
+    "default".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    #[serde(default = "default_name")]
+    pub recorder_name: String,
+    #[serde(default = "default_name")]
+    pub channel_name: String,
+    /// The IAM role AWS Config records with (required to create a recorder).
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// The S3 bucket the delivery channel writes to (required to create a channel).
+    #[serde(default)]
+    pub bucket: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorder {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    pub all_supported: bool,
+    pub include_global: bool,
+    pub recording: bool,
+    /// A service-linked recorder (another service's): not the account's own.
+    #[serde(default)]
+    pub service_linked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+}
+
+/// AWS Config in one region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigState {
+    pub region: String,
+    pub recorders: Vec<Recorder>,
+    pub channels: Vec<Channel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action")]
+pub enum Change {
+    /// Create the recorder: all supported resource types, global ones included.
+    #[serde(rename = "config:PutConfigurationRecorder")]
+    PutRecorder {
+        name: String,
+        /// `None`: `rules.Config-001.params.role_arn` is not set (apply stops before any call).
+        role_arn: Option<String>,
+    },
+    #[serde(rename = "config:PutDeliveryChannel")]
+    PutChannel {
+        name: String,
+        /// `None`: `rules.Config-001.params.bucket` is not set (apply stops before any call).
+        bucket: Option<String>,
+    },
+    #[serde(rename = "config:StartConfigurationRecorder")]
+    StartRecorder { name: String },
+}
+
+impl Describe for Change {
+    fn describe(&self) -> String {
+        match self {
+            Change::PutRecorder { name, role_arn } => format!(
+                "create configuration recorder {name} (all supported resource types, global ones included) with role {}",
+                role_arn.as_deref().unwrap_or("(NOT SET: rules.Config-001.params.role_arn)")
+            ),
+            Change::PutChannel { name, bucket } => format!(
+                "create delivery channel {name} to bucket {}",
+                bucket.as_deref().unwrap_or("(NOT SET: rules.Config-001.params.bucket)")
+            ),
+            Change::StartRecorder { name } => format!("start configuration recorder {name}"),
+        }
+    }
+}
+
+fn region_of<'a>(ctx: &'a Ctx, resource: &'a str) -> &'a str {
+    if ids::is_region_name(resource) {
+        resource
+    } else {
+        ctx.region()
+    }
+}
+
+fn client_in(ctx: &Ctx, region: &str) -> aws_sdk_config::Client {
+    if region == ctx.region() {
+        crate::sdk_client!(ctx, aws_sdk_config)
+    } else {
+        crate::sdk_client!(ctx.in_region(region), aws_sdk_config)
+    }
+}
+
+/// A configuration recorder's name: 1-256 of `[A-Za-z0-9_.-]`.
+fn is_recorder_name(id: &str) -> bool {
+    (1..=256).contains(&id.len())
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.')
+        && !id.contains("..")
+}
+
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts[..], ["arn", "aws" | "aws-cn" | "aws-us-gov", "iam", "", account, role]
+        if account.len() == 12 && account.bytes().all(|c| c.is_ascii_digit()) && role.starts_with("role/") && role.len() > 5)
+}
+
+fn own(s: &ConfigState) -> Option<&Recorder> {
+    s.recorders.iter().find(|r| !r.service_linked)
+}
+
+impl RuleFamily for ConfigRecorder {
+    const NAME: &'static str = "config-recorder";
+    const DOC: FamilyDoc = FamilyDoc {
+        changes: "each only if missing: PutConfigurationRecorder (params.recorder_name, role params.role_arn, all supported resource types incl. global), PutDeliveryChannel (params.channel_name to params.bucket), StartConfigurationRecorder; an existing stopped recorder is only started",
+        never: "an existing recorder's settings, an existing delivery channel, service-linked recorders, Config rules; nothing is deleted or replaced",
+        undo: "StopConfigurationRecorder; then DeleteDeliveryChannel and DeleteConfigurationRecorder of what the recorded before did not have",
+        tested: "local stack",
+    };
+    const RESOURCE: &'static str = "region name (or an AWS Config recorder name)";
+    const READS: &'static [&'static str] = &[DESCRIBE_RECORDERS, DESCRIBE_RECORDER_STATUS, DESCRIBE_CHANNELS];
+    const WRITES: &'static [&'static str] = &[PUT_RECORDER, PUT_CHANNEL, START_RECORDER];
+    type Params = Params;
+    type State = ConfigState;
+    type Change = Change;
+
+    fn valid_id(id: &str) -> bool {
+        ids::is_region_name(id) || is_recorder_name(id)
+    }
+
+    async fn read(ctx: &Ctx, resource: &str, _: Tags) -> Result<Option<Read<ConfigState>>, Error> {
+        let region = region_of(ctx, resource);
+        let cfg = client_in(ctx, region);
+        let recorders = cfg
+            .describe_configuration_recorders()
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(DESCRIBE_RECORDERS, e))?;
+        let status = cfg
+            .describe_configuration_recorder_status()
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(DESCRIBE_RECORDER_STATUS, e))?;
+        let channels = cfg
+            .describe_delivery_channels()
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(DESCRIBE_CHANNELS, e))?;
+        let recording = |name: &str| {
+            status
+                .configuration_recorders_status()
+                .iter()
+                .any(|s| s.name() == Some(name) && s.recording())
+        };
+        Ok(Some(Read {
+            state: ConfigState {
+                region: region.to_string(),
+                recorders: recorders
+                    .configuration_recorders()
+                    .iter()
+                    .filter_map(|r| {
+                        let name = r.name()?;
+                        Some(Recorder {
+                            name: name.to_string(),
+                            role_arn: r.role_arn().map(str::to_string),
+                            all_supported: r.recording_group().is_some_and(|g| g.all_supported()),
+                            include_global: r.recording_group().is_some_and(|g| g.include_global_resource_types()),
+                            recording: recording(name),
+                            service_linked: r.service_principal().is_some(),
+                        })
+                    })
+                    .collect(),
+                channels: channels
+                    .delivery_channels()
+                    .iter()
+                    .filter_map(|c| {
+                        Some(Channel {
+                            name: c.name()?.to_string(),
+                            bucket: c.s3_bucket_name().map(str::to_string),
+                        })
+                    })
+                    .collect(),
+            },
+            // Recorders carry no tags.
+            tags: Default::default(),
+        }))
+    }
+
+    fn assess(s: &ConfigState, p: &Params, t: Target<'_>) -> Assessment<Change> {
+        let recorder = own(s);
+        let mut untouched: Vec<String> = s
+            .recorders
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}configuration recorder {} (its role and recording group)",
+                    if r.service_linked { "service-linked " } else { "" },
+                    r.name
+                )
+            })
+            .chain(s.channels.iter().map(|c| format!("delivery channel {}", c.name)))
+            .collect();
+        untouched.push("Config rules".into());
+        let compliant = recorder.is_some_and(|r| r.recording) && !s.channels.is_empty();
+        if compliant {
+            let mut plan = Plan::new(
+                t.rule_id,
+                t.resource,
+                t.region,
+                format!("AWS Config is recording in {}: nothing to change", s.region),
+                Vec::new(),
+            );
+            plan.untouched = untouched;
+            return Assessment {
+                offending: Vec::new(),
+                plan,
+            };
+        }
+        let mut offending = Vec::new();
+        let mut changes = Vec::new();
+        let name = match recorder {
+            Some(r) => r.name.clone(),
+            None => {
+                offending.push(format!("no configuration recorder in {}", s.region));
+                changes.push(Change::PutRecorder {
+                    name: p.recorder_name.clone(),
+                    role_arn: p.role_arn.clone(),
+                });
+                p.recorder_name.clone()
+            }
+        };
+        if s.channels.is_empty() {
+            offending.push(format!("no delivery channel in {}", s.region));
+            changes.push(Change::PutChannel {
+                name: p.channel_name.clone(),
+                bucket: p.bucket.clone(),
+            });
+        }
+        if let Some(r) = recorder.filter(|r| !r.recording) {
+            offending.push(format!("configuration recorder {} is not recording", r.name));
+        }
+        changes.push(Change::StartRecorder { name });
+        let missing: Vec<String> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::PutRecorder { role_arn: None, .. } => Some(format!("rules.{}.params.role_arn", t.rule_id)),
+                Change::PutChannel { bucket: None, .. } => Some(format!("rules.{}.params.bucket", t.rule_id)),
+                _ => None,
+            })
+            .collect();
+        let summary = if missing.is_empty() {
+            format!("turn AWS Config on in {} ({} change(s))", s.region, changes.len())
+        } else {
+            format!(
+                "turn AWS Config on in {}: cannot, {} not set (the fix stops with ConfigInvalid)",
+                s.region,
+                missing.join(" and ")
+            )
+        };
+        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        plan.untouched = untouched;
+        Assessment { offending, plan }
+    }
+
+    async fn apply(ctx: &Ctx, resource: &str, _: &ConfigState, changes: &[Change]) -> Result<(), Error> {
+        // Everything a change needs is checked before the first call: nothing half-done.
+        for c in changes {
+            match c {
+                Change::PutRecorder { role_arn: None, .. } => {
+                    return Err(Error::ConfigInvalid(
+                        "rules.Config-001.params.role_arn is not set: the IAM role AWS Config records with".into(),
+                    ))
+                }
+                Change::PutRecorder {
+                    role_arn: Some(arn), ..
+                } if !is_role_arn(arn) => {
+                    return Err(Error::ConfigInvalid(format!(
+                        "rules.Config-001.params.role_arn {arn:?} is not an IAM role ARN"
+                    )))
+                }
+                Change::PutChannel { bucket: None, .. } => {
+                    return Err(Error::ConfigInvalid(
+                        "rules.Config-001.params.bucket is not set: the S3 bucket AWS Config delivers to".into(),
+                    ))
+                }
+                Change::PutChannel { bucket: Some(b), .. } if !ids::is_bucket_name(b) => {
+                    return Err(Error::ConfigInvalid(format!(
+                        "rules.Config-001.params.bucket {b:?} is not a bucket name"
+                    )))
+                }
+                Change::PutRecorder { name, .. } | Change::PutChannel { name, .. } if !is_recorder_name(name) => {
+                    return Err(Error::ConfigInvalid(format!(
+                        "rules.Config-001.params: {name:?} is not a valid recorder or channel name"
+                    )))
+                }
+                _ => {}
+            }
+        }
+        let cfg = client_in(ctx, region_of(ctx, resource));
+        for c in changes {
+            match c {
+                Change::PutRecorder { name, role_arn } => {
+                    use aws_sdk_config::types::{ConfigurationRecorder as Rec, RecordingGroup};
+                    cfg.put_configuration_recorder()
+                        .configuration_recorder(
+                            Rec::builder()
+                                .name(name)
+                                .role_arn(role_arn.as_deref().unwrap_or_default())
+                                .recording_group(
+                                    RecordingGroup::builder()
+                                        .all_supported(true)
+                                        .include_global_resource_types(true)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .map_err(|e| Error::from_sdk(PUT_RECORDER, e))?;
+                }
+                Change::PutChannel { name, bucket } => {
+                    cfg.put_delivery_channel()
+                        .delivery_channel(
+                            aws_sdk_config::types::DeliveryChannel::builder()
+                                .name(name)
+                                .s3_bucket_name(bucket.as_deref().unwrap_or_default())
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .map_err(|e| Error::from_sdk(PUT_CHANNEL, e))?;
+                }
+                Change::StartRecorder { name } => {
+                    cfg.start_configuration_recorder()
+                        .configuration_recorder_name(name)
+                        .send()
+                        .await
+                        .map_err(|e| Error::from_sdk(START_RECORDER, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn simulate(s: &ConfigState, changes: &[Change]) -> ConfigState {
+        let mut out = s.clone();
+        for c in changes {
+            match c {
+                Change::PutRecorder { name, role_arn } => {
+                    if !out.recorders.iter().any(|r| r.name == *name) {
+                        out.recorders.push(Recorder {
+                            name: name.clone(),
+                            role_arn: role_arn.clone(),
+                            all_supported: true,
+                            include_global: true,
+                            recording: false,
+                            service_linked: false,
+                        });
+                    }
+                }
+                Change::PutChannel { name, bucket } => {
+                    if !out.channels.iter().any(|c| c.name == *name) {
+                        out.channels.push(Channel {
+                            name: name.clone(),
+                            bucket: bucket.clone(),
+                        });
+                    }
+                }
+                Change::StartRecorder { name } => {
+                    for r in out.recorders.iter_mut().filter(|r| r.name == *name) {
+                        r.recording = true;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn diff(before: &ConfigState, after: &ConfigState) -> Vec<String> {
+        let mut out = Vec::new();
+        for a in &after.recorders {
+            match before.recorders.iter().find(|b| b.name == a.name) {
+                None => out.push(format!(
+                    "created configuration recorder {} ({})",
+                    a.name,
+                    if a.recording { "recording" } else { "not recording" }
+                )),
+                Some(b) if b != a => {
+                    if b.recording != a.recording {
+                        out.push(format!(
+                            "configuration recorder {}: recording {} → {}",
+                            a.name, b.recording, a.recording
+                        ));
+                    }
+                    if (b.role_arn.as_ref(), b.all_supported, b.include_global)
+                        != (a.role_arn.as_ref(), a.all_supported, a.include_global)
+                    {
+                        out.push(format!("configuration recorder {}: settings changed", a.name));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        for b in &before.recorders {
+            if !after.recorders.iter().any(|a| a.name == b.name) {
+                out.push(format!("configuration recorder {} no longer exists", b.name));
+            }
+        }
+        for a in &after.channels {
+            match before.channels.iter().find(|b| b.name == a.name) {
+                None => out.push(format!(
+                    "created delivery channel {} to bucket {}",
+                    a.name,
+                    a.bucket.as_deref().unwrap_or("?")
+                )),
+                Some(b) if b != a => out.push(format!("delivery channel {}: bucket changed", a.name)),
+                Some(_) => {}
+            }
+        }
+        for b in &before.channels {
+            if !after.channels.iter().any(|a| a.name == b.name) {
+                out.push(format!("delivery channel {} no longer exists", b.name));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_config::operation::describe_configuration_recorder_status::DescribeConfigurationRecorderStatusOutput;
+    use aws_sdk_config::operation::describe_configuration_recorders::DescribeConfigurationRecordersOutput;
+    use aws_sdk_config::operation::describe_delivery_channels::DescribeDeliveryChannelsOutput;
+    use aws_sdk_config::operation::put_configuration_recorder::PutConfigurationRecorderOutput;
+    use aws_sdk_config::operation::put_delivery_channel::PutDeliveryChannelOutput;
+    use aws_sdk_config::operation::start_configuration_recorder::StartConfigurationRecorderOutput;
+    use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
+
+    const ROLE: &str = "arn:aws:iam::111122223333:role/config-recorder";
+
+    fn target() -> Target<'static> {
+        Target {
+            rule_id: "Config-001",
+            resource: "us-east-1",
+            region: "us-east-1",
+        }
+    }
+
+    fn params(role: Option<&str>, bucket: Option<&str>) -> Params {
+        Params {
+            recorder_name: default_name(),
+            channel_name: default_name(),
+            role_arn: role.map(str::to_string),
+            bucket: bucket.map(str::to_string),
+        }
+    }
+
+    fn recorder(name: &str, recording: bool) -> Recorder {
+        Recorder {
+            name: name.into(),
+            role_arn: Some("arn:aws:iam::111122223333:role/theirs".into()),
+            all_supported: false,
+            include_global: false,
+            recording,
+            service_linked: false,
+        }
+    }
+
+    fn state(recorders: Vec<Recorder>, channels: Vec<Channel>) -> ConfigState {
+        ConfigState {
+            region: "us-east-1".into(),
+            recorders,
+            channels,
+        }
+    }
+
+    fn channel(name: &str) -> Channel {
+        Channel {
+            name: name.into(),
+            bucket: Some("their-bucket".into()),
+        }
+    }
+
+    #[test]
+    fn nothing_there_gets_recorder_channel_and_start() {
+        let s = state(vec![], vec![]);
+        let a = ConfigRecorder::assess(&s, &params(Some(ROLE), Some("cfg-bucket")), target());
+        assert_eq!(
+            a.plan.changes,
+            vec![
+                Change::PutRecorder {
+                    name: "default".into(),
+                    role_arn: Some(ROLE.into())
+                },
+                Change::PutChannel {
+                    name: "default".into(),
+                    bucket: Some("cfg-bucket".into())
+                },
+                Change::StartRecorder { name: "default".into() },
+            ]
+        );
+        assert_eq!(a.offending.len(), 2);
+        assert!(a.plan.removes.is_empty());
+        let after = ConfigRecorder::simulate(&s, &a.plan.changes);
+        assert!(ConfigRecorder::assess(&after, &params(None, None), target())
+            .plan
+            .is_empty());
+        assert_eq!(ConfigRecorder::diff(&s, &after).len(), 2);
+    }
+
+    #[test]
+    fn a_stopped_recorder_with_a_channel_is_only_started_and_kept_as_it_is() {
+        let s = state(vec![recorder("theirs", false)], vec![channel("theirs")]);
+        let a = ConfigRecorder::assess(&s, &params(None, None), target());
+        assert_eq!(a.plan.changes, vec![Change::StartRecorder { name: "theirs".into() }]);
+        assert!(!a.plan.summary.contains("cannot"), "no parameter is needed to start");
+        // A recorder without a channel: the channel is added, the recorder reused.
+        let s = state(vec![recorder("theirs", false)], vec![]);
+        let a = ConfigRecorder::assess(&s, &params(None, Some("cfg-bucket")), target());
+        assert_eq!(
+            a.plan.changes,
+            vec![
+                Change::PutChannel {
+                    name: "default".into(),
+                    bucket: Some("cfg-bucket".into())
+                },
+                Change::StartRecorder { name: "theirs".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_recording_recorder_with_a_channel_is_compliant() {
+        let s = state(vec![recorder("theirs", true)], vec![channel("theirs")]);
+        let a = ConfigRecorder::assess(&s, &params(None, None), target());
+        assert!(a.plan.is_empty() && a.offending.is_empty());
+    }
+
+    fn mock_ctx(mocks: MockResponseInterceptor) -> Ctx {
+        Ctx::new(
+            crate::rules::s3_policy::tests::mock_sdk(),
+            "111122223333",
+            ConfigRecorder::READS,
+            ConfigRecorder::WRITES,
+        )
+        .with_interceptor(mocks)
+    }
+
+    #[tokio::test]
+    async fn a_missing_role_or_bucket_stops_before_any_call() {
+        let put = mock!(aws_sdk_config::Client::put_configuration_recorder)
+            .then_output(|| PutConfigurationRecorderOutput::builder().build());
+        let ctx = mock_ctx(MockResponseInterceptor::new().with_rule(&put));
+        let s = state(vec![], vec![]);
+        for (p, missing) in [
+            (params(None, Some("cfg-bucket")), "rules.Config-001.params.role_arn"),
+            (params(Some(ROLE), None), "rules.Config-001.params.bucket"),
+        ] {
+            let a = ConfigRecorder::assess(&s, &p, target());
+            assert!(a.plan.summary.contains(missing), "{}", a.plan.summary);
+            let err = ConfigRecorder::apply(&ctx, "us-east-1", &s, &a.plan.changes)
+                .await
+                .unwrap_err();
+            assert_eq!(err.name(), "ConfigInvalid");
+            assert!(err.to_string().contains(missing), "{err}");
+        }
+        assert_eq!(put.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn apply_sends_recorder_channel_and_start_in_order() {
+        let put = mock!(aws_sdk_config::Client::put_configuration_recorder)
+            .match_requests(|r| {
+                let rec = r.configuration_recorder().unwrap();
+                let g = rec.recording_group().unwrap();
+                rec.name() == Some("default")
+                    && rec.role_arn() == Some(ROLE)
+                    && g.all_supported()
+                    && g.include_global_resource_types()
+                    && g.resource_types().is_empty()
+            })
+            .then_output(|| PutConfigurationRecorderOutput::builder().build());
+        let channel = mock!(aws_sdk_config::Client::put_delivery_channel)
+            .match_requests(|r| {
+                let c = r.delivery_channel().unwrap();
+                c.name() == Some("default") && c.s3_bucket_name() == Some("cfg-bucket")
+            })
+            .then_output(|| PutDeliveryChannelOutput::builder().build());
+        let start = mock!(aws_sdk_config::Client::start_configuration_recorder)
+            .match_requests(|r| r.configuration_recorder_name() == Some("default"))
+            .then_output(|| StartConfigurationRecorderOutput::builder().build());
+        let ctx = mock_ctx(
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&put)
+                .with_rule(&channel)
+                .with_rule(&start),
+        );
+        let s = state(vec![], vec![]);
+        let a = ConfigRecorder::assess(&s, &params(Some(ROLE), Some("cfg-bucket")), target());
+        ConfigRecorder::apply(&ctx, "us-east-1", &s, &a.plan.changes)
+            .await
+            .unwrap();
+        assert_eq!((put.num_calls(), channel.num_calls(), start.num_calls()), (1, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn read_joins_recorders_status_and_channels() {
+        let recs = mock!(aws_sdk_config::Client::describe_configuration_recorders).then_output(|| {
+            DescribeConfigurationRecordersOutput::builder()
+                .configuration_recorders(
+                    aws_sdk_config::types::ConfigurationRecorder::builder()
+                        .name("theirs")
+                        .role_arn(ROLE)
+                        .build(),
+                )
+                .build()
+        });
+        let status = mock!(aws_sdk_config::Client::describe_configuration_recorder_status).then_output(|| {
+            DescribeConfigurationRecorderStatusOutput::builder()
+                .configuration_recorders_status(
+                    aws_sdk_config::types::ConfigurationRecorderStatus::builder()
+                        .name("theirs")
+                        .recording(false)
+                        .build(),
+                )
+                .build()
+        });
+        let chans = mock!(aws_sdk_config::Client::describe_delivery_channels)
+            .then_output(|| DescribeDeliveryChannelsOutput::builder().build());
+        let ctx = mock_ctx(
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&recs)
+                .with_rule(&status)
+                .with_rule(&chans),
+        );
+        let r = ConfigRecorder::read(&ctx, "us-east-1", Tags::Read)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            r.state.recorders,
+            vec![Recorder {
+                name: "theirs".into(),
+                role_arn: Some(ROLE.into()),
+                all_supported: false,
+                include_global: false,
+                recording: false,
+                service_linked: false,
+            }]
+        );
+        assert!(r.state.channels.is_empty());
+    }
+
+    #[test]
+    fn ids_are_regions_or_recorder_names() {
+        assert!(ConfigRecorder::valid_id("eu-west-1") && ConfigRecorder::valid_id("default"));
+        for bad in ["", "a/b", "../x", "x y", "a:b"] {
+            assert!(!ConfigRecorder::valid_id(bad), "{bad}");
+        }
+        assert!(is_role_arn(ROLE));
+        assert!(!is_role_arn("arn:aws:iam::111122223333:user/x") && !is_role_arn("role"));
+    }
+}

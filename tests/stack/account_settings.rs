@@ -1,0 +1,269 @@
+//! Region-level settings on the real stack: CT-001 (no multi-region CloudTrail trail) and
+//! Config-001 (AWS Config off). Each test acts in a region no other test uses, so no other test
+//! sees its trails or recorders. (A multi-region trail shows in every region of the account as a
+//! shadow trail: only CT-001 creates one, and every other CloudTrail test names its own trail.)
+
+use ar_tests::{now_ms, unique, Stack};
+use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGroup};
+use serde_json::{json, Value};
+
+const CT001_REGION: &str = "ap-northeast-3";
+const CONFIG_EMPTY_REGION: &str = "me-central-1";
+const CONFIG_STOPPED_REGION: &str = "ap-south-2";
+/// What tests/config.json configures for CT-001 and Config-001.
+const CT_BUCKET: &str = "ar-it-cloudtrail-logs";
+const CONFIG_ROLE: &str = "arn:aws:iam::123456789012:role/it-config-recorder";
+const CONFIG_BUCKET: &str = "ar-it-config-logs";
+
+fn in_region(stack: &Stack, region: &str) -> aws_config::SdkConfig {
+    stack
+        .sdk
+        .to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .build()
+}
+
+/// A region-level finding: the region is the resource.
+fn regional(stack: &Stack, rule: &str, service: &str, region: &str) -> Value {
+    let mut m = stack.message(rule, region);
+    m["service"] = json!(service);
+    m["region"] = json!(region);
+    m["id"] = json!(format!(
+        "ccc:org-test:conformity-acct:{rule}:{service}:{region}:{region}"
+    ));
+    m["ccrn"] = json!(format!(
+        "ccrn:aws:{}:{service}:{region}:{region}",
+        stack.info.account_id
+    ));
+    m
+}
+
+fn healed(run: &ar_tests::Execution) {
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("Healed"),
+        "{:?} {:?}",
+        run.states(),
+        run.task_errors()
+    );
+}
+
+/// (multi-region, global events, logging, bucket) of a trail.
+async fn trail_state(ct: &aws_sdk_cloudtrail::Client, name: &str) -> Option<(bool, bool, bool, String)> {
+    let out = ct.describe_trails().send().await.unwrap();
+    let t = out.trail_list().iter().find(|t| t.name() == Some(name))?.clone();
+    let status = ct.get_trail_status().name(t.trail_arn().unwrap()).send().await.unwrap();
+    Some((
+        t.is_multi_region_trail().unwrap_or(false),
+        t.include_global_service_events().unwrap_or(false),
+        status.is_logging().unwrap_or(false),
+        t.s3_bucket_name().unwrap_or_default().to_string(),
+    ))
+}
+
+#[tokio::test]
+async fn without_a_multi_region_trail_one_is_created_then_a_narrowed_one_is_widened_again() {
+    let stack = Stack::connect();
+    let ct = aws_sdk_cloudtrail::Client::new(&in_region(&stack, CT001_REGION));
+    // The configured bucket (shared by reruns on the same stack), and a clean slate.
+    let _ = stack.s3.create_bucket().bucket(CT_BUCKET).send().await;
+    let _ = ct.delete_trail().name("auto-remediate").send().await;
+    // Someone else's single-region trail, not logging: it must stay exactly so.
+    let other = unique("it-other-trail");
+    ct.create_trail()
+        .name(&other)
+        .s3_bucket_name(CT_BUCKET)
+        .send()
+        .await
+        .unwrap();
+
+    let run = stack
+        .publish_and_wait(&regional(&stack, "CT-001", "CloudTrail", CT001_REGION))
+        .await;
+    healed(&run);
+    assert_eq!(
+        trail_state(&ct, "auto-remediate").await,
+        Some((true, true, true, CT_BUCKET.to_string()))
+    );
+    assert_eq!(
+        trail_state(&ct, &other).await,
+        Some((false, true, false, CT_BUCKET.to_string())),
+        "the other trail is untouched"
+    );
+
+    // Narrowed and stopped by someone: the same trail is widened and started, none created.
+    ct.update_trail()
+        .name("auto-remediate")
+        .is_multi_region_trail(false)
+        .send()
+        .await
+        .unwrap();
+    ct.stop_logging().name("auto-remediate").send().await.unwrap();
+    let mut again = regional(&stack, "CT-001", "CloudTrail", CT001_REGION);
+    again["failureDiscoveryDate"] = json!(now_ms() + 1);
+    let run = stack.publish_and_wait(&again).await;
+    healed(&run);
+    assert_eq!(
+        trail_state(&ct, "auto-remediate").await,
+        Some((true, true, true, CT_BUCKET.to_string()))
+    );
+    let names: Vec<String> = ct
+        .describe_trails()
+        .send()
+        .await
+        .unwrap()
+        .trail_list()
+        .iter()
+        .filter_map(|t| t.name().map(str::to_string))
+        .collect();
+    assert_eq!(names.iter().filter(|n| *n == "auto-remediate").count(), 1);
+    assert_eq!(
+        trail_state(&ct, &other).await,
+        Some((false, true, false, CT_BUCKET.to_string()))
+    );
+    let before = &run.output["remediation"]["before"];
+    assert_eq!(before["kind"], "cloudtrail-multi-region");
+    assert!(before["trails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"] == "auto-remediate" && t["multi_region"] == false && t["logging"] == false));
+}
+
+/// (name, role, all supported, global, resource types) of each recorder, and whether each records.
+async fn recorders(cfg: &aws_sdk_config::Client) -> Vec<(String, String, bool, bool, Vec<String>, bool)> {
+    let recs = cfg.describe_configuration_recorders().send().await.unwrap();
+    let status = cfg.describe_configuration_recorder_status().send().await.unwrap();
+    recs.configuration_recorders()
+        .iter()
+        .map(|r| {
+            let name = r.name().unwrap().to_string();
+            let g = r.recording_group().unwrap();
+            let recording = status
+                .configuration_recorders_status()
+                .iter()
+                .any(|s| s.name() == Some(name.as_str()) && s.recording());
+            (
+                name,
+                r.role_arn().unwrap_or_default().to_string(),
+                g.all_supported(),
+                g.include_global_resource_types(),
+                g.resource_types().iter().map(|t| t.as_str().to_string()).collect(),
+                recording,
+            )
+        })
+        .collect()
+}
+
+/// A clean slate for reruns on the same stack: the region's recorders and channels removed (the
+/// test's own client, never the fix).
+async fn reset_config(cfg: &aws_sdk_config::Client) {
+    for (name, ..) in recorders(cfg).await {
+        cfg.stop_configuration_recorder()
+            .configuration_recorder_name(&name)
+            .send()
+            .await
+            .unwrap();
+    }
+    for (name, _) in channels(cfg).await {
+        cfg.delete_delivery_channel()
+            .delivery_channel_name(name)
+            .send()
+            .await
+            .unwrap();
+    }
+    for (name, ..) in recorders(cfg).await {
+        cfg.delete_configuration_recorder()
+            .configuration_recorder_name(name)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn channels(cfg: &aws_sdk_config::Client) -> Vec<(String, String)> {
+    cfg.describe_delivery_channels()
+        .send()
+        .await
+        .unwrap()
+        .delivery_channels()
+        .iter()
+        .map(|c| {
+            (
+                c.name().unwrap().to_string(),
+                c.s3_bucket_name().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn config_off_gets_a_recorder_of_everything_a_channel_and_recording() {
+    let stack = Stack::connect();
+    let cfg = aws_sdk_config::Client::new(&in_region(&stack, CONFIG_EMPTY_REGION));
+    reset_config(&cfg).await;
+    let run = stack
+        .publish_and_wait(&regional(&stack, "Config-001", "Config", CONFIG_EMPTY_REGION))
+        .await;
+    healed(&run);
+    assert_eq!(
+        recorders(&cfg).await,
+        vec![("default".into(), CONFIG_ROLE.into(), true, true, vec![], true)]
+    );
+    assert_eq!(channels(&cfg).await, vec![("default".into(), CONFIG_BUCKET.into())]);
+}
+
+#[tokio::test]
+async fn a_stopped_recorder_is_only_started_and_kept_as_it_was() {
+    let stack = Stack::connect();
+    let cfg = aws_sdk_config::Client::new(&in_region(&stack, CONFIG_STOPPED_REGION));
+    reset_config(&cfg).await;
+    let role = "arn:aws:iam::123456789012:role/their-recorder";
+    cfg.put_configuration_recorder()
+        .configuration_recorder(
+            ConfigurationRecorder::builder()
+                .name("theirs")
+                .role_arn(role)
+                .recording_group(
+                    RecordingGroup::builder()
+                        .all_supported(false)
+                        .resource_types(aws_sdk_config::types::ResourceType::Instance)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    cfg.put_delivery_channel()
+        .delivery_channel(
+            DeliveryChannel::builder()
+                .name("theirs")
+                .s3_bucket_name("their-config-bucket")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let run = stack
+        .publish_and_wait(&regional(&stack, "Config-001", "Config", CONFIG_STOPPED_REGION))
+        .await;
+    healed(&run);
+    assert_eq!(
+        recorders(&cfg).await,
+        vec![(
+            "theirs".into(),
+            role.into(),
+            false,
+            false,
+            vec!["AWS::EC2::Instance".into()],
+            true
+        )],
+        "their recorder is started, its settings kept, no other created"
+    );
+    assert_eq!(
+        channels(&cfg).await,
+        vec![("theirs".into(), "their-config-bucket".into())]
+    );
+}
