@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn builtin_catalog_parses_with_every_rule_in_a_family_declaring_its_iam() {
         let catalog = Catalog::builtin();
-        assert_eq!(catalog.rules().count(), 25);
+        assert_eq!(catalog.rules().count(), 31);
         for rule in catalog.rules() {
             assert!(is_rule_id_shaped(&rule.id), "{}", rule.id);
             assert!(!rule.reads().is_empty() && !rule.writes().is_empty(), "{}", rule.id);

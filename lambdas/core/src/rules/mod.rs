@@ -12,6 +12,10 @@ pub mod ec2_ports;
 pub mod ec2_public_ami;
 pub mod family;
 pub mod ids;
+pub mod rds_instance;
+pub mod rds_public_snapshot;
+pub mod redshift_cluster;
+pub mod redshift_user_activity_logging;
 pub mod s3_acl;
 pub mod s3_bucket;
 pub mod s3_encryption;
@@ -37,6 +41,10 @@ pub static FAMILIES: &[&dyn DynFamily] = &[
     &Erased::<s3_encryption::S3DefaultEncryption>::NEW,
     &Erased::<ec2_public_ami::Ec2PublicAmi>::NEW,
     &Erased::<ebs_public_snapshot::EbsPublicSnapshot>::NEW,
+    &Erased::<rds_instance::RdsInstance>::NEW,
+    &Erased::<rds_public_snapshot::RdsPublicSnapshot>::NEW,
+    &Erased::<redshift_cluster::RedshiftCluster>::NEW,
+    &Erased::<redshift_user_activity_logging::RedshiftUserActivityLogging>::NEW,
 ];
 
 /// The family named `name`.
