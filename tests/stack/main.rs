@@ -10,6 +10,7 @@ mod ec2;
 mod faults;
 mod intake;
 mod keys;
+mod rds_redshift;
 mod s3;
 mod s3_settings;
 mod shares;
