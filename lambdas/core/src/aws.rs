@@ -347,15 +347,18 @@ impl Intercept for Declared {
         "DeclaredActions"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: a client's own interceptors read it before the operation's
+    // configuration (which holds its `Metadata`) is in the bag, so the check never saw an action.
+    fn read_before_serialization(
         &self,
         _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(meta) = cfg.load::<Metadata>() else {
-            return Ok(());
+        let action = match cfg.load::<Metadata>() {
+            Some(meta) => iam_action(meta.service(), meta.name()),
+            None => "an operation without metadata".to_string(),
         };
-        let action = iam_action(meta.service(), meta.name());
         if self.reads.iter().chain(self.writes).any(|a| *a == action) {
             Ok(())
         } else {

@@ -135,23 +135,29 @@ impl RuleFamily for RdsInstance {
     }
 
     fn assess(s: &Instance, p: &Params, t: Target<'_>) -> Assessment<Change> {
-        let (failing, change, offending, fix, ok) = match p.setting {
+        let db = t.resource;
+        let (failing, change, offending, summary) = match p.setting {
             Setting::PubliclyAccessible => (
                 s.publicly_accessible,
                 Change::DisablePublicAccess,
                 "publicly accessible (PubliclyAccessible=true)",
-                "stop DB instance {} being publicly accessible",
-                "DB instance {} is not publicly accessible: nothing to change",
+                if s.publicly_accessible {
+                    format!("stop DB instance {db} being publicly accessible")
+                } else {
+                    format!("DB instance {db} is not publicly accessible: nothing to change")
+                },
             ),
             Setting::AutoMinorVersionUpgrade => (
                 !s.auto_minor_version_upgrade,
                 Change::EnableAutoMinorVersionUpgrade,
                 "auto minor version upgrade off",
-                "turn on auto minor version upgrade for DB instance {}",
-                "DB instance {} already upgrades minor versions automatically: nothing to change",
+                if s.auto_minor_version_upgrade {
+                    format!("DB instance {db} already upgrades minor versions automatically: nothing to change")
+                } else {
+                    format!("turn on auto minor version upgrade for DB instance {db}")
+                },
             ),
         };
-        let summary = if failing { fix } else { ok }.replace("{}", t.resource);
         let mut plan = Plan::new(
             t.rule_id,
             t.resource,
@@ -429,5 +435,24 @@ mod tests {
             }
         );
         assert_eq!(r.tags.get("auto-remediate").map(String::as_str), Some("skip"));
+    }
+
+    #[tokio::test]
+    async fn a_write_the_context_does_not_declare_is_refused_before_it_is_sent() {
+        let modify =
+            mock!(aws_sdk_rds::Client::modify_db_instance).then_output(|| ModifyDbInstanceOutput::builder().build());
+        let mocks = MockResponseInterceptor::new()
+            .rule_mode(RuleMode::Sequential)
+            .with_rule(&modify);
+        // A context that declares the reads only.
+        let ctx = mock_ctx(mocks, RdsInstance::READS, &[]);
+        let s = Instance {
+            publicly_accessible: true,
+            auto_minor_version_upgrade: true,
+        };
+        let err = RdsInstance::apply(&ctx, "prod-db", &s, &[Change::DisablePublicAccess])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::UndeclaredAction(_)), "{err}");
     }
 }
