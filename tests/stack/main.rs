@@ -17,6 +17,7 @@ mod intake;
 mod keys;
 mod logs_streams_queues;
 mod kms_keys;
+mod rds_redshift;
 mod s3;
 mod s3_settings;
 mod shares;

@@ -26,6 +26,19 @@ pub fn is_ec2_id(id: &str, prefix: &str) -> bool {
     }
 }
 
+/// An RDS or Redshift identifier (DB instance, DB snapshot, Redshift cluster): 1 to `max`
+/// lowercase letters, digits and hyphens, a letter first, no `--`, no trailing hyphen
+/// (AWS stores them lowercase; automated `rds:` snapshots and ARNs are refused).
+pub fn is_db_identifier(id: &str, max: usize) -> bool {
+    let b = id.as_bytes();
+    (1..=max).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && !id.ends_with('-')
+        && !id.contains("--")
+}
+
 pub fn is_security_group_id(id: &str) -> bool {
     is_ec2_id(id, "sg")
 }
@@ -111,6 +124,21 @@ mod tests {
         ] {
             assert!(!is_bucket_name(bad), "{bad}");
         }
+        assert!(is_db_identifier("prod-db-1", 63) && is_db_identifier("a", 63));
+        for bad in [
+            "",
+            "1db",
+            "db--1",
+            "db-",
+            "Prod",
+            "rds:db-2024-01-01",
+            "arn:aws:rds:us-east-1:111122223333:db:x",
+            "db/../x",
+            "db 1",
+        ] {
+            assert!(!is_db_identifier(bad, 63), "{bad}");
+        }
+        assert!(!is_db_identifier(&"a".repeat(64), 63) && is_db_identifier(&"a".repeat(255), 255));
     }
 
     #[test]

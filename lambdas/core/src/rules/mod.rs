@@ -28,6 +28,10 @@ pub mod organizations_all_features;
 pub mod kms_key;
 pub mod kms_pending_deletion;
 pub mod kms_rotation;
+pub mod rds_instance;
+pub mod rds_public_snapshot;
+pub mod redshift_cluster;
+pub mod redshift_user_activity_logging;
 pub mod s3_acl;
 pub mod s3_bucket;
 pub mod s3_encryption;
@@ -71,6 +75,10 @@ pub static FAMILIES: &[&dyn DynFamily] = &[
     &Erased::<cloudtrail_bucket::CloudTrailPublicBucket>::NEW,
     &Erased::<cloudtrail_multi_region::CloudTrailMultiRegion>::NEW,
     &Erased::<config_recorder::ConfigRecorder>::NEW,
+    &Erased::<rds_instance::RdsInstance>::NEW,
+    &Erased::<rds_public_snapshot::RdsPublicSnapshot>::NEW,
+    &Erased::<redshift_cluster::RedshiftCluster>::NEW,
+    &Erased::<redshift_user_activity_logging::RedshiftUserActivityLogging>::NEW,
 ];
 
 /// The family named `name`.
