@@ -87,7 +87,12 @@ impl Stack {
 
     /// A Conformity message for `rule_id` on `resource`, as Conformity documents it.
     pub fn message(&self, rule_id: &str, resource: &str) -> Value {
-        let service = rule_id.split('-').next().unwrap_or_default();
+        // The service as Conformity names it (`Redshift` for RS-019, `CloudFormation` for CFM-005).
+        let service = Catalog::builtin()
+            .get(rule_id)
+            .map(|r| r.service.clone())
+            .unwrap_or_else(|| rule_id.split('-').next().unwrap_or_default().to_string());
+        let service = service.as_str();
         let region = if service == "S3" {
             "global".to_string()
         } else {

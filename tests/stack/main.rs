@@ -2,8 +2,8 @@
 //! `make test`. Each test creates its own uniquely named resources, acts through SNS or the
 //! Lambda API exactly as production does, and re-reads the resource afterwards.
 
-mod accounts;
 mod account_settings;
+mod accounts;
 mod approval;
 mod asl;
 mod aws_cli;
@@ -15,8 +15,8 @@ mod guardduty;
 mod iam_keys;
 mod intake;
 mod keys;
-mod logs_streams_queues;
 mod kms_keys;
+mod logs_streams_queues;
 mod rds_redshift;
 mod s3;
 mod s3_settings;

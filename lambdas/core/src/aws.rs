@@ -19,7 +19,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    BeforeSerializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
 };
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -348,10 +348,11 @@ impl Intercept for Declared {
     }
 
     // Not `read_before_execution`: a client's interceptors run that before the operation's
-    // configuration (which names the operation) is in the bag.
-    fn read_before_serialization(
+    // configuration (which names the operation) is in the bag. The guard is every client's first
+    // interceptor, so it runs before any other can act on the call (a test's mock included).
+    fn modify_before_serialization(
         &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut BeforeSerializationInterceptorContextMut<'_>,
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {

@@ -21,13 +21,13 @@ pub mod iam_key_age;
 pub mod iam_keys;
 pub mod ids;
 pub mod kinesis_encryption;
+pub mod kms_key;
+pub mod kms_pending_deletion;
+pub mod kms_rotation;
 pub mod lambda_tracing;
 #[cfg(test)]
 pub mod mock_ctx;
 pub mod organizations_all_features;
-pub mod kms_key;
-pub mod kms_pending_deletion;
-pub mod kms_rotation;
 pub mod rds_instance;
 pub mod rds_public_snapshot;
 pub mod redshift_cluster;
