@@ -359,7 +359,8 @@ mod tests {
                 }),
                 Change::Policy(PolicyChange::RemoveStatements {
                     labels: vec!["Anyone".into()],
-                    statements: vec![public_read()]
+                    statements: vec![public_read()],
+                    narrowed: vec![],
                 }),
             ]
         );

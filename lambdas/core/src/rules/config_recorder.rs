@@ -151,6 +151,10 @@ fn own(s: &ConfigState) -> Option<&Recorder> {
     s.recorders.iter().find(|r| !r.service_linked)
 }
 
+/// `PutConfigurationRecorder` hands `params.role_arn` to AWS Config: AWS checks `iam:PassRole` on
+/// it for the caller (no call of its own).
+const PASS_ROLE: &str = "iam:PassRole";
+
 impl RuleFamily for ConfigRecorder {
     const NAME: &'static str = "config-recorder";
     const DOC: FamilyDoc = FamilyDoc {
@@ -161,7 +165,7 @@ impl RuleFamily for ConfigRecorder {
     };
     const RESOURCE: &'static str = "region name (or an AWS Config recorder name)";
     const READS: &'static [&'static str] = &[DESCRIBE_RECORDERS, DESCRIBE_RECORDER_STATUS, DESCRIBE_CHANNELS];
-    const WRITES: &'static [&'static str] = &[PUT_RECORDER, PUT_CHANNEL, START_RECORDER];
+    const WRITES: &'static [&'static str] = &[PUT_RECORDER, PUT_CHANNEL, START_RECORDER, PASS_ROLE];
     type Params = Params;
     type State = ConfigState;
     type Change = Change;

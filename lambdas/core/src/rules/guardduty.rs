@@ -153,6 +153,10 @@ async fn detectors(gd: &aws_sdk_guardduty::Client) -> Result<(Vec<Detector>, BTr
     Ok((out, tags))
 }
 
+/// The first `CreateDetector` of an account creates GuardDuty's service-linked role with the
+/// caller's permissions (no call of its own).
+const CREATE_SERVICE_LINKED_ROLE: &str = "iam:CreateServiceLinkedRole";
+
 impl RuleFamily for GuardDutyDetector {
     const NAME: &'static str = "guardduty-detector";
     const DOC: FamilyDoc = FamilyDoc {
@@ -163,7 +167,7 @@ impl RuleFamily for GuardDutyDetector {
     };
     const RESOURCE: &'static str = "region name or GuardDuty detector id";
     const READS: &'static [&'static str] = &[LIST_DETECTORS, GET_DETECTOR];
-    const WRITES: &'static [&'static str] = &[CREATE_DETECTOR, UPDATE_DETECTOR];
+    const WRITES: &'static [&'static str] = &[CREATE_DETECTOR, UPDATE_DETECTOR, CREATE_SERVICE_LINKED_ROLE];
     type Params = Params;
     type State = Detectors;
     type Change = Change;

@@ -133,7 +133,9 @@ pub async fn list_keys(iam: &aws_sdk_iam::Client, user: &str) -> Result<Option<V
             keys.push(AccessKey {
                 id: id.to_string(),
                 status: k.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                created: k.create_date().map(|d| d.secs()).unwrap_or_default(),
+                // A key whose creation date is not reported has no known age: never "old" (fail
+                // closed), rather than dated 1970 and deactivated.
+                created: k.create_date().map(|d| d.secs()).unwrap_or(i64::MAX),
             });
         }
         marker = out.marker().filter(|_| out.is_truncated()).map(str::to_string);

@@ -187,8 +187,9 @@ impl RuleFamily for LambdaTracing {
             let role = match s.role_allows_xray {
                 Some(true) => format!("its role {} may write to X-Ray", s.role),
                 Some(false) => format!(
-                    "its role {} lacks xray:PutTraceSegments/PutTelemetryRecords: traces will not arrive until \
-                     the role's owner grants them (e.g. AWSXRayDaemonWriteAccess); the role is not changed",
+                    "but its role {} lacks xray:PutTraceSegments/PutTelemetryRecords, and Lambda refuses active \
+                     tracing until the role's owner grants them (e.g. AWSXRayDaemonWriteAccess): this fix will \
+                     stop before any change; the role is not changed",
                     s.role
                 ),
                 None => format!(
@@ -224,6 +225,15 @@ impl RuleFamily for LambdaTracing {
     }
 
     async fn apply(ctx: &Ctx, _: &str, s: &Tracing, changes: &[Change]) -> Result<(), Error> {
+        if !changes.is_empty() && s.role_allows_xray == Some(false) {
+            // Lambda would refuse the update (InvalidParameterValueException); say why, change nothing.
+            return Err(Error::InvalidInput(format!(
+                "function {}: its execution role {} lacks xray:PutTraceSegments/PutTelemetryRecords, which active \
+                 tracing needs; the role is another workload's to change (e.g. attach AWSXRayDaemonWriteAccess), \
+                 then run the fix again. Nothing was changed",
+                s.function_arn, s.role
+            )));
+        }
         for Change::EnableActiveTracing in changes {
             enable(&crate::sdk_client!(ctx, aws_sdk_lambda), &s.function_arn).await?;
         }
@@ -360,6 +370,30 @@ mod tests {
         ] {
             assert!(!LambdaTracing::valid_id(bad), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_role_without_xray_rights_stops_the_fix_before_any_call() {
+        // No endpoint, no credentials: any call would fail as something other than InvalidInput.
+        let s = Tracing {
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
+            mode: "PassThrough".into(),
+            role: "arn:aws:iam::123456789012:role/r".into(),
+            role_allows_xray: Some(false),
+        };
+        let ctx = crate::aws::Ctx::new(
+            aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .build(),
+            "123456789012",
+            LambdaTracing::READS,
+            LambdaTracing::WRITES,
+        );
+        let err = LambdaTracing::apply(&ctx, "f", &s, &[Change::EnableActiveTracing])
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), "InvalidInput");
+        assert!(err.to_string().contains("Nothing was changed"), "{err}");
     }
 
     #[tokio::test]

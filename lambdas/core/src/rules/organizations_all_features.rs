@@ -2,7 +2,9 @@
 //!
 //! Changes: `EnableAllFeatures`, which only starts the handshake: every member account must
 //! approve it before the organization switches (AWS, up to 90 days). An open `ENABLE_ALL_FEATURES`
-//! handshake counts as in progress: no second one is started, and the rule's part is done.
+//! handshake counts as in progress: no second one is started. The rule keeps failing until every
+//! member approves, so a run ends `VerificationFailed` ("awaiting the member accounts' approval"),
+//! never `Healed`, before the organization really has all features.
 //! Never touches: accounts, OUs, policies, the handshake's progress (approvals are the members').
 //! Undo: while the handshake is open, `CancelHandshake` of the one the fix started; once the
 //! organization has all features it cannot return to consolidated billing only.
@@ -169,8 +171,16 @@ impl RuleFamily for OrganizationsAllFeatures {
         let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
         plan.untouched = vec!["accounts, OUs and policies".into()];
         Assessment {
-            offending: if all || pending {
+            // An open handshake is not all features yet: the rule still fails until every member
+            // account approves, so Verify never calls it healed before then.
+            offending: if all {
                 Vec::new()
+            } else if pending {
+                vec![format!(
+                    "feature set {} (handshake {} awaiting the member accounts' approval)",
+                    o.feature_set,
+                    o.open_handshakes.join(", ")
+                )]
             } else {
                 vec![format!("feature set {}", o.feature_set)]
             },
@@ -261,7 +271,8 @@ mod tests {
             .plan
             .is_empty());
         let a = OrganizationsAllFeatures::assess(&org("CONSOLIDATED_BILLING", &["h-0123456789"]), &Params {}, target());
-        assert!(a.plan.is_empty() && a.offending.is_empty());
+        assert!(a.plan.is_empty(), "no second handshake");
+        assert_eq!(a.offending.len(), 1, "still failing until the members approve");
         assert!(a.plan.summary.contains("h-0123456789 is in progress"));
         let a = OrganizationsAllFeatures::assess(&org("ALL", &[]), &Params {}, target());
         assert!(a.plan.is_empty() && a.offending.is_empty());

@@ -1,12 +1,13 @@
 //! RDS DB instance settings: RDS-008 (publicly accessible) and RDS-006 (auto minor version
 //! upgrade off). The catalog entry's `setting` names the one setting a rule heals.
 //!
-//! Changes: one `ModifyDBInstance` carrying only the flagged settings and
-//! `ApplyImmediately=true`: `PubliclyAccessible=false` (RDS-008), `AutoMinorVersionUpgrade=true`
-//! (RDS-006).
+//! Changes: one `ModifyDBInstance` carrying only the flagged settings:
+//! `PubliclyAccessible=false` (RDS-008), `AutoMinorVersionUpgrade=true` (RDS-006), with
+//! `ApplyImmediately=false`, so modifications the owner queued for the maintenance window stay
+//! queued (AWS applies both settings without waiting for the window anyway).
 //! Never touches: security groups, subnets, parameter groups, storage, class, engine version,
 //! backups, the data; the other setting of the family.
-//! Undo: `ModifyDBInstance` with the recorded `before` value and `ApplyImmediately=true`.
+//! Undo: `ModifyDBInstance` with the recorded `before` value.
 //!
 //! RDS reports no pending value for these two settings (`PendingModifiedValues` has neither):
 //! the change shows in `DescribeDBInstances` once the modification completes, which takes
@@ -78,9 +79,9 @@ pub const PUBLIC_ACCESS: &str = "public accessibility of the endpoint (PubliclyA
 impl RuleFamily for RdsInstance {
     const NAME: &'static str = "rds-instance";
     const DOC: FamilyDoc = FamilyDoc {
-        changes: "one ModifyDBInstance with only the flagged setting (PubliclyAccessible=false or AutoMinorVersionUpgrade=true) and ApplyImmediately=true",
+        changes: "one ModifyDBInstance with only the flagged setting (PubliclyAccessible=false or AutoMinorVersionUpgrade=true) and ApplyImmediately=false (changes queued for the maintenance window stay queued)",
         never: "security groups, subnets, parameter groups, class, storage, engine version, backups, the data, the other setting",
-        undo: "ModifyDBInstance with the recorded value and ApplyImmediately=true",
+        undo: "ModifyDBInstance with the recorded value and ApplyImmediately=false (changes queued for the maintenance window stay queued)",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "RDS DB instance identifier";
@@ -191,7 +192,10 @@ impl RuleFamily for RdsInstance {
         let mut req = rds
             .modify_db_instance()
             .db_instance_identifier(instance)
-            .apply_immediately(true);
+            // Not `true`: that would also apply, now, every modification the owner queued for the
+            // maintenance window. Neither setting needs it: AWS applies PubliclyAccessible at once
+            // whatever ApplyImmediately says, and AutoMinorVersionUpgrade as soon as possible.
+            .apply_immediately(false);
         for c in changes {
             req = match c {
                 Change::DisablePublicAccess => req.publicly_accessible(false),
@@ -351,13 +355,13 @@ mod tests {
     ) -> ModifyDbInstanceInput {
         f(ModifyDbInstanceInput::builder()
             .db_instance_identifier("prod-db")
-            .apply_immediately(true))
+            .apply_immediately(false))
         .build()
         .unwrap()
     }
 
     #[tokio::test]
-    async fn apply_sends_one_modify_with_only_the_flagged_settings_and_apply_immediately() {
+    async fn apply_sends_one_modify_with_only_the_flagged_settings_and_leaves_queued_changes_queued() {
         let public = expected(|b| b.publicly_accessible(false));
         let both = expected(|b| b.publicly_accessible(false).auto_minor_version_upgrade(true));
         let m1 = mock!(aws_sdk_rds::Client::modify_db_instance)

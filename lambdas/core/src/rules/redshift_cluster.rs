@@ -198,12 +198,30 @@ impl RuleFamily for RedshiftCluster {
                 },
             ),
         };
+        // The fix already pending (an earlier attempt's ModifyCluster, still applying): the rule
+        // fails until it lands, but sending it again would only meet a cluster still modifying.
+        let in_progress = match p.setting {
+            Setting::PubliclyAccessible => s.publicly_accessible && s.pending_publicly_accessible == Some(false),
+            Setting::AutomatedSnapshotRetention => {
+                s.automated_snapshot_retention_days == 0
+                    && s.pending_automated_snapshot_retention_days.is_some_and(|d| d > 0)
+            }
+        };
+        let summary = if in_progress {
+            format!("the change to Redshift cluster {c} is pending (being applied): nothing to send again")
+        } else {
+            summary
+        };
         let mut plan = Plan::new(
             t.rule_id,
             t.resource,
             t.region,
             summary,
-            if failing { vec![change] } else { Vec::new() },
+            if failing && !in_progress {
+                vec![change]
+            } else {
+                Vec::new()
+            },
         );
         plan.untouched = vec![
             "security groups, subnets, parameter groups and nodes".into(),
@@ -384,6 +402,17 @@ mod tests {
             ..cluster(false, 1)
         };
         assert_eq!(RedshiftCluster::assess(&pending, &p, t("RS-001")).offending.len(), 1);
+    }
+
+    #[test]
+    fn a_fix_already_pending_is_not_sent_again_but_still_fails_until_it_lands() {
+        let mut c = cluster(true, 7);
+        c.pending_publicly_accessible = Some(false);
+        let p = params(serde_json::json!({"setting": "publicly_accessible"})).unwrap();
+        let a = RedshiftCluster::assess(&c, &p, t("RS-001"));
+        assert!(a.plan.is_empty(), "{:?}", a.plan.changes);
+        assert_eq!(a.offending.len(), 1);
+        assert!(a.plan.summary.contains("pending"));
     }
 
     #[test]

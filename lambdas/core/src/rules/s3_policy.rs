@@ -11,8 +11,11 @@
 //! since a request without the key passes them), `Deny` statements, statements naming other
 //! principals only.
 //! Not this rule's: `Allow` with `NotPrincipal` and service principals are left as they are.
-//! Never touches: principals (a statement naming `*` next to an account is dropped whole, never
-//! rewritten: the plan says what goes with it), the ACL, Block Public Access, objects.
+//! Narrowed: a public statement that also names other principals (`{"AWS": ["*", "<account>"]}`)
+//! loses only `*`: the accounts it names keep exactly the access they had.
+//! Never touches: the other principals, actions, resources and conditions of any statement, the
+//! ACL, Block Public Access, objects. (`*Like` condition values whose account or organization is
+//! a wildcard restrict no one, so they do not save a statement.)
 //! Undo: `PutBucketPolicy` with the recorded `before` policy.
 //!
 //! The policy helpers are public: CT-003 (a CloudTrail log bucket made public) uses the same
@@ -50,11 +53,14 @@ pub struct BucketPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action")]
 pub enum PolicyChange {
-    /// Drop these statements (as read), keep every other one.
+    /// Drop these statements (as read), keep every other one; a statement that also names other
+    /// principals comes back `narrowed`: the same statement without everyone.
     #[serde(rename = "s3:RemovePolicyStatements")]
     RemoveStatements {
         labels: Vec<String>,
         statements: Vec<Value>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        narrowed: Vec<Value>,
     },
     /// Every statement is offending: delete the whole policy.
     #[serde(rename = "s3:DeleteBucketPolicy")]
@@ -152,13 +158,30 @@ pub fn restriction(stmt: &Value) -> Option<String> {
                 Value::Array(a) => a.len() == vals.len(),
                 _ => true,
             };
-            let open = |v: &&str| v.chars().all(|c| c == '*' || c == '?') || (base == "ipaddress" && v.ends_with("/0"));
+            let like = base.ends_with("like");
+            let open = |v: &&str| {
+                v.chars().all(|c| c == '*' || c == '?')
+                    || (base == "ipaddress" && v.ends_with("/0"))
+                    || (like && wildcard_identity(v))
+            };
             if !vals.is_empty() && all_strings && !vals.iter().any(open) {
                 return Some(format!("{op} {key}"));
             }
         }
     }
     None
+}
+
+/// Whether a `*Like` value leaves who it names open: an ARN whose account is a wildcard
+/// (`arn:aws:iam::*:role/x`), or an account or organization pattern with a wildcard (`o-*`).
+fn wildcard_identity(v: &str) -> bool {
+    let wild = |s: &str| s.contains('*') || s.contains('?');
+    if v.starts_with("arn:") {
+        v.split(':').nth(4).is_none_or(wild)
+    } else {
+        // An org path (`o-abc/r-ab12/*`) names its organization in its first segment.
+        v.split('/').next().is_none_or(wild)
+    }
 }
 
 /// Whether a statement fails the rule: `Allow` to everyone, without a restricting condition.
@@ -184,7 +207,7 @@ pub fn removal_line(index: usize, stmt: &Value) -> String {
     format!("policy statement {}: Allow * {actions}", label(index, stmt))
 }
 
-/// Principals a public statement names besides everyone (they go with the statement).
+/// Principals a public statement names besides everyone (they keep their access).
 fn other_principals(stmt: &Value) -> Vec<String> {
     let Some(Value::Object(m)) = stmt.get("Principal") else {
         return Vec::new();
@@ -194,6 +217,37 @@ fn other_principals(stmt: &Value) -> Vec<String> {
         .filter(|(_, p)| *p != "*")
         .map(|(kind, p)| format!("{kind} {p}"))
         .collect()
+}
+
+/// The statement with everyone taken out of its principal, when it names others too
+/// (`{"AWS": ["*", "arn:aws:iam::111122223333:root"]}` keeps the account); `None` when everyone
+/// is all it names. Nothing else of the statement changes.
+fn narrowed(stmt: &Value) -> Option<Value> {
+    let Some(Value::Object(principal)) = stmt.get("Principal") else {
+        return None;
+    };
+    let mut principal = principal.clone();
+    let others: Vec<Value> = principal
+        .get("AWS")
+        .map(|v| {
+            strings(v)
+                .into_iter()
+                .filter(|p| *p != "*")
+                .map(|p| Value::String(p.into()))
+                .collect()
+        })
+        .unwrap_or_default();
+    match others.len() {
+        0 => principal.remove("AWS"),
+        1 => principal.insert("AWS".into(), others[0].clone()),
+        _ => principal.insert("AWS".into(), Value::Array(others)),
+    };
+    if principal.is_empty() {
+        return None;
+    }
+    let mut out = stmt.clone();
+    out["Principal"] = Value::Object(principal);
+    Some(out)
 }
 
 /// What fails in a policy and the changes that fix it.
@@ -215,16 +269,19 @@ pub fn assess_policy(policy: Option<&Value>) -> PolicyAssessment {
     let all = statements(policy);
     let mut labels = Vec::new();
     let mut gone = Vec::new();
+    let mut kept_narrowed = Vec::new();
     for (i, stmt) in all.iter().enumerate() {
         if is_public(stmt) {
             let line = removal_line(i, stmt);
             a.offending.push(line.clone());
             a.removes.push(line);
-            for other in other_principals(stmt) {
-                a.cannot_keep.push(format!(
-                    "policy statement {} also names {other}: it goes with the statement (principals are never rewritten)",
-                    label(i, stmt)
+            if let Some(n) = narrowed(stmt) {
+                a.untouched.push(format!(
+                    "policy statement {} for {} (only everyone is taken out of its principals)",
+                    label(i, stmt),
+                    other_principals(stmt).join(", ")
                 ));
+                kept_narrowed.push(n);
             }
             labels.push(label(i, stmt));
             gone.push((*stmt).clone());
@@ -239,12 +296,13 @@ pub fn assess_policy(policy: Option<&Value>) -> PolicyAssessment {
     if gone.is_empty() {
         return a;
     }
-    a.changes.push(if gone.len() == all.len() {
+    a.changes.push(if gone.len() == all.len() && kept_narrowed.is_empty() {
         PolicyChange::DeletePolicy { labels }
     } else {
         PolicyChange::RemoveStatements {
             labels,
             statements: gone,
+            narrowed: kept_narrowed,
         }
     });
     a
@@ -256,13 +314,22 @@ pub fn policy_after(policy: Option<&Value>, changes: &[PolicyChange]) -> Option<
     for c in changes {
         match c {
             PolicyChange::DeletePolicy { .. } => current = None,
-            PolicyChange::RemoveStatements { statements: drop, .. } => {
+            PolicyChange::RemoveStatements {
+                statements: drop,
+                narrowed,
+                ..
+            } => {
                 if let Some(Value::Object(m)) = &mut current {
-                    let kept: Vec<Value> = match m.get("Statement") {
+                    let mut kept: Vec<Value> = match m.get("Statement") {
                         Some(Value::Array(a)) => a.iter().filter(|s| !drop.contains(s)).cloned().collect(),
                         Some(s @ Value::Object(_)) if !drop.contains(s) => vec![s.clone()],
                         _ => Vec::new(),
                     };
+                    for n in narrowed {
+                        if !kept.contains(n) {
+                            kept.push(n.clone());
+                        }
+                    }
                     if kept.is_empty() {
                         current = None;
                     } else {
@@ -362,8 +429,8 @@ pub async fn write_policy(
 impl RuleFamily for S3BucketPolicy {
     const NAME: &'static str = "s3-bucket-policy";
     const DOC: FamilyDoc = FamilyDoc {
-        changes: "drop exactly the Allow statements whose principal is everyone and whose Condition restricts no one (one PutBucketPolicy with every other statement as read); DeleteBucketPolicy when every statement is such",
-        never: "principals (never rewritten), statements restricted by a Condition (source VPC/VPCE/IP, principal org/account/ARN, source account/ARN), Deny statements, the ACL, Block Public Access, objects",
+        changes: "drop exactly the Allow statements whose principal is everyone and whose Condition restricts no one, or, when such a statement also names other principals, take only everyone out of it (one PutBucketPolicy with every other statement as read); DeleteBucketPolicy when every statement is everyone's only",
+        never: "the other principals, actions, resources and conditions of any statement, statements restricted by a Condition (source VPC/VPCE/IP, principal org/account/ARN, source account/ARN), Deny statements, the ACL, Block Public Access, objects",
         undo: "PutBucketPolicy with the recorded before policy",
         tested: "local stack",
     };
@@ -494,6 +561,7 @@ pub(crate) mod tests {
             vec![PolicyChange::RemoveStatements {
                 labels: vec!["PublicRead".into()],
                 statements: vec![public_read()],
+                narrowed: vec![],
             }]
         );
         assert_eq!(a.offending, vec!["policy statement PublicRead: Allow * s3:GetObject"]);
@@ -512,6 +580,26 @@ pub(crate) mod tests {
             vec!["removed policy statement PublicRead"]
         );
         assert!(S3BucketPolicy::assess(&after, &Params {}, target()).plan.is_empty());
+    }
+
+    #[test]
+    fn a_like_condition_whose_account_or_org_is_a_wildcard_restricts_no_one() {
+        for cond in [
+            json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:*"}}),
+            json!({"StringLike": {"aws:PrincipalOrgID": "o-*"}}),
+            json!({"ArnLike": {"aws:SourceArn": "arn:aws:sns:us-east-1:*:topic"}}),
+        ] {
+            let stmt = json!({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*", "Condition": cond});
+            assert!(is_public(&stmt), "{cond}");
+        }
+        // A wildcard after a fixed account or organization still names that one only.
+        for cond in [
+            json!({"ArnLike": {"aws:SourceArn": "arn:aws:sns:us-east-1:123456789012:*"}}),
+            json!({"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/r-ab12/*"}}),
+        ] {
+            let stmt = json!({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*", "Condition": cond});
+            assert!(!is_public(&stmt), "{cond}");
+        }
     }
 
     #[test]
@@ -553,16 +641,19 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_policy_of_public_statements_only_is_deleted_and_others_named_are_reported() {
+    fn a_statement_naming_others_too_is_narrowed_and_a_policy_of_public_statements_only_is_deleted() {
         let mixed = json!({"Effect": "Allow", "Principal": {"AWS": ["*", "arn:aws:iam::111122223333:root"]}, "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"});
         let s = BucketPolicy {
-            policy: Some(json!({"Version": "2012-10-17", "Statement": [public_read(), mixed]})),
+            policy: Some(json!({"Version": "2012-10-17", "Statement": [public_read(), mixed.clone()]})),
         };
         let a = S3BucketPolicy::assess(&s, &Params {}, target());
+        let partner_only = json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"});
         assert_eq!(
             a.plan.changes,
-            vec![PolicyChange::DeletePolicy {
-                labels: vec!["PublicRead".into(), "#1".into()]
+            vec![PolicyChange::RemoveStatements {
+                labels: vec!["PublicRead".into(), "#1".into()],
+                statements: vec![public_read(), mixed],
+                narrowed: vec![partner_only.clone()],
             }]
         );
         assert_eq!(
@@ -572,8 +663,25 @@ pub(crate) mod tests {
                 "policy statement #1: Allow * s3:ListBucket"
             ]
         );
-        assert_eq!(a.plan.cannot_keep.len(), 1);
-        assert!(a.plan.cannot_keep[0].contains("AWS arn:aws:iam::111122223333:root"));
+        assert!(a
+            .plan
+            .untouched
+            .iter()
+            .any(|u| u.contains("AWS arn:aws:iam::111122223333:root")));
+        let after = S3BucketPolicy::simulate(&s, &a.plan.changes);
+        assert_eq!(
+            after.policy,
+            Some(json!({"Version": "2012-10-17", "Statement": [partner_only]}))
+        );
+        assert!(S3BucketPolicy::assess(&after, &Params {}, target())
+            .offending
+            .is_empty());
+        // Everyone and nothing else: the statement goes; all of them: the policy goes.
+        let s = BucketPolicy {
+            policy: Some(json!({"Version": "2012-10-17", "Statement": [public_read()]})),
+        };
+        let a = S3BucketPolicy::assess(&s, &Params {}, target());
+        assert!(matches!(a.plan.changes[..], [PolicyChange::DeletePolicy { .. }]));
         assert_eq!(S3BucketPolicy::simulate(&s, &a.plan.changes).policy, None);
         // A single statement object (not a list) works the same.
         let single = BucketPolicy {
