@@ -228,3 +228,44 @@ async fn an_already_private_bucket_is_already_compliant_and_untouched() {
         pairs(&[(&owner, "FULL_CONTROL"), (PARTNER, "READ")])
     );
 }
+
+/// S3-002..S3-010, each end to end: one bucket carrying every public grant of those rules, one
+/// finding each; each run takes away exactly its rule's grant (grantee and permission from the
+/// catalog), so in the end the owner, the partner and AllUsers READ (S3-001 was not published) stay.
+#[tokio::test]
+async fn every_acl_rule_removes_exactly_its_own_grant() {
+    let stack = Stack::connect();
+    let catalog = ar_core::catalog::Catalog::builtin();
+    let rules: Vec<&ar_core::catalog::RuleSpec> = (2..=10)
+        .map(|n| catalog.require(&format!("S3-{n:03}")).unwrap())
+        .collect();
+    let uri = |grantee: &str| if grantee == "AllUsers" { ALL } else { AUTH };
+    let mut grants = vec![user(PARTNER, "READ"), group(ALL, "READ")];
+    grants.extend(rules.iter().map(|r| {
+        group(
+            uri(r.params["grantee"].as_str().unwrap()),
+            r.params["permission"].as_str().unwrap(),
+        )
+    }));
+    let (bucket, owner) = bucket_with(&stack, grants).await;
+
+    for rule in &rules {
+        let run = stack.publish_and_wait(&stack.message(&rule.id, &bucket)).await;
+        assert_eq!(
+            run.states().last().unwrap(),
+            "Healed",
+            "{}: {:?}",
+            rule.id,
+            run.task_errors()
+        );
+        let gone = (
+            uri(rule.params["grantee"].as_str().unwrap()).to_string(),
+            rule.params["permission"].as_str().unwrap().to_string(),
+        );
+        assert!(!live_grants(&stack, &bucket).await.contains(&gone), "{}", rule.id);
+    }
+    assert_eq!(
+        live_grants(&stack, &bucket).await,
+        pairs(&[(&owner, "FULL_CONTROL"), (PARTNER, "READ"), (ALL, "READ")])
+    );
+}
