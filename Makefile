@@ -62,6 +62,8 @@ $(PACKAGE_VENV)/.installed-$(CARGO_LAMBDA_VERSION)-$(ZIG_VERSION):
 ## The one Lambda artefact (the `bootstrap` binary, every handler) for provided.al2023, zipped:
 ## target/lambda/<arch>/bootstrap/bootstrap.zip for each of ARCHS, then checked (one executable,
 ## its architecture, GLIBC at most 2.34) and its size printed by local/check_package.py.
+## `--disable-optimizations`: the workspace's own release profile applies as written (cargo-lambda's
+## defaults would add panic=abort, which turns a handler's panic into a dead runtime).
 package: $(PACKAGE_VENV)/.installed-$(CARGO_LAMBDA_VERSION)-$(ZIG_VERSION)
 	@set -e; export PATH="$(abspath $(PACKAGE_VENV))/bin:$$PATH"; \
 	for arch in $(ARCHS); do \
@@ -70,7 +72,7 @@ package: $(PACKAGE_VENV)/.installed-$(CARGO_LAMBDA_VERSION)-$(ZIG_VERSION)
 	      echo "package: the aarch64 Rust target cannot be added here: skipping arm64 (x86_64 still builds)"; continue; fi; \
 	  else flag=--x86-64; fi; \
 	  start=$$(date +%s); \
-	  cargo lambda build --release --locked $$flag --bin bootstrap --output-format zip --lambda-dir target/lambda/$$arch; \
+	  cargo lambda build --release --disable-optimizations --locked $$flag --bin bootstrap --output-format zip --lambda-dir target/lambda/$$arch; \
 	  echo "package: $$arch built in $$(( $$(date +%s) - start )) s"; \
 	done
 	python3 local/check_package.py target/lambda
