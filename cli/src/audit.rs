@@ -241,9 +241,11 @@ pub fn rfc3339_ms(t: &DateTime) -> String {
     DateTime::from_millis(ms).fmt(Format::DateTime).unwrap_or_default()
 }
 
-/// `0.42 s`, `3.1 s`, `2 m 05 s`, `1 h 02 m`.
+/// `420 ms`, `3.1 s`, `2 m 05 s`, `1 h 02 m`.
 pub fn human_duration(secs: f64) -> String {
-    if secs < 60.0 {
+    if secs < 1.0 {
+        format!("{:.0} ms", secs * 1000.0)
+    } else if secs < 60.0 {
         format!("{secs:.1} s")
     } else if secs < 3600.0 {
         format!("{} m {:02} s", (secs / 60.0) as u64, (secs % 60.0) as u64)

@@ -94,11 +94,25 @@ pub async fn render(target: &Target, execution: &str) -> Result<String, String> 
     if let Some(a) = &story.approval {
         let _ = writeln!(o, "\nApproval   {} by {} at {}", a.decision, a.approver, a.decided_at);
     } else if story.decision().as_deref() == Some("approve") {
-        let _ = writeln!(o, "\nApproval   none yet");
+        let none = if *status == ExecutionStatus::Running {
+            "none yet"
+        } else {
+            "none: no one decided"
+        };
+        let _ = writeln!(o, "\nApproval   {none}");
     }
 
     if let Some(r) = &story.remediation {
-        let _ = writeln!(o, "\nRemediation {}: {}", kebab(&r.outcome), r.reason);
+        let same = r.plan.as_ref().is_some_and(|p| p.summary == r.reason);
+        let _ = writeln!(
+            o,
+            "\nRemediate  {}{}",
+            kebab(&r.outcome),
+            if same { String::new() } else { format!(": {}", r.reason) }
+        );
+        for a in &r.applied {
+            let _ = writeln!(o, "  applied  {a}");
+        }
         match (&r.before, &r.after) {
             (Some(before), Some(after)) => {
                 let lines = ar_core::rules::diff(before, after);
@@ -138,7 +152,12 @@ pub async fn render(target: &Target, execution: &str) -> Result<String, String> 
             let _ = writeln!(o, "  cause    {cause}");
         }
         if let Some((error, cause)) = &story.error {
-            let _ = writeln!(o, "  task     {error}: {cause}");
+            let cause = if cause.is_empty() {
+                String::new()
+            } else {
+                format!(": {cause}")
+            };
+            let _ = writeln!(o, "  task     {error}{cause}");
         }
     }
     Ok(o)
@@ -206,10 +225,10 @@ fn timeline(events: &[HistoryEvent], stopped: Option<f64>) -> Vec<String> {
             .map(|end| audit::human_duration((end - at).max(0.0)))
             .unwrap_or_else(|| "running".into());
         lines.push(format!(
-            "{:<22} {}  +{:>7.2} s  {took}",
+            "{:<22} {:<24}  {:>9}  {took}",
             entered.name(),
             audit::rfc3339_ms(e.timestamp()),
-            at - first
+            format!("+{:.2} s", at - first)
         ));
     }
     lines
