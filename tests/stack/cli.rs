@@ -147,8 +147,15 @@ async fn runs_and_show_tell_a_healed_run_and_a_dry_run_apart() {
     assert!(shown.contains(&format!("resource  {sg}")), "{shown}");
     assert!(shown.contains("Decision   auto"), "{shown}");
     assert!(shown.contains("Before → after"), "{shown}");
-    let revoked: Vec<&str> = shown.lines().filter(|l| l.contains("revoked ingress")).collect();
-    assert_eq!(revoked.len(), 1, "one rule revoked:\n{shown}");
+    // The before → after section: one line per change, up to the next blank line.
+    let diff: Vec<&str> = shown
+        .lines()
+        .skip_while(|l| *l != "Before → after")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let revoked: Vec<&str> = diff.iter().copied().filter(|l| l.contains("revoked ingress")).collect();
+    assert_eq!((diff.len(), revoked.len()), (1, 1), "one rule revoked:\n{shown}");
     assert!(
         revoked[0].contains("tcp 22") && revoked[0].contains("0.0.0.0/0"),
         "{shown}"
