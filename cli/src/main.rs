@@ -166,7 +166,9 @@ async fn run(cli: Cli) -> Result<bool, String> {
             demo::run(&stack_dir, wait_for_approval).await
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "auto-remediate", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "auto-remediate", &mut script);
+            emit(&String::from_utf8_lossy(&script))?;
             Ok(true)
         }
         Command::Runs(args) => {
@@ -177,19 +179,29 @@ async fn run(cli: Cli) -> Result<bool, String> {
                 .unwrap_or_default();
             let rows = runs::list(&target, &args.filter(now)).await?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?);
+                emit(&(serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())? + "\n"))?;
             } else if rows.is_empty() {
                 eprintln!("no runs match (state machine {})", target.state_machine_arn);
             } else {
-                print!("{}", runs::table(&rows));
+                emit(&runs::table(&rows))?;
             }
             Ok(true)
         }
         Command::Show { execution } => {
             let target = Target::connect(&connection).await?;
-            print!("{}", show::render(&target, &execution).await?);
+            emit(&show::render(&target, &execution).await?)?;
             Ok(true)
         }
+    }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("writing the output: {e}")),
+        _ => Ok(()),
     }
 }
 
