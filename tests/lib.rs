@@ -15,16 +15,7 @@ use ar_core::finding::{parse_conformity, Intake};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct StackInfo {
-    pub endpoint_url: String,
-    pub region: String,
-    pub account_id: String,
-    pub topic_arn: String,
-    pub state_machine_arn: String,
-    pub approval_url: String,
-    pub outbox_dir: String,
-}
+pub use ar_core::local::StackInfo;
 
 pub struct Stack {
     pub info: StackInfo,
@@ -65,14 +56,8 @@ impl Stack {
     }
 
     fn connect_at(dir: PathBuf) -> Stack {
-        let path = dir.join("stack.json");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "no local stack at {} ({e}): run the tests with `make test`, or `make local-up` first",
-                path.display()
-            )
-        });
-        let info: StackInfo = serde_json::from_str(&text).expect("stack.json parses");
+        let info = StackInfo::load(&dir)
+            .unwrap_or_else(|e| panic!("{e}: run the tests with `make test`, or `make local-up` first"));
         let sdk = ar_core::aws::local_sdk_config(&info.endpoint_url, &info.region);
         let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
         Stack {

@@ -6,19 +6,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
-
-/// The fields of `stack.json` the CLI uses (the file has more).
-#[derive(Debug, Clone, Deserialize)]
-pub struct StackInfo {
-    pub endpoint_url: String,
-    pub region: String,
-    pub account_id: String,
-    pub topic_arn: String,
-    pub state_machine_arn: String,
-    /// Where the local stack writes each approval e-mail (`.eml` and `.html`).
-    pub outbox_dir: String,
-}
+pub use ar_core::local::StackInfo;
 
 /// The running stack and a client per service.
 pub struct Stack {
@@ -47,15 +35,7 @@ macro_rules! client {
 impl Stack {
     /// Reads `<dir>/stack.json`; the error says how to start a stack when there is none.
     pub fn load(dir: &Path) -> Result<Stack, String> {
-        let path = dir.join("stack.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "no local stack at {} ({e}); start one with `local/stack.sh up` (STACK_DIR={} for this directory)",
-                path.display(),
-                dir.display()
-            )
-        })?;
-        let info: StackInfo = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let info = StackInfo::load(dir)?;
         Ok(Stack {
             s3: client!(aws_sdk_s3, info, force_path_style(true)),
             ec2: client!(aws_sdk_ec2, info),

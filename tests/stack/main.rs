@@ -9,6 +9,7 @@ mod asl;
 mod aws_cli;
 mod browser;
 mod bucket_policy;
+mod cli;
 mod ec2;
 mod faults;
 mod guardduty;

@@ -7,6 +7,7 @@
 //! - [`rules`]: the code behind each rule family (inspect, plan, apply), over live AWS state;
 //! - [`ledger`]: per-resource leases, fix journals and check generations (safety under real traffic);
 //! - [`plan`]: what a fix will change, as data a person reads before and after;
+//! - [`local`]: the local stack's `stack.json` ([`local::StackInfo`]), for the gateway, CLI and tests;
 //! - [`aws`]: SDK clients built once, per region; [`error`]: the named errors the state machine matches.
 //!
 //! Handlers (trigger, classify, remediate, verify) are thin crates over this one.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod finding;
 pub mod keys;
 pub mod ledger;
+pub mod local;
 pub mod plan;
 pub mod rules;
 pub mod state;

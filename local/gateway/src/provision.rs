@@ -2,8 +2,6 @@
 //! topic with its subscription to the trigger, and the state machine from
 //! `statemachines/remediation.asl.json` with our function ARNs filled in.
 
-use serde::Serialize;
-
 pub const ACCOUNT_ID: &str = "123456789012";
 pub const TOPIC_NAME: &str = "CloudConformity";
 pub const STATE_MACHINE_NAME: &str = "auto-remediate";
@@ -11,21 +9,8 @@ pub const FUNCTION_PREFIX: &str = "auto-remediate";
 pub const APPROVAL_TABLE: &str = "auto-remediate-approvals";
 pub const STATE_TABLE: &str = "auto-remediate-state";
 
-/// `.local/stack.json`: how tools and tests find the stack.
-#[derive(Debug, Clone, Serialize)]
-pub struct StackInfo {
-    pub endpoint_url: String,
-    pub region: String,
-    pub account_id: String,
-    pub topic_arn: String,
-    pub state_machine_arn: String,
-    pub moto_url: String,
-    pub config_file: Option<String>,
-    pub approval_url: String,
-    pub approval_table: String,
-    pub outbox_dir: String,
-    pub gateway_pid: u32,
-}
+/// `.local/stack.json`: how tools and tests find the stack (one definition, in `ar-core`).
+pub use ar_core::local::StackInfo;
 
 pub use ar_core::aws::local_sdk_config as sdk_config;
 
