@@ -439,12 +439,7 @@ mod tests {
     /// A call the family did not declare is refused before it is sent, by name.
     #[tokio::test]
     async fn an_undeclared_call_is_refused_before_it_is_sent() {
-        let sdk = SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .build();
+        let sdk = crate::rules::mock_ctx::sdk_config();
         let sent = Transmits::default();
         let ctx = Ctx::new(sdk, "123456789012", &["ec2:DescribeSecurityGroups"], &[]).with_interceptor(sent.clone());
         let err = ctx

@@ -471,7 +471,7 @@ mod tests {
             .with_rule(&acl)
             .with_rule(&policy);
         let ctx = Ctx::new(
-            crate::rules::s3_policy::tests::mock_sdk(),
+            crate::rules::mock_ctx::sdk_config(),
             "111122223333",
             CloudTrailPublicBucket::READS,
             CloudTrailPublicBucket::WRITES,
@@ -496,7 +496,7 @@ mod tests {
         });
         let mocks = MockResponseInterceptor::new().with_rule(&gone);
         let ctx = Ctx::new(
-            crate::rules::s3_policy::tests::mock_sdk(),
+            crate::rules::mock_ctx::sdk_config(),
             "111122223333",
             CloudTrailPublicBucket::READS,
             &[],
@@ -524,7 +524,7 @@ mod tests {
             .with_rule(&loc)
             .with_rule(&no_bucket);
         let ctx = Ctx::new(
-            crate::rules::s3_policy::tests::mock_sdk(),
+            crate::rules::mock_ctx::sdk_config(),
             "111122223333",
             CloudTrailPublicBucket::READS,
             &[],

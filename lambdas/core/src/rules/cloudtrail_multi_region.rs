@@ -552,7 +552,7 @@ mod tests {
 
     fn mock_ctx(mocks: MockResponseInterceptor) -> Ctx {
         Ctx::new(
-            crate::rules::s3_policy::tests::mock_sdk(),
+            crate::rules::mock_ctx::sdk_config(),
             ACCOUNT,
             CloudTrailMultiRegion::READS,
             CloudTrailMultiRegion::WRITES,

@@ -585,7 +585,7 @@ mod tests {
 
     fn mock_ctx(mocks: MockResponseInterceptor) -> Ctx {
         Ctx::new(
-            crate::rules::s3_policy::tests::mock_sdk(),
+            crate::rules::mock_ctx::sdk_config(),
             "111122223333",
             ConfigRecorder::READS,
             ConfigRecorder::WRITES,

@@ -300,15 +300,7 @@ pub(crate) mod tests {
         writes: &'static [&'static str],
         mocks: MockResponseInterceptor,
     ) -> Ctx {
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_types::region::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::for_tests(),
-            ))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .build();
-        Ctx::new(sdk, "111122223333", reads, writes).with_interceptor(mocks)
+        crate::rules::mock_ctx::with_mocks(reads, writes, mocks)
     }
 
     pub(crate) const KEY_OLD: &str = "AKIAOLD0000000000001";

@@ -8,21 +8,40 @@ use crate::aws::Ctx;
 /// The account the mocked context acts in.
 pub const ACCOUNT: &str = "111122223333";
 
-/// A context in us-east-1 of [`ACCOUNT`] whose every request is answered by `rules`, in order
-/// (a request no rule is left for fails), and refused when its action is not in `reads`/`writes`.
-pub fn ctx(reads: &'static [&'static str], writes: &'static [&'static str], rules: &[&Rule]) -> Ctx {
-    let mut mocks = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-    for r in rules {
-        mocks = mocks.with_rule(r);
-    }
-    let sdk = aws_config::SdkConfig::builder()
+/// SDK configuration for mocked clients: us-east-1, test credentials, and an HTTP client that
+/// never reaches the network (a mock interceptor answers).
+pub fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_types::region::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
             aws_credential_types::Credentials::for_tests(),
         ))
-        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
         .http_client(aws_smithy_mocks::create_mock_http_client())
+        .build()
+}
+
+/// A context of [`ACCOUNT`] on [`sdk_config`] whose requests `mocks` answers, refused when their
+/// action is not in `reads`/`writes`.
+pub fn with_mocks(
+    reads: &'static [&'static str],
+    writes: &'static [&'static str],
+    mocks: MockResponseInterceptor,
+) -> Ctx {
+    Ctx::new(sdk_config(), ACCOUNT, reads, writes).with_interceptor(mocks)
+}
+
+/// A context in us-east-1 of [`ACCOUNT`] whose every request is answered by `rules`, in order
+/// (a request no rule is left for fails, and is not retried), and refused when its action is not
+/// in `reads`/`writes`.
+pub fn ctx(reads: &'static [&'static str], writes: &'static [&'static str], rules: &[&Rule]) -> Ctx {
+    let mut mocks = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
+    for r in rules {
+        mocks = mocks.with_rule(r);
+    }
+    let sdk = sdk_config()
+        .to_builder()
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
         .build();
     Ctx::new(sdk, ACCOUNT, reads, writes).with_interceptor(mocks)
 }

@@ -252,15 +252,7 @@ pub(crate) fn mock_ctx(
     reads: &'static [&'static str],
     writes: &'static [&'static str],
 ) -> Ctx {
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_types::region::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            aws_credential_types::Credentials::for_tests(),
-        ))
-        .http_client(aws_smithy_mocks::create_mock_http_client())
-        .build();
-    Ctx::new(sdk, "111122223333", reads, writes).with_interceptor(mocks)
+    crate::rules::mock_ctx::with_mocks(reads, writes, mocks)
 }
 
 #[cfg(test)]

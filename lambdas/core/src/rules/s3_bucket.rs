@@ -137,14 +137,7 @@ mod tests {
             .rule_mode(RuleMode::Sequential)
             .with_rule(&loc)
             .with_rule(&acl);
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_types::region::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::for_tests(),
-            ))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .build();
+        let sdk = crate::rules::mock_ctx::sdk_config();
         let owners = Owners::default();
         let ctx = Ctx::new(sdk, "111122223333", &[GET_BUCKET_LOCATION, "s3:GetBucketAcl"], &[])
             .with_interceptor(mocks)

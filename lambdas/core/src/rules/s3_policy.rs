@@ -731,7 +731,7 @@ pub(crate) mod tests {
             .with_rule(&loc)
             .with_rule(&del);
         let ctx = Ctx::new(
-            mock_sdk(),
+            crate::rules::mock_ctx::sdk_config(),
             "111122223333",
             S3BucketPolicy::READS,
             S3BucketPolicy::WRITES,
@@ -747,17 +747,6 @@ pub(crate) mod tests {
             .await
             .unwrap();
         assert_eq!((loc.num_calls(), del.num_calls()), (1, 1));
-    }
-
-    pub(crate) fn mock_sdk() -> aws_config::SdkConfig {
-        aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_types::region::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::for_tests(),
-            ))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .build()
     }
 
     #[tokio::test]
