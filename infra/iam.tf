@@ -29,6 +29,7 @@ module "policies" {
     ses_identity_arns     = local.ses_identity_arns
     log_group_arns        = { for k, g in aws_cloudwatch_log_group.function : k => g.arn }
     dead_letter_queue_arn = aws_sqs_queue.dead_letter.arn
+    outcome_topic_arn     = aws_sns_topic.outcome.arn
   }
 
   member_role_arns = local.member_role_arns
@@ -64,7 +65,7 @@ resource "aws_iam_role_policy" "handler" {
   policy   = module.policies.handler_policies[each.key]
 }
 
-# The state machine: invokes the four task functions, delivers its logs, traces.
+# The state machine: invokes the five task functions, delivers its logs, traces.
 
 data "aws_iam_policy_document" "states_assume" {
   statement {
@@ -95,7 +96,7 @@ data "aws_iam_policy_document" "state_machine" {
     sid     = "InvokeTaskFunctions"
     actions = ["lambda:InvokeFunction"]
     resources = flatten([
-      for k in ["classify", "remediate", "verify", "request-approval"] : [
+      for k in ["classify", "remediate", "verify", "request-approval", "notify"] : [
         aws_lambda_function.handler[k].arn, "${aws_lambda_function.handler[k].arn}:*",
       ]
     ])

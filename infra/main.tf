@@ -60,6 +60,11 @@ locals {
       timeout     = 29
       memory      = 256
     }
+    notify = {
+      description = "Publishes how an execution ended (every end state) to the outcome topic."
+      timeout     = 25
+      memory      = 128
+    }
   }
 
   handler_actions = { for h in local.catalog.handlers : h.name => h.actions }
@@ -75,7 +80,6 @@ locals {
   common_env = {
     AUTO_REMEDIATE_ACCOUNT_ID = local.account_id
     AUTO_REMEDIATE_CONFIG     = jsonencode(local.config)
-    RUST_LOG                  = var.log_level
     STATE_TABLE               = aws_dynamodb_table.state.name
     APPROVAL_TABLE            = aws_dynamodb_table.approvals.name
   }
@@ -87,6 +91,7 @@ locals {
     for k in keys(local.functions) : k => merge(
       local.common_env,
       contains(lookup(local.handler_actions, k, []), "states:StartExecution") ? { STATE_MACHINE_ARN = local.state_machine_arn } : {},
+      contains(lookup(local.handler_actions, k, []), "sns:Publish") ? { OUTCOME_TOPIC_ARN = aws_sns_topic.outcome.arn } : {},
       contains(lookup(local.handler_actions, k, []), "secretsmanager:GetSecretValue") ? merge(local.signing_key_env, {
         APPROVAL_BASE_URL = aws_apigatewayv2_api.approval.api_endpoint
       }) : {},
@@ -325,6 +330,14 @@ resource "aws_lambda_function" "handler" {
     mode = "Active"
   }
 
+  # JSON lines, the level set here (the handlers read AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL).
+  logging_config {
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.function[each.key].name
+    application_log_level = upper(var.log_level)
+    system_log_level      = "WARN"
+  }
+
   dynamic "dead_letter_config" {
     for_each = each.key == "trigger" ? [aws_sqs_queue.dead_letter.arn] : []
     content {
@@ -459,6 +472,7 @@ resource "aws_sfn_state_machine" "this" {
     RemediateFunctionArn       = aws_lambda_function.handler["remediate"].arn
     VerifyFunctionArn          = aws_lambda_function.handler["verify"].arn
     RequestApprovalFunctionArn = aws_lambda_function.handler["request-approval"].arn
+    NotifyFunctionArn          = aws_lambda_function.handler["notify"].arn
   })
 
   logging_configuration {
@@ -603,13 +617,13 @@ resource "aws_sns_topic_subscription" "outcome_email" {
 
 resource "aws_cloudwatch_event_rule" "execution_ended" {
   name        = "${var.name}-execution-ended"
-  description = "An ${var.name} execution ended (succeeded, failed, timed out or aborted)."
+  description = "An ${var.name} execution timed out or was aborted: the ends its state machine cannot notify itself (every other end is published by its Notify task)."
   event_pattern = jsonencode({
     source        = ["aws.states"]
     "detail-type" = ["Step Functions Execution Status Change"]
     detail = {
       stateMachineArn = [aws_sfn_state_machine.this.arn]
-      status          = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+      status          = ["TIMED_OUT", "ABORTED"]
     }
   })
   tags = local.tags

@@ -115,9 +115,14 @@ variable "log_retention_days" {
 }
 
 variable "log_level" {
-  description = "RUST_LOG of the handlers (JSON logs on CloudWatch)."
+  description = "The handlers' application log level (Lambda's JSON log format; every line carries the execution, rule and resource)."
   type        = string
-  default     = "info"
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], upper(var.log_level))
+    error_message = "log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+  }
 }
 
 variable "approval_api_throttling" {

@@ -19,6 +19,9 @@ pub use ar_core::local::StackInfo;
 
 pub struct Stack {
     pub info: StackInfo,
+    /// The outcome inboxes of the executions this test started through [`Stack::publish_for_execution`]:
+    /// [`Stack::wait`] checks each execution's notification against how it ended.
+    inboxes: std::sync::Mutex<std::collections::HashMap<String, OutcomeInbox>>,
     /// The stack's SDK configuration, for any other client: `aws_sdk_rds::Client::new(&stack.sdk)`.
     pub sdk: aws_config::SdkConfig,
     pub s3: aws_sdk_s3::Client,
@@ -61,6 +64,7 @@ impl Stack {
         let sdk = ar_core::aws::local_sdk_config(&info.endpoint_url, &info.region);
         let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
         Stack {
+            inboxes: Default::default(),
             s3,
             ec2: aws_sdk_ec2::Client::new(&sdk),
             sns: aws_sdk_sns::Client::new(&sdk),
@@ -148,8 +152,16 @@ impl Stack {
             .unwrap_or_else(|| panic!("no delivery recorded for {message_id}"))
     }
 
-    /// Publishes and returns the execution name the trigger started or matched.
+    /// Publishes and returns the execution name the trigger started or matched. The execution's
+    /// outcome notification is collected on the way (see [`Stack::wait`]).
     pub async fn publish_for_execution(&self, message: &Value) -> (String, Value) {
+        if let Ok(Intake::Failure(f)) = parse_conformity(&message.to_string(), Catalog::builtin(), &self.info.region) {
+            let name = f.execution_name(1);
+            if !self.inboxes.lock().unwrap().contains_key(&name) {
+                let inbox = self.outcome_inbox(&name).await;
+                self.inboxes.lock().unwrap().insert(name, inbox);
+            }
+        }
         let id = self.publish_id(&message.to_string()).await;
         let d = self.delivery(&id).await;
         let record = d["result"]["records"][0].clone();
@@ -176,20 +188,31 @@ impl Stack {
             .is_ok()
     }
 
-    /// Waits (at most 60 s) for the named execution to stop running.
+    /// Waits (at most 60 s) for the named execution to stop running. When this test published
+    /// its finding, the outcome notification is checked too: exactly one, for the end state the
+    /// execution reached, when the config notifies that outcome; none otherwise.
     pub async fn wait(&self, name: &str) -> Execution {
         let arn = self.execution_arn(name);
         let start = Instant::now();
         loop {
             if let Ok(d) = self.sfn.describe_execution().execution_arn(&arn).send().await {
                 if d.status().as_str() != "RUNNING" {
-                    return Execution::load(
+                    let run = Execution::load(
                         self,
                         &arn,
                         d.status().as_str().to_string(),
                         d.output().map(str::to_string),
                     )
                     .await;
+                    let inbox = self.inboxes.lock().unwrap().remove(name);
+                    if let Some(inbox) = inbox {
+                        let end = run.states().last().cloned().unwrap_or_default();
+                        let notified = self.notified_outcomes().contains(&end);
+                        let got = inbox.take(if notified { 10 } else { 1 }).await;
+                        inbox.close(self).await;
+                        check_notification(name, &end, notified, &got);
+                    }
+                    return run;
                 }
             }
             assert!(
@@ -219,6 +242,132 @@ impl Stack {
             Ok(v)
         }
     }
+}
+
+/// The outcomes this stack's config notifies (its `notify.outcomes`, else the default).
+impl Stack {
+    pub fn notified_outcomes(&self) -> Vec<String> {
+        let config = match &self.info.config_file {
+            Some(path) => {
+                let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                ar_core::config::Config::parse(&text, Catalog::builtin()).expect("the stack's config")
+            }
+            None => ar_core::config::Config::default(),
+        };
+        config.notify.outcomes
+    }
+
+    /// A queue subscribed to the outcome topic for one execution's messages only (a filter
+    /// policy on the `execution` attribute the Notify task sets).
+    pub async fn outcome_inbox(&self, execution_name: &str) -> OutcomeInbox {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let queue = unique("outcomes");
+        let url = sqs
+            .create_queue()
+            .queue_name(&queue)
+            .send()
+            .await
+            .expect("CreateQueue")
+            .queue_url()
+            .unwrap_or_default()
+            .to_string();
+        let queue_arn = format!("arn:aws:sqs:{}:{}:{queue}", self.info.region, self.info.account_id);
+        let subscription = self
+            .sns
+            .subscribe()
+            .topic_arn(&self.info.outcome_topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .attributes("FilterPolicy", json!({"execution": [execution_name]}).to_string())
+            .return_subscription_arn(true)
+            .send()
+            .await
+            .expect("Subscribe to the outcome topic")
+            .subscription_arn()
+            .unwrap_or_default()
+            .to_string();
+        OutcomeInbox {
+            sqs,
+            queue_url: url,
+            subscription,
+        }
+    }
+}
+
+/// One execution's outcome notifications, through an SQS queue subscribed to the outcome topic.
+pub struct OutcomeInbox {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    subscription: String,
+}
+
+/// An outcome message as SNS delivered it to the queue.
+#[derive(Debug, Clone)]
+pub struct OutcomeMessage {
+    pub subject: String,
+    pub body: String,
+    /// The message attributes (`outcome`, `execution`, `rule_id`, `account_id`, `region`).
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+impl OutcomeInbox {
+    /// Every message received within `seconds` (ending early once one arrived and the queue is empty).
+    pub async fn take(&self, seconds: u64) -> Vec<OutcomeMessage> {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let mut got = Vec::new();
+        while Instant::now() < deadline {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            let batch = out.messages();
+            for m in batch {
+                let envelope: Value = serde_json::from_str(m.body().unwrap_or_default()).expect("an SNS envelope");
+                got.push(OutcomeMessage {
+                    subject: envelope["Subject"].as_str().unwrap_or_default().to_string(),
+                    body: envelope["Message"].as_str().unwrap_or_default().to_string(),
+                    attributes: envelope["MessageAttributes"]
+                        .as_object()
+                        .map(|o| {
+                            o.iter()
+                                .map(|(k, v)| (k.clone(), v["Value"].as_str().unwrap_or_default().to_string()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                });
+            }
+            if batch.is_empty() && !got.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        got
+    }
+
+    /// Unsubscribes and deletes the queue.
+    pub async fn close(self, stack: &Stack) {
+        let _ = stack.sns.unsubscribe().subscription_arn(&self.subscription).send().await;
+        let _ = self.sqs.delete_queue().queue_url(&self.queue_url).send().await;
+    }
+}
+
+/// Exactly one notification for a notified end state, saying which; none for the others.
+pub fn check_notification(execution: &str, end: &str, notified: bool, got: &[OutcomeMessage]) {
+    if !notified {
+        assert!(got.is_empty(), "{execution} ended in {end}, not notified by the config, yet: {got:?}");
+        return;
+    }
+    assert_eq!(got.len(), 1, "{execution} ended in {end}: one outcome notification expected, got {got:?}");
+    let m = &got[0];
+    assert_eq!(m.attributes.get("outcome").map(String::as_str), Some(end), "{m:?}");
+    assert_eq!(m.attributes.get("execution").map(String::as_str), Some(execution), "{m:?}");
+    assert!(m.subject.starts_with(&format!("{end}: ")), "{m:?}");
+    assert!(m.body.contains(&format!("auto-remediate show {execution}")), "{m:?}");
 }
 
 /// A finished execution and its history.

@@ -344,6 +344,7 @@ module "p" {
     ses_identity_arns     = ["arn:aws:ses:eu-west-1:111111111111:identity/ar@example.com"]
     log_group_arns        = { for h in jsondecode(file("%(catalog)s")).handlers : h.name => "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/ar-${h.name}" }
     dead_letter_queue_arn = "arn:aws:sqs:eu-west-1:111111111111:ar-trigger-dlq"
+    outcome_topic_arn     = "arn:aws:sns:eu-west-1:111111111111:ar-outcome"
   }
   member_role_arns = ["arn:aws:iam::222222222222:role/auto-remediate-member"]
 }
@@ -544,7 +545,7 @@ class Offline(unittest.TestCase):
         broken = copy_tree(self.work("broken"))
         edit(broken / "infra/modules/policies/main.tf", "var.catalog.rule_read_actions", "var.no_such_variable")
         self.assertFound(validate_problems(broken / "infra"), "modules/policies")
-        edit(broken / "infra/main.tf", "RUST_LOG                  = var.log_level", "RUST_LOG                  = var.log_levle")
+        edit(broken / "infra/main.tf", "application_log_level = upper(var.log_level)", "application_log_level = upper(var.log_levle)")
         edit(broken / "infra/iam.tf", "aws_iam_role.handler[each.key].id", "aws_iam_role.handlers[each.key].id")
         problems = validate_problems(broken / "infra")
         self.assertFound(problems, "var log_levle is not declared")

@@ -58,6 +58,10 @@ fn every_error_a_state_machine_handler_emits_is_matched_by_name() {
         "AwsError",
         "MemberRoleUnavailable",
         "UndeclaredAction",
+        // An undo refused (the resource changed since the fix, or its family cannot undo): the
+        // undo run ends in ClassificationFailed or RemediationFailed with the error as its cause.
+        "ResourceChanged",
+        "CannotUndo",
     ];
     for name in ERROR_NAMES
         .iter()

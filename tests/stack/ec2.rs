@@ -90,6 +90,7 @@ async fn a_world_open_range_is_narrowed_around_ssh_and_restricted_rules_stay() {
             "AfterRemediate",
             "Verify",
             "AfterVerify",
+            "NotifyHealed",
             "Healed"
         ]
     );

@@ -18,6 +18,7 @@ mod intake;
 mod keys;
 mod kms_keys;
 mod logs_streams_queues;
+mod notify;
 mod rds_redshift;
 mod s3;
 mod s3_settings;

@@ -95,6 +95,7 @@ async fn public_read_is_removed_and_the_owner_the_partner_and_public_write_are_k
             "AfterRemediate",
             "Verify",
             "AfterVerify",
+            "NotifyHealed",
             "Healed"
         ]
     );

@@ -44,6 +44,8 @@ locals {
     "secretsmanager:GetSecretValue" = [local.res.secret_arn_pattern]
     "ssm:GetParameter"              = local.res.ssm_parameter_arns
     "kms:Decrypt"                   = [local.res.kms_key_arn]
+    "kms:GenerateDataKey"           = [local.res.kms_key_arn]
+    "sns:Publish"                   = [local.res.outcome_topic_arn]
     "ses:SendEmail"                 = local.res.ses_identity_arns
     "sts:AssumeRole"                = var.member_role_arns
   }

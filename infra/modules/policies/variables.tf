@@ -41,6 +41,7 @@ variable "resources" {
     ses_identity_arns     = list(string)
     log_group_arns        = map(string)
     dead_letter_queue_arn = string
+    outcome_topic_arn     = string
   })
   default = null
 }

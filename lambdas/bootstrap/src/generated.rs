@@ -22,6 +22,7 @@ pub fn handler_permissions(h: Handler) -> (&'static [&'static str], RuleAccess) 
         Handler::Verify => (ar_verify::ACTIONS, ar_verify::RULE_ACCESS),
         Handler::RequestApproval => (ar_approval::REQUEST_ACTIONS, RuleAccess::Read),
         Handler::ApprovalCallback => (ar_approval::CALLBACK_ACTIONS, RuleAccess::Read),
+        Handler::Notify => (ar_notify::ACTIONS, ar_notify::RULE_ACCESS),
     }
 }
 

@@ -40,7 +40,11 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         ));
     };
     deps.admit(finding)?;
-    let mode = config.mode_for(&spec.id, deps.catalog);
+    // An undo run is decided by the config's `undo.mode`, whatever the rule's own mode.
+    let mode = match &finding.undo {
+        Some(_) => config.undo.mode,
+        None => config.mode_for(&spec.id, deps.catalog),
+    };
     let rule = RuleRef {
         id: spec.id.clone(),
         title: spec.title.clone(),
@@ -51,11 +55,11 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         c
     };
     if mode == Mode::Off {
-        return Ok(with_rule(skip(
-            Outcome::RuleOff,
-            mode,
-            format!("rule {} is off in the configuration", spec.id),
-        )));
+        let reason = match &finding.undo {
+            Some(_) => "undo is off in the configuration (`undo.mode`)".to_string(),
+            None => format!("rule {} is off in the configuration", spec.id),
+        };
+        return Ok(with_rule(skip(Outcome::RuleOff, mode, reason)));
     }
     if let Some(tag) = config.excluded_by(&finding.tags) {
         return Ok(with_rule(skip(
@@ -104,6 +108,11 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         outcome: None,
         mode,
         reason: match decision {
+            _ if finding.undo.is_some() => format!(
+                "an undo of {}: `undo.mode` is {}",
+                finding.undo.as_ref().map(|u| u.execution.rsplit(':').next().unwrap_or_default()).unwrap_or_default(),
+                mode.as_str()
+            ),
             Decision::Approve => format!(
                 "rule {} is gated: {}",
                 spec.id,

@@ -103,6 +103,66 @@ pub struct Config {
     /// Who approves gated fixes, from which address, and how long they have.
     #[serde(default)]
     pub approval: ApprovalConfig,
+    /// Which outcomes are told to the outcome topic.
+    #[serde(default)]
+    pub notify: NotifyConfig,
+    /// How `auto-remediate undo` runs are decided.
+    #[serde(default)]
+    pub undo: UndoConfig,
+}
+
+/// Undo runs' settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UndoConfig {
+    /// `approve` (default: an undo re-opens access, so a person confirms it), `auto`, `dry-run`,
+    /// or `off` (undo refused).
+    #[serde(default = "default_undo_mode")]
+    pub mode: Mode,
+}
+
+fn default_undo_mode() -> Mode {
+    Mode::Approve
+}
+
+impl Default for UndoConfig {
+    fn default() -> Self {
+        UndoConfig {
+            mode: default_undo_mode(),
+        }
+    }
+}
+
+/// The outcome notifications' settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// The end states (`Healed`, `VerificationFailed`, …: [`crate::outcome::END_STATES`]) whose
+    /// executions publish a message; by default every one but `RuleOff`.
+    #[serde(default = "default_notified_outcomes")]
+    pub outcomes: Vec<String>,
+}
+
+fn default_notified_outcomes() -> Vec<String> {
+    crate::outcome::END_STATES
+        .iter()
+        .filter(|e| e.notified_by_default)
+        .map(|e| e.name.to_string())
+        .collect()
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            outcomes: default_notified_outcomes(),
+        }
+    }
+}
+
+impl NotifyConfig {
+    pub fn notifies(&self, outcome: &str) -> bool {
+        self.outcomes.iter().any(|o| o == outcome)
+    }
 }
 
 fn default_member_role() -> String {
@@ -172,6 +232,8 @@ impl Default for Config {
             accounts: Vec::new(),
             member_role: default_member_role(),
             approval: ApprovalConfig::default(),
+            notify: NotifyConfig::default(),
+            undo: UndoConfig::default(),
         }
     }
 }
@@ -227,6 +289,18 @@ impl Config {
             return Err(Error::ConfigInvalid(
                 "approval timeouts must be between 1 and 604800 seconds".into(),
             ));
+        }
+        if let Some(bad) = self
+            .notify
+            .outcomes
+            .iter()
+            .find(|o| crate::outcome::end_state(o).is_none())
+        {
+            let known: Vec<&str> = crate::outcome::END_STATES.iter().map(|e| e.name).collect();
+            return Err(Error::ConfigInvalid(format!(
+                "notify.outcomes: {bad:?} is not an outcome (one of {})",
+                known.join(", ")
+            )));
         }
         if self.approval.batch_window_seconds > 60 {
             return Err(Error::ConfigInvalid(
@@ -320,6 +394,8 @@ pub struct Settings {
     pub signing_key_source: Option<KeySource>,
     /// `AUTO_REMEDIATE_OUTBOX_DIR`: also write each e-mail sent there (the local stack).
     pub outbox_dir: Option<std::path::PathBuf>,
+    /// `OUTCOME_TOPIC_ARN`: where the Notify task publishes how each execution ended.
+    pub outcome_topic_arn: Option<String>,
 }
 
 impl Settings {
@@ -374,6 +450,7 @@ impl Settings {
             },
             signing_key_source,
             outbox_dir: nonempty("AUTO_REMEDIATE_OUTBOX_DIR").map(std::path::PathBuf::from),
+            outcome_topic_arn: nonempty("OUTCOME_TOPIC_ARN"),
         })
     }
 
@@ -411,6 +488,8 @@ mod tests {
             r#"{"rules": {"EC2-002": {"mode": "yes"}}}"#,
             r#"{"rules": {"EC2-999": {"mode": "auto"}}}"#,
             r#"{"accounts": ["12345"]}"#,
+            r#"{"notify": {"outcomes": ["Healthy"]}}"#,
+            r#"{"notify": {"outcome": ["Healed"]}}"#,
         ] {
             assert_eq!(
                 Config::parse(bad, Catalog::builtin()).unwrap_err().name(),

@@ -74,6 +74,12 @@ pub enum Error {
     /// The code made an AWS call its rule family does not declare (refused before it was sent).
     #[error("refused an undeclared AWS call: {0}")]
     UndeclaredAction(String),
+    /// An undo found the resource changed since the fix it would undo: nothing was changed.
+    #[error("the resource changed since the fix, so it is not undone: {0}")]
+    ResourceChanged(String),
+    /// The rule's family cannot restore a recorded state (or there is none to restore).
+    #[error("cannot undo: {0}")]
+    CannotUndo(String),
 }
 
 /// Every name [`Error::name`] can return.
@@ -97,6 +103,8 @@ pub const ERROR_NAMES: &[&str] = &[
     "ResourceBusy",
     "MemberRoleUnavailable",
     "UndeclaredAction",
+    "ResourceChanged",
+    "CannotUndo",
 ];
 
 impl Error {
@@ -122,6 +130,8 @@ impl Error {
             Error::ResourceBusy(_) => "ResourceBusy",
             Error::MemberRoleUnavailable { .. } => "MemberRoleUnavailable",
             Error::UndeclaredAction(_) => "UndeclaredAction",
+            Error::ResourceChanged(_) => "ResourceChanged",
+            Error::CannotUndo(_) => "CannotUndo",
         }
     }
 
@@ -318,6 +328,8 @@ mod tests {
                 reason: String::new(),
             },
             Error::UndeclaredAction(String::new()),
+            Error::ResourceChanged(String::new()),
+            Error::CannotUndo(String::new()),
         ];
         let names: Vec<_> = samples.iter().map(Error::name).collect();
         assert_eq!(names, ERROR_NAMES);

@@ -59,6 +59,21 @@ pub struct Finding {
     /// The resource's tags as the scanner saw them (live tags are re-read before acting).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Set on an undo run (`auto-remediate undo`): the run restores the state recorded before
+    /// that execution's fix instead of healing the rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<Undo>,
+}
+
+/// What an undo restores: the recorded states around the fix it undoes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Undo {
+    /// The execution whose fix is undone (its ARN).
+    pub execution: String,
+    /// The state before that fix: the undo's target.
+    pub before: crate::rules::ResourceState,
+    /// The state the fix left: the resource must still be so, or the undo is refused.
+    pub after: crate::rules::ResourceState,
 }
 
 impl Finding {
@@ -221,6 +236,7 @@ pub fn parse_conformity(message: &str, catalog: &Catalog, deployment_region: &st
         discovered_at_ms,
         created_at_ms,
         tags,
+        undo: None,
     }))
 }
 

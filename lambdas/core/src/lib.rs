@@ -7,6 +7,8 @@
 //! - [`rules`]: the code behind each rule family (inspect, plan, apply), over live AWS state;
 //! - [`ledger`]: per-resource leases, fix journals and check generations (safety under real traffic);
 //! - [`plan`]: what a fix will change, as data a person reads before and after;
+//! - [`outcome`]: how executions end (the state machine's end states), and which are notified;
+//! - [`logs`]: the execution, rule and resource every log line of a run carries;
 //! - [`local`]: the local stack's `stack.json` ([`local::StackInfo`]), for the gateway, CLI and tests;
 //! - [`aws`]: SDK clients built once, per region; [`error`]: the named errors the state machine matches.
 //!
@@ -21,6 +23,8 @@ pub mod finding;
 pub mod keys;
 pub mod ledger;
 pub mod local;
+pub mod logs;
+pub mod outcome;
 pub mod plan;
 pub mod rules;
 pub mod state;

@@ -15,6 +15,9 @@ pub struct StackInfo {
     /// The Conformity SNS topic.
     pub topic_arn: String,
     pub state_machine_arn: String,
+    /// Where every execution's outcome is published (subscribe a queue to read them).
+    #[serde(default)]
+    pub outcome_topic_arn: String,
     /// moto itself, behind the gateway.
     #[serde(default)]
     pub moto_url: String,

@@ -87,12 +87,15 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TriggerOutput, Error> {
     for message in sns_messages(&event)? {
         let finding = match parse_conformity(message, deps.catalog, &deps.settings.region)? {
             Intake::Ignored { rule_id, reason } => {
+                ar_core::logs::record(None, Some(&rule_id), None);
                 tracing::info!(rule_id, reason, "ignored");
                 out.push(RecordResult::Ignored { rule_id, reason });
                 continue;
             }
             Intake::Failure(finding) => finding,
         };
+        // SNS gives a Lambda one record per invocation: the invocation is this finding's.
+        ar_core::logs::record(None, Some(&finding.rule_id), Some(&finding.resource));
         // A finding for an account this deployment does not remediate is skipped with its reason
         // (not failed: SNS would only redeliver it, and nothing will ever change that).
         match deps.admit(&finding) {
@@ -190,6 +193,7 @@ async fn start_execution(
     generation: u64,
 ) -> Result<RecordResult, Error> {
     let input = serde_json::json!({ "finding": finding }).to_string();
+    ar_core::logs::record(Some(name), None, None);
     match deps
         .aws
         .sfn()

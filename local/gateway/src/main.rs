@@ -107,7 +107,7 @@ async fn run() -> Result<(), String> {
     tokio::spawn(server::serve_approvals(approvals, gw.clone()));
 
     let asl = std::fs::read_to_string(&args.asl).map_err(|e| format!("{}: {e}", args.asl.display()))?;
-    let (topic_arn, state_machine_arn) = provision::provision(
+    let provisioned = provision::provision(
         &args.moto,
         &args.region,
         &asl,
@@ -122,7 +122,8 @@ async fn run() -> Result<(), String> {
 
     // The handlers see exactly the environment a Lambda function would, plus the endpoint.
     let region = args.region.clone();
-    let sm = state_machine_arn.clone();
+    let sm = provisioned.state_machine_arn.clone();
+    let outcome_topic = provisioned.outcome_topic_arn.clone();
     let settings = Settings::from_lookup(|k| match k {
         "AWS_REGION" => Some(region.clone()),
         "AUTO_REMEDIATE_ACCOUNT_ID" => Some(provision::ACCOUNT_ID.into()),
@@ -133,6 +134,7 @@ async fn run() -> Result<(), String> {
         "APPROVAL_BASE_URL" => Some(approval_url.clone()),
         "APPROVAL_SIGNING_KEY_FILE" => args.signing_key_file.clone(),
         "AUTO_REMEDIATE_OUTBOX_DIR" => Some(outbox.display().to_string()),
+        "OUTCOME_TOPIC_ARN" => Some(outcome_topic.clone()),
         _ => None,
     })
     .map_err(|e| format!("{}: {e}", e.name()))?;
@@ -148,8 +150,9 @@ async fn run() -> Result<(), String> {
         endpoint_url: endpoint,
         region: args.region.clone(),
         account_id: provision::ACCOUNT_ID.into(),
-        topic_arn,
-        state_machine_arn,
+        topic_arn: provisioned.topic_arn,
+        outcome_topic_arn: provisioned.outcome_topic_arn,
+        state_machine_arn: provisioned.state_machine_arn,
         moto_url: args.moto.clone(),
         config_file: args.config.clone(),
         approval_url: approval_url.clone(),

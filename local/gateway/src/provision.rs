@@ -1,5 +1,5 @@
 //! Creates what the flow needs on moto: the executing Step Functions backend, the Conformity SNS
-//! topic with its subscription to the trigger, and the state machine from
+//! topic with its subscription to the trigger, the outcome topic, and the state machine from
 //! `statemachines/remediation.asl.json` with our function ARNs filled in.
 
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -8,6 +8,7 @@ pub const STATE_MACHINE_NAME: &str = "auto-remediate";
 pub const FUNCTION_PREFIX: &str = "auto-remediate";
 pub const APPROVAL_TABLE: &str = "auto-remediate-approvals";
 pub const STATE_TABLE: &str = "auto-remediate-state";
+pub const OUTCOME_TOPIC_NAME: &str = "auto-remediate-outcome";
 
 /// `.local/stack.json`: how tools and tests find the stack (one definition, in `ar-core`).
 pub use ar_core::local::StackInfo;
@@ -28,6 +29,7 @@ pub fn render_definition(asl: &str, region: &str) -> Result<String, String> {
         ("Verify", "verify"),
         ("RequestApproval", "request-approval"),
         ("ApprovalCallback", "approval-callback"),
+        ("Notify", "notify"),
     ] {
         out = out.replace(
             &format!("${{{placeholder}FunctionArn}}"),
@@ -41,13 +43,20 @@ pub fn render_definition(asl: &str, region: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// What `provision` made: the Conformity topic, the outcome topic, the state machine.
+pub struct Provisioned {
+    pub topic_arn: String,
+    pub outcome_topic_arn: String,
+    pub state_machine_arn: String,
+}
+
 pub async fn provision(
     moto_url: &str,
     region: &str,
     asl: &str,
     sns_endpoint: &str,
     sender: Option<&str>,
-) -> Result<(String, String), String> {
+) -> Result<Provisioned, String> {
     let http = reqwest_like_post(
         moto_url,
         "/moto-api/config",
@@ -85,6 +94,15 @@ pub async fn provision(
             .await
             .map_err(|e| format!("Subscribe: {e:?}"))?;
     }
+    let outcome_topic_arn = sns
+        .create_topic()
+        .name(OUTCOME_TOPIC_NAME)
+        .send()
+        .await
+        .map_err(|e| format!("CreateTopic {OUTCOME_TOPIC_NAME}: {e:?}"))?
+        .topic_arn()
+        .unwrap_or_default()
+        .to_string();
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     create_table(&ddb, APPROVAL_TABLE, "approval_id").await?;
     create_table(&ddb, STATE_TABLE, "pk").await?;
@@ -124,7 +142,11 @@ pub async fn provision(
             .await
             .map_err(|e| format!("CreateStateMachine: {e:?}"))?;
     }
-    Ok((topic_arn, arn))
+    Ok(Provisioned {
+        topic_arn,
+        outcome_topic_arn,
+        state_machine_arn: arn,
+    })
 }
 
 /// A pay-per-request table keyed by the string `key`, with TTL on `expires_at` (as Terraform makes it).

@@ -81,6 +81,29 @@ impl RuleFamily for Ec2WorldPort {
     fn diff(before: &GroupState, after: &GroupState) -> Vec<String> {
         diff(before, after)
     }
+
+    fn revert(live: &GroupState, before: &GroupState) -> Option<Vec<Change>> {
+        Some(revert(live, before))
+    }
+}
+
+/// The undo of a fix: re-add exactly the rules `before` had and `live` lacks (with their
+/// descriptions), then revoke the ones `live` has and `before` did not (the fix's narrowed
+/// ranges). Added first, so no access `before` gave is missing at any moment.
+pub fn revert(live: &GroupState, before: &GroupState) -> Vec<Change> {
+    let add = before
+        .ingress
+        .iter()
+        .filter(|b| !live.ingress.iter().any(|l| l.same_access(b)))
+        .map(|b| Change::AuthorizeIngress {
+            rule: IngressRule { id: None, ..b.clone() },
+        });
+    let remove = live
+        .ingress
+        .iter()
+        .filter(|l| !before.ingress.iter().any(|b| b.same_access(l)))
+        .map(|l| Change::RevokeIngress { rule: l.clone() });
+    add.chain(remove).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::aws::Ctx;
 use crate::error::Error;
+use crate::finding::Undo;
 use crate::plan::{Describe, Plan};
 
 /// Whether to read the resource's tags too (needed to honour exclusion tags, not to verify).
@@ -99,6 +100,12 @@ pub trait RuleFamily: Send + Sync + 'static {
 
     /// What differs between two states, one line each in plan wording (`revoke ingress ...`).
     fn diff(before: &Self::State, after: &Self::State) -> Vec<String>;
+
+    /// The changes that make `live` what `before` was (an undo from the recorded before-state),
+    /// or `None` when this family cannot undo yet.
+    fn revert(_live: &Self::State, _before: &Self::State) -> Option<Vec<Self::Change>> {
+        None
+    }
 }
 
 /// What a handler does with the resources of the rules (for its IAM role).
@@ -162,6 +169,9 @@ pub trait DynFamily: Send + Sync {
     ) -> BoxFuture<'a, Result<(), Error>>;
     fn simulate(&self, state: &ResourceState, plan: &Plan) -> Result<ResourceState, Error>;
     fn diff(&self, before: &ResourceState, after: &ResourceState) -> Result<Vec<String>, Error>;
+    /// An undo's assessment: what differs from `before` and the plan that restores it, refused
+    /// when `live` is not what the fix left (`after`).
+    fn restore(&self, live: &ResourceState, undo: &Undo, target: Target<'_>) -> Result<(Vec<String>, Plan), Error>;
 }
 
 /// The adapter from a [`RuleFamily`] to a [`DynFamily`]; the registry holds one per family.
@@ -254,5 +264,30 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
     }
     fn diff(&self, before: &ResourceState, after: &ResourceState) -> Result<Vec<String>, Error> {
         Ok(F::diff(&untagged::<F>(before)?, &untagged::<F>(after)?))
+    }
+    fn restore(&self, live: &ResourceState, undo: &Undo, t: Target<'_>) -> Result<(Vec<String>, Plan), Error> {
+        let live = untagged::<F>(live)?;
+        let before = untagged::<F>(&undo.before)?;
+        let after = untagged::<F>(&undo.after)?;
+        let run = undo.execution.rsplit(':').next().unwrap_or(&undo.execution);
+        let to_restore = F::diff(&live, &before);
+        if to_restore.is_empty() {
+            let summary = format!("{} is as it was before {run}: nothing to restore", t.resource);
+            return Ok((Vec::new(), Plan::new(t.rule_id, t.resource, t.region, summary, Vec::<F::Change>::new()).erase()));
+        }
+        let changed = F::diff(&after, &live);
+        if !changed.is_empty() {
+            return Err(Error::ResourceChanged(format!(
+                "since {run}, {}: {}",
+                t.resource,
+                changed.join("; ")
+            )));
+        }
+        let changes = F::revert(&live, &before)
+            .ok_or_else(|| Error::CannotUndo(format!("the {} family cannot undo yet", F::NAME)))?;
+        let summary = format!("restore {} as it was before {run}", t.resource);
+        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes).erase();
+        plan.removes = plan.steps.clone();
+        Ok((to_restore.into_iter().map(|d| format!("to restore: {d}")).collect(), plan))
     }
 }

@@ -112,8 +112,13 @@ fn target(finding: &Finding) -> Target<'_> {
 
 /// What fails the rule in `state` and the minimal plan that fixes it. No I/O: it also runs on a
 /// simulated state (the combined plan of several findings on one resource).
+/// For an undo run (`finding.undo`): what differs from the recorded before-state, and the plan
+/// that restores it (refused when the resource changed since the fix).
 pub fn assess(spec: &RuleSpec, finding: &Finding, state: &ResourceState) -> Result<(Vec<String>, Plan), Error> {
-    spec.family_impl().assess(state, &spec.params, target(finding))
+    match &finding.undo {
+        Some(undo) => spec.family_impl().restore(state, undo, target(finding)),
+        None => spec.family_impl().assess(state, &spec.params, target(finding)),
+    }
 }
 
 /// The state as it would be after `plan`, computed, not applied.

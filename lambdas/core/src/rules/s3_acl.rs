@@ -74,6 +74,22 @@ impl RuleFamily for S3Acl {
     fn diff(before: &BucketAcl, after: &BucketAcl) -> Vec<String> {
         diff(before, after)
     }
+
+    /// The undo: add back exactly the grants `before` had and `live` lacks, remove those it
+    /// did not have; the owner and every other grant stay.
+    fn revert(live: &BucketAcl, before: &BucketAcl) -> Option<Vec<Change>> {
+        let add = before
+            .grants
+            .iter()
+            .filter(|g| !live.grants.contains(g))
+            .map(|g| Change::AddGrant { grant: g.clone() });
+        let remove = live
+            .grants
+            .iter()
+            .filter(|g| !before.grants.contains(g))
+            .map(|g| Change::RemoveGrant { grant: g.clone() });
+        Some(add.chain(remove).collect())
+    }
 }
 
 pub const GET_BUCKET_ACL: &str = "s3:GetBucketAcl";
@@ -110,12 +126,16 @@ pub enum Change {
     /// Remove one grant from a bucket ACL (every other grant and the owner are kept).
     #[serde(rename = "s3:RemoveGrant")]
     RemoveGrant { grant: AclGrant },
+    /// Add one grant back (an undo, from the recorded before-state).
+    #[serde(rename = "s3:AddGrant")]
+    AddGrant { grant: AclGrant },
 }
 
 impl Describe for Change {
     fn describe(&self) -> String {
         match self {
             Change::RemoveGrant { grant } => format!("remove grant {}", grant.describe()),
+            Change::AddGrant { grant } => format!("add grant {}", grant.describe()),
         }
     }
 }
@@ -216,18 +236,28 @@ pub fn plan(acl: &BucketAcl, params: &S3AclParams, rule_id: &str, bucket: &str, 
     plan
 }
 
-/// The ACL with the changes' grants removed (each removed once per occurrence).
+/// The ACL with the changes made: their grants removed (each removed once per occurrence), or
+/// added (when not there yet).
 pub fn without(acl: &BucketAcl, changes: &[Change]) -> BucketAcl {
     let remove: Vec<&AclGrant> = changes
         .iter()
-        .map(|c| match c {
-            Change::RemoveGrant { grant } => grant,
+        .filter_map(|c| match c {
+            Change::RemoveGrant { grant } => Some(grant),
+            Change::AddGrant { .. } => None,
         })
         .collect();
+    let mut grants: Vec<AclGrant> = acl.grants.iter().filter(|g| !remove.contains(g)).cloned().collect();
+    for c in changes {
+        if let Change::AddGrant { grant } = c {
+            if !grants.contains(grant) {
+                grants.push(grant.clone());
+            }
+        }
+    }
     BucketAcl {
         owner_id: acl.owner_id.clone(),
         owner_display_name: acl.owner_display_name.clone(),
-        grants: acl.grants.iter().filter(|g| !remove.contains(g)).cloned().collect(),
+        grants,
     }
 }
 

@@ -1,0 +1,306 @@
+//! Notify: tells the outcome topic how an execution ended. The state machine enters every end
+//! state through a `Notify<End>` task (`statemachines/remediation.asl.json`), so every outcome is
+//! covered, failures included; the config's `notify.outcomes` picks which publish.
+//!
+//! One short message each: the subject says what happened to which resource in which account;
+//! the body gives the plan and what changed, the approver, the error of a failure, the console
+//! link and the `auto-remediate show` command. Message attributes (`outcome`, `rule_id`,
+//! `account_id`, `region`, `execution`) let a subscription filter. Nothing secret is in the
+//! state (the approval task token never is), and nothing is read from the resource.
+
+use ar_core::deps::Deps;
+use ar_core::finding::Finding;
+use ar_core::outcome::{end_state, EndState};
+use ar_core::plan::Plan;
+use ar_core::state::{ApprovalDecision, Classification, Remediation, Verification};
+use ar_core::Error;
+use aws_sdk_sns::types::MessageAttributeValue;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The IAM actions this handler's own calls need (the outcome topic is encrypted with the
+/// deployment's key, so publishing needs the key too).
+pub const ACTIONS: &[&str] = &["sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"];
+/// What this handler does with the rules' resources: nothing.
+pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::None;
+
+/// SNS's limit on a subject.
+const SUBJECT_MAX: usize = 100;
+
+/// The task's parameters: the end state about to be entered, the execution and its state (`$`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct NotifyInput {
+    pub outcome: String,
+    pub execution: String,
+    #[serde(default)]
+    pub start_time: Option<String>,
+    pub state: Value,
+}
+
+/// Stored at `$.notification`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Notification {
+    pub published: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Why nothing was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The message, before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub subject: String,
+    pub body: String,
+    pub attributes: Vec<(&'static str, String)>,
+}
+
+pub async fn handle(deps: &Deps, input: NotifyInput) -> Result<Notification, Error> {
+    let end = end_state(&input.outcome)
+        .ok_or_else(|| Error::InvalidInput(format!("outcome {:?} is not an end state", input.outcome)))?;
+    let skipped = |reason: String| {
+        tracing::info!(outcome = end.name, reason, "outcome not notified");
+        Ok(Notification {
+            published: false,
+            message_id: None,
+            reason: Some(reason),
+        })
+    };
+    if !deps.settings.config.notify.notifies(end.name) {
+        return skipped(format!("{} is not in the config's notify.outcomes", end.name));
+    }
+    let Some(topic) = &deps.settings.outcome_topic_arn else {
+        return skipped("OUTCOME_TOPIC_ARN is not set".into());
+    };
+    let message = compose(end, &input, &deps.settings.region);
+    let mut publish = aws_sdk_sns::Client::new(deps.aws.sdk_config())
+        .publish()
+        .topic_arn(topic)
+        .subject(&message.subject)
+        .message(&message.body);
+    for (name, value) in &message.attributes {
+        let attr = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
+            .build()
+            .map_err(|e| Error::InvalidInput(format!("message attribute {name}: {e}")))?;
+        publish = publish.message_attributes(*name, attr);
+    }
+    let out = publish.send().await.map_err(|e| Error::from_sdk("sns:Publish", e))?;
+    tracing::info!(outcome = end.name, subject = message.subject, "outcome notified");
+    Ok(Notification {
+        published: true,
+        message_id: out.message_id().map(str::to_string),
+        reason: None,
+    })
+}
+
+/// What the state holds, each piece `None` when absent or not of its shape.
+struct Story {
+    finding: Option<Finding>,
+    classification: Option<Classification>,
+    approval: Option<ApprovalDecision>,
+    remediation: Option<Remediation>,
+    verification: Option<Verification>,
+    error: Option<(String, String)>,
+}
+
+impl Story {
+    fn read(state: &Value) -> Story {
+        fn field<T: serde::de::DeserializeOwned>(v: &Value, key: &str) -> Option<T> {
+            serde_json::from_value(v.get(key)?.clone()).ok()
+        }
+        let text = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        Story {
+            finding: field(state, "finding"),
+            classification: field(state, "classification"),
+            approval: field(state, "approval"),
+            remediation: field(state, "remediation"),
+            verification: field(state, "verification"),
+            error: state.get("error").map(|e| (text(e, "Error"), text(e, "Cause"))),
+        }
+    }
+
+    fn plan(&self) -> Option<&Plan> {
+        self.remediation
+            .as_ref()
+            .and_then(|r| r.plan.as_ref())
+            .or_else(|| self.classification.as_ref().and_then(|c| c.plan.as_ref()))
+    }
+}
+
+/// The execution's name from its ARN (`…:execution:<state machine>:<name>`).
+fn execution_name(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap_or(arn)
+}
+
+/// A subject SNS accepts: printable ASCII, no line breaks, at most 100 characters.
+fn subject_line(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .collect();
+    if clean.len() <= SUBJECT_MAX {
+        clean
+    } else {
+        format!("{}...", &clean[..SUBJECT_MAX - 3])
+    }
+}
+
+/// The message for an end state, from the execution's state.
+pub fn compose(end: &EndState, input: &NotifyInput, region: &str) -> Message {
+    let story = Story::read(&input.state);
+    let name = execution_name(&input.execution);
+    let (rule, resource, account, resource_region) = match &story.finding {
+        Some(f) => (f.rule_id.as_str(), f.resource.as_str(), f.account_id.as_str(), f.region.as_str()),
+        None => ("?", "?", "?", region),
+    };
+    let subject = subject_line(&format!("{}: {rule} {resource} in {account} {resource_region}", end.name));
+
+    let mut body = vec![format!("{} {}", end.name, end.headline), String::new()];
+    let mut line = |k: &str, v: &str| body.push(format!("{k:<12}{v}"));
+    let title = story
+        .finding
+        .as_ref()
+        .and_then(|f| f.rule_title.clone())
+        .or_else(|| story.classification.as_ref().and_then(|c| c.rule.as_ref().map(|r| r.title.clone())));
+    line("Rule:", &format!("{rule}{}", title.map(|t| format!(" ({t})")).unwrap_or_default()));
+    line("Resource:", resource);
+    line("Account:", &format!("{account}, region {resource_region}"));
+    if let Some(c) = &story.classification {
+        let decision = serde_json::to_value(c.decision)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        line("Decision:", &format!("{decision}: {}", c.reason));
+    }
+    if let Some(a) = &story.approval {
+        line("Approval:", &format!("{} by {} at {}", a.decision, a.approver, a.decided_at));
+    }
+    if let Some((error, cause)) = &story.error {
+        line("Error:", &format!("{error}: {}", first_line(cause)));
+    }
+    if let Some(v) = &story.verification {
+        line(
+            "Verified:",
+            if v.compliant { "the rule's check passes on the resource as re-read" } else { "the rule's check still fails" },
+        );
+    }
+    let plan = story.plan();
+    let applied = story.remediation.as_ref().map(|r| r.applied.as_slice()).unwrap_or_default();
+    if !applied.is_empty() {
+        body.push(String::new());
+        body.push("Changed:".into());
+        body.extend(applied.iter().map(|a| format!("  - {a}")));
+    } else if let Some(p) = plan {
+        body.push(String::new());
+        body.push(format!("Plan: {}", p.summary));
+        body.extend(p.steps.iter().map(|s| format!("  - {s}")));
+    }
+    if let Some(p) = plan.filter(|p| !p.untouched.is_empty()) {
+        body.push("Left as it was:".into());
+        body.extend(p.untouched.iter().map(|s| format!("  - {s}")));
+    }
+    body.push(String::new());
+    body.push(format!(
+        "Console:    https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{}",
+        input.execution
+    ));
+    body.push(format!("Details:    auto-remediate show {name}"));
+    if end.may_have_changed && end.name != "VerificationFailed" && !applied.is_empty() {
+        body.push(format!("Undo:       auto-remediate undo {name}"));
+    }
+    if let Some(t) = &input.start_time {
+        body.push(format!("Started:    {t}"));
+    }
+
+    let mut attributes = vec![("outcome", end.name.to_string()), ("execution", name.to_string())];
+    if let Some(f) = &story.finding {
+        attributes.extend([
+            ("rule_id", f.rule_id.clone()),
+            ("account_id", f.account_id.clone()),
+            ("region", f.region.clone()),
+        ]);
+    }
+    Message {
+        subject,
+        body: body.join("\n") + "\n",
+        attributes,
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ar_core::outcome::END_STATES;
+    use serde_json::json;
+
+    fn input(outcome: &str, state: Value) -> NotifyInput {
+        NotifyInput {
+            outcome: outcome.into(),
+            execution: "arn:aws:states:us-east-1:123456789012:execution:auto-remediate:S3-001-b-1".into(),
+            start_time: Some("2026-12-04T18:00:00.000Z".into()),
+            state,
+        }
+    }
+
+    fn finding() -> Value {
+        json!({"source": "conformity", "check_id": "c", "rule_id": "S3-001", "rule_title": "Bucket readable by everyone",
+               "service": "S3", "status": "FAILURE", "account_id": "123456789012", "region": "us-east-1",
+               "reported_region": "global", "resource": "b"})
+    }
+
+    #[test]
+    fn a_healed_run_says_what_changed_where_and_how_to_see_it() {
+        let state = json!({
+            "finding": finding(),
+            "classification": {"decision": "auto", "mode": "auto", "reason": "S3-001 is in auto mode"},
+            "remediation": {"outcome": "remediated", "reason": "r", "applied": ["removed AllUsers READ"]},
+            "verification": {"compliant": true, "rule_id": "S3-001", "resource": "b", "state": {}}
+        });
+        let end = end_state("Healed").unwrap();
+        let m = compose(end, &input("Healed", state), "us-east-1");
+        assert_eq!(m.subject, "Healed: S3-001 b in 123456789012 us-east-1");
+        for want in [
+            "Rule:       S3-001 (Bucket readable by everyone)",
+            "Decision:   auto: S3-001 is in auto mode",
+            "  - removed AllUsers READ",
+            "Details:    auto-remediate show S3-001-b-1",
+            "Undo:       auto-remediate undo S3-001-b-1",
+            "#/v2/executions/details/arn:aws:states:us-east-1:123456789012:execution:auto-remediate:S3-001-b-1",
+        ] {
+            assert!(m.body.contains(want), "{want:?} not in\n{}", m.body);
+        }
+        assert!(m.attributes.contains(&("outcome", "Healed".into())));
+        assert!(m.attributes.contains(&("execution", "S3-001-b-1".into())));
+    }
+
+    #[test]
+    fn a_failure_gives_its_error_and_offers_no_undo() {
+        let state = json!({"finding": finding(), "error": {"Error": "AccessDenied", "Cause": "s3:PutBucketAcl denied\nmore"}});
+        let m = compose(end_state("RemediationFailed").unwrap(), &input("RemediationFailed", state), "us-east-1");
+        assert!(m.body.contains("Error:      AccessDenied: s3:PutBucketAcl denied\n"), "{}", m.body);
+        assert!(!m.body.contains("Undo:"));
+        assert!(m.subject.starts_with("RemediationFailed: S3-001 b"));
+    }
+
+    #[test]
+    fn subjects_fit_sns_for_every_outcome_and_any_resource_name() {
+        let mut f = finding();
+        f["resource"] = json!(format!("{}\nnewline é", "x".repeat(200)));
+        for end in END_STATES {
+            let m = compose(end, &input(end.name, json!({"finding": f})), "us-east-1");
+            assert!(m.subject.len() <= SUBJECT_MAX, "{}", m.subject);
+            assert!(m.subject.chars().all(|c| c.is_ascii_graphic() || c == ' '), "{}", m.subject);
+            assert!(m.body.starts_with(end.name));
+        }
+        // A state that is not a run's (no finding) still gives a message.
+        let m = compose(end_state("Rejected").unwrap(), &input("Rejected", json!({})), "eu-west-1");
+        assert!(m.subject.starts_with("Rejected: ? ?"));
+    }
+}

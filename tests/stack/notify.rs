@@ -1,0 +1,118 @@
+//! Outcome notifications: every end state is entered through its Notify task, which publishes
+//! one message to the outcome topic. An SQS queue subscribed to the topic reads them here (and
+//! `Stack::wait` checks the notification of every execution a test published, whatever its
+//! outcome); these tests read the content, and the outcomes no other test reaches.
+
+use ar_tests::{OutcomeMessage, Stack};
+use serde_json::json;
+
+use super::s3::{bucket_with, group, live_grants, ALL};
+
+async fn one_message(stack: &Stack, execution: &str, inbox: ar_tests::OutcomeInbox) -> OutcomeMessage {
+    let mut got = inbox.take(10).await;
+    inbox.close(stack).await;
+    assert_eq!(got.len(), 1, "{execution}: {got:?}");
+    got.remove(0)
+}
+
+#[tokio::test]
+async fn a_healed_bucket_is_told_with_what_changed_and_how_to_see_and_undo_it() {
+    let stack = Stack::connect();
+    let (bucket, _) = bucket_with(&stack, vec![group(ALL, "READ")]).await;
+    let message = stack.message("S3-001", &bucket);
+    let name = stack.execution_name(&message);
+    let inbox = stack.outcome_inbox(&name).await;
+    let run = stack.publish_and_wait(&message).await;
+    assert_eq!(run.states().last().map(String::as_str), Some("Healed"), "{:?}", run.failed_tasks());
+    assert_eq!(&run.states()[run.states().len() - 2], "NotifyHealed");
+    let m = one_message(&stack, &name, inbox).await;
+
+    let account = &stack.info.account_id;
+    assert_eq!(m.subject, format!("Healed: S3-001 {bucket} in {account} {}", stack.info.region));
+    assert_eq!(m.attributes["rule_id"], "S3-001");
+    assert_eq!(m.attributes["account_id"], *account);
+    let applied: Vec<String> = run.output["remediation"]["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("  - {}", a.as_str().unwrap()))
+        .collect();
+    assert!(!applied.is_empty());
+    for line in applied.iter().map(String::as_str).chain([
+        "Changed:",
+        "Verified:   the rule's check passes on the resource as re-read",
+        &format!("Details:    auto-remediate show {name}"),
+        &format!("Undo:       auto-remediate undo {name}"),
+        &format!("#/v2/executions/details/{}", stack.execution_arn(&name)),
+    ]) {
+        assert!(m.body.contains(line), "{line:?} not in\n{}", m.body);
+    }
+    assert_eq!(run.output["notification"]["published"], true, "{}", run.output);
+    assert!(!live_grants(&stack, &bucket).await.iter().any(|(g, _)| g == ALL));
+}
+
+#[tokio::test]
+async fn a_fix_refused_by_aws_is_told_as_remediation_failed_with_its_error() {
+    let stack = Stack::connect();
+    let (bucket, _) = bucket_with(&stack, vec![group(ALL, "READ")]).await;
+    let faults = stack
+        .faults(json!([{"id": "deny-acl-write", "service": "s3", "operation": "PutBucketAcl",
+                        "resource": bucket, "effect": "access_denied"}]))
+        .await;
+    let message = stack.message("S3-001", &bucket);
+    let name = stack.execution_name(&message);
+    let inbox = stack.outcome_inbox(&name).await;
+    let run = stack.publish_and_wait(&message).await;
+    drop(faults);
+    assert_eq!(run.states().last().map(String::as_str), Some("RemediationFailed"), "{:?}", run.states());
+    let m = one_message(&stack, &name, inbox).await;
+    assert!(m.subject.starts_with(&format!("RemediationFailed: S3-001 {bucket}")), "{m:?}");
+    assert!(m.body.contains("Error:      AccessDenied"), "{}", m.body);
+    assert!(!m.body.contains("Undo:"), "{}", m.body);
+    assert!(live_grants(&stack, &bucket).await.iter().any(|(g, p)| g == ALL && p == "READ"));
+}
+
+#[tokio::test]
+async fn a_resource_that_cannot_be_read_is_told_as_classification_failed() {
+    let stack = Stack::connect();
+    let (bucket, _) = bucket_with(&stack, vec![group(ALL, "READ")]).await;
+    let faults = stack
+        .faults(json!([{"id": "deny-acl-read", "service": "s3", "operation": "GetBucketAcl",
+                        "resource": bucket, "effect": "access_denied"}]))
+        .await;
+    // Stack::wait checks the ClassificationFailed notification.
+    let run = stack.publish_and_wait(&stack.message("S3-001", &bucket)).await;
+    drop(faults);
+    assert_eq!(run.states().last().map(String::as_str), Some("ClassificationFailed"), "{:?}", run.states());
+    assert!(!run.states().iter().any(|s| s == "Remediate"));
+}
+
+#[tokio::test]
+async fn a_notification_that_cannot_be_sent_leaves_the_outcome_as_it_is() {
+    let stack = Stack::connect();
+    let (bucket, _) = bucket_with(&stack, vec![group(ALL, "READ")]).await;
+    let message = stack.message("S3-001", &bucket);
+    let name = stack.execution_name(&message);
+    // Only the Notify task's Publish names the execution.
+    let faults = stack
+        .faults(json!([{"id": "sns-down", "service": "sns", "operation": "Publish",
+                        "resource": name, "effect": "access_denied"}]))
+        .await;
+    stack.publish(&message.to_string()).await;
+    let arn = stack.execution_arn(&name);
+    let run = loop {
+        let d = stack.sfn.describe_execution().execution_arn(&arn).send().await.unwrap();
+        if d.status().as_str() != "RUNNING" {
+            break d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let stats = faults.stats().await;
+    drop(faults);
+    assert_eq!(run.status().as_str(), "SUCCEEDED");
+    let output: serde_json::Value = serde_json::from_str(run.output().unwrap()).unwrap();
+    assert_eq!(output["verification"]["compliant"], true, "{output}");
+    assert!(output["notification"]["Error"].is_string(), "the failure is recorded: {output}");
+    assert!(stats.iter().any(|s| s.injected > 0), "the Publish was refused: {stats:?}");
+    assert!(!live_grants(&stack, &bucket).await.iter().any(|(g, _)| g == ALL));
+}
