@@ -127,3 +127,11 @@ fmt:
 
 clean: local-down
 	rm -rf target $(VENV) .local $(TOOLS)
+
+## The benchmark (docs/bench.md): the release artefact cold against the Conformity project's own
+## handlers, end to end against a no-op workflow, bursts, cost, artefacts, on a stack of its own
+## (.local/bench, ports 4700-4702). Minutes; builds the release binaries when missing. Table in
+## target/bench/latest.md. BENCH_ARGS="--runs 5 --e2e 20 --burst 100 --dups 100" for a quick look.
+.PHONY: bench
+bench: venv
+	$(PY) bench/bench.py $(BENCH_ARGS)

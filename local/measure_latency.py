@@ -4,7 +4,8 @@
 
 Each run: a bucket with an AllUsers READ grant, one S3-001 FAILURE published to the topic, timed
 until its execution is SUCCEEDED (polled every 5 ms). Prints median, p95 and max, and the
-gateway's current and peak RSS. (The benchmark proper, against the seed, is `make bench`'s job.)
+gateway's current and peak RSS. (The benchmark proper, beside a no-op workflow and the
+Conformity project's own handlers, is `make bench`: bench/bench.py, docs/bench.md.)
 """
 import json, os, statistics, sys, time
 

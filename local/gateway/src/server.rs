@@ -309,6 +309,12 @@ async fn read_body(req: Request<Incoming>) -> Result<(http::request::Parts, Byte
 async fn lambda_invoke(gw: Arc<Gateway>, req: Request<Incoming>, name: &str) -> Response<Body> {
     let request_id = gw.request_id();
     let name = percent_decode(name);
+    if is_noop(&name) {
+        return match read_body(req).await {
+            Ok((_, body)) => respond(StatusCode::OK, &request_id, noop_result(&body)),
+            Err(e) => respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e})),
+        };
+    }
     let handler: Handler = match name.parse() {
         Ok(h) => h,
         Err(_) => {
@@ -390,6 +396,25 @@ async fn lambda_invoke(gw: Arc<Gateway>, req: Request<Incoming>, name: &str) -> 
             json!({"errorType": "Runtime.ExitError", "errorMessage": format!("RequestId: {request_id} Error: Runtime exited with error: {e}")}),
         ),
     }
+}
+
+/// `make bench`'s no-op floor workflow (bench/noop_asl.py) invokes functions named `bench-noop-*`:
+/// they do nothing and answer at once with the payload's `bench_noop_result` (`{}` without one).
+const NOOP_PREFIX: &str = "bench-noop-";
+
+fn is_noop(name: &str) -> bool {
+    let function = match name.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => name,
+    };
+    function.starts_with(NOOP_PREFIX)
+}
+
+fn noop_result(body: &[u8]) -> Value {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|mut v| v.get_mut("bench_noop_result").map(Value::take))
+        .unwrap_or_else(|| json!({}))
 }
 
 /// Lambda's answer for a failed invocation: 200, `X-Amz-Function-Error: Unhandled`.
@@ -664,6 +689,24 @@ mod tests {
         let aws =
             bytes::Bytes::from_static(b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>");
         assert_eq!(super::aws_shaped_versioning(aws.clone()), aws);
+    }
+
+    #[test]
+    fn bench_noop_functions_answer_their_canned_result_and_nothing_else_is_one() {
+        assert!(super::is_noop("bench-noop-Classify"));
+        assert!(super::is_noop(
+            "arn:aws:lambda:us-east-1:123456789012:function:bench-noop-Verify:live"
+        ));
+        assert!(!super::is_noop("auto-remediate-classify"));
+        assert!(!super::is_noop(
+            "arn:aws:lambda:us-east-1:123456789012:function:auto-remediate-verify"
+        ));
+        assert_eq!(
+            super::noop_result(br#"{"state": {}, "bench_noop_result": {"decision": "auto"}}"#),
+            serde_json::json!({"decision": "auto"})
+        );
+        assert_eq!(super::noop_result(br#"{"state": {}}"#), serde_json::json!({}));
+        assert_eq!(super::noop_result(b"not json"), serde_json::json!({}));
     }
 
     #[test]
