@@ -16,6 +16,8 @@ use crate::stack::aws;
 /// Where the executions are: a Step Functions client and the state machine.
 pub struct Target {
     pub sfn: aws_sdk_sfn::Client,
+    /// For reading the runs' resources (`undo` checks them first): the same credentials and endpoint.
+    pub aws: ar_core::aws::Aws,
     pub state_machine_arn: String,
     pub region: String,
 }
@@ -40,6 +42,7 @@ impl Target {
             let sdk = ar_core::aws::local_sdk_config(&endpoint, &info.region);
             return Ok(Target {
                 sfn: aws_sdk_sfn::Client::new(&sdk),
+                aws: ar_core::aws::Aws::from_sdk_config(sdk.clone(), true),
                 state_machine_arn: c.state_machine_arn.clone().unwrap_or(info.state_machine_arn),
                 region: info.region,
             });
@@ -67,6 +70,7 @@ impl Target {
             .ok_or("no AWS region: give --region, or set AWS_REGION")?;
         Ok(Target {
             sfn: aws_sdk_sfn::Client::new(&sdk),
+            aws: ar_core::aws::Aws::from_sdk_config(sdk.clone(), c.endpoint_url.is_some()),
             state_machine_arn,
             region,
         })

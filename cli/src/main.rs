@@ -4,6 +4,7 @@
 //! auto-remediate demo [--stack-dir DIR] [--wait-for-approval]   the whole flow on the local stack
 //! auto-remediate runs [filters] [--json]                         the executions, newest first
 //! auto-remediate show <execution name or ARN>                    one run's whole story
+//! auto-remediate undo <execution name or ARN> [--no-wait]        restore the state before its fix
 //! auto-remediate completions <shell>                             a shell completion script
 //! ```
 //! Where the executions are: `--stack-dir DIR` (the local stack's `DIR/stack.json`), or AWS's
@@ -25,6 +26,7 @@ mod progress;
 mod runs;
 mod show;
 mod stack;
+mod undo;
 mod window;
 
 use std::path::PathBuf;
@@ -77,6 +79,17 @@ enum Command {
     Show {
         /// The execution's name (or a unique start of it) or its ARN.
         execution: String,
+    },
+    /// Restore the state recorded before an execution's fix, as an audited execution of its own
+    /// (`undo-<name>`), through the approval gate unless the config's `undo.mode` says otherwise.
+    /// Refuses when the run changed nothing, its before-state is missing, or the resource
+    /// changed since (showing the difference).
+    Undo {
+        /// The execution's name (or a unique start of it) or its ARN.
+        execution: String,
+        /// Start the undo and return, instead of following it to its end (or to the approval gate).
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Print a completion script for a shell (`auto-remediate completions bash > /etc/bash_completion.d/auto-remediate`).
     Completions { shell: clap_complete::Shell },
@@ -146,6 +159,7 @@ async fn main() -> ExitCode {
         Command::Demo { .. } => "demo",
         Command::Runs(_) => "runs",
         Command::Show { .. } => "show",
+        Command::Undo { .. } => "undo",
         Command::Completions { .. } => "completions",
     };
     match run(cli).await {
@@ -191,6 +205,12 @@ async fn run(cli: Cli) -> Result<bool, String> {
             let target = Target::connect(&connection).await?;
             emit(&show::render(&target, &execution).await?)?;
             Ok(true)
+        }
+        Command::Undo { execution, no_wait } => {
+            let target = Target::connect(&connection).await?;
+            let outcome = undo::run(&target, &execution, !no_wait).await?;
+            emit(&(outcome.text + "\n"))?;
+            Ok(outcome.ok)
         }
     }
 }

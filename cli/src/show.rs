@@ -164,7 +164,7 @@ pub async fn render(target: &Target, execution: &str) -> Result<String, String> 
 }
 
 /// An execution name, a unique start of one, or an ARN → its ARN.
-async fn resolve(target: &Target, execution: &str) -> Result<String, String> {
+pub async fn resolve(target: &Target, execution: &str) -> Result<String, String> {
     let arn = target.execution_arn(execution);
     match target.sfn.describe_execution().execution_arn(&arn).send().await {
         Ok(_) => return Ok(arn),

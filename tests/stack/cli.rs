@@ -193,3 +193,162 @@ fn show_of_an_unknown_execution_says_what_to_do() {
         "{err}"
     );
 }
+
+/// Runs the CLI on a stack; (success, stdout, stderr).
+fn cli_at(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(binary())
+        .arg("--stack-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("the CLI runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// A group with SSH open to the world inside a wider range, plus an office rule; EC2-002 healed.
+async fn healed_group(stack: &Stack) -> (String, Vec<crate::ec2::Rule>, String) {
+    let sg = group(stack).await;
+    allow(stack, &sg, "tcp", 20, 30, "0.0.0.0/0", "legacy range").await;
+    allow(stack, &sg, "tcp", 22, 22, "10.0.0.0/8", "office").await;
+    let before = crate::ec2::ingress(stack, &sg).await;
+    let (name, _) = stack.publish_for_execution(&stack.message("EC2-002", &sg)).await;
+    let run = stack.wait(&name).await;
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("Healed"),
+        "{:?}",
+        run.task_errors()
+    );
+    assert_ne!(crate::ec2::ingress(stack, &sg).await, before);
+    (sg, before, name)
+}
+
+#[tokio::test]
+async fn undo_puts_back_exactly_the_revoked_rule_as_its_own_execution() {
+    let stack = Stack::connect();
+    let (sg, before, healed) = healed_group(&stack).await;
+
+    let (ok, out, err) = cli_at(&stack_dir(), &["undo", &healed]);
+    assert!(ok, "undo failed: {err}\n{out}");
+    let undo = format!("undo-{healed}");
+    assert!(out.contains(&format!("as execution {undo}")), "{out}");
+    assert!(out.contains("Restored and verified"), "{out}");
+    // Re-read: the wide rule is back with its description, the narrowed ranges are gone.
+    assert_eq!(crate::ec2::ingress(&stack, &sg).await, before);
+
+    // Its own audited execution, with the original's finding, healed (restored and verified).
+    let rows = rows(&["runs", "--json", "--resource", &sg]);
+    let row = rows
+        .iter()
+        .find(|r| r["name"] == undo.as_str())
+        .unwrap_or_else(|| panic!("{rows:#?}"));
+    assert_eq!(row["outcome"], "Healed");
+    assert_eq!(row["rule"], "EC2-002");
+    let shown = cli(&["show", &undo]);
+    assert!(shown.contains("add ingress"), "{shown}");
+
+    // Twice is refused, naming the undo run.
+    let (ok, out, _) = cli_at(&stack_dir(), &["undo", &healed]);
+    assert!(!ok);
+    assert!(out.contains(&format!("auto-remediate show {undo}")), "{out}");
+    // An undo is not undone.
+    let (ok, out, _) = cli_at(&stack_dir(), &["undo", &undo]);
+    assert!(!ok);
+    assert!(out.contains("is itself an undo"), "{out}");
+    assert_eq!(crate::ec2::ingress(&stack, &sg).await, before);
+}
+
+#[tokio::test]
+async fn undo_refuses_after_a_manual_change_and_shows_it() {
+    let stack = Stack::connect();
+    let (sg, _, healed) = healed_group(&stack).await;
+    allow(&stack, &sg, "tcp", 443, 443, "0.0.0.0/0", "added by hand").await;
+    let now = crate::ec2::ingress(&stack, &sg).await;
+
+    let (ok, out, err) = cli_at(&stack_dir(), &["undo", &healed]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("changed since its fix"), "{out}\n{err}");
+    assert!(
+        out.contains(r#"tcp 443 from 0.0.0.0/0 ("added by hand")"#),
+        "the difference is shown: {out}"
+    );
+    assert_eq!(crate::ec2::ingress(&stack, &sg).await, now, "nothing was changed");
+    assert!(
+        !stack.execution_exists(&format!("undo-{healed}")).await,
+        "no undo run was started"
+    );
+}
+
+#[tokio::test]
+async fn undo_of_a_dry_run_refuses() {
+    let stack = Stack::connect();
+    let sg = group(&stack).await;
+    allow(&stack, &sg, "tcp", 3389, 3389, "0.0.0.0/0", "rdp from anywhere").await;
+    let (dry, _) = stack.publish_for_execution(&stack.message("EC2-003", &sg)).await;
+    let run = stack.wait(&dry).await;
+    assert_eq!(run.states().last().map(String::as_str), Some("DryRunComplete"));
+    let (ok, out, _) = cli_at(&stack_dir(), &["undo", &dry]);
+    assert!(!ok);
+    assert!(out.contains("changed nothing (a dry run writes nothing)"), "{out}");
+    assert!(!stack.execution_exists(&format!("undo-{dry}")).await);
+}
+
+#[tokio::test]
+async fn undo_restores_exactly_the_removed_bucket_grant() {
+    use crate::s3::{bucket_with, group as grant, live_grants, user, ALL, PARTNER};
+    let stack = Stack::connect();
+    let (bucket, _) = bucket_with(&stack, vec![user(PARTNER, "READ_ACP"), grant(ALL, "READ")]).await;
+    let before = live_grants(&stack, &bucket).await;
+    let (healed, _) = stack.publish_for_execution(&stack.message("S3-001", &bucket)).await;
+    assert_eq!(
+        stack.wait(&healed).await.states().last().map(String::as_str),
+        Some("Healed")
+    );
+    assert_ne!(live_grants(&stack, &bucket).await, before);
+
+    let (ok, out, err) = cli_at(&stack_dir(), &["undo", &healed]);
+    assert!(ok, "{err}\n{out}");
+    assert!(out.contains("add grant READ to"), "{out}");
+    let mut after = live_grants(&stack, &bucket).await;
+    let mut want = before.clone();
+    after.sort();
+    want.sort();
+    assert_eq!(after, want, "the AllUsers READ grant is back, nothing else changed");
+}
+
+#[tokio::test]
+async fn undo_goes_through_the_approval_gate_by_default() {
+    // The approve stack's config leaves `undo.mode` at its default, `approve`.
+    let stack = Stack::connect_named("approve");
+    let stack_dir = {
+        let base = stack_dir();
+        base.with_file_name(format!("{}-approve", base.file_name().unwrap().to_str().unwrap()))
+    };
+    // S3-002 is `auto` by the catalog's default there: heal a bucket, then undo it.
+    use crate::s3::{bucket_with, group as grant, live_grants, ALL};
+    let (bucket, _) = bucket_with(&stack, vec![grant(ALL, "READ_ACP")]).await;
+    let (healed, _) = stack.publish_for_execution(&stack.message("S3-002", &bucket)).await;
+    assert_eq!(
+        stack.wait(&healed).await.states().last().map(String::as_str),
+        Some("Healed")
+    );
+    let fixed = live_grants(&stack, &bucket).await;
+
+    let (ok, out, err) = cli_at(&stack_dir, &["undo", &healed]);
+    assert!(ok, "{err}\n{out}");
+    assert!(out.contains("Waiting for approval"), "{out}");
+    assert_eq!(
+        live_grants(&stack, &bucket).await,
+        fixed,
+        "nothing is restored before approval"
+    );
+    // The undo run waits at the gate; stop it so it leaves nothing behind.
+    let arn = stack.execution_arn(&format!("undo-{healed}"));
+    let d = stack.sfn.describe_execution().execution_arn(&arn).send().await.unwrap();
+    assert_eq!(d.status().as_str(), "RUNNING");
+    let _ = stack.sfn.stop_execution().execution_arn(&arn).send().await;
+}
