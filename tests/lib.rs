@@ -351,7 +351,12 @@ impl OutcomeInbox {
 
     /// Unsubscribes and deletes the queue.
     pub async fn close(self, stack: &Stack) {
-        let _ = stack.sns.unsubscribe().subscription_arn(&self.subscription).send().await;
+        let _ = stack
+            .sns
+            .unsubscribe()
+            .subscription_arn(&self.subscription)
+            .send()
+            .await;
         let _ = self.sqs.delete_queue().queue_url(&self.queue_url).send().await;
     }
 }
@@ -359,13 +364,24 @@ impl OutcomeInbox {
 /// Exactly one notification for a notified end state, saying which; none for the others.
 pub fn check_notification(execution: &str, end: &str, notified: bool, got: &[OutcomeMessage]) {
     if !notified {
-        assert!(got.is_empty(), "{execution} ended in {end}, not notified by the config, yet: {got:?}");
+        assert!(
+            got.is_empty(),
+            "{execution} ended in {end}, not notified by the config, yet: {got:?}"
+        );
         return;
     }
-    assert_eq!(got.len(), 1, "{execution} ended in {end}: one outcome notification expected, got {got:?}");
+    assert_eq!(
+        got.len(),
+        1,
+        "{execution} ended in {end}: one outcome notification expected, got {got:?}"
+    );
     let m = &got[0];
     assert_eq!(m.attributes.get("outcome").map(String::as_str), Some(end), "{m:?}");
-    assert_eq!(m.attributes.get("execution").map(String::as_str), Some(execution), "{m:?}");
+    assert_eq!(
+        m.attributes.get("execution").map(String::as_str),
+        Some(execution),
+        "{m:?}"
+    );
     assert!(m.subject.starts_with(&format!("{end}: ")), "{m:?}");
     assert!(m.body.contains(&format!("auto-remediate show {execution}")), "{m:?}");
 }

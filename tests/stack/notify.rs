@@ -23,12 +23,20 @@ async fn a_healed_bucket_is_told_with_what_changed_and_how_to_see_and_undo_it() 
     let name = stack.execution_name(&message);
     let inbox = stack.outcome_inbox(&name).await;
     let run = stack.publish_and_wait(&message).await;
-    assert_eq!(run.states().last().map(String::as_str), Some("Healed"), "{:?}", run.failed_tasks());
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("Healed"),
+        "{:?}",
+        run.failed_tasks()
+    );
     assert_eq!(&run.states()[run.states().len() - 2], "NotifyHealed");
     let m = one_message(&stack, &name, inbox).await;
 
     let account = &stack.info.account_id;
-    assert_eq!(m.subject, format!("Healed: S3-001 {bucket} in {account} {}", stack.info.region));
+    assert_eq!(
+        m.subject,
+        format!("Healed: S3-001 {bucket} in {account} {}", stack.info.region)
+    );
     assert_eq!(m.attributes["rule_id"], "S3-001");
     assert_eq!(m.attributes["account_id"], *account);
     let applied: Vec<String> = run.output["remediation"]["applied"]
@@ -56,20 +64,33 @@ async fn a_fix_refused_by_aws_is_told_as_remediation_failed_with_its_error() {
     let stack = Stack::connect();
     let (bucket, _) = bucket_with(&stack, vec![group(ALL, "READ")]).await;
     let faults = stack
-        .faults(json!([{"id": "deny-acl-write", "service": "s3", "operation": "PutBucketAcl",
-                        "resource": bucket, "effect": "access_denied"}]))
+        .faults(
+            json!([{"id": "deny-acl-write", "service": "s3", "operation": "PutBucketAcl",
+                        "resource": bucket, "effect": "access_denied"}]),
+        )
         .await;
     let message = stack.message("S3-001", &bucket);
     let name = stack.execution_name(&message);
     let inbox = stack.outcome_inbox(&name).await;
     let run = stack.publish_and_wait(&message).await;
     drop(faults);
-    assert_eq!(run.states().last().map(String::as_str), Some("RemediationFailed"), "{:?}", run.states());
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("RemediationFailed"),
+        "{:?}",
+        run.states()
+    );
     let m = one_message(&stack, &name, inbox).await;
-    assert!(m.subject.starts_with(&format!("RemediationFailed: S3-001 {bucket}")), "{m:?}");
+    assert!(
+        m.subject.starts_with(&format!("RemediationFailed: S3-001 {bucket}")),
+        "{m:?}"
+    );
     assert!(m.body.contains("Error:      AccessDenied"), "{}", m.body);
     assert!(!m.body.contains("Undo:"), "{}", m.body);
-    assert!(live_grants(&stack, &bucket).await.iter().any(|(g, p)| g == ALL && p == "READ"));
+    assert!(live_grants(&stack, &bucket)
+        .await
+        .iter()
+        .any(|(g, p)| g == ALL && p == "READ"));
 }
 
 #[tokio::test]
@@ -77,13 +98,20 @@ async fn a_resource_that_cannot_be_read_is_told_as_classification_failed() {
     let stack = Stack::connect();
     let (bucket, _) = bucket_with(&stack, vec![group(ALL, "READ")]).await;
     let faults = stack
-        .faults(json!([{"id": "deny-acl-read", "service": "s3", "operation": "GetBucketAcl",
-                        "resource": bucket, "effect": "access_denied"}]))
+        .faults(
+            json!([{"id": "deny-acl-read", "service": "s3", "operation": "GetBucketAcl",
+                        "resource": bucket, "effect": "access_denied"}]),
+        )
         .await;
     // Stack::wait checks the ClassificationFailed notification.
     let run = stack.publish_and_wait(&stack.message("S3-001", &bucket)).await;
     drop(faults);
-    assert_eq!(run.states().last().map(String::as_str), Some("ClassificationFailed"), "{:?}", run.states());
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("ClassificationFailed"),
+        "{:?}",
+        run.states()
+    );
     assert!(!run.states().iter().any(|s| s == "Remediate"));
 }
 
@@ -112,7 +140,13 @@ async fn a_notification_that_cannot_be_sent_leaves_the_outcome_as_it_is() {
     assert_eq!(run.status().as_str(), "SUCCEEDED");
     let output: serde_json::Value = serde_json::from_str(run.output().unwrap()).unwrap();
     assert_eq!(output["verification"]["compliant"], true, "{output}");
-    assert!(output["notification"]["Error"].is_string(), "the failure is recorded: {output}");
-    assert!(stats.iter().any(|s| s.injected > 0), "the Publish was refused: {stats:?}");
+    assert!(
+        output["notification"]["Error"].is_string(),
+        "the failure is recorded: {output}"
+    );
+    assert!(
+        stats.iter().any(|s| s.injected > 0),
+        "the Publish was refused: {stats:?}"
+    );
     assert!(!live_grants(&stack, &bucket).await.iter().any(|(g, _)| g == ALL));
 }

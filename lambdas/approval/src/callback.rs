@@ -266,11 +266,12 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
         return Ok(refuse(404, "Unknown approval", "This approval has no findings left."));
     };
     // One resource per batch; its executions (one per finding), its rules.
-    let joined = |f: &dyn Fn(&crate::store::ApprovalRecord) -> String| {
-        records.iter().map(f).collect::<Vec<_>>().join(",")
-    };
+    let joined =
+        |f: &dyn Fn(&crate::store::ApprovalRecord) -> String| records.iter().map(f).collect::<Vec<_>>().join(",");
     ar_core::logs::record(
-        Some(&joined(&|r| r.execution_arn.rsplit(':').next().unwrap_or_default().to_string())),
+        Some(&joined(&|r| {
+            r.execution_arn.rsplit(':').next().unwrap_or_default().to_string()
+        })),
         Some(&joined(&|r| r.finding.rule_id.clone())),
         Some(&first.finding.resource),
     );

@@ -128,7 +128,10 @@ pub fn init_logging() {
     let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let filter = log_filter(get("AWS_LAMBDA_LOG_LEVEL").as_deref(), get("RUST_LOG").as_deref());
     if get("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("text")) {
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).without_time().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .without_time()
+            .try_init();
     } else {
         let _ = tracing::subscriber::set_global_default(json_subscriber(filter, std::io::stdout));
     }
@@ -203,9 +206,15 @@ mod tests {
         let finding = json!({"rule_id": "EC2-002", "resource": "sg-1"});
         let arn = "arn:aws:states:us-east-1:123456789012:execution:auto-remediate:EC2-002-sg-1-abc";
         for (h, payload) in [
-            (Handler::Remediate, json!({"execution": arn, "state": {"finding": finding}})),
+            (
+                Handler::Remediate,
+                json!({"execution": arn, "state": {"finding": finding}}),
+            ),
             (Handler::Verify, json!({"execution": arn, "finding": finding})),
-            (Handler::RequestApproval, json!({"execution_arn": arn, "state": {"finding": finding}})),
+            (
+                Handler::RequestApproval,
+                json!({"execution_arn": arn, "state": {"finding": finding}}),
+            ),
         ] {
             let fields = capture(|| {
                 let span = invocation_span(h, &payload);

@@ -110,7 +110,11 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         reason: match decision {
             _ if finding.undo.is_some() => format!(
                 "an undo of {}: `undo.mode` is {}",
-                finding.undo.as_ref().map(|u| u.execution.rsplit(':').next().unwrap_or_default()).unwrap_or_default(),
+                finding
+                    .undo
+                    .as_ref()
+                    .map(|u| u.execution.rsplit(':').next().unwrap_or_default())
+                    .unwrap_or_default(),
                 mode.as_str()
             ),
             Decision::Approve => format!(

@@ -153,19 +153,31 @@ pub fn compose(end: &EndState, input: &NotifyInput, region: &str) -> Message {
     let story = Story::read(&input.state);
     let name = execution_name(&input.execution);
     let (rule, resource, account, resource_region) = match &story.finding {
-        Some(f) => (f.rule_id.as_str(), f.resource.as_str(), f.account_id.as_str(), f.region.as_str()),
+        Some(f) => (
+            f.rule_id.as_str(),
+            f.resource.as_str(),
+            f.account_id.as_str(),
+            f.region.as_str(),
+        ),
         None => ("?", "?", "?", region),
     };
-    let subject = subject_line(&format!("{}: {rule} {resource} in {account} {resource_region}", end.name));
+    let subject = subject_line(&format!(
+        "{}: {rule} {resource} in {account} {resource_region}",
+        end.name
+    ));
 
     let mut body = vec![format!("{} {}", end.name, end.headline), String::new()];
     let mut line = |k: &str, v: &str| body.push(format!("{k:<12}{v}"));
-    let title = story
-        .finding
-        .as_ref()
-        .and_then(|f| f.rule_title.clone())
-        .or_else(|| story.classification.as_ref().and_then(|c| c.rule.as_ref().map(|r| r.title.clone())));
-    line("Rule:", &format!("{rule}{}", title.map(|t| format!(" ({t})")).unwrap_or_default()));
+    let title = story.finding.as_ref().and_then(|f| f.rule_title.clone()).or_else(|| {
+        story
+            .classification
+            .as_ref()
+            .and_then(|c| c.rule.as_ref().map(|r| r.title.clone()))
+    });
+    line(
+        "Rule:",
+        &format!("{rule}{}", title.map(|t| format!(" ({t})")).unwrap_or_default()),
+    );
     line("Resource:", resource);
     line("Account:", &format!("{account}, region {resource_region}"));
     if let Some(c) = &story.classification {
@@ -176,7 +188,10 @@ pub fn compose(end: &EndState, input: &NotifyInput, region: &str) -> Message {
         line("Decision:", &format!("{decision}: {}", c.reason));
     }
     if let Some(a) = &story.approval {
-        line("Approval:", &format!("{} by {} at {}", a.decision, a.approver, a.decided_at));
+        line(
+            "Approval:",
+            &format!("{} by {} at {}", a.decision, a.approver, a.decided_at),
+        );
     }
     if let Some((error, cause)) = &story.error {
         line("Error:", &format!("{error}: {}", first_line(cause)));
@@ -184,11 +199,19 @@ pub fn compose(end: &EndState, input: &NotifyInput, region: &str) -> Message {
     if let Some(v) = &story.verification {
         line(
             "Verified:",
-            if v.compliant { "the rule's check passes on the resource as re-read" } else { "the rule's check still fails" },
+            if v.compliant {
+                "the rule's check passes on the resource as re-read"
+            } else {
+                "the rule's check still fails"
+            },
         );
     }
     let plan = story.plan();
-    let applied = story.remediation.as_ref().map(|r| r.applied.as_slice()).unwrap_or_default();
+    let applied = story
+        .remediation
+        .as_ref()
+        .map(|r| r.applied.as_slice())
+        .unwrap_or_default();
     if !applied.is_empty() {
         body.push(String::new());
         body.push("Changed:".into());
@@ -282,9 +305,18 @@ mod tests {
 
     #[test]
     fn a_failure_gives_its_error_and_offers_no_undo() {
-        let state = json!({"finding": finding(), "error": {"Error": "AccessDenied", "Cause": "s3:PutBucketAcl denied\nmore"}});
-        let m = compose(end_state("RemediationFailed").unwrap(), &input("RemediationFailed", state), "us-east-1");
-        assert!(m.body.contains("Error:      AccessDenied: s3:PutBucketAcl denied\n"), "{}", m.body);
+        let state =
+            json!({"finding": finding(), "error": {"Error": "AccessDenied", "Cause": "s3:PutBucketAcl denied\nmore"}});
+        let m = compose(
+            end_state("RemediationFailed").unwrap(),
+            &input("RemediationFailed", state),
+            "us-east-1",
+        );
+        assert!(
+            m.body.contains("Error:      AccessDenied: s3:PutBucketAcl denied\n"),
+            "{}",
+            m.body
+        );
         assert!(!m.body.contains("Undo:"));
         assert!(m.subject.starts_with("RemediationFailed: S3-001 b"));
     }
@@ -296,11 +328,19 @@ mod tests {
         for end in END_STATES {
             let m = compose(end, &input(end.name, json!({"finding": f})), "us-east-1");
             assert!(m.subject.len() <= SUBJECT_MAX, "{}", m.subject);
-            assert!(m.subject.chars().all(|c| c.is_ascii_graphic() || c == ' '), "{}", m.subject);
+            assert!(
+                m.subject.chars().all(|c| c.is_ascii_graphic() || c == ' '),
+                "{}",
+                m.subject
+            );
             assert!(m.body.starts_with(end.name));
         }
         // A state that is not a run's (no finding) still gives a message.
-        let m = compose(end_state("Rejected").unwrap(), &input("Rejected", json!({})), "eu-west-1");
+        let m = compose(
+            end_state("Rejected").unwrap(),
+            &input("Rejected", json!({})),
+            "eu-west-1",
+        );
         assert!(m.subject.starts_with("Rejected: ? ?"));
     }
 }

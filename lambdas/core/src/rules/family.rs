@@ -273,7 +273,10 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
         let to_restore = F::diff(&live, &before);
         if to_restore.is_empty() {
             let summary = format!("{} is as it was before {run}: nothing to restore", t.resource);
-            return Ok((Vec::new(), Plan::new(t.rule_id, t.resource, t.region, summary, Vec::<F::Change>::new()).erase()));
+            return Ok((
+                Vec::new(),
+                Plan::new(t.rule_id, t.resource, t.region, summary, Vec::<F::Change>::new()).erase(),
+            ));
         }
         let changed = F::diff(&after, &live);
         if !changed.is_empty() {
@@ -288,6 +291,9 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
         let summary = format!("restore {} as it was before {run}", t.resource);
         let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes).erase();
         plan.removes = plan.steps.clone();
-        Ok((to_restore.into_iter().map(|d| format!("to restore: {d}")).collect(), plan))
+        Ok((
+            to_restore.into_iter().map(|d| format!("to restore: {d}")).collect(),
+            plan,
+        ))
     }
 }
