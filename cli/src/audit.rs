@@ -18,6 +18,8 @@ pub struct Target {
     pub sfn: aws_sdk_sfn::Client,
     /// For reading the runs' resources (`undo` checks them first): the same credentials and endpoint.
     pub aws: ar_core::aws::Aws,
+    /// The ledger, whose run records `runs` reads instead of describing each execution.
+    pub ledger: ar_core::ledger::Ledger,
     pub state_machine_arn: String,
     pub region: String,
 }
@@ -29,6 +31,8 @@ pub struct Connection {
     pub endpoint_url: Option<String>,
     pub state_machine_arn: Option<String>,
     pub region: Option<String>,
+    /// The state table (default: the state machine's name with `-state`, as infra/ names it).
+    pub state_table: Option<String>,
 }
 
 impl Target {
@@ -40,8 +44,13 @@ impl Target {
             let info = ar_core::local::StackInfo::load(dir)?;
             let endpoint = c.endpoint_url.clone().unwrap_or(info.endpoint_url);
             let sdk = ar_core::aws::local_sdk_config(&endpoint, &info.region);
+            let state_table = c.state_table.clone().unwrap_or(info.state_table);
             return Ok(Target {
                 sfn: aws_sdk_sfn::Client::new(&sdk),
+                ledger: ar_core::ledger::Ledger {
+                    client: aws_sdk_dynamodb::Client::new(&sdk),
+                    table: state_table,
+                },
                 aws: ar_core::aws::Aws::from_sdk_config(sdk.clone(), true),
                 state_machine_arn: c.state_machine_arn.clone().unwrap_or(info.state_machine_arn),
                 region: info.region,
@@ -68,8 +77,16 @@ impl Target {
             .region()
             .map(|r| r.to_string())
             .ok_or("no AWS region: give --region, or set AWS_REGION")?;
+        let state_table = c
+            .state_table
+            .clone()
+            .unwrap_or_else(|| format!("{}-state", state_machine_arn.rsplit(':').next().unwrap_or_default()));
         Ok(Target {
             sfn: aws_sdk_sfn::Client::new(&sdk),
+            ledger: ar_core::ledger::Ledger {
+                client: aws_sdk_dynamodb::Client::new(&sdk),
+                table: state_table,
+            },
             aws: ar_core::aws::Aws::from_sdk_config(sdk.clone(), c.endpoint_url.is_some()),
             state_machine_arn,
             region,
@@ -86,6 +103,22 @@ impl Target {
             "{}:{name_or_arn}",
             self.state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
         )
+    }
+
+    /// The execution's last `n` events, oldest first (one call).
+    pub async fn last_events(&self, arn: &str, n: i32) -> Result<Vec<HistoryEvent>, String> {
+        let page = self
+            .sfn
+            .get_execution_history()
+            .execution_arn(arn)
+            .reverse_order(true)
+            .max_results(n)
+            .send()
+            .await
+            .map_err(aws("states:GetExecutionHistory"))?;
+        let mut events = page.events().to_vec();
+        events.sort_by_key(|e| e.id());
+        Ok(events)
     }
 
     /// The execution's whole history, oldest first.

@@ -57,6 +57,10 @@ struct Cli {
     /// The AWS region (default: the state machine ARN's, else the default chain's).
     #[arg(long, global = true)]
     region: Option<String>,
+    /// The state table, whose run records `runs` reads (default: the local stack's, or the
+    /// state machine's name with `-state`, as infra/ names it).
+    #[arg(long, global = true, value_name = "TABLE", env = "AUTO_REMEDIATE_STATE_TABLE")]
+    state_table: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -148,6 +152,7 @@ impl Cli {
             endpoint_url: self.endpoint_url.clone(),
             state_machine_arn: self.state_machine_arn.clone(),
             region: self.region.clone(),
+            state_table: self.state_table.clone(),
         }
     }
 }

@@ -1,11 +1,18 @@
 //! `auto-remediate runs`: the state machine's executions, newest first, one row each.
 //!
-//! Reads only what it shows: the listing (paged with the SDK paginator) is filtered first on
+//! Reads only what it shows: the run records (one Scan of the state table, written by each
+//! execution's Notify task) give how each ended run ended; the listing (paged with the SDK
+//! paginator) is filtered first on
 //! what it carries (status, start time, and rule and resource from the execution name,
-//! `<ruleId>-<resource>-<digest>`), then each remaining run is described (at most 16 at once),
-//! and only a run that did not succeed has its history read (its output is not recorded).
+//! `<ruleId>-<resource>-<digest>`), then each remaining run without a record (running, timed
+//! out, aborted, or from before the records) is described (at most 16 at once),
+//! and only a run that did not succeed has the end of its history read (its output is not
+//! recorded; the end state's input is).
+
+use std::collections::HashMap;
 
 use ar_core::finding::execution_name_prefix;
+use ar_core::ledger::RunRecord;
 use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
 use futures::StreamExt;
 use serde::Serialize;
@@ -110,6 +117,20 @@ impl Filter {
 
 /// The runs the filter selects, newest first, at most `filter.limit`.
 pub async fn list(target: &Target, filter: &Filter) -> Result<Vec<RunRow>, String> {
+    // How ended runs ended: one Scan, instead of a DescribeExecution each. Without the table (or
+    // the right to read it) every run is described, as before the records existed.
+    let records = match target.ledger.runs().await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "note: run records unreadable in table {} ({}: {e}); describing each execution instead",
+                target.ledger.table,
+                e.name()
+            );
+            HashMap::new()
+        }
+    };
+    let records = &records;
     let mut rows = Vec::new();
     let mut pages = target
         .sfn
@@ -145,7 +166,14 @@ pub async fn list(target: &Target, filter: &Filter) -> Result<Vec<RunRow>, Strin
                 missing.max(CONCURRENCY * 4)
             };
             let read: Vec<Result<RunRow, String>> = futures::stream::iter(candidates.by_ref().take(batch))
-                .map(|e| row(target, e))
+                .map(|e| async move {
+                    match records.get(e.name()) {
+                        Some(r) if matches!(e.status(), ExecutionStatus::Succeeded | ExecutionStatus::Failed) => {
+                            Ok(recorded_row(&e, r))
+                        }
+                        _ => row(target, e).await,
+                    }
+                })
                 .buffered(CONCURRENCY)
                 .collect()
                 .await;
@@ -163,7 +191,33 @@ pub async fn list(target: &Target, filter: &Filter) -> Result<Vec<RunRow>, Strin
     Ok(rows)
 }
 
-/// One run, read: DescribeExecution, and the history when it did not succeed.
+/// One ended run from its listing and its record: no call.
+fn recorded_row(e: &ExecutionListItem, r: &RunRecord) -> RunRow {
+    let start = e.start_date();
+    RunRow {
+        name: e.name().to_string(),
+        arn: e.execution_arn().to_string(),
+        status: e.status().as_str().to_string(),
+        rule: r.rule_id.clone(),
+        resource: r.resource.clone(),
+        account: r.account_id.clone(),
+        region: r.region.clone(),
+        decision: r.decision.clone(),
+        outcome: Some(r.outcome.clone()),
+        approver: r.approver.clone(),
+        started: audit::rfc3339_ms(start),
+        stopped: e.stop_date().map(audit::rfc3339_ms),
+        duration_seconds: duration(start, e.stop_date()),
+    }
+}
+
+fn duration(start: &aws_smithy_types::DateTime, stop: Option<&aws_smithy_types::DateTime>) -> Option<f64> {
+    stop.map(|s| ((s.as_secs_f64() - start.as_secs_f64()) * 1000.0).round() / 1000.0)
+}
+
+/// One run, read: DescribeExecution, and when it did not succeed the last few events of its
+/// history (newest first, one short page): the end state entered, whose input is the run's
+/// state document (its decision, approval and error).
 async fn row(target: &Target, e: ExecutionListItem) -> Result<RunRow, String> {
     let d = target
         .sfn
@@ -175,7 +229,7 @@ async fn row(target: &Target, e: ExecutionListItem) -> Result<RunRow, String> {
     let events = if *d.status() == ExecutionStatus::Succeeded {
         Vec::new()
     } else {
-        target.history(e.execution_arn()).await?
+        target.last_events(e.execution_arn(), 4).await?
     };
     let doc = audit::state_document(d.input(), d.output(), &events);
     let story = Story::read(&doc);
@@ -194,9 +248,7 @@ async fn row(target: &Target, e: ExecutionListItem) -> Result<RunRow, String> {
         approver: story.approval.as_ref().map(|a| a.approver.clone()),
         started: audit::rfc3339_ms(start),
         stopped: d.stop_date().map(audit::rfc3339_ms),
-        duration_seconds: d
-            .stop_date()
-            .map(|s| ((s.as_secs_f64() - start.as_secs_f64()) * 1000.0).round() / 1000.0),
+        duration_seconds: duration(start, d.stop_date()),
     })
 }
 

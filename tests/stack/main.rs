@@ -17,6 +17,7 @@ mod iam_keys;
 mod intake;
 mod keys;
 mod kms_keys;
+mod logs;
 mod logs_streams_queues;
 mod notify;
 mod rds_redshift;

@@ -29,6 +29,7 @@ locals {
     verify              = [local.res.state_table_arn]
     "request-approval"  = [local.res.approval_table_arn]
     "approval-callback" = [local.res.approval_table_arn]
+    notify              = [local.res.state_table_arn]
   }
 
   res = var.resources

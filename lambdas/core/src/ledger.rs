@@ -10,6 +10,9 @@
 //!   intent and reports the true `before`, so "nothing was changed" is never said when something was.
 //! - **Checks** (`check#<digest>`): the generation of each scanner check, so a re-raised finding
 //!   starts a new execution while duplicate deliveries of a running one start nothing.
+//! - **Runs** (`run#<execution name>`): how each execution ended, written by its Notify task, so
+//!   `auto-remediate runs` reads one table instead of describing every execution (Step
+//!   Functions' DescribeExecution is throttled at 15 per second).
 //!
 //! No secret is ever stored here.
 
@@ -29,6 +32,30 @@ use crate::rules::ResourceState;
 pub const LEASE_SECONDS: u64 = 150;
 /// Journals and check generations are kept this long for the audit trail, then expire by TTL.
 const KEEP_SECONDS: u64 = 30 * 86400;
+/// Run records are kept as long as Step Functions keeps a standard execution's history (90 days).
+const RUN_KEEP_SECONDS: u64 = 90 * 86400;
+
+/// How an execution ended, as `auto-remediate runs` shows it (the execution's name, status and
+/// times come from the listing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub execution: String,
+    /// The end state (`Healed`, `VerificationFailed`, ...).
+    pub outcome: String,
+    #[serde(default)]
+    pub rule_id: Option<String>,
+    #[serde(default)]
+    pub resource: Option<String>,
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// `auto`, `dry-run`, `approve` or `skip`.
+    #[serde(default)]
+    pub decision: Option<String>,
+    #[serde(default)]
+    pub approver: Option<String>,
+}
 
 pub fn now_epoch() -> u64 {
     std::time::SystemTime::now()
@@ -274,6 +301,43 @@ impl Ledger {
                 .expression_attribute_values(":g", n(g)),
         };
         conditional(req.send().await.map_err(|e| Error::from_sdk("dynamodb:PutItem", e)))
+    }
+
+    /// Records how an execution ended (a redelivered record overwrites its twin).
+    pub async fn record_run(&self, record: &RunRecord) -> Result<(), Error> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("run#{}", record.execution)))
+            .item("run", json(record))
+            .item("expires_at", n(now_epoch() + RUN_KEEP_SECONDS))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("dynamodb:PutItem", e))?;
+        Ok(())
+    }
+
+    /// Every run record, by execution name (a paginated Scan of the `run#` items).
+    pub async fn runs(&self) -> Result<HashMap<String, RunRecord>, Error> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :run)")
+            .expression_attribute_values(":run", s("run#"))
+            .projection_expression("#run")
+            .expression_attribute_names("#run", "run")
+            .into_paginator()
+            .send();
+        let mut out = HashMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| Error::from_sdk("dynamodb:Scan", e))?;
+            for item in page.items() {
+                let record: RunRecord = get_json(item, "run")?;
+                out.insert(record.execution.clone(), record);
+            }
+        }
+        Ok(out)
     }
 
     async fn get(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, Error> {

@@ -29,6 +29,9 @@ pub struct StackInfo {
     pub approval_url: String,
     #[serde(default)]
     pub approval_table: String,
+    /// The ledger's table (leases, journals, run records).
+    #[serde(default)]
+    pub state_table: String,
     /// Where the local stack writes each approval e-mail (`.eml` and `.html`).
     #[serde(default)]
     pub outbox_dir: String,

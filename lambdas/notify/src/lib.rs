@@ -10,6 +10,7 @@
 
 use ar_core::deps::Deps;
 use ar_core::finding::Finding;
+use ar_core::ledger::RunRecord;
 use ar_core::outcome::{end_state, EndState};
 use ar_core::plan::Plan;
 use ar_core::state::{ApprovalDecision, Classification, Remediation, Verification};
@@ -19,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The IAM actions this handler's own calls need (the outcome topic is encrypted with the
-/// deployment's key, so publishing needs the key too).
-pub const ACTIONS: &[&str] = &["sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"];
+/// deployment's key, so publishing needs the key too; the run record goes to the state table).
+pub const ACTIONS: &[&str] = &["sns:Publish", "kms:GenerateDataKey", "kms:Decrypt", "dynamodb:PutItem"];
 /// What this handler does with the rules' resources: nothing.
 pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::None;
 
@@ -46,6 +47,9 @@ pub struct Notification {
     /// Why nothing was published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Whether the run record (for `auto-remediate runs`) was written.
+    #[serde(default)]
+    pub recorded: bool,
 }
 
 /// The message, before it is sent.
@@ -59,12 +63,25 @@ pub struct Message {
 pub async fn handle(deps: &Deps, input: NotifyInput) -> Result<Notification, Error> {
     let end = end_state(&input.outcome)
         .ok_or_else(|| Error::InvalidInput(format!("outcome {:?} is not an end state", input.outcome)))?;
+    // Every outcome is recorded, notified or not; a record that cannot be written is said in
+    // the log and in $.notification (runs then describes that execution instead).
+    let recorded = match deps.ledger() {
+        Ok(ledger) => match ledger.record_run(&run_record(end, &input)).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = e.name(), message = %e, "run record not written");
+                false
+            }
+        },
+        Err(_) => false,
+    };
     let skipped = |reason: String| {
         tracing::info!(outcome = end.name, reason, "outcome not notified");
         Ok(Notification {
             published: false,
             message_id: None,
             reason: Some(reason),
+            recorded,
         })
     };
     if !deps.settings.config.notify.notifies(end.name) {
@@ -93,7 +110,28 @@ pub async fn handle(deps: &Deps, input: NotifyInput) -> Result<Notification, Err
         published: true,
         message_id: out.message_id().map(str::to_string),
         reason: None,
+        recorded,
     })
+}
+
+/// The run's record for `auto-remediate runs`.
+pub fn run_record(end: &EndState, input: &NotifyInput) -> RunRecord {
+    let story = Story::read(&input.state);
+    let f = story.finding.as_ref();
+    RunRecord {
+        execution: execution_name(&input.execution).to_string(),
+        outcome: end.name.to_string(),
+        rule_id: f.map(|f| f.rule_id.clone()),
+        resource: f.map(|f| f.resource.clone()),
+        account_id: f.map(|f| f.account_id.clone()),
+        region: f.map(|f| f.region.clone()),
+        decision: story.classification.as_ref().and_then(|c| {
+            serde_json::to_value(c.decision)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+        }),
+        approver: story.approval.as_ref().map(|a| a.approver.clone()),
+    }
 }
 
 /// What the state holds, each piece `None` when absent or not of its shape.

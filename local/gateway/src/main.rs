@@ -157,6 +157,7 @@ async fn run() -> Result<(), String> {
         config_file: args.config.clone(),
         approval_url: approval_url.clone(),
         approval_table: provision::APPROVAL_TABLE.into(),
+        state_table: provision::STATE_TABLE.into(),
         outbox_dir: outbox.display().to_string(),
         gateway_pid: std::process::id(),
     };
