@@ -205,7 +205,8 @@ impl Story {
     /// `statemachines/remediation.asl.json`: every `Succeed` state is told apart by the output).
     pub fn succeeded_outcome(&self) -> Option<&'static str> {
         if self.verification.as_ref().is_some_and(|v| v.compliant) {
-            return Some("Healed");
+            let undo = self.finding.as_ref().is_some_and(|f| f.undo.is_some());
+            return Some(if undo { "Restored" } else { "Healed" });
         }
         let by_outcome = |o: &str| match o {
             "dry-run" => Some("DryRunComplete"),

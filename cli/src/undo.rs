@@ -180,7 +180,7 @@ pub async fn run(target: &Target, execution: &str, wait: bool) -> Result<Outcome
             );
             true
         }
-        (_, Some("Healed")) => {
+        (_, Some("Restored")) => {
             let _ = write!(text, "Restored and verified: {} is as it was before {name}. `auto-remediate show {undo_name}` has the record.", finding.resource);
             true
         }

@@ -246,7 +246,7 @@ async fn undo_puts_back_exactly_the_revoked_rule_as_its_own_execution() {
         .iter()
         .find(|r| r["name"] == undo.as_str())
         .unwrap_or_else(|| panic!("{rows:#?}"));
-    assert_eq!(row["outcome"], "Healed");
+    assert_eq!(row["outcome"], "Restored");
     assert_eq!(row["rule"], "EC2-002");
     let shown = cli(&["show", &undo]);
     assert!(shown.contains("add ingress"), "{shown}");

@@ -44,6 +44,13 @@ pub const END_STATES: &[EndState] = &[
         "Remediated, and verified: the rule's check passes on the live resource.",
     ),
     end(
+        "Restored",
+        true,
+        true,
+        true,
+        "Undone: the state recorded before the fix is restored, and verified on the live resource.",
+    ),
+    end(
         "DryRunComplete",
         true,
         false,

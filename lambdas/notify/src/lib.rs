@@ -269,7 +269,8 @@ pub fn compose(end: &EndState, input: &NotifyInput, region: &str) -> Message {
         input.execution
     ));
     body.push(format!("Details:    auto-remediate show {name}"));
-    if end.may_have_changed && end.name != "VerificationFailed" && !applied.is_empty() {
+    let is_undo = story.finding.as_ref().is_some_and(|f| f.undo.is_some());
+    if end.may_have_changed && end.name != "VerificationFailed" && !applied.is_empty() && !is_undo {
         body.push(format!("Undo:       auto-remediate undo {name}"));
     }
     if let Some(t) = &input.start_time {
