@@ -135,7 +135,10 @@ pub async fn render(target: &Target, execution: &str) -> Result<String, String> 
     }
 
     if let Some(v) = &story.verification {
-        let verdict = if v.compliant {
+        let undo = story.finding.as_ref().is_some_and(|f| f.undo.is_some());
+        let verdict = if v.compliant && undo {
+            "restored: the live resource is as recorded before the fix it undid"
+        } else if v.compliant {
             "compliant: the rule's check passes on the live resource"
         } else {
             "not compliant yet"

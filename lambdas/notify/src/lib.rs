@@ -237,7 +237,9 @@ pub fn compose(end: &EndState, input: &NotifyInput, region: &str) -> Message {
     if let Some(v) = &story.verification {
         line(
             "Verified:",
-            if v.compliant {
+            if v.compliant && end.name == "Restored" {
+                "the resource as re-read is as recorded before the fix"
+            } else if v.compliant {
                 "the rule's check passes on the resource as re-read"
             } else {
                 "the rule's check still fails"

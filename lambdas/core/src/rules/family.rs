@@ -289,11 +289,8 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
         let changes = F::revert(&live, &before)
             .ok_or_else(|| Error::CannotUndo(format!("the {} family cannot undo yet", F::NAME)))?;
         let summary = format!("restore {} as it was before {run}", t.resource);
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes).erase();
-        plan.removes = plan.steps.clone();
-        Ok((
-            to_restore.into_iter().map(|d| format!("to restore: {d}")).collect(),
-            plan,
-        ))
+        // `removes` stays empty: an undo gives access back; the approver sees its steps.
+        let plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes).erase();
+        Ok((to_restore.into_iter().map(|d| format!("undo: {d}")).collect(), plan))
     }
 }
