@@ -105,6 +105,28 @@ impl Target {
         )
     }
 
+    /// An execution from its name (or a unique start of it) or ARN: its ARN and description.
+    pub async fn find(
+        &self,
+        execution: &str,
+    ) -> Result<
+        (
+            String,
+            aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput,
+        ),
+        String,
+    > {
+        let arn = crate::show::resolve(self, execution).await?;
+        let d = self
+            .sfn
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .map_err(aws("states:DescribeExecution"))?;
+        Ok((arn, d))
+    }
+
     /// The execution's last `n` events, oldest first (one call).
     pub async fn last_events(&self, arn: &str, n: i32) -> Result<Vec<HistoryEvent>, String> {
         let page = self

@@ -10,14 +10,7 @@ use crate::stack::aws;
 /// The run as text: timeline, finding, decision, plan, approval, before → after, verification,
 /// failure, console URL.
 pub async fn render(target: &Target, execution: &str) -> Result<String, String> {
-    let arn = resolve(target, execution).await?;
-    let d = target
-        .sfn
-        .describe_execution()
-        .execution_arn(&arn)
-        .send()
-        .await
-        .map_err(aws("states:DescribeExecution"))?;
+    let (arn, d) = target.find(execution).await?;
     let events = target.history(&arn).await?;
     let doc = audit::state_document(d.input(), d.output(), &events);
     let story = Story::read(&doc);
@@ -167,7 +160,7 @@ pub async fn render(target: &Target, execution: &str) -> Result<String, String> 
 }
 
 /// An execution name, a unique start of one, or an ARN → its ARN.
-pub async fn resolve(target: &Target, execution: &str) -> Result<String, String> {
+pub(crate) async fn resolve(target: &Target, execution: &str) -> Result<String, String> {
     let arn = target.execution_arn(execution);
     match target.sfn.describe_execution().execution_arn(&arn).send().await {
         Ok(_) => return Ok(arn),

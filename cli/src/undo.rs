@@ -10,7 +10,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use ar_core::aws::{Member, Scope};
+use ar_core::aws::Member;
 use ar_core::catalog::Catalog;
 use ar_core::finding::Undo;
 use ar_core::rules::{self, Tags};
@@ -19,7 +19,6 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::audit::{self, Story, Target};
-use crate::show::resolve;
 use crate::stack::aws;
 
 /// The longest an execution name may be.
@@ -36,14 +35,7 @@ fn refuse(text: String) -> Result<Outcome, String> {
 }
 
 pub async fn run(target: &Target, execution: &str, wait: bool) -> Result<Outcome, String> {
-    let arn = resolve(target, execution).await?;
-    let d = target
-        .sfn
-        .describe_execution()
-        .execution_arn(&arn)
-        .send()
-        .await
-        .map_err(aws("states:DescribeExecution"))?;
+    let (arn, d) = target.find(execution).await?;
     let name = d.name().unwrap_or(execution).to_string();
     if *d.status() == ExecutionStatus::Running {
         return refuse(format!("{name} is still running: undo it once it has ended."));
@@ -100,17 +92,12 @@ pub async fn run(target: &Target, execution: &str, wait: bool) -> Result<Outcome
     };
 
     // The live resource first: refuse here rather than start a run that would refuse.
-    let family = spec.family_impl();
+    // With the caller's own credentials, in the resource's account and region; it only reads.
     let ctx = target
         .aws
-        .ctx(
-            Scope {
-                account: &finding.account_id,
-                region: &finding.region,
-                family: family.name(),
-                reads: family.reads(),
-                writes: &[],
-            },
+        .family_ctx(
+            &finding,
+            spec,
             Member {
                 role_name: "auto-remediate-member",
                 deployment_account: &finding.account_id,

@@ -87,6 +87,24 @@ impl Aws {
     /// What a rule family acts with: bound to the scope's region, limited to its declared
     /// actions, and in another account with the member role's credentials (a session policy
     /// narrows them to the same actions).
+    /// Where `spec`'s family acts for `finding`: its account and region, its declared actions.
+    pub async fn family_ctx(
+        &self,
+        finding: &crate::finding::Finding,
+        spec: &crate::catalog::RuleSpec,
+        member: Member<'_>,
+    ) -> Result<Ctx, Error> {
+        let family = spec.family_impl();
+        let scope = Scope {
+            account: &finding.account_id,
+            region: &finding.region,
+            family: family.name(),
+            reads: family.reads(),
+            writes: family.writes(),
+        };
+        self.ctx(scope, member).await
+    }
+
     pub async fn ctx(&self, scope: Scope<'_>, member: Member<'_>) -> Result<Ctx, Error> {
         let mut sdk = self.sdk.to_builder().region(Region::new(scope.region.to_string()));
         if scope.account != member.deployment_account {

@@ -1,6 +1,6 @@
 //! What every handler is given: settings, the catalog and SDK clients, built once at cold start.
 
-use crate::aws::{Aws, Ctx, Member, Scope};
+use crate::aws::{Aws, Ctx, Member};
 use crate::catalog::{Catalog, RuleSpec};
 use crate::config::Settings;
 use crate::error::Error;
@@ -36,16 +36,10 @@ impl Deps {
     /// Where `spec`'s family acts for `finding`: its region, and its account (through the member
     /// role when it is not this deployment's), limited to the family's declared actions.
     pub async fn ctx(&self, finding: &Finding, spec: &RuleSpec) -> Result<Ctx, Error> {
-        let family = spec.family_impl();
         self.aws
-            .ctx(
-                Scope {
-                    account: &finding.account_id,
-                    region: &finding.region,
-                    family: family.name(),
-                    reads: family.reads(),
-                    writes: family.writes(),
-                },
+            .family_ctx(
+                finding,
+                spec,
                 Member {
                     role_name: &self.settings.config.member_role,
                     deployment_account: &self.settings.account_id,
