@@ -156,11 +156,7 @@ impl Stack {
     /// outcome notification is collected on the way (see [`Stack::wait`]).
     pub async fn publish_for_execution(&self, message: &Value) -> (String, Value) {
         if let Ok(Intake::Failure(f)) = parse_conformity(&message.to_string(), Catalog::builtin(), &self.info.region) {
-            let name = f.execution_name(1);
-            if !self.inboxes.lock().unwrap().contains_key(&name) {
-                let inbox = self.outcome_inbox(&name).await;
-                self.inboxes.lock().unwrap().insert(name, inbox);
-            }
+            self.watch_outcome(&f.execution_name(1)).await;
         }
         let id = self.publish_id(&message.to_string()).await;
         let d = self.delivery(&id).await;
@@ -256,6 +252,15 @@ impl Stack {
             None => ar_core::config::Config::default(),
         };
         config.notify.outcomes
+    }
+
+    /// Collects the named execution's outcome notification from now on, for [`Stack::wait`] to
+    /// check (what [`Stack::publish_for_execution`] does for the executions it starts).
+    pub async fn watch_outcome(&self, execution_name: &str) {
+        if !self.inboxes.lock().unwrap().contains_key(execution_name) {
+            let inbox = self.outcome_inbox(execution_name).await;
+            self.inboxes.lock().unwrap().insert(execution_name.to_string(), inbox);
+        }
     }
 
     /// A queue subscribed to the outcome topic for one execution's messages only (a filter
@@ -363,6 +368,8 @@ impl OutcomeInbox {
 
 /// Exactly one notification for a notified end state, saying which; none for the others.
 pub fn check_notification(execution: &str, end: &str, notified: bool, got: &[OutcomeMessage]) {
+    // Shown with --nocapture: which outcome kinds the suite's notifications cover.
+    eprintln!("outcome notification checked: {end} (notified: {notified})");
     if !notified {
         assert!(
             got.is_empty(),

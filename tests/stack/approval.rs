@@ -27,8 +27,9 @@ pub async fn gated(stack: &Stack, rule_id: &str, port: i32) -> Gated {
     allow(stack, &sg, "tcp", port, port, "0.0.0.0/0", "world").await;
     allow(stack, &sg, "tcp", port, port, "10.0.0.0/8", "office").await;
     let message = stack.message(rule_id, &sg);
-    stack.publish(&message.to_string()).await;
     let execution = stack.execution_name(&message);
+    stack.watch_outcome(&execution).await;
+    stack.publish(&message.to_string()).await;
     let start = Instant::now();
     loop {
         let links = links_for(stack, &sg);

@@ -232,9 +232,15 @@ async fn undo_puts_back_exactly_the_revoked_rule_as_its_own_execution() {
     let stack = Stack::connect();
     let (sg, before, healed) = healed_group(&stack).await;
 
+    let undo = format!("undo-{healed}");
+    stack.watch_outcome(&undo).await;
     let (ok, out, err) = cli_at(&stack_dir(), &["undo", &healed]);
     assert!(ok, "undo failed: {err}\n{out}");
-    let undo = format!("undo-{healed}");
+    // Its notification says Restored (Stack::wait checks it).
+    assert_eq!(
+        stack.wait(&undo).await.states().last().map(String::as_str),
+        Some("Restored")
+    );
     assert!(out.contains(&format!("as execution {undo}")), "{out}");
     assert!(out.contains("Restored and verified"), "{out}");
     // Re-read: the wide rule is back with its description, the narrowed ranges are gone.

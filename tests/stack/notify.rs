@@ -150,3 +150,53 @@ async fn a_notification_that_cannot_be_sent_leaves_the_outcome_as_it_is() {
     );
     assert!(!live_grants(&stack, &bucket).await.iter().any(|(g, _)| g == ALL));
 }
+
+#[tokio::test]
+async fn a_finding_of_a_rule_not_in_the_catalog_is_told_as_unknown_rule() {
+    // The trigger refuses such a finding; an execution started with one (by hand, or from an
+    // older catalog) ends in UnknownRule at Classify.
+    let stack = Stack::connect();
+    let name = ar_tests::unique("unknown-rule");
+    stack.watch_outcome(&name).await;
+    let finding = json!({"source": "conformity", "check_id": name, "rule_id": "S3-999", "service": "S3",
+                         "status": "FAILURE", "account_id": stack.info.account_id, "region": stack.info.region,
+                         "reported_region": "global", "resource": "some-bucket"});
+    stack
+        .sfn
+        .start_execution()
+        .state_machine_arn(&stack.info.state_machine_arn)
+        .name(&name)
+        .input(json!({ "finding": finding }).to_string())
+        .send()
+        .await
+        .unwrap();
+    // Stack::wait checks the UnknownRule notification.
+    let run = stack.wait(&name).await;
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("UnknownRule"),
+        "{:?}",
+        run.states()
+    );
+}
+
+#[tokio::test]
+async fn an_approval_e_mail_that_cannot_be_sent_is_told_as_approval_request_failed() {
+    let stack = Stack::connect_named("approve");
+    let sg = super::ec2::group(&stack).await;
+    super::ec2::allow(&stack, &sg, "tcp", 22, 22, "0.0.0.0/0", "world").await;
+    // SESv2 (REST-JSON) has no operation name here: the e-mail's body names the group.
+    let faults = stack
+        .faults(json!([{"id": "ses-denied", "service": "ses", "resource": sg, "effect": "access_denied"}]))
+        .await;
+    let run = stack.publish_and_wait(&stack.message("EC2-002", &sg)).await;
+    drop(faults);
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("ApprovalRequestFailed"),
+        "{:?} {:?}",
+        run.states(),
+        run.task_errors()
+    );
+    assert_eq!(super::ec2::ingress(&stack, &sg).await.len(), 1, "nothing was changed");
+}
