@@ -1040,6 +1040,10 @@ def render(res):
           f"healed and re-read: {e['healed']}/{e['n']}. Task time inside ours (scheduled → succeeded, median): " +
           ", ".join(f"{k} {v['median']:.0f} ms" for k, v in e["task_ms"].items()))
         w("")
+    if res.get("gateway_peak_rss_kb"):
+        w(f"The local gateway (every handler in-process, release build) peaked at "
+          f"{res['gateway_peak_rss_kb'] / 1024:.1f} MB RSS over the whole run.")
+        w("")
     b = res.get("bursts")
     if b:
         d, u, g = b["distinct"], b["duplicates"], b["one_group"]

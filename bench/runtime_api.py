@@ -69,7 +69,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not first:
             # The runtime asks for its next event: it gets none (it is killed before).
             run.release.wait(120)
-            return self._send(500, b'{"errorMessage":"emulator shutting down"}')
+            try:  # the process is usually gone by now: nothing to tell it
+                self._send(500, b'{"errorMessage":"emulator shutting down"}')
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         body = json.dumps(run.event).encode()
         self._send(200, body, [
             ("Content-Type", "application/json"),

@@ -12,7 +12,9 @@
 //! resource carrying any of them (live or in the finding) is never touched. `accounts` defaults to
 //! the deployment's own account; another account is entered through `member_role` (default
 //! `auto-remediate-member`). A rule's `params` are laid over its catalog parameters and checked by
-//! its family (`Catalog::configured`).
+//! its family (`Catalog::configured`). `notify.outcomes` lists the end states that publish to
+//! the outcome topic (default: all but `RuleOff`); `undo.mode` decides `auto-remediate undo`
+//! runs (default `approve`).
 
 use std::collections::BTreeMap;
 
