@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 
-use ar_core::finding::Finding;
-use ar_core::state::{ApprovalDecision, Classification, Remediation, Verification};
+pub use ar_core::state::{kebab, Story};
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
@@ -185,86 +184,6 @@ pub fn state_document(input: Option<&str>, output: Option<&str>, events: &[Histo
         })
         .or_else(|| input.and_then(parse))
         .unwrap_or(Value::Null)
-}
-
-/// The typed pieces of a state document, each `None` when absent or not of its shape.
-pub struct Story {
-    pub finding: Option<Finding>,
-    pub classification: Option<Classification>,
-    pub approval: Option<ApprovalDecision>,
-    pub remediation: Option<Remediation>,
-    pub verification: Option<Verification>,
-    /// `$.error` as a Catch stored it: `{"Error": …, "Cause": …}`.
-    pub error: Option<(String, String)>,
-}
-
-impl Story {
-    pub fn read(doc: &Value) -> Story {
-        fn field<T: serde::de::DeserializeOwned>(doc: &Value, key: &str) -> Option<T> {
-            serde_json::from_value(doc.get(key)?.clone()).ok()
-        }
-        Story {
-            finding: field(doc, "finding"),
-            classification: field(doc, "classification"),
-            approval: field(doc, "approval"),
-            remediation: field(doc, "remediation"),
-            verification: field(doc, "verification"),
-            error: doc.get("error").map(|e| {
-                (
-                    e.get("Error").and_then(Value::as_str).unwrap_or("").to_string(),
-                    e.get("Cause").and_then(Value::as_str).unwrap_or("").to_string(),
-                )
-            }),
-        }
-    }
-
-    /// The decision Classify made, as the state machine spells it (`auto`, `dry-run`, …).
-    pub fn decision(&self) -> Option<String> {
-        self.classification.as_ref().map(|c| kebab(&c.decision))
-    }
-
-    /// The name of the end state a succeeded run reached, from its output (see
-    /// `statemachines/remediation.asl.json`: every `Succeed` state is told apart by the output).
-    pub fn succeeded_outcome(&self) -> Option<&'static str> {
-        if self.verification.as_ref().is_some_and(|v| v.compliant) {
-            let undo = self.finding.as_ref().is_some_and(|f| f.undo.is_some());
-            return Some(if undo { "Restored" } else { "Healed" });
-        }
-        let by_outcome = |o: &str| match o {
-            "dry-run" => Some("DryRunComplete"),
-            "already-compliant" => Some("AlreadyCompliant"),
-            "resource-gone" => Some("ResourceGone"),
-            "excluded" => Some("Excluded"),
-            "rule-off" => Some("RuleOff"),
-            "unknown-rule" => Some("UnknownRule"),
-            _ => None,
-        };
-        if let Some(found) = self.remediation.as_ref().and_then(|r| by_outcome(&kebab(&r.outcome))) {
-            return Some(found);
-        }
-        if let Some(a) = &self.approval {
-            match a.decision.as_str() {
-                "rejected" => return Some("ApprovalRejected"),
-                other => {
-                    if let Some(found) = by_outcome(other) {
-                        return Some(found);
-                    }
-                }
-            }
-        }
-        self.classification
-            .as_ref()
-            .and_then(|c| c.outcome.as_ref())
-            .and_then(|o| by_outcome(&kebab(o)))
-    }
-}
-
-/// A serde enum's name as it is serialized (`DryRun` → `dry-run`).
-pub fn kebab<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// The outcome of a run: the end state's name. For a run that did not succeed, the last state

@@ -128,8 +128,7 @@ pub async fn render(target: &Target, execution: &str) -> Result<String, String> 
     }
 
     if let Some(v) = &story.verification {
-        let undo = story.finding.as_ref().is_some_and(|f| f.undo.is_some());
-        let verdict = if v.compliant && undo {
+        let verdict = if v.compliant && story.is_undo() {
             "restored: the live resource is as recorded before the fix it undid"
         } else if v.compliant {
             "compliant: the rule's check passes on the live resource"

@@ -127,18 +127,12 @@ async fn a_notification_that_cannot_be_sent_leaves_the_outcome_as_it_is() {
                         "resource": name, "effect": "access_denied"}]))
         .await;
     stack.publish(&message.to_string()).await;
-    let arn = stack.execution_arn(&name);
-    let run = loop {
-        let d = stack.sfn.describe_execution().execution_arn(&arn).send().await.unwrap();
-        if d.status().as_str() != "RUNNING" {
-            break d;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    // Published with `publish` (not watched), so Stack::wait expects no notification check.
+    let run = stack.wait(&name).await;
     let stats = faults.stats().await;
     drop(faults);
-    assert_eq!(run.status().as_str(), "SUCCEEDED");
-    let output: serde_json::Value = serde_json::from_str(run.output().unwrap()).unwrap();
+    assert_eq!(run.status, "SUCCEEDED");
+    let output = &run.output;
     assert_eq!(output["verification"]["compliant"], true, "{output}");
     assert!(
         output["notification"]["Error"].is_string(),

@@ -270,7 +270,7 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
         |f: &dyn Fn(&crate::store::ApprovalRecord) -> String| records.iter().map(f).collect::<Vec<_>>().join(",");
     ar_core::logs::record(
         Some(&joined(&|r| {
-            r.execution_arn.rsplit(':').next().unwrap_or_default().to_string()
+            ar_core::state::execution_name(&r.execution_arn).to_string()
         })),
         Some(&joined(&|r| r.finding.rule_id.clone())),
         Some(&first.finding.resource),

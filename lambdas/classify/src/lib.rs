@@ -113,7 +113,7 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
                 finding
                     .undo
                     .as_ref()
-                    .map(|u| u.execution.rsplit(':').next().unwrap_or_default())
+                    .map(|u| ar_core::state::execution_name(&u.execution))
                     .unwrap_or_default(),
                 mode.as_str()
             ),

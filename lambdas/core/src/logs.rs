@@ -7,7 +7,7 @@ use tracing::Span;
 /// Records what is known on `span` (an execution ARN is shortened to its name).
 pub fn record_on(span: &Span, execution: Option<&str>, rule_id: Option<&str>, resource: Option<&str>) {
     if let Some(e) = execution {
-        span.record("execution", e.rsplit(':').next().unwrap_or(e));
+        span.record("execution", crate::state::execution_name(e));
     }
     if let Some(r) = rule_id {
         span.record("rule_id", r);

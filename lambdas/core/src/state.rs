@@ -180,3 +180,98 @@ pub struct ApprovalDecision {
     #[serde(default)]
     pub approved_removes: Vec<String>,
 }
+
+/// An execution's name from its ARN (`…:execution:<state machine>:<name>`), or the name itself.
+pub fn execution_name(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap_or(arn)
+}
+
+/// A serde enum's name as it is serialized (`DryRun` → `dry-run`).
+pub fn kebab<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The typed pieces of a run's state document (`$`), each `None` when absent or not of its
+/// shape: what the Notify task tells and the CLI shows.
+pub struct Story {
+    pub finding: Option<Finding>,
+    pub classification: Option<Classification>,
+    pub approval: Option<ApprovalDecision>,
+    pub remediation: Option<Remediation>,
+    pub verification: Option<Verification>,
+    /// `$.error` as a Catch stored it: `{"Error": …, "Cause": …}`.
+    pub error: Option<(String, String)>,
+}
+
+impl Story {
+    pub fn read(doc: &serde_json::Value) -> Story {
+        fn field<T: serde::de::DeserializeOwned>(doc: &serde_json::Value, key: &str) -> Option<T> {
+            serde_json::from_value(doc.get(key)?.clone()).ok()
+        }
+        let text =
+            |e: &serde_json::Value, k: &str| e.get(k).and_then(serde_json::Value::as_str).unwrap_or("").to_string();
+        Story {
+            finding: field(doc, "finding"),
+            classification: field(doc, "classification"),
+            approval: field(doc, "approval"),
+            remediation: field(doc, "remediation"),
+            verification: field(doc, "verification"),
+            error: doc.get("error").map(|e| (text(e, "Error"), text(e, "Cause"))),
+        }
+    }
+
+    /// The decision Classify made, as the state machine spells it (`auto`, `dry-run`, …).
+    pub fn decision(&self) -> Option<String> {
+        self.classification.as_ref().map(|c| kebab(&c.decision))
+    }
+
+    /// Whether the run is an undo (`auto-remediate undo`).
+    pub fn is_undo(&self) -> bool {
+        self.finding.as_ref().is_some_and(|f| f.undo.is_some())
+    }
+
+    /// The plan applied (or, before Remediate, the one classified).
+    pub fn plan(&self) -> Option<&Plan> {
+        self.remediation
+            .as_ref()
+            .and_then(|r| r.plan.as_ref())
+            .or_else(|| self.classification.as_ref().and_then(|c| c.plan.as_ref()))
+    }
+
+    /// The name of the end state a succeeded run reached, from its output (see
+    /// `statemachines/remediation.asl.json`: every `Succeed` state is told apart by the output).
+    pub fn succeeded_outcome(&self) -> Option<&'static str> {
+        if self.verification.as_ref().is_some_and(|v| v.compliant) {
+            return Some(if self.is_undo() { "Restored" } else { "Healed" });
+        }
+        let by_outcome = |o: &str| match o {
+            "dry-run" => Some("DryRunComplete"),
+            "already-compliant" => Some("AlreadyCompliant"),
+            "resource-gone" => Some("ResourceGone"),
+            "excluded" => Some("Excluded"),
+            "rule-off" => Some("RuleOff"),
+            "unknown-rule" => Some("UnknownRule"),
+            _ => None,
+        };
+        if let Some(found) = self.remediation.as_ref().and_then(|r| by_outcome(&kebab(&r.outcome))) {
+            return Some(found);
+        }
+        if let Some(a) = &self.approval {
+            match a.decision.as_str() {
+                "rejected" => return Some("ApprovalRejected"),
+                other => {
+                    if let Some(found) = by_outcome(other) {
+                        return Some(found);
+                    }
+                }
+            }
+        }
+        self.classification
+            .as_ref()
+            .and_then(|c| c.outcome.as_ref())
+            .and_then(|o| by_outcome(&kebab(o)))
+    }
+}

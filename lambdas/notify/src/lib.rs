@@ -9,11 +9,9 @@
 //! state (the approval task token never is), and nothing is read from the resource.
 
 use ar_core::deps::Deps;
-use ar_core::finding::Finding;
 use ar_core::ledger::RunRecord;
 use ar_core::outcome::{end_state, EndState};
-use ar_core::plan::Plan;
-use ar_core::state::{ApprovalDecision, Classification, Remediation, Verification};
+use ar_core::state::{execution_name, kebab, Story};
 use ar_core::Error;
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde::{Deserialize, Serialize};
@@ -125,52 +123,9 @@ pub fn run_record(end: &EndState, input: &NotifyInput) -> RunRecord {
         resource: f.map(|f| f.resource.clone()),
         account_id: f.map(|f| f.account_id.clone()),
         region: f.map(|f| f.region.clone()),
-        decision: story.classification.as_ref().and_then(|c| {
-            serde_json::to_value(c.decision)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-        }),
+        decision: story.decision(),
         approver: story.approval.as_ref().map(|a| a.approver.clone()),
     }
-}
-
-/// What the state holds, each piece `None` when absent or not of its shape.
-struct Story {
-    finding: Option<Finding>,
-    classification: Option<Classification>,
-    approval: Option<ApprovalDecision>,
-    remediation: Option<Remediation>,
-    verification: Option<Verification>,
-    error: Option<(String, String)>,
-}
-
-impl Story {
-    fn read(state: &Value) -> Story {
-        fn field<T: serde::de::DeserializeOwned>(v: &Value, key: &str) -> Option<T> {
-            serde_json::from_value(v.get(key)?.clone()).ok()
-        }
-        let text = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-        Story {
-            finding: field(state, "finding"),
-            classification: field(state, "classification"),
-            approval: field(state, "approval"),
-            remediation: field(state, "remediation"),
-            verification: field(state, "verification"),
-            error: state.get("error").map(|e| (text(e, "Error"), text(e, "Cause"))),
-        }
-    }
-
-    fn plan(&self) -> Option<&Plan> {
-        self.remediation
-            .as_ref()
-            .and_then(|r| r.plan.as_ref())
-            .or_else(|| self.classification.as_ref().and_then(|c| c.plan.as_ref()))
-    }
-}
-
-/// The execution's name from its ARN (`…:execution:<state machine>:<name>`).
-fn execution_name(arn: &str) -> &str {
-    arn.rsplit(':').next().unwrap_or(arn)
 }
 
 /// A subject SNS accepts: printable ASCII, no line breaks, at most 100 characters.
@@ -219,11 +174,7 @@ pub fn compose(end: &EndState, input: &NotifyInput, region: &str) -> Message {
     line("Resource:", resource);
     line("Account:", &format!("{account}, region {resource_region}"));
     if let Some(c) = &story.classification {
-        let decision = serde_json::to_value(c.decision)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        line("Decision:", &format!("{decision}: {}", c.reason));
+        line("Decision:", &format!("{}: {}", kebab(&c.decision), c.reason));
     }
     if let Some(a) = &story.approval {
         line(
@@ -271,8 +222,7 @@ pub fn compose(end: &EndState, input: &NotifyInput, region: &str) -> Message {
         input.execution
     ));
     body.push(format!("Details:    auto-remediate show {name}"));
-    let is_undo = story.finding.as_ref().is_some_and(|f| f.undo.is_some());
-    if end.may_have_changed && end.name != "VerificationFailed" && !applied.is_empty() && !is_undo {
+    if end.may_have_changed && end.name != "VerificationFailed" && !applied.is_empty() && !story.is_undo() {
         body.push(format!("Undo:       auto-remediate undo {name}"));
     }
     if let Some(t) = &input.start_time {

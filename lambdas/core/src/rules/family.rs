@@ -269,7 +269,7 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
         let live = untagged::<F>(live)?;
         let before = untagged::<F>(&undo.before)?;
         let after = untagged::<F>(&undo.after)?;
-        let run = undo.execution.rsplit(':').next().unwrap_or(&undo.execution);
+        let run = crate::state::execution_name(&undo.execution);
         let to_restore = F::diff(&live, &before);
         if to_restore.is_empty() {
             let summary = format!("{} is as it was before {run}: nothing to restore", t.resource);
