@@ -22,7 +22,9 @@ impl std::fmt::Debug for Failure {
     }
 }
 
-#[tokio::main]
+/// One thread: Lambda gives a process one invocation at a time, and the AWS calls a handler makes
+/// at once still overlap on it. No worker threads to start at a cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
     let handler: Handler = std::env::var("_HANDLER")

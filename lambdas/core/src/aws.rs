@@ -63,8 +63,16 @@ pub struct Member<'a> {
 
 impl Aws {
     /// Loads the default chain (environment, profile, container or Lambda credentials).
+    ///
+    /// When every endpoint is overridden with a plain `http://` URL (the local stack), the
+    /// clients speak plain HTTP: no TLS, so no trust store is read at start-up (reading the
+    /// platform's root certificates is most of a cold start's set-up otherwise).
     pub async fn load() -> Aws {
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if plain_http_endpoints(std::env::vars()) {
+            loader = loader.http_client(aws_smithy_http_client::Builder::new().build_http());
+        }
+        let sdk = loader.load().await;
         let path_style = std::env::var("AWS_ENDPOINT_URL")
             .map(|v| !v.is_empty())
             .unwrap_or(false)
@@ -182,6 +190,27 @@ impl Aws {
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk)
     }
+}
+
+/// Whether the environment points every AWS call at plain-HTTP endpoints: `AWS_ENDPOINT_URL` is an
+/// `http://` URL and so is every service-specific `AWS_ENDPOINT_URL_<SERVICE>`. Anything else
+/// (no override, an `https://` one, `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`) keeps TLS.
+pub fn plain_http_endpoints(vars: impl IntoIterator<Item = (String, String)>) -> bool {
+    let mut global = false;
+    for (k, v) in vars {
+        if k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" && !v.is_empty() && v != "false" {
+            return false;
+        }
+        if k == "AWS_ENDPOINT_URL" {
+            global = v.starts_with("http://");
+            if !global {
+                return false;
+            }
+        } else if k.starts_with("AWS_ENDPOINT_URL_") && !v.starts_with("http://") {
+            return false;
+        }
+    }
+    global
 }
 
 /// The ARN partition of a region.
@@ -433,6 +462,39 @@ mod tests {
             "ec2:RevokeSecurityGroupIngress"
         );
         assert_eq!(iam_action("CloudWatch Logs", "CreateLogGroup"), "logs:CreateLogGroup");
+    }
+
+    #[test]
+    fn plain_http_only_when_every_endpoint_is_http() {
+        let vars = |kv: &[(&str, &str)]| -> Vec<(String, String)> {
+            kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert!(plain_http_endpoints(vars(&[(
+            "AWS_ENDPOINT_URL",
+            "http://127.0.0.1:4566"
+        )])));
+        assert!(plain_http_endpoints(vars(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+            ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:4567"),
+        ])));
+        // AWS itself, an https override, one service on https, or overrides ignored: TLS.
+        assert!(!plain_http_endpoints(vars(&[("AWS_REGION", "us-east-1")])));
+        assert!(!plain_http_endpoints(vars(&[(
+            "AWS_ENDPOINT_URL",
+            "https://proxy.example"
+        )])));
+        assert!(!plain_http_endpoints(vars(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+            ("AWS_ENDPOINT_URL_STS", "https://sts.amazonaws.com"),
+        ])));
+        assert!(!plain_http_endpoints(vars(&[(
+            "AWS_ENDPOINT_URL_S3",
+            "http://127.0.0.1:4566"
+        )])));
+        assert!(!plain_http_endpoints(vars(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+        ])));
     }
 
     /// Counts the requests that reach the transmit phase.

@@ -61,34 +61,51 @@ pub struct Message {
 pub async fn handle(deps: &Deps, input: NotifyInput) -> Result<Notification, Error> {
     let end = end_state(&input.outcome)
         .ok_or_else(|| Error::InvalidInput(format!("outcome {:?} is not an end state", input.outcome)))?;
-    // Every outcome is recorded, notified or not; a record that cannot be written is said in
-    // the log and in $.notification (runs then describes that execution instead).
-    let recorded = match deps.ledger() {
-        Ok(ledger) => match ledger.record_run(&run_record(end, &input)).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(error = e.name(), message = %e, "run record not written");
-                false
-            }
-        },
-        Err(_) => false,
-    };
-    let skipped = |reason: String| {
-        tracing::info!(outcome = end.name, reason, "outcome not notified");
-        Ok(Notification {
-            published: false,
-            message_id: None,
-            reason: Some(reason),
+    // The record and the message are independent: both calls go out at once.
+    let (recorded, published) = tokio::join!(record(deps, end, &input), publish(deps, end, &input));
+    match published? {
+        Ok(message_id) => Ok(Notification {
+            published: true,
+            message_id,
+            reason: None,
             recorded,
-        })
+        }),
+        Err(reason) => {
+            tracing::info!(outcome = end.name, reason, "outcome not notified");
+            Ok(Notification {
+                published: false,
+                message_id: None,
+                reason: Some(reason),
+                recorded,
+            })
+        }
+    }
+}
+
+/// Every outcome is recorded, notified or not; a record that cannot be written is said in the
+/// log and in $.notification (runs then describes that execution instead).
+async fn record(deps: &Deps, end: &EndState, input: &NotifyInput) -> bool {
+    let Ok(ledger) = deps.ledger() else {
+        return false;
     };
+    match ledger.record_run(&run_record(end, input)).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = e.name(), message = %e, "run record not written");
+            false
+        }
+    }
+}
+
+/// Publishes the outcome's message: its message id, or why it is not sent (`Ok(Err(reason))`).
+async fn publish(deps: &Deps, end: &EndState, input: &NotifyInput) -> Result<Result<Option<String>, String>, Error> {
     if !deps.settings.config.notify.notifies(end.name) {
-        return skipped(format!("{} is not in the config's notify.outcomes", end.name));
+        return Ok(Err(format!("{} is not in the config's notify.outcomes", end.name)));
     }
     let Some(topic) = &deps.settings.outcome_topic_arn else {
-        return skipped("OUTCOME_TOPIC_ARN is not set".into());
+        return Ok(Err("OUTCOME_TOPIC_ARN is not set".into()));
     };
-    let message = compose(end, &input, &deps.settings.region);
+    let message = compose(end, input, &deps.settings.region);
     let mut publish = aws_sdk_sns::Client::new(deps.aws.sdk_config())
         .publish()
         .topic_arn(topic)
@@ -104,12 +121,7 @@ pub async fn handle(deps: &Deps, input: NotifyInput) -> Result<Notification, Err
     }
     let out = publish.send().await.map_err(|e| Error::from_sdk("sns:Publish", e))?;
     tracing::info!(outcome = end.name, subject = message.subject, "outcome notified");
-    Ok(Notification {
-        published: true,
-        message_id: out.message_id().map(str::to_string),
-        reason: None,
-        recorded,
-    })
+    Ok(Ok(out.message_id().map(str::to_string)))
 }
 
 /// The run's record for `auto-remediate runs`.

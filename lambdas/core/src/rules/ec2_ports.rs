@@ -413,6 +413,28 @@ pub async fn read_group(
     ec2: &aws_sdk_ec2::Client,
     group_id: &str,
 ) -> Result<Option<(GroupState, BTreeMap<String, String>)>, Error> {
+    // The group (its existence, name and tags) and its rules (with their ids) at once.
+    let (group, ingress) = tokio::join!(describe_group(ec2, group_id), ingress_rules(ec2, group_id));
+    let Some((group_name, tags)) = group? else {
+        return Ok(None);
+    };
+    let mut ingress = ingress?;
+    ingress.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Some((
+        GroupState {
+            group_id: group_id.to_string(),
+            group_name,
+            ingress,
+        },
+        tags,
+    )))
+}
+
+/// The group's name and tags; `None` when it does not exist.
+async fn describe_group(
+    ec2: &aws_sdk_ec2::Client,
+    group_id: &str,
+) -> Result<Option<(Option<String>, BTreeMap<String, String>)>, Error> {
     let groups = match ec2.describe_security_groups().group_ids(group_id).send().await {
         Ok(out) => out,
         Err(e) => {
@@ -431,6 +453,11 @@ pub async fn read_group(
         .iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
         .collect();
+    Ok(Some((group.group_name().map(str::to_string), tags)))
+}
+
+/// The group's ingress rules, every page.
+async fn ingress_rules(ec2: &aws_sdk_ec2::Client, group_id: &str) -> Result<Vec<IngressRule>, Error> {
     let mut ingress = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -450,18 +477,9 @@ pub async fn read_group(
         );
         match out.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
+            _ => return Ok(ingress),
         }
     }
-    ingress.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Some((
-        GroupState {
-            group_id: group_id.to_string(),
-            group_name: group.group_name().map(str::to_string),
-            ingress,
-        },
-        tags,
-    )))
 }
 
 fn to_permission(rule: &IngressRule) -> IpPermission {

@@ -46,11 +46,7 @@ impl RuleFamily for S3Acl {
 
     async fn read(ctx: &Ctx, bucket: &str, tags: Tags) -> Result<Option<Read<BucketAcl>>, Error> {
         let s3 = s3_bucket::client(ctx, bucket).await?;
-        let Some(state) = read_acl(&s3, bucket).await? else {
-            return Ok(None);
-        };
-        let tags = s3_bucket::read_tags(&s3, bucket, tags).await?;
-        Ok(Some(Read { state, tags }))
+        s3_bucket::read_with_tags(&s3, bucket, tags, read_acl(&s3, bucket)).await
     }
 
     fn assess(acl: &BucketAcl, params: &S3AclParams, t: Target<'_>) -> Assessment<Change> {

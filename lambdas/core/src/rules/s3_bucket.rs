@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::rules::family::Tags;
+use crate::rules::family::{Read, Tags};
 
 pub const GET_BUCKET_TAGGING: &str = "s3:GetBucketTagging";
 
@@ -28,6 +28,21 @@ pub async fn read_tags(s3: &aws_sdk_s3::Client, bucket: &str, tags: Tags) -> Res
             }
         }
     }
+}
+
+/// A bucket's rule state and, when asked, its tags, read at once: both calls in flight, one wait.
+/// `None` when the state's read finds the bucket gone (the tags' answer is then moot).
+pub async fn read_with_tags<S>(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    tags: Tags,
+    state: impl std::future::Future<Output = Result<Option<S>, Error>>,
+) -> Result<Option<Read<S>>, Error> {
+    let (state, tags) = tokio::join!(state, read_tags(s3, bucket, tags));
+    let Some(state) = state? else {
+        return Ok(None);
+    };
+    Ok(Some(Read { state, tags: tags? }))
 }
 
 /// Whether an error says the bucket does not exist (the resource is gone).

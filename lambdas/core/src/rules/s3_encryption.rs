@@ -79,31 +79,31 @@ impl RuleFamily for S3DefaultEncryption {
 
     async fn read(ctx: &Ctx, bucket: &str, tags: Tags) -> Result<Option<Read<Encryption>>, Error> {
         let s3 = s3_bucket::client(ctx, bucket).await?;
-        let rules = match s3.get_bucket_encryption().bucket(bucket).send().await {
-            Ok(out) => out
-                .server_side_encryption_configuration()
-                .map(|c| c.rules())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|r| r.apply_server_side_encryption_by_default())
-                .map(|d| EncryptionRule {
-                    algorithm: d.sse_algorithm().as_str().to_string(),
-                    kms_key_id: d.kms_master_key_id().map(str::to_string),
-                })
-                .collect(),
-            Err(e) => {
-                let err = Error::from_sdk(GET_ENCRYPTION, e);
-                match err.aws_code() {
-                    Some("ServerSideEncryptionConfigurationNotFoundError") => Vec::new(),
-                    _ if s3_bucket::is_gone(&err) => return Ok(None),
-                    _ => return Err(err),
+        let state = async {
+            let rules = match s3.get_bucket_encryption().bucket(bucket).send().await {
+                Ok(out) => out
+                    .server_side_encryption_configuration()
+                    .map(|c| c.rules())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|r| r.apply_server_side_encryption_by_default())
+                    .map(|d| EncryptionRule {
+                        algorithm: d.sse_algorithm().as_str().to_string(),
+                        kms_key_id: d.kms_master_key_id().map(str::to_string),
+                    })
+                    .collect(),
+                Err(e) => {
+                    let err = Error::from_sdk(GET_ENCRYPTION, e);
+                    match err.aws_code() {
+                        Some("ServerSideEncryptionConfigurationNotFoundError") => Vec::new(),
+                        _ if s3_bucket::is_gone(&err) => return Ok(None),
+                        _ => return Err(err),
+                    }
                 }
-            }
+            };
+            Ok(Some(Encryption { rules }))
         };
-        Ok(Some(Read {
-            state: Encryption { rules },
-            tags: s3_bucket::read_tags(&s3, bucket, tags).await?,
-        }))
+        s3_bucket::read_with_tags(&s3, bucket, tags, state).await
     }
 
     fn assess(e: &Encryption, _: &Params, t: Target<'_>) -> Assessment<Change> {

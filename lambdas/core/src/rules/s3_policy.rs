@@ -451,13 +451,8 @@ impl RuleFamily for S3BucketPolicy {
 
     async fn read(ctx: &Ctx, bucket: &str, tags: Tags) -> Result<Option<Read<BucketPolicy>>, Error> {
         let s3 = s3_bucket::client(ctx, bucket).await?;
-        let Some(policy) = read_policy(&s3, bucket).await? else {
-            return Ok(None);
-        };
-        Ok(Some(Read {
-            state: BucketPolicy { policy },
-            tags: s3_bucket::read_tags(&s3, bucket, tags).await?,
-        }))
+        let state = async { Ok(read_policy(&s3, bucket).await?.map(|policy| BucketPolicy { policy })) };
+        s3_bucket::read_with_tags(&s3, bucket, tags, state).await
     }
 
     fn assess(s: &BucketPolicy, _: &Params, t: Target<'_>) -> Assessment<PolicyChange> {

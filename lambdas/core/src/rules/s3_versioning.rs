@@ -75,19 +75,22 @@ impl RuleFamily for S3Versioning {
 
     async fn read(ctx: &Ctx, bucket: &str, tags: Tags) -> Result<Option<Read<Versioning>>, Error> {
         let s3 = s3_bucket::client(ctx, bucket).await?;
-        let out = match s3.get_bucket_versioning().bucket(bucket).send().await {
-            Ok(out) => out,
-            Err(e) => {
-                let err = Error::from_sdk(GET_BUCKET_VERSIONING, e);
-                return if s3_bucket::is_gone(&err) { Ok(None) } else { Err(err) };
+        let state = async {
+            match s3.get_bucket_versioning().bucket(bucket).send().await {
+                Ok(out) => Ok(Some(Versioning {
+                    status: out.status().map(|s| s.as_str().to_string()),
+                })),
+                Err(e) => {
+                    let err = Error::from_sdk(GET_BUCKET_VERSIONING, e);
+                    if s3_bucket::is_gone(&err) {
+                        Ok(None)
+                    } else {
+                        Err(err)
+                    }
+                }
             }
         };
-        Ok(Some(Read {
-            state: Versioning {
-                status: out.status().map(|s| s.as_str().to_string()),
-            },
-            tags: s3_bucket::read_tags(&s3, bucket, tags).await?,
-        }))
+        s3_bucket::read_with_tags(&s3, bucket, tags, state).await
     }
 
     fn assess(v: &Versioning, _: &Params, t: Target<'_>) -> Assessment<Change> {
