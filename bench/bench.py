@@ -63,32 +63,35 @@ ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTH_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
 
 # Why each AWS call of one cold Remediate is made (lambdas/remediate/src/lib.rs,
-# lambdas/core/src/ledger.rs, rules/s3_acl.rs, rules/ec2_ports.rs, aws.rs), and whether the outcome
-# (the flagged grant or rule gone) needs it: (reason, needed). Keyed by (service, operation, what),
-# `what` being the ledger item's kind for DynamoDB and "again" for a repeated read. A call not listed
-# is reported as having no reason on file.
+# lambdas/core/src/ledger.rs, rules/s3_acl.rs, rules/s3_bucket.rs, rules/ec2_ports.rs, aws.rs), and
+# what needs it: "fix" (the fix itself: the read it is derived from, the write), "safety" (a stated
+# promise that keeps the outcome true under real traffic: one fix per resource at a time, a crash
+# completed by its retry, exclusion tags honoured at the moment of the write), or False (nothing
+# needs it). Keyed by (service, operation, what), `what` being the ledger item's kind for DynamoDB
+# and "again" for a repeated read. A call not listed is reported as having no reason on file.
 WHY = {
-    ("s3", "GetBucketLocation", ""): ("the bucket's own region: S3 is called in the bucket's region (cached per process, so every cold process pays it)", False),
-    ("s3", "GetBucketAcl", ""): ("the fresh read the plan is derived from", True),
-    ("s3", "GetBucketAcl", "again"): ("re-read after the write: `after` and `applied` of the audit record (Verify reads again)", False),
-    ("s3", "GetBucketTagging", ""): ("live exclusion tags: a resource tagged to be skipped is never touched", False),
-    ("s3", "PutBucketAcl", ""): ("the fix: the ACL without the flagged grant", True),
-    ("dynamodb", "PutItem", "lease"): ("the resource lease, a conditional write: one remediation per resource at a time", False),
-    ("dynamodb", "GetItem", "journal"): ("an earlier attempt's fix journal (a retry after a crash completes it)", False),
-    ("dynamodb", "PutItem", "journal"): ("the fix journal (before-state and plan), written before the first write", False),
-    ("dynamodb", "DeleteItem", "lease"): ("the lease released", False),
-    ("ec2", "DescribeSecurityGroups", ""): ("the group's existence and its live exclusion tags", False),
-    ("ec2", "DescribeSecurityGroups", "again"): ("re-read after the write: `after` of the audit record", False),
-    ("ec2", "DescribeSecurityGroupRules", ""): ("the fresh read of the ingress rules with their ids, the plan's input", True),
-    ("ec2", "DescribeSecurityGroupRules", "again"): ("re-read after the write: `after` and `applied` of the audit record (Verify reads again)", False),
-    ("ec2", "RevokeSecurityGroupIngress", ""): ("the fix: revoke the world-open rule(s) on the port, by rule id", True),
-    ("ec2", "RevokeSecurityGroupIngress", "again"): ("the fix, the next rule (IPv6): one call could take both rule ids; one call per rule keeps a partial failure attributable", False),
-    ("ec2", "AuthorizeSecurityGroupIngress", ""): ("the fix: re-add what a narrowed range keeps", True),
+    ("s3", "GetBucketLocation", ""): ("the bucket's own region: S3 findings arrive with region `global`, and a bucket is reachable only through its region's endpoint (looked up once per bucket and process, so every cold process pays it)", "fix"),
+    ("s3", "GetBucketAcl", ""): ("the fresh read the plan is derived from", "fix"),
+    ("s3", "GetBucketAcl", "again"): ("a second read of the ACL", False),
+    ("s3", "GetBucketTagging", ""): ("live exclusion tags at the moment of the write (a bucket tagged since Classify is not touched); in flight together with the ACL read", "safety"),
+    ("s3", "PutBucketAcl", ""): ("the fix: the ACL without the flagged grant", "fix"),
+    ("dynamodb", "PutItem", "lease"): ("the resource lease, a conditional write: one fix per resource at a time, so two findings on one resource cannot undo each other's fix", "safety"),
+    ("dynamodb", "GetItem", "journal"): ("an earlier attempt's fix journal: a retry after a crash finishes the same intent and keeps the true before-state", "safety"),
+    ("dynamodb", "PutItem", "journal"): ("the fix journal (before-state and plan), written before the first write: a Lambda dying between two writes leaves its retry what it needs", "safety"),
+    ("dynamodb", "DeleteItem", "lease"): ("the lease released", "safety"),
+    ("ec2", "DescribeSecurityGroups", ""): ("the group's live exclusion tags, and whether it exists (a deleted group is ResourceGone, not AlreadyCompliant); in flight together with the rules' read", "safety"),
+    ("ec2", "DescribeSecurityGroups", "again"): ("a second read of the group", False),
+    ("ec2", "DescribeSecurityGroupRules", ""): ("the fresh read of the ingress rules with their ids, the plan's input", "fix"),
+    ("ec2", "DescribeSecurityGroupRules", "again"): ("a second read of the rules", False),
+    ("ec2", "RevokeSecurityGroupIngress", ""): ("the fix: revoke the world-open rules on the port (IPv4 and IPv6), every rule id in one call", "fix"),
+    ("ec2", "RevokeSecurityGroupIngress", "again"): ("a second revoke call", False),
+    ("ec2", "AuthorizeSecurityGroupIngress", ""): ("the fix: re-add what a narrowed range keeps", "fix"),
 }
+NEEDED_FOR = {"fix": "the fix", "safety": "safety", False: "no", None: "?"}
 
 
 def why(call, earlier):
-    """(reason, needed) of one counted call, given the calls before it."""
+    """(reason, needed: "fix" | "safety" | False) of one counted call, given the calls before it."""
     service, op, detail = call["service"], call["operation"], call.get("detail", "")
     if service == "dynamodb":
         what = next((k for k in ("lease", "journal", "check") if f"{k}#" in detail), "")
@@ -963,9 +966,13 @@ def verdicts(res):
             "; ".join(f"{k} median {c['ours']['rss_kb']['median'] / 1024:.1f} MB, max {c['ours']['rss_kb']['max'] / 1024:.1f} MB"
                       for k, c in cold.items()))
         extra = {k: [x["operation"] for x in c["calls"]["ours"] if not x["needed"]] for k, c in cold.items()}
+
+        def count(c, kind):
+            return sum(1 for x in c["calls"]["ours"] if x["needed"] == kind)
         add("no AWS call on the hot path the outcome does not need (each listed with why)",
             all(not v for v in extra.values()),
-            "; ".join(f"{k}: {len(c['calls']['ours'])} calls, not needed by the outcome: {', '.join(extra[k]) or 'none'}"
+            "; ".join(f"{k}: {len(c['calls']['ours'])} calls: {count(c, 'fix')} for the fix, {count(c, 'safety')} for "
+                      f"safety (lease, journal, live exclusion tags), not needed: {', '.join(extra[k]) or 'none'}"
                       for k, c in cold.items()))
     e = res.get("e2e")
     if e:
@@ -1015,11 +1022,11 @@ def render(res):
         for rule, c in res["cold"].items():
             w(f"**{rule}**, ours ({len(c['calls']['ours'])} calls):")
             w("")
-            w("| # | call | detail | needed by the outcome | why |")
+            w("| # | call | detail | needed for | why |")
             w("|---|---|---|---|---|")
             for i, x in enumerate(c["calls"]["ours"], 1):
                 w(f"| {i} | {x['service']}:{x['operation']} | {x['detail']} | "
-                  f"{'yes' if x['needed'] else ('no' if x['needed'] is False else '?')} | {x['why']} |")
+                  f"{NEEDED_FOR.get(x['needed'], '?')} | {x['why']} |")
             if c["calls"]["seed"] is not None:
                 w("")
                 w(f"seed ({len(c['calls']['seed'])} calls): " +

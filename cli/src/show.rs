@@ -106,9 +106,9 @@ pub async fn render(target: &Target, execution: &str) -> Result<String, String> 
         for a in &r.applied {
             let _ = writeln!(o, "  applied  {a}");
         }
-        match (&r.before, &r.after) {
+        match (&r.before, story.after()) {
             (Some(before), Some(after)) => {
-                let lines = ar_core::rules::diff(before, after);
+                let lines = ar_core::rules::diff(before, &after);
                 let _ = writeln!(o, "\nBefore → after");
                 if lines.is_empty() {
                     let _ = writeln!(o, "  (no difference)");

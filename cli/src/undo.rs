@@ -60,7 +60,7 @@ pub async fn run(target: &Target, execution: &str, wait: bool) -> Result<Outcome
         };
         return refuse(format!("{name} changed nothing ({why}): there is nothing to undo."));
     };
-    let (Some(before), Some(after)) = (remediation.before.clone(), remediation.after.clone()) else {
+    let (Some(before), Some(after)) = (remediation.before.clone(), story.after()) else {
         return refuse(format!(
             "{name} has no recorded {} state: it cannot be restored. `auto-remediate show {name}` lists what it changed.",
             if remediation.before.is_none() { "before" } else { "after" }

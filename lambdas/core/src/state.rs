@@ -82,7 +82,9 @@ pub struct Remediation {
     /// The state before any change: enough to undo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<ResourceState>,
-    /// The state re-read after the change.
+    /// The state the change leaves, computed from the fresh read and the plan (no read of its
+    /// own: Verify's re-read, `$.verification.state`, is the live after-state; see
+    /// [`Story::after`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<ResourceState>,
     /// What changed, one line each: the difference between `before` and `after`, so a fix
@@ -231,6 +233,17 @@ impl Story {
     /// Whether the run is an undo (`auto-remediate undo`).
     pub fn is_undo(&self) -> bool {
         self.finding.as_ref().is_some_and(|f| f.undo.is_some())
+    }
+
+    /// The resource as the run left it: Verify's re-read once it proved the rule passes (the
+    /// live state after the write), else the state Remediate computed (a run that did not
+    /// verify).
+    pub fn after(&self) -> Option<ResourceState> {
+        let computed = self.remediation.as_ref()?.after.clone()?;
+        Some(match &self.verification {
+            Some(v) if v.compliant => v.state.clone(),
+            _ => computed,
+        })
     }
 
     /// The plan applied (or, before Remediate, the one classified).

@@ -221,13 +221,10 @@ async fn remediate_held(
         }
     };
     rules::apply(clients, spec, finding, &fresh).await?;
-    let after = rules::inspect(clients, spec, finding, Tags::Skip)
-        .await?
-        .map(|i| i.state);
-    let applied = match &after {
-        Some(after) => rules::diff(&journal.before, after),
-        None => fresh.plan.steps.clone(),
-    };
+    // No re-read here: Verify re-reads next (and proves the rule passes); what the change
+    // leaves is computed from the fresh read and the plan just applied.
+    let after = rules::simulate(spec, &fresh.state, &fresh.plan)?;
+    let applied = rules::diff(&journal.before, &after);
     tracing::info!(
         rule_id = spec.id,
         resource = finding.resource,
@@ -239,7 +236,7 @@ async fn remediate_held(
         reason: fresh.plan.summary.clone(),
         plan: Some(fresh.plan),
         before: Some(journal.before),
-        after,
+        after: Some(after),
         applied,
         wait_seconds: None,
         waiting_since: None,

@@ -506,71 +506,109 @@ fn to_permission(rule: &IngressRule) -> IpPermission {
     p.build()
 }
 
-/// Applies the plan's changes in order (adds before revokes). Safe to re-run after a partial
-/// failure: a rule already added or already revoked counts as done.
+/// Applies the plan's changes: the adds first, then the revokes, so the group never loses, even
+/// for a moment, access the plan keeps. Safe to re-run after a partial failure: a rule already
+/// added or already revoked counts as done. The revokes go out as one
+/// call naming every rule id (EC2 takes them all or none); when one of them is already gone (a
+/// retry after a partial apply), each is revoked on its own.
 pub async fn apply(ec2: &aws_sdk_ec2::Client, group_id: &str, changes: &[Change]) -> Result<Vec<String>, Error> {
-    let mut done = Vec::new();
+    let mut done: Vec<String> = Vec::new();
+    let failed = |done: &[String], what: String, e: Error| -> Error {
+        if done.is_empty() || e.is_retryable() {
+            e
+        } else {
+            Error::PartiallyApplied(format!(
+                "done: [{}]; failed: {what} ({e}); the group keeps all previous access, re-run to finish",
+                done.join("; ")
+            ))
+        }
+    };
+    let mut revokes: Vec<&Change> = Vec::new();
     for change in changes {
-        let result = match change {
-            Change::AuthorizeIngress { rule } => ec2
-                .authorize_security_group_ingress()
-                .group_id(group_id)
-                .ip_permissions(to_permission(rule))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| Error::from_sdk(AUTHORIZE_INGRESS, e))
-                .or_else(|e| {
-                    if e.aws_code() == Some("InvalidPermission.Duplicate") {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                }),
-            Change::RevokeIngress { rule } => {
-                let id = rule
-                    .id
-                    .as_deref()
-                    .ok_or_else(|| Error::InvalidInput("a revoke without a rule id".into()))?;
-                match ec2
-                    .revoke_security_group_ingress()
-                    .group_id(group_id)
-                    .security_group_rule_ids(id)
-                    .send()
+        match change {
+            Change::AuthorizeIngress { rule } => {
+                authorize(ec2, group_id, rule)
                     .await
-                {
-                    Ok(out) if out.r#return() == Some(false) || !out.unknown_ip_permissions().is_empty() => {
-                        Err(Error::Aws {
-                            operation: REVOKE_INGRESS,
-                            code: "NotRevoked".into(),
-                            message: format!("EC2 did not revoke {id}"),
-                        })
-                    }
-                    Ok(_) => Ok(()),
-                    Err(e) => {
-                        let err = Error::from_sdk(REVOKE_INGRESS, e);
-                        match err.aws_code() {
-                            Some("InvalidPermission.NotFound") | Some("InvalidSecurityGroupRuleId.NotFound") => Ok(()),
-                            _ => Err(err),
-                        }
-                    }
-                }
+                    .map_err(|e| failed(&done, change.describe(), e))?;
+                done.push(change.describe());
             }
-        };
-        match result {
-            Ok(()) => done.push(change.describe()),
-            Err(e) if done.is_empty() || e.is_retryable() => return Err(e),
+            Change::RevokeIngress { .. } => revokes.push(change),
+        }
+    }
+    let ids = revokes
+        .iter()
+        .map(|c| match c {
+            Change::RevokeIngress { rule } => rule
+                .id
+                .as_deref()
+                .ok_or_else(|| Error::InvalidInput("a revoke without a rule id".into())),
+            Change::AuthorizeIngress { .. } => unreachable!("only revokes are collected"),
+        })
+        .collect::<Result<Vec<&str>, Error>>()?;
+    if ids.len() > 1 {
+        match revoke(ec2, group_id, &ids).await {
+            Ok(()) => {
+                done.extend(revokes.iter().map(|c| c.describe()));
+                return Ok(done);
+            }
+            Err(e) if is_not_found(&e) => {} // one is gone already: one by one below
             Err(e) => {
-                return Err(Error::PartiallyApplied(format!(
-                    "done: [{}]; failed: {} ({}); the group keeps all previous access, re-run to finish",
-                    done.join("; "),
-                    change.describe(),
-                    e
-                )))
+                let what = revokes.iter().map(|c| c.describe()).collect::<Vec<_>>().join("; ");
+                return Err(failed(&done, what, e));
             }
         }
     }
+    for (change, id) in revokes.iter().zip(&ids) {
+        match revoke(ec2, group_id, &[id]).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(failed(&done, change.describe(), e)),
+        }
+        done.push(change.describe());
+    }
     Ok(done)
+}
+
+async fn authorize(ec2: &aws_sdk_ec2::Client, group_id: &str, rule: &IngressRule) -> Result<(), Error> {
+    match ec2
+        .authorize_security_group_ingress()
+        .group_id(group_id)
+        .ip_permissions(to_permission(rule))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => match Error::from_sdk(AUTHORIZE_INGRESS, e) {
+            e if e.aws_code() == Some("InvalidPermission.Duplicate") => Ok(()),
+            e => Err(e),
+        },
+    }
+}
+
+/// Revokes the rules `ids` in one call.
+async fn revoke(ec2: &aws_sdk_ec2::Client, group_id: &str, ids: &[&str]) -> Result<(), Error> {
+    let out = ec2
+        .revoke_security_group_ingress()
+        .group_id(group_id)
+        .set_security_group_rule_ids(Some(ids.iter().map(|id| id.to_string()).collect()))
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(REVOKE_INGRESS, e))?;
+    if out.r#return() == Some(false) || !out.unknown_ip_permissions().is_empty() {
+        return Err(Error::Aws {
+            operation: REVOKE_INGRESS,
+            code: "NotRevoked".into(),
+            message: format!("EC2 did not revoke {}", ids.join(", ")),
+        });
+    }
+    Ok(())
+}
+
+fn is_not_found(e: &Error) -> bool {
+    matches!(
+        e.aws_code(),
+        Some("InvalidPermission.NotFound") | Some("InvalidSecurityGroupRuleId.NotFound")
+    )
 }
 
 #[cfg(test)]
@@ -828,6 +866,60 @@ mod tests {
         let err = apply(&ec2, "sg-12345678", &p.changes).await.unwrap_err();
         assert_eq!(err.name(), "PartiallyApplied");
         assert!(err.to_string().contains("RulesPerSecurityGroupLimitExceeded"));
+    }
+
+    fn revoke_error(
+        code: &'static str,
+    ) -> aws_sdk_ec2::operation::revoke_security_group_ingress::RevokeSecurityGroupIngressError {
+        aws_sdk_ec2::operation::revoke_security_group_ingress::RevokeSecurityGroupIngressError::generic(
+            aws_sdk_ec2::error::ErrorMetadata::builder().code(code).build(),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_revokes_go_out_as_one_call_with_every_rule_id() {
+        let p = plan(
+            &group(vec![
+                rule("sgr-1", "tcp", 22, 22, WORLD_V4),
+                rule("sgr-2", "tcp", 22, 22, "::/0"),
+            ]),
+            &ssh(),
+            "EC2-002",
+            "us-east-1",
+        );
+        let both = mock!(aws_sdk_ec2::Client::revoke_security_group_ingress)
+            .match_requests(|r| r.security_group_rule_ids() == ["sgr-1".to_string(), "sgr-2".to_string()])
+            .then_output(|| RevokeSecurityGroupIngressOutput::builder().r#return(true).build());
+        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&both]);
+        let done = apply(&ec2, "sg-12345678", &p.changes).await.unwrap();
+        assert_eq!(done.len(), 2);
+        assert_eq!(both.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn when_one_rule_is_already_gone_each_is_revoked_on_its_own() {
+        let p = plan(
+            &group(vec![
+                rule("sgr-1", "tcp", 22, 22, WORLD_V4),
+                rule("sgr-2", "tcp", 22, 22, "::/0"),
+            ]),
+            &ssh(),
+            "EC2-002",
+            "us-east-1",
+        );
+        let both = mock!(aws_sdk_ec2::Client::revoke_security_group_ingress)
+            .match_requests(|r| r.security_group_rule_ids().len() == 2)
+            .then_error(|| revoke_error("InvalidSecurityGroupRuleId.NotFound"));
+        let gone = mock!(aws_sdk_ec2::Client::revoke_security_group_ingress)
+            .match_requests(|r| r.security_group_rule_ids() == ["sgr-1".to_string()])
+            .then_error(|| revoke_error("InvalidSecurityGroupRuleId.NotFound"));
+        let second = mock!(aws_sdk_ec2::Client::revoke_security_group_ingress)
+            .match_requests(|r| r.security_group_rule_ids() == ["sgr-2".to_string()])
+            .then_output(|| RevokeSecurityGroupIngressOutput::builder().r#return(true).build());
+        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&both, &gone, &second]);
+        let done = apply(&ec2, "sg-12345678", &p.changes).await.unwrap();
+        assert_eq!(done.len(), 2);
+        assert_eq!((both.num_calls(), gone.num_calls(), second.num_calls()), (1, 1, 1));
     }
 
     #[tokio::test]
