@@ -876,17 +876,22 @@ mod tests {
         )
     }
 
-    #[tokio::test]
-    async fn the_revokes_go_out_as_one_call_with_every_rule_id() {
-        let p = plan(
+    /// The plan for tcp 22 open to 0.0.0.0/0 (sgr-1) and ::/0 (sgr-2): two revokes.
+    fn ssh_open_to_both_worlds() -> Plan<Change> {
+        plan(
             &group(vec![
                 rule("sgr-1", "tcp", 22, 22, WORLD_V4),
-                rule("sgr-2", "tcp", 22, 22, "::/0"),
+                rule("sgr-2", "tcp", 22, 22, WORLD_V6),
             ]),
             &ssh(),
             "EC2-002",
             "us-east-1",
-        );
+        )
+    }
+
+    #[tokio::test]
+    async fn the_revokes_go_out_as_one_call_with_every_rule_id() {
+        let p = ssh_open_to_both_worlds();
         let both = mock!(aws_sdk_ec2::Client::revoke_security_group_ingress)
             .match_requests(|r| r.security_group_rule_ids() == ["sgr-1".to_string(), "sgr-2".to_string()])
             .then_output(|| RevokeSecurityGroupIngressOutput::builder().r#return(true).build());
@@ -898,15 +903,7 @@ mod tests {
 
     #[tokio::test]
     async fn when_one_rule_is_already_gone_each_is_revoked_on_its_own() {
-        let p = plan(
-            &group(vec![
-                rule("sgr-1", "tcp", 22, 22, WORLD_V4),
-                rule("sgr-2", "tcp", 22, 22, "::/0"),
-            ]),
-            &ssh(),
-            "EC2-002",
-            "us-east-1",
-        );
+        let p = ssh_open_to_both_worlds();
         let both = mock!(aws_sdk_ec2::Client::revoke_security_group_ingress)
             .match_requests(|r| r.security_group_rule_ids().len() == 2)
             .then_error(|| revoke_error("InvalidSecurityGroupRuleId.NotFound"));
