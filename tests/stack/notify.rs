@@ -194,3 +194,50 @@ async fn an_approval_e_mail_that_cannot_be_sent_is_told_as_approval_request_fail
     );
     assert_eq!(super::ec2::ingress(&stack, &sg).await.len(), 1, "nothing was changed");
 }
+
+/// The subscriptions on the outcome topic whose filter names `execution`.
+async fn inbox_subscriptions(stack: &Stack, execution: &str) -> usize {
+    let mut found = 0;
+    let mut token = None;
+    loop {
+        let page = stack
+            .sns
+            .list_subscriptions_by_topic()
+            .topic_arn(&stack.info.outcome_topic_arn)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("ListSubscriptionsByTopic");
+        for sub in page.subscriptions() {
+            let attrs = stack
+                .sns
+                .get_subscription_attributes()
+                .subscription_arn(sub.subscription_arn().unwrap_or_default())
+                .send()
+                .await;
+            let filter = attrs
+                .ok()
+                .and_then(|a| a.attributes().and_then(|m| m.get("FilterPolicy").cloned()))
+                .unwrap_or_default();
+            found += usize::from(filter.contains(execution));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return found;
+        }
+    }
+}
+
+/// A test that fails before it waits for its executions still removes their outcome inboxes
+/// (the stack's `Drop`): they would pile up on the topic otherwise.
+#[tokio::test]
+async fn outcome_inboxes_never_waited_for_go_with_the_stack() {
+    let execution = ar_tests::unique("never-waited-for");
+    {
+        let stack = Stack::connect();
+        stack.watch_outcome(&execution).await;
+        assert_eq!(inbox_subscriptions(&stack, &execution).await, 1);
+    }
+    let stack = Stack::connect();
+    assert_eq!(inbox_subscriptions(&stack, &execution).await, 0);
+}

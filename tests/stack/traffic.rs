@@ -387,3 +387,37 @@ async fn a_plan_that_grew_beyond_the_approval_is_asked_again_and_then_applied() 
     assert!(!world_reaches(&rules, 22), "{rules:?}");
     assert!(world_reaches(&rules, 443) && world_reaches(&rules, 21), "{rules:?}");
 }
+
+/// DynamoDB makes each conditional write atomic, and the leases and approval batches rely on it;
+/// moto checks and then writes, so the local stack's gateway sends DynamoDB writes to it one at a
+/// time. Of 32 concurrent "create if absent" writes of one item, exactly one succeeds.
+#[tokio::test]
+async fn concurrent_conditional_writes_of_one_item_admit_exactly_one() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let stack = Stack::connect();
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    for round in 0..5 {
+        let key = ar_tests::unique("race");
+        let writes = (0..32).map(|writer| {
+            ddb.put_item()
+                .table_name(&stack.info.state_table)
+                .item("pk", AttributeValue::S(key.clone()))
+                .item("writer", AttributeValue::N(writer.to_string()))
+                .item("expires_at", AttributeValue::N((now_ms() / 1000 + 600).to_string()))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+        });
+        let results = join_all(writes).await;
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        let refused = results
+            .iter()
+            .filter(|r| {
+                r.as_ref()
+                    .err()
+                    .and_then(|e| e.as_service_error())
+                    .is_some_and(|e| e.is_conditional_check_failed_exception())
+            })
+            .count();
+        assert_eq!((won, refused), (1, 31), "round {round}: {results:?}");
+    }
+}
