@@ -34,11 +34,20 @@ async fn detectors(gd: &aws_sdk_guardduty::Client) -> Vec<(String, DetectorStatu
     out
 }
 
+/// Deletes the region's detectors: a test's region starts and ends without one, so the suite
+/// can run again on the same stack.
+async fn delete_detectors(gd: &aws_sdk_guardduty::Client) {
+    for id in gd.list_detectors().send().await.unwrap().detector_ids() {
+        gd.delete_detector().detector_id(id).send().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_region_without_a_detector_gets_one_enabled() {
     let stack = Stack::connect();
     let region = "eu-north-1";
     let gd = guardduty(&stack, region);
+    delete_detectors(&gd).await;
     assert!(
         detectors(&gd).await.is_empty(),
         "the test's region starts without a detector"
@@ -59,6 +68,7 @@ async fn a_region_without_a_detector_gets_one_enabled() {
         detectors(&guardduty(&stack, &stack.info.region)).await.is_empty(),
         "nothing is created in the deployment's region"
     );
+    delete_detectors(&gd).await;
 }
 
 #[tokio::test]
@@ -66,6 +76,7 @@ async fn a_suspended_detector_is_enabled_not_replaced() {
     let stack = Stack::connect();
     let region = "ap-southeast-2";
     let gd = guardduty(&stack, region);
+    delete_detectors(&gd).await;
     let id = gd
         .create_detector()
         .enable(false)
@@ -91,4 +102,5 @@ async fn a_suspended_detector_is_enabled_not_replaced() {
         Some("ONE_HOUR"),
         "the detector's settings stay"
     );
+    delete_detectors(&gd).await;
 }

@@ -10,6 +10,7 @@
 //! The handlers' own AWS calls go through the gateway too (not straight to moto), so the fault
 //! rules at `/_local/faults` apply to them as AWS's own failures would.
 
+mod ddb_locks;
 mod faults;
 mod provision;
 mod server;

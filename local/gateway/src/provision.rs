@@ -8,6 +8,8 @@ pub const STATE_MACHINE_NAME: &str = "auto-remediate";
 pub const FUNCTION_PREFIX: &str = "auto-remediate";
 pub const APPROVAL_TABLE: &str = "auto-remediate-approvals";
 pub const STATE_TABLE: &str = "auto-remediate-state";
+/// The stack's tables and their (hash) key attribute.
+pub const TABLES: [(&str, &str); 2] = [(APPROVAL_TABLE, "approval_id"), (STATE_TABLE, "pk")];
 pub const OUTCOME_TOPIC_NAME: &str = "auto-remediate-outcome";
 
 /// `.local/stack.json`: how tools and tests find the stack (one definition, in `ar-core`).
@@ -104,8 +106,9 @@ pub async fn provision(
         .unwrap_or_default()
         .to_string();
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    create_table(&ddb, APPROVAL_TABLE, "approval_id").await?;
-    create_table(&ddb, STATE_TABLE, "pk").await?;
+    for (table, key) in TABLES {
+        create_table(&ddb, table, key).await?;
+    }
     if let Some(sender) = sender {
         let ses = aws_sdk_sesv2::Client::new(&sdk);
         if ses.get_email_identity().email_identity(sender).send().await.is_err() {

@@ -42,11 +42,8 @@ pub struct Gateway {
     pub faults: Faults,
     /// The Lambda invocations running now, so a crash rule can kill those concerning its resource.
     inflight: Mutex<HashMap<u64, InFlight>>,
-    /// Conditional DynamoDB writes go to moto one at a time per table: moto checks a condition
-    /// and then writes, with nothing to stop a concurrent request between the two, where
-    /// DynamoDB makes each conditional write atomic. The resource leases and the approval
-    /// batches rely on that (see [`serialized_write`]).
-    dynamodb_writes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One DynamoDB write per item reaches moto at a time, as DynamoDB makes each atomic.
+    dynamodb_writes: crate::ddb_locks::WriteLocks,
 }
 
 struct InFlight {
@@ -83,7 +80,7 @@ impl Gateway {
             request_ids: AtomicU64::new(1),
             faults: Faults::default(),
             inflight: Mutex::new(HashMap::new()),
-            dynamodb_writes: Mutex::new(HashMap::new()),
+            dynamodb_writes: Default::default(),
         })
     }
 
@@ -556,28 +553,6 @@ async fn sns_delivery(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body
     respond(StatusCode::OK, &request_id, json!({}))
 }
 
-/// The table whose writes a request must not overlap, for a DynamoDB write that reads before
-/// it writes: one with a condition, an `UpdateItem` (moto computes the new item from the old),
-/// a transaction (all its tables, as one key). `None` for everything else.
-fn serialized_write(headers: &http::HeaderMap, body: &[u8]) -> Option<String> {
-    let op = headers
-        .get("x-amz-target")?
-        .to_str()
-        .ok()?
-        .strip_prefix("DynamoDB_20120810.")?;
-    match op {
-        "TransactWriteItems" => Some("*transactions".into()),
-        "PutItem" | "DeleteItem" | "UpdateItem" => {
-            let v: Value = serde_json::from_slice(body).ok()?;
-            let conditional = ["ConditionExpression", "Expected"]
-                .iter()
-                .any(|k| v.get(k).is_some_and(|c| !c.is_null()));
-            (conditional || op == "UpdateItem").then(|| v["TableName"].as_str().unwrap_or_default().to_string())
-        }
-        _ => None,
-    }
-}
-
 /// Everything else goes to moto unchanged (method, path, query, headers, body).
 async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
     let request_id = gw.request_id();
@@ -626,23 +601,10 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
     for (k, v) in parts.headers.iter() {
         out = out.header(k, v);
     }
-    let serial_table = serialized_write(&parts.headers, &body);
+    let held = gw.dynamodb_writes.hold(&parts.headers, &body).await;
     let out = match out.body(Full::new(body)) {
         Ok(r) => r,
         Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e.to_string()})),
-    };
-    let serial = match serial_table {
-        Some(table) => {
-            let lock = gw
-                .dynamodb_writes
-                .lock()
-                .expect("dynamodb_writes lock")
-                .entry(table)
-                .or_default()
-                .clone();
-            Some(lock.lock_owned().await)
-        }
-        None => None,
     };
     let resp = match gw.client.request(out).await {
         Ok(resp) => {
@@ -670,7 +632,7 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
             json!({"message": format!("moto unreachable: {e}")}),
         ),
     };
-    drop(serial);
+    drop(held);
     if let Some(crash) = crash {
         // The write has happened; the processes that asked for it die before they see the answer.
         let killed = kill_invocations(&gw, &crash.resource);
@@ -720,26 +682,6 @@ fn percent_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn conditional_and_update_writes_are_serialized_per_table_and_the_rest_are_not() {
-        let headers = |op: &str| {
-            let mut h = http::HeaderMap::new();
-            h.insert("x-amz-target", format!("DynamoDB_20120810.{op}").parse().unwrap());
-            h
-        };
-        let put = br#"{"TableName":"t","Item":{"pk":{"S":"a"}},"ConditionExpression":"attribute_not_exists(pk)"}"#;
-        assert_eq!(super::serialized_write(&headers("PutItem"), put), Some("t".into()));
-        let update = br#"{"TableName":"u","Key":{"pk":{"S":"a"}},"UpdateExpression":"ADD n :one"}"#;
-        assert_eq!(
-            super::serialized_write(&headers("UpdateItem"), update),
-            Some("u".into())
-        );
-        let plain = br#"{"TableName":"t","Item":{"pk":{"S":"a"}}}"#;
-        assert_eq!(super::serialized_write(&headers("PutItem"), plain), None);
-        assert_eq!(super::serialized_write(&headers("GetItem"), plain), None);
-        assert_eq!(super::serialized_write(&http::HeaderMap::new(), put), None);
-    }
-
     #[test]
     fn an_empty_versioning_answer_gets_the_root_aws_gives() {
         let moto = bytes::Bytes::from_static(
