@@ -375,7 +375,7 @@ async fn no_task_token_or_signing_key_appears_in_logs_mail_or_pages() {
 }
 
 /// The approval (batch) id of a link: `<base>/approvals/<id>?...`.
-fn approval_id_of(link: &str) -> String {
+pub fn approval_id_of(link: &str) -> String {
     link.split("/approvals/")
         .nth(1)
         .unwrap()

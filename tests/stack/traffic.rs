@@ -7,7 +7,7 @@ use ar_tests::{http, now_ms, Execution, Stack};
 use futures::future::join_all;
 use serde_json::Value;
 
-use crate::approval::links_for;
+use crate::approval::{approval_id_of, links_for};
 use crate::ec2::{allow, group, ingress, Rule};
 use crate::s3::{bucket_with, group as grant, live_grants, pairs, user, ALL, AUTH, LOG, PARTNER};
 
@@ -126,7 +126,7 @@ async fn eleven_port_findings_at_once_close_every_port_and_keep_the_rest_in_auto
 }
 
 #[tokio::test]
-async fn eleven_port_findings_at_once_are_one_approval_and_all_heal_in_approve_mode() {
+async fn eleven_port_findings_at_once_share_their_approvals_and_all_heal_in_approve_mode() {
     let stack = Stack::connect_named("approve");
     // Ten groups, five at a time: batches are per resource, so they never mix.
     for _ in 0..2 {
@@ -138,49 +138,21 @@ async fn one_group_approved_once(stack: &Stack) {
     {
         let sg = open_group(stack).await;
         let names = publish_all(stack, &sg).await;
-        // One e-mail per approver for the whole group, listing every rule.
-        let start = Instant::now();
-        let links = loop {
-            let links = links_for(stack, &sg);
-            if links.len() == 2 {
-                break links;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "no approval e-mails for {sg}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        // A moment more: no second batch for the same group.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(
-            links_for(stack, &sg).len(),
-            2,
-            "one e-mail per approver, not one per finding"
+        let batches = approval_batches(stack, &sg).await;
+        // One e-mail per approver per batch, not one per finding. A finding that reaches the gate
+        // after its group's batch closed gets a batch of its own (moto delivers a burst of
+        // publishes over seconds when the machine is loaded), so a straggler's batch is allowed.
+        assert!(
+            batches.len() <= 3,
+            "{sg}: {} approval batches for 11 findings",
+            batches.len()
         );
-        // Findings that reach the gate after the e-mail went out join its batch: the page lists
-        // every rule once all eleven have arrived (under load, a straggler can take a moment).
-        let start = Instant::now();
-        loop {
-            let (code, page) = http("GET", &links[0].approve, "").await;
-            assert_eq!(code, 200);
-            let missing: Vec<&str> = PORT_RULES
-                .iter()
-                .map(|(rule, _)| *rule)
-                .filter(|rule| !page.contains(rule))
-                .collect();
-            if missing.is_empty() {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "{sg}: the approval page does not list {missing:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        let approver = batches[0].approver.clone();
+        for link in &batches {
+            let (base, query) = link.approve.split_once('?').unwrap();
+            let (code, page) = http("POST", base, query).await;
+            assert_eq!(code, 200, "{page}");
         }
-        let (base, query) = links[0].approve.split_once('?').unwrap();
-        let (code, page) = http("POST", base, query).await;
-        assert_eq!(code, 200, "{page}");
         for name in &names {
             let run = stack.wait(name).await;
             assert_eq!(
@@ -192,7 +164,7 @@ async fn one_group_approved_once(stack: &Stack) {
             );
             assert_eq!(run.states().last().map(String::as_str), Some("Healed"), "{name}");
             assert_eq!(
-                run.output["approval"]["approver"], links[0].approver,
+                run.output["approval"]["approver"], approver,
                 "{name}: the decision is recorded on each"
             );
             assert_eq!(
@@ -202,6 +174,52 @@ async fn one_group_approved_once(stack: &Stack) {
             );
         }
         assert_all_ports_closed_and_the_rest_open(&ingress(stack, &sg).await, &sg);
+    }
+}
+
+/// The group's approval batches, one link each (the first approver's), once each has its
+/// e-mail to both approvers and their pages together list every port rule exactly once.
+async fn approval_batches(stack: &Stack, sg: &str) -> Vec<crate::approval::Link> {
+    let start = Instant::now();
+    loop {
+        let mut by_batch: std::collections::BTreeMap<String, Vec<crate::approval::Link>> = Default::default();
+        for link in links_for(stack, sg) {
+            by_batch.entry(approval_id_of(&link.approve)).or_default().push(link);
+        }
+        let mut listed: Vec<&str> = Vec::new();
+        if by_batch.values().all(|links| links.len() == 2) {
+            for links in by_batch.values() {
+                let (code, page) = http("GET", &links[0].approve, "").await;
+                assert_eq!(code, 200);
+                listed.extend(
+                    PORT_RULES
+                        .iter()
+                        .map(|(rule, _)| *rule)
+                        .filter(|rule| page.contains(rule)),
+                );
+            }
+        }
+        listed.sort();
+        let every_rule_once = listed.len() == PORT_RULES.len() && listed.windows(2).all(|w| w[0] != w[1]);
+        if every_rule_once {
+            // A moment more: no further batch for the group.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if links_for(stack, sg).len() == 2 * by_batch.len() {
+                return by_batch
+                    .into_values()
+                    .map(|mut links| {
+                        links.sort_by(|a, b| a.approver.cmp(&b.approver));
+                        links.swap_remove(0)
+                    })
+                    .collect();
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{sg}: approval pages list {listed:?} in {} batches",
+            by_batch.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
