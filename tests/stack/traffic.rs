@@ -407,7 +407,7 @@ async fn a_plan_that_grew_beyond_the_approval_is_asked_again_and_then_applied() 
 }
 
 /// DynamoDB makes each conditional write atomic, and the leases and approval batches rely on it;
-/// moto checks and then writes, so the local stack's gateway sends DynamoDB writes to it one at a
+/// moto checks and then writes, so the local stack's gateway sends it one write per item at a
 /// time. Of 32 concurrent "create if absent" writes of one item, exactly one succeeds.
 #[tokio::test]
 async fn concurrent_conditional_writes_of_one_item_admit_exactly_one() {

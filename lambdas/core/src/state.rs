@@ -239,10 +239,10 @@ impl Story {
     /// live state after the write), else the state Remediate computed (a run that did not
     /// verify).
     pub fn after(&self) -> Option<ResourceState> {
-        let computed = self.remediation.as_ref()?.after.clone()?;
+        let computed = self.remediation.as_ref()?.after.as_ref()?;
         Some(match &self.verification {
             Some(v) if v.compliant => v.state.clone(),
-            _ => computed,
+            _ => computed.clone(),
         })
     }
 

@@ -64,6 +64,9 @@ impl WriteLocks {
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
+        if self.names.is_empty() {
+            return; // held nothing (most requests): the map is not touched
+        }
         self.guards.clear();
         let mut held = self.locks.held.lock().expect("write locks");
         for name in &self.names {
@@ -84,6 +87,9 @@ fn lock_names(headers: &http::HeaderMap, body: &[u8]) -> Vec<String> {
     else {
         return Vec::new();
     };
+    if !matches!(op, "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems") {
+        return Vec::new(); // a read: its body is not parsed
+    }
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return Vec::new();
     };

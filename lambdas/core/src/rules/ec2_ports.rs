@@ -523,7 +523,8 @@ pub async fn apply(ec2: &aws_sdk_ec2::Client, group_id: &str, changes: &[Change]
             ))
         }
     };
-    let mut revokes: Vec<&Change> = Vec::new();
+    // The revokes, each as (what it does, its rule id), sent after the adds.
+    let mut revokes: Vec<(String, Option<&str>)> = Vec::new();
     for change in changes {
         match change {
             Change::AuthorizeIngress { rule } => {
@@ -532,39 +533,31 @@ pub async fn apply(ec2: &aws_sdk_ec2::Client, group_id: &str, changes: &[Change]
                     .map_err(|e| failed(&done, change.describe(), e))?;
                 done.push(change.describe());
             }
-            Change::RevokeIngress { .. } => revokes.push(change),
+            Change::RevokeIngress { rule } => revokes.push((change.describe(), rule.id.as_deref())),
         }
     }
     let ids = revokes
         .iter()
-        .map(|c| match c {
-            Change::RevokeIngress { rule } => rule
-                .id
-                .as_deref()
-                .ok_or_else(|| Error::InvalidInput("a revoke without a rule id".into())),
-            Change::AuthorizeIngress { .. } => unreachable!("only revokes are collected"),
-        })
+        .map(|(_, id)| id.ok_or_else(|| Error::InvalidInput("a revoke without a rule id".into())))
         .collect::<Result<Vec<&str>, Error>>()?;
+    let described = revokes.into_iter().map(|(what, _)| what);
     if ids.len() > 1 {
         match revoke(ec2, group_id, &ids).await {
             Ok(()) => {
-                done.extend(revokes.iter().map(|c| c.describe()));
+                done.extend(described);
                 return Ok(done);
             }
             Err(e) if is_not_found(&e) => {} // one is gone already: one by one below
-            Err(e) => {
-                let what = revokes.iter().map(|c| c.describe()).collect::<Vec<_>>().join("; ");
-                return Err(failed(&done, what, e));
-            }
+            Err(e) => return Err(failed(&done, described.collect::<Vec<_>>().join("; "), e)),
         }
     }
-    for (change, id) in revokes.iter().zip(&ids) {
+    for (what, id) in described.zip(&ids) {
         match revoke(ec2, group_id, &[id]).await {
             Ok(()) => {}
             Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(failed(&done, change.describe(), e)),
+            Err(e) => return Err(failed(&done, what, e)),
         }
-        done.push(change.describe());
+        done.push(what);
     }
     Ok(done)
 }
