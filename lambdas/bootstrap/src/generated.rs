@@ -1,8 +1,9 @@
 //! The committed artefacts generated from the code's own declarations, so they cannot drift:
 //! `lambdas/core/catalog/iam.json` (every rule's family and IAM actions, and each handler's role,
-//! for Terraform's IAM) and `RULES.md` (what each rule changes, never touches, how to undo it,
-//! where it is tested). A test regenerates both and fails when a committed copy is stale
-//! (`UPDATE_GENERATED=1 cargo test -p ar-handlers` rewrites them).
+//! for Terraform's IAM), `lambdas/core/catalog/sns-filter-policy.json` (the trigger's SNS
+//! subscription filter: failures of the catalog's rules only) and `RULES.md` (what each rule
+//! changes, never touches, how to undo it, where it is tested). A test regenerates them and fails
+//! when a committed copy is stale (`UPDATE_GENERATED=1 cargo test -p ar-handlers` rewrites them).
 
 use std::collections::BTreeSet;
 
@@ -113,6 +114,59 @@ pub fn iam_json(catalog: &Catalog) -> IamCatalog {
     }
 }
 
+/// `lambdas/core/catalog/sns-filter-policy.json`: the filter policy of the trigger's subscription
+/// to the CloudConformity topic, applied by SNS to the message body (`filter_policy_scope =
+/// "MessageBody"` in infra/main.tf). Only failures of a rule the catalog heals reach the trigger.
+/// A filter policy's keys are all matched against the message, so this file carries no comment key.
+#[derive(Serialize)]
+pub struct SnsFilterPolicy {
+    status: [&'static str; 1],
+    #[serde(rename = "ruleId")]
+    rule_id: Vec<String>,
+}
+
+pub fn sns_filter_policy(catalog: &Catalog) -> SnsFilterPolicy {
+    SnsFilterPolicy {
+        status: ["FAILURE"],
+        rule_id: catalog
+            .rules()
+            .map(|r| r.id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// What SNS does with a message body under a `MessageBody`-scoped filter policy, for the only
+/// policy shape generated here: every key of the policy is a top-level key of the body, and its
+/// value is a list of exact, case-sensitive strings. Per the SNS documentation: the body must be a
+/// JSON object (anything else, such as Conformity's plain-text channel test, matches nothing);
+/// every policy key must be present; a string value matches when it equals one of the listed
+/// strings, an array value when any of its elements does; numbers, booleans, null and objects
+/// never equal a string. Any other policy construct (nesting, `prefix`, `numeric`, `exists`,
+/// `anything-but`, `$or`, non-string values) is refused rather than half-evaluated.
+pub fn sns_body_filter_matches(policy: &serde_json::Value, body: &str) -> Result<bool, String> {
+    use serde_json::Value;
+    let policy = policy.as_object().ok_or("a filter policy is a JSON object")?;
+    let mut allowed = Vec::with_capacity(policy.len());
+    for (key, values) in policy {
+        let values = values
+            .as_array()
+            .filter(|v| v.iter().all(Value::is_string))
+            .ok_or_else(|| format!("{key}: only a list of exact strings is evaluated here"))?;
+        allowed.push((key, values));
+    }
+    let Ok(Value::Object(message)) = serde_json::from_str::<Value>(body) else {
+        return Ok(false);
+    };
+    let equals = |v: &Value, values: &Vec<Value>| v.is_string() && values.contains(v);
+    Ok(allowed.iter().all(|(key, values)| match message.get(*key) {
+        Some(Value::Array(items)) => items.iter().any(|v| equals(v, values)),
+        Some(v) => equals(v, values),
+        None => false,
+    }))
+}
+
 /// `RULES.md`.
 pub fn rules_md(catalog: &Catalog) -> String {
     let mut out = String::from(
@@ -169,6 +223,177 @@ mod tests {
             &(serde_json::to_string_pretty(&iam_json(catalog)).unwrap() + "\n"),
         );
         check("RULES.md", &rules_md(catalog));
+        check(
+            "lambdas/core/catalog/sns-filter-policy.json",
+            &(serde_json::to_string_pretty(&sns_filter_policy(catalog)).unwrap() + "\n"),
+        );
+    }
+
+    mod sns_filter {
+        use super::super::*;
+        use serde_json::{json, Value};
+        use std::path::{Path, PathBuf};
+
+        fn repo(rel: &str) -> PathBuf {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+        }
+
+        fn policy() -> Value {
+            serde_json::to_value(sns_filter_policy(Catalog::builtin())).unwrap()
+        }
+
+        fn matches(body: &str) -> bool {
+            sns_body_filter_matches(&policy(), body).unwrap()
+        }
+
+        #[test]
+        fn the_policy_is_every_catalog_rule_failing_and_within_the_sns_limits() {
+            let p = policy();
+            let ids: Vec<&str> = p["ruleId"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            let mut want: Vec<&str> = Catalog::builtin().rules().map(|r| r.id.as_str()).collect();
+            want.sort();
+            want.dedup();
+            assert_eq!(ids, want);
+            assert_eq!(p["status"], json!(["FAILURE"]));
+            // https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html:
+            // at most 5 keys; the product of the lengths of the value arrays at most 150; at
+            // most 256 KB.
+            let keys = p.as_object().unwrap();
+            assert!(keys.len() <= 5, "{} keys", keys.len());
+            let combinations: usize = keys.values().map(|v| v.as_array().unwrap().len()).product();
+            assert!(combinations <= 150, "{combinations} combinations");
+            let file = serde_json::to_string_pretty(&sns_filter_policy(Catalog::builtin())).unwrap();
+            assert!(file.len() < 256 * 1024, "{} bytes", file.len());
+        }
+
+        #[test]
+        fn the_evaluator_follows_sns_body_matching() {
+            let p = json!({"status": ["FAILURE"], "ruleId": ["S3-001", "S3-002"]});
+            let m = |body: Value| sns_body_filter_matches(&p, &body.to_string()).unwrap();
+            assert!(m(json!({"status": "FAILURE", "ruleId": "S3-001", "other": 1})));
+            assert!(m(json!({"status": ["SUCCESS", "FAILURE"], "ruleId": "S3-002"})));
+            assert!(!m(json!({"status": "failure", "ruleId": "S3-001"})), "case-sensitive");
+            assert!(!m(json!({"status": "FAILURE"})), "every key must be present");
+            assert!(!m(json!({"status": "FAILURE", "ruleId": "S3-003"})));
+            assert!(!m(json!({"status": "FAILURE", "ruleId": ["S3-003"]})));
+            assert!(!m(json!({"status": "FAILURE", "ruleId": {"id": "S3-001"}})));
+            assert!(!m(json!({"status": "FAILURE", "ruleId": null})));
+            assert!(
+                !m(json!({"data": {"status": "FAILURE", "ruleId": "S3-001"}})),
+                "top level only"
+            );
+            assert!(
+                !m(json!([{"status": "FAILURE", "ruleId": "S3-001"}])),
+                "an array is no object"
+            );
+            assert!(!m(json!("FAILURE")));
+            let num = json!({"n": ["1"]});
+            assert!(!sns_body_filter_matches(&num, r#"{"n": 1}"#).unwrap(), "1 is not \"1\"");
+            for body in ["", "Test Message from Cloud Conformity", "{\"status\":", "null", "42"] {
+                assert!(!sns_body_filter_matches(&p, body).unwrap(), "{body:?}");
+            }
+            assert!(sns_body_filter_matches(&json!({"n": [{"prefix": "S3-"}]}), "{}").is_err());
+            assert!(sns_body_filter_matches(&json!({"n": {"m": ["x"]}}), "{}").is_err());
+        }
+
+        /// Every file of tests/fixtures/conformity-samples/ (real messages, verbatim) with what
+        /// the policy must do with it. A sample added there without an entry here fails the test.
+        ///  - `channel-test-message.txt`: the plain-text channel test: not JSON, never delivered.
+        ///  - `seed-runners-partial-events.json`: a wrapper, not a message; each object under
+        ///    `events` is evaluated as a body (hand-written by the seed's authors, invoked directly
+        ///    on a Lambda, never sent through SNS): only those carrying `status` and `ruleId` pass.
+        ///  - `api-docs-*.json`: JSON:API responses of Conformity's API, not SNS bodies: evaluated
+        ///    as they are (they do not pass, having only `data`); their `data.attributes` is not
+        ///    evaluated (kebab-case keys, no `ruleId`: nothing Conformity publishes looks like it).
+        #[test]
+        fn the_real_conformity_samples_pass_or_not_as_they_should() {
+            let dir = repo("tests/fixtures/conformity-samples");
+            let expected: &[(&str, bool)] = &[
+                ("channel-test-message.txt", false),
+                ("seed-branch-R-Lambda-004-FailEvent.json", false),
+                ("seed-branch-R-Lambda-004-SuccessEvent.json", false),
+                ("seed-branch-R-Lambda-005-FailEvent.json", false),
+                ("seed-branch-R-Lambda-005-SuccessEvent.json", false),
+                ("seed-branch-R-SNS-001-FailEvent.json", false),
+                ("seed-branch-R-SNS-004-FailEvent.json", false),
+                ("seed-test-S3-002-event-2018-original.json", true),
+                ("seed-runners-partial-events.json", false),
+                ("api-docs-check-details-IAM-017.json", false),
+                ("api-docs-check-suppress-response-Config-001.json", false),
+            ];
+            let mut seen = Vec::new();
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_str().unwrap().to_string();
+                if name.ends_with(".md") {
+                    continue;
+                }
+                let want = expected
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .unwrap_or_else(|| panic!("{name}: a sample with no expectation in this test"))
+                    .1;
+                let body = std::fs::read_to_string(&path).unwrap();
+                assert_eq!(matches(&body), want, "{name}");
+                seen.push(name);
+            }
+            assert_eq!(seen.len(), expected.len(), "missing samples: {seen:?}");
+
+            let wrapper: Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("seed-runners-partial-events.json")).unwrap())
+                    .unwrap();
+            let mut passed: Vec<&str> = wrapper["events"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, event)| matches(&event.to_string()))
+                .map(|(_, event)| event["ruleId"].as_str().unwrap())
+                .collect();
+            passed.sort();
+            assert_eq!(
+                passed,
+                [
+                    "CT-003",
+                    "GD-001",
+                    "Kinesis-001",
+                    "RDS-006",
+                    "S3-001",
+                    "SQS-004",
+                    "TrustedAdvisor-003",
+                    "VPC-001"
+                ]
+            );
+        }
+
+        /// The project's own fixtures: every FAILURE passes, any other status does not, and
+        /// every catalog rule has a fixture that passes.
+        #[test]
+        fn every_failure_fixture_of_the_catalog_rules_passes() {
+            let mut passed = BTreeSet::new();
+            let mut count = 0;
+            for entry in std::fs::read_dir(repo("tests/fixtures/conformity")).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                    continue;
+                }
+                count += 1;
+                let body = std::fs::read_to_string(&path).unwrap();
+                let finding: Value = serde_json::from_str(&body).unwrap();
+                let failure = finding["status"] == "FAILURE";
+                assert_eq!(matches(&body), failure, "{}", path.display());
+                if failure {
+                    passed.insert(finding["ruleId"].as_str().unwrap().to_string());
+                }
+            }
+            assert!(count >= 47, "{count} fixtures");
+            let rules: BTreeSet<String> = Catalog::builtin().rules().map(|r| r.id.clone()).collect();
+            assert_eq!(passed, rules);
+        }
     }
 
     #[test]
