@@ -18,6 +18,10 @@ locals {
   # actions, their access to the rules' resources, and every rule's read and write actions.
   catalog = jsondecode(file("${path.module}/../lambdas/core/catalog/iam.json"))
 
+  # Regenerated with it: the trigger subscription's filter, applied by SNS to the message body:
+  # {"status": ["FAILURE"], "ruleId": [every catalog rule]}. Round-tripped so formatting is moot.
+  sns_filter_policy = jsonencode(jsondecode(file("${path.module}/../lambdas/core/catalog/sns-filter-policy.json")))
+
   config          = jsondecode(var.config_json)
   member_role     = try(local.config.member_role, "auto-remediate-member")
   member_accounts = sort([for a in try(local.config.accounts, []) : a if a != local.account_id])
@@ -147,7 +151,8 @@ data "aws_iam_policy_document" "kms" {
         type        = "AWS"
         identifiers = ["arn:${local.partition}:iam::${statement.value}:root"]
       }
-      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      # What SNS's key-management guide asks of a publisher to an encrypted topic, only through SNS.
+      actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
       resources = ["*"]
       condition {
         test     = "StringEquals"
@@ -363,8 +368,11 @@ resource "aws_lambda_function" "handler" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Intake: the CloudConformity topic, the trigger's subscription, and the dead-letter queue for
-# deliveries SNS could not make and events the trigger failed on after Lambda's retries.
+# Intake: the CloudConformity topic, the trigger's subscription (filtered: only failures of the
+# catalog's rules), and the dead-letter queue of lost findings: deliveries SNS could not make, and
+# events the trigger failed on after Lambda's retries. The trigger fails an invocation only on a
+# transient error (throttling, 5xx), a timeout or a crash; it acknowledges or rejects everything
+# else and succeeds, so nothing it refuses is retried or reaches the queue.
 
 resource "aws_sns_topic" "conformity" {
   name              = "CloudConformity"
@@ -432,6 +440,10 @@ resource "aws_sns_topic_subscription" "trigger" {
   topic_arn = aws_sns_topic.conformity.arn
   protocol  = "lambda"
   endpoint  = aws_lambda_function.handler["trigger"].arn
+  # SNS drops what does not match (SUCCESS checks, rules not in the catalog, the channel's
+  # plain-text test message, anything not a JSON object) before invoking the trigger.
+  filter_policy       = local.sns_filter_policy
+  filter_policy_scope = "MessageBody"
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dead_letter.arn
   })
@@ -445,6 +457,8 @@ resource "aws_lambda_permission" "trigger_from_sns" {
   source_arn    = aws_sns_topic.conformity.arn
 }
 
+# SNS invokes the trigger asynchronously: a failed invocation (only a transient error, a timeout or
+# a crash) is retried twice by Lambda, then its event goes to the function's dead_letter_config.
 resource "aws_lambda_function_event_invoke_config" "trigger" {
   function_name                = aws_lambda_function.handler["trigger"].function_name
   maximum_retry_attempts       = 2
@@ -684,7 +698,7 @@ resource "aws_cloudwatch_metric_alarm" "executions_timed_out" {
 
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   alarm_name          = "${var.name}-trigger-dead-letters"
-  alarm_description   = "Findings that reached the dead-letter queue: SNS could not deliver them, or the trigger failed on them after Lambda's retries. Inspect and redrive the queue."
+  alarm_description   = "Lost findings: SNS could not deliver them to the trigger, or the trigger failed on them (a transient error such as throttling or a 5xx, a timeout or a crash) after Lambda's retries. Messages the trigger acknowledged or rejected never come here. Investigate, then redrive the queue."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = aws_sqs_queue.dead_letter.name }
@@ -693,6 +707,27 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   evaluation_periods  = 1
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  tags                = local.tags
+}
+
+# The trigger counts every delivery as CloudWatch Embedded Metric Format (one stdout line:
+# namespace AutoRemediate, metric Deliveries, dimensions Delivery and Delivery+Reason; no IAM
+# needed, CloudWatch Logs extracts it). A Rejected delivery is a malformed or hostile message: it
+# started nothing and is not retried, so only this alarm tells of it.
+resource "aws_cloudwatch_metric_alarm" "rejected_deliveries" {
+  count               = var.alarm_on_rejected_deliveries ? 1 : 0
+  alarm_name          = "${var.name}-trigger-rejected-deliveries"
+  alarm_description   = "A publisher is sending malformed or hostile messages to the topic: the trigger rejected a delivery (not JSON, wrong types, oversized, a wrong id shape, or sources that disagree). Nothing was started. The trigger's log names the error once per delivery."
+  namespace           = "AutoRemediate"
+  metric_name         = "Deliveries"
+  dimensions          = { Delivery = "Rejected" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   tags                = local.tags

@@ -24,7 +24,7 @@ output "outcome_topic_arn" {
 }
 
 output "dead_letter_queue_url" {
-  description = "Findings SNS could not deliver or the trigger failed on."
+  description = "Lost findings: SNS could not deliver them, or the trigger failed on them (transient errors) after Lambda's retries. Investigate, then redrive."
   value       = aws_sqs_queue.dead_letter.url
 }
 

@@ -20,8 +20,9 @@ variable "config_json" {
 }
 
 variable "conformity_publisher_account_id" {
-  description = "The AWS account Cloud One Conformity publishes SNS notifications from (given in Conformity's SNS communication-channel documentation): the only principal, besides this account, allowed to publish to the CloudConformity topic."
+  description = "The AWS account Cloud One Conformity publishes SNS notifications from (717210094962, per Conformity's SNS communication-channel documentation): the only principal, besides this account, allowed to publish to the CloudConformity topic, and to use the module's key through SNS when the topic is encrypted."
   type        = string
+  default     = "717210094962"
 
   validation {
     condition     = can(regex("^[0-9]{12}$", var.conformity_publisher_account_id))
@@ -31,6 +32,12 @@ variable "conformity_publisher_account_id" {
 
 variable "encrypt_conformity_topic" {
   description = "Encrypt the CloudConformity topic with the module's KMS key; the key policy then lets the Conformity publisher account use the key through SNS. False leaves the topic unencrypted (findings are resource names, no secret) and grants that account nothing on the key."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_on_rejected_deliveries" {
+  description = "Alarm when the trigger rejects a delivery (metric AutoRemediate/Deliveries, Delivery=Rejected): a publisher is sending malformed or hostile messages to the topic. The metric's namespace is shared by every deployment in the account and region."
   type        = bool
   default     = true
 }

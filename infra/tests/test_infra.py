@@ -30,6 +30,9 @@ TOOLS = Path(os.environ.get("INFRA_TOOLS", REPO / ".tools"))
 CHECKOV = os.environ.get("CHECKOV", str(TOOLS / "venv-checkov" / "bin" / "checkov"))
 ASL_VALIDATOR = os.environ.get("ASL_VALIDATOR", str(TOOLS / "node_modules" / ".bin" / "asl-validator"))
 CATALOG = "lambdas/core/catalog/iam.json"
+# Generated beside it (lambdas/bootstrap/src/generated.rs): the trigger subscription's filter.
+FILTER_POLICY = "lambdas/core/catalog/sns-filter-policy.json"
+CONFORMITY_ACCOUNT = "717210094962"
 ASL = "statemachines/remediation.asl.json"
 
 # Actions every handler role has besides the catalog's: its own log group and X-Ray traces; the
@@ -44,10 +47,10 @@ os.environ.setdefault("TF_CLI_CONFIG_FILE", os.devnull)
 
 
 def copy_tree(dest: Path) -> Path:
-    """What infra/ reads, at the same relative places: infra/, the ASL and the catalog."""
+    """What infra/ reads, at the same relative places: infra/, the ASL, the catalog and the filter policy."""
     ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "__pycache__", "tests")
     shutil.copytree(REPO / "infra", dest / "infra", ignore=ignore)
-    for rel in (ASL, CATALOG):
+    for rel in (ASL, CATALOG, FILTER_POLICY):
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / rel, dest / rel)
     return dest
@@ -512,6 +515,135 @@ def policy_size_problems(outputs: dict) -> list[str]:
 
 
 # -------------------------------------------------------------------------------------------------
+# intake: the trigger's filtered subscription, the key and topic policy for Conformity, the alarms
+
+
+def statements_of(body: dict) -> list[dict]:
+    """A parsed aws_iam_policy_document's statements, the dynamic ones' content included."""
+    stmts = list(body.get("statement", []))
+    for dyn in body.get("dynamic", []):
+        for k, v in dyn.items():
+            if unquote(k) == "statement":
+                stmts += v.get("content", [])
+    return stmts
+
+
+def sid(stmts: list[dict], name: str) -> dict | None:
+    return next((s for s in stmts if unquote(s.get("sid")) == name), None)
+
+
+def filter_policy_problems(repo: Path, work: Path) -> list[str]:
+    """The trigger's subscription filters on the message body with the generated policy, which
+    Terraform reads as it is (evaluated here by Terraform), is every catalog rule's FAILURE, and
+    stays within SNS's limits (5 keys, 150 value combinations, 256 KB)."""
+    infra = repo / "infra"
+    problems = []
+    subs = {n: b for (f, n), b in blocks(infra, "resource", "aws_sns_topic_subscription").items() if f == "main.tf"}
+    sub = subs.get("trigger")
+    if sub is None:
+        return ["aws_sns_topic_subscription.trigger is missing"]
+    if unquote(sub.get("endpoint")) != 'aws_lambda_function.handler["trigger"].arn':
+        problems.append(f"aws_sns_topic_subscription.trigger.endpoint is {unquote(sub.get('endpoint'))!r}, not the trigger")
+    if unquote(sub.get("filter_policy_scope")) != "MessageBody":
+        problems.append(f"aws_sns_topic_subscription.trigger.filter_policy_scope is {unquote(sub.get('filter_policy_scope'))!r}, not \"MessageBody\"")
+    if unquote(sub.get("filter_policy")) != "local.sns_filter_policy":
+        problems.append(f"aws_sns_topic_subscription.trigger.filter_policy is {unquote(sub.get('filter_policy'))!r}, not local.sns_filter_policy")
+    exprs = [unquote(loc["sns_filter_policy"]) for loc in parse(infra / "main.tf").get("locals", []) if "sns_filter_policy" in loc]
+    if len(exprs) != 1 or f"${{path.module}}/../{FILTER_POLICY}" not in exprs[0]:
+        return problems + [f"main.tf local.sns_filter_policy is {exprs}, not read from the generated {FILTER_POLICY}"]
+    expr = exprs[0].replace("${path.module}", str(infra))
+    (work / "main.tf").write_text(f'output "policy" {{\n  value = {expr}\n}}\n')
+    outputs, err = apply_outputs(work)
+    if err:
+        return problems + [f"local.sns_filter_policy did not evaluate: {err.strip()[-1500:]}"]
+    policy = json.loads(outputs["policy"])
+    rules = sorted({r["id"] for r in catalog(repo)["rules"]})
+    if policy.get("status") != ["FAILURE"]:
+        problems.append(f"filter policy status is {policy.get('status')}, not [\"FAILURE\"]")
+    if policy.get("ruleId") != rules:
+        problems.append(f"filter policy ruleId differs from the catalog's rules: {sorted(set(policy.get('ruleId') or []) ^ set(rules))}")
+    if set(policy) != {"status", "ruleId"}:
+        problems.append(f"filter policy keys are {sorted(policy)}, not status and ruleId")
+    combinations = 1
+    for values in policy.values():
+        combinations *= len(values) if isinstance(values, list) else 1
+    if len(policy) > 5 or combinations > 150 or len(outputs["policy"].encode()) > 256 * 1024:
+        problems.append(f"filter policy exceeds SNS's limits: {len(policy)} keys, {combinations} combinations")
+    return problems
+
+
+def conformity_access_problems(repo: Path) -> list[str]:
+    """Conformity's account (by default 717210094962) may publish to the topic and, when it is
+    encrypted, use the key through SNS (kms:GenerateDataKey*, kms:Decrypt)."""
+    infra = repo / "infra"
+    problems = []
+    variables = {unquote(k): v for block in parse(infra / "variables.tf").get("variable", []) for k, v in block.items()}
+    default = unquote(variables.get("conformity_publisher_account_id", {}).get("default"))
+    if default != CONFORMITY_ACCOUNT:
+        problems.append(f"conformity_publisher_account_id defaults to {default!r}, not Conformity's {CONFORMITY_ACCOUNT}")
+    docs = {n: b for (f, n), b in blocks(infra, "data", "aws_iam_policy_document").items() if f == "main.tf"}
+    publisher = "arn:${local.partition}:iam::${var.conformity_publisher_account_id}:root"
+    topic = sid(statements_of(docs.get("conformity_topic", {})), "ConformityPublishes")
+    if topic is None or [unquote(a) for a in topic.get("actions", [])] != ["sns:Publish"] or \
+            [unquote(i) for p in topic.get("principals", []) for i in p.get("identifiers", [])] != [publisher]:
+        problems.append("the conformity topic policy does not let conformity_publisher_account_id sns:Publish (statement ConformityPublishes)")
+    kms_body = docs.get("kms", {})
+    key = sid(statements_of(kms_body), "ConformityPublishesToTheEncryptedTopic")
+    if key is None:
+        problems.append("the key policy has no ConformityPublishesToTheEncryptedTopic statement")
+    else:
+        actions = sorted(unquote(a) for a in key.get("actions", []))
+        if actions != ["kms:Decrypt", "kms:GenerateDataKey*"]:
+            problems.append(f"the key lets Conformity {actions}, not kms:GenerateDataKey* and kms:Decrypt")
+        via = [unquote(v) for c in key.get("condition", []) if unquote(c.get("variable")) == "kms:ViaService" for v in c.get("values", [])]
+        if via != ["sns.${local.region}.amazonaws.com"]:
+            problems.append(f"Conformity's use of the key is not limited to SNS (kms:ViaService {via})")
+        for dyn in kms_body.get("dynamic", []):
+            for k, v in dyn.items():
+                if unquote(k) == "statement" and "var.conformity_publisher_account_id" not in unquote(v.get("for_each")):
+                    problems.append("the key statement for Conformity does not iterate over conformity_publisher_account_id")
+    topics = {n: b for (f, n), b in blocks(infra, "resource", "aws_sns_topic").items() if f == "main.tf"}
+    if unquote(topics.get("conformity", {}).get("kms_master_key_id")) != "var.encrypt_conformity_topic ? aws_kms_key.this.arn : null":
+        problems.append("the conformity topic's key is not the module's key under encrypt_conformity_topic")
+    return problems
+
+
+REJECTED_ALARM = {
+    "namespace": "AutoRemediate",
+    "metric_name": "Deliveries",
+    "statistic": "Sum",
+    "period": 300,
+    "threshold": 1,
+    "comparison_operator": "GreaterThanOrEqualToThreshold",
+    "treat_missing_data": "notBreaching",
+    "alarm_actions": "local.alarm_actions",
+}
+
+
+def alarm_problems(repo: Path) -> list[str]:
+    """The three-way split: the dead-letter alarm means lost findings; a Rejected delivery (EMF
+    metric AutoRemediate/Deliveries, Delivery=Rejected) has its own alarm; acknowledged ones none."""
+    infra = repo / "infra"
+    alarms = {n: b for (f, n), b in blocks(infra, "resource", "aws_cloudwatch_metric_alarm").items() if f == "main.tf"}
+    problems = []
+    dlq = alarms.get("dead_letters", {})
+    if "lost findings" not in unquote(dlq.get("alarm_description", "")).lower():
+        problems.append("the dead-letter alarm's description does not say it means lost findings")
+    rejected = [b for b in alarms.values() if unquote(b.get("namespace")) == "AutoRemediate"
+                and unquote(b.get("metric_name")) == "Deliveries"
+                and {k: unquote(v) for k, v in (b.get("dimensions") or {}).items()} == {"Delivery": "Rejected"}]
+    if len(rejected) != 1:
+        return problems + [f"{len(rejected)} alarms on AutoRemediate/Deliveries with Delivery=Rejected, not 1"]
+    body = rejected[0]
+    for attr, want in REJECTED_ALARM.items():
+        if unquote(body.get(attr)) != want:
+            problems.append(f"the Rejected alarm's {attr} is {unquote(body.get(attr))!r}, not {want!r}")
+    if "malformed or hostile" not in unquote(body.get("alarm_description", "")):
+        problems.append("the Rejected alarm's description does not say a publisher sends malformed or hostile messages")
+    return problems
+
+
+# -------------------------------------------------------------------------------------------------
 
 
 class Offline(unittest.TestCase):
@@ -595,6 +727,34 @@ class Offline(unittest.TestCase):
         edit(broken / "infra/iam.tf", 'sid     = "InvokeTaskFunctions"\n    actions = ["lambda:InvokeFunction"]',
              'sid     = "InvokeTaskFunctions"\n    actions = ["lambda:InvokeFunction", "*"]')
         self.assertFound(static_action_problems(broken), "wildcard action '*'")
+
+    def test_the_trigger_subscription_filters_on_the_generated_policy_and_a_missing_scope_is_found(self):
+        self.assertNone(filter_policy_problems(REPO, self.work("real")))
+        broken = copy_tree(self.work("broken"))
+        edit(broken / "infra/main.tf", '  filter_policy_scope = "MessageBody"\n', "")
+        policy = json.loads((broken / FILTER_POLICY).read_text())
+        policy["ruleId"].remove("S3-001")
+        (broken / FILTER_POLICY).write_text(json.dumps(policy))
+        problems = filter_policy_problems(broken, self.work("broken-eval"))
+        self.assertFound(problems, "filter_policy_scope is None")
+        self.assertFound(problems, "ruleId differs from the catalog's rules: ['S3-001']")
+        edit(broken / "infra/main.tf", "  filter_policy       = local.sns_filter_policy\n", "")
+        self.assertFound(filter_policy_problems(broken, self.work("broken-eval-2")), "filter_policy is None")
+
+    def test_conformity_may_publish_and_use_the_key_and_a_narrowed_grant_is_found(self):
+        self.assertNone(conformity_access_problems(REPO))
+        broken = copy_tree(self.tmp)
+        edit(broken / "infra/main.tf", 'actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]', 'actions   = ["kms:Decrypt"]')
+        edit(broken / "infra/variables.tf", 'default     = "717210094962"', 'default     = "123456789012"')
+        problems = conformity_access_problems(broken)
+        self.assertFound(problems, "not kms:GenerateDataKey* and kms:Decrypt")
+        self.assertFound(problems, "not Conformity's 717210094962")
+
+    def test_rejected_deliveries_and_lost_findings_alarm_and_a_missing_alarm_is_found(self):
+        self.assertNone(alarm_problems(REPO))
+        broken = copy_tree(self.tmp)
+        edit(broken / "infra/main.tf", 'dimensions          = { Delivery = "Rejected" }', 'dimensions          = { Delivery = "Acknowledged" }')
+        self.assertFound(alarm_problems(broken), "Delivery=Rejected, not 1")
 
     def test_only_the_callback_resumes_and_a_hand_written_resume_is_found(self):
         broken = copy_tree(self.tmp)

@@ -23,6 +23,7 @@ variable "region" {
 variable "conformity_publisher_account_id" {
   description = "The account Conformity publishes from (Conformity's SNS channel documentation)."
   type        = string
+  default     = "717210094962"
 }
 
 variable "member_admin_role_arn" {
