@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ar_core::catalog::Catalog;
-use ar_core::finding::{parse_conformity, Intake};
+use ar_core::finding::Finding;
+use ar_core::intake::{conformity, Intake, IntakeCtx};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -74,46 +75,35 @@ impl Stack {
         }
     }
 
-    /// A Conformity message for `rule_id` on `resource`, as Conformity documents it.
+    /// A Conformity failure for `rule_id` on `resource` in this stack's account, shaped as
+    /// Conformity really sends it ([`conformity::failure_message`]: `cloudProviderId`, its own
+    /// account id in the `ccrn`; an access key as `user/AKIA...` arrives with the user in
+    /// `extradata`; a region-level check without a resource when `resource` is the region).
     pub fn message(&self, rule_id: &str, resource: &str) -> Value {
-        // The service as Conformity names it (`Redshift` for RS-019, `CloudFormation` for CFM-005).
-        let service = Catalog::builtin()
-            .get(rule_id)
-            .map(|r| r.service.clone())
-            .unwrap_or_else(|| rule_id.split('-').next().unwrap_or_default().to_string());
-        let service = service.as_str();
-        let region = if service == "S3" {
-            "global".to_string()
-        } else {
-            self.info.region.clone()
-        };
-        json!({
-            "organisationId": "org-test",
-            "accountId": "conformity-acct",
-            "accountName": "integration",
-            "service": service,
-            "region": region,
-            "id": format!("ccc:org-test:conformity-acct:{rule_id}:{service}:{region}:{resource}"),
-            "resource": resource,
-            "ccrn": format!("ccrn:aws:{}:{service}:{region}:{resource}", self.info.account_id),
-            "ruleId": rule_id,
-            "ruleTitle": Catalog::builtin().get(rule_id).map(|r| r.title.clone()),
-            "status": "FAILURE",
-            "categories": ["security"],
-            "riskLevel": "VERY_HIGH",
-            "message": format!("{resource} fails {rule_id}"),
-            "createdDate": now_ms(),
-            "failureDiscoveryDate": now_ms(),
-            "tags": []
-        })
+        conformity::failure_message(
+            Catalog::builtin(),
+            &self.info.account_id,
+            rule_id,
+            &self.info.region,
+            resource,
+            now_ms(),
+        )
+    }
+
+    /// The finding the trigger makes of a message, when it is one to act on.
+    pub fn finding(&self, message: &Value) -> Option<Finding> {
+        match conformity::parse(
+            &message.to_string(),
+            &IntakeCtx::new(Catalog::builtin(), &self.info.region),
+        ) {
+            Ok(Intake::Failure(f)) => Some(f),
+            _ => None,
+        }
     }
 
     /// The execution name the trigger derives for a message.
     pub fn execution_name(&self, message: &Value) -> String {
-        match parse_conformity(&message.to_string(), Catalog::builtin(), &self.info.region).expect("a valid message") {
-            Intake::Failure(f) => f.execution_name(1),
-            Intake::Ignored { .. } => panic!("not a failure"),
-        }
+        self.finding(message).expect("a failure to act on").execution_name(1)
     }
 
     pub fn execution_arn(&self, name: &str) -> String {
@@ -155,7 +145,7 @@ impl Stack {
     /// Publishes and returns the execution name the trigger started or matched. The execution's
     /// outcome notification is collected on the way (see [`Stack::wait`]).
     pub async fn publish_for_execution(&self, message: &Value) -> (String, Value) {
-        if let Ok(Intake::Failure(f)) = parse_conformity(&message.to_string(), Catalog::builtin(), &self.info.region) {
+        if let Some(f) = self.finding(message) {
             self.watch_outcome(&f.execution_name(1)).await;
         }
         let id = self.publish_id(&message.to_string()).await;

@@ -2,39 +2,22 @@
 //! (`lambdas/core/fixtures/conformity-*.json`).
 
 use ar_core::catalog::Catalog;
-use serde_json::{json, Value};
+use ar_core::intake::conformity;
+use serde_json::Value;
 
-/// A FAILURE of `rule_id` on `resource`, discovered at `now_ms`. `region` is `global` for S3.
+/// A FAILURE of `rule_id` on `resource`, discovered at `now_ms`, as Conformity publishes it
+/// (`cloudProviderId` the AWS account, Conformity's own account id in the `ccrn`), with `text`
+/// as its message.
 pub fn failure(account_id: &str, rule_id: &str, region: &str, resource: &str, text: &str, now_ms: u64) -> Value {
-    let rule = Catalog::builtin().get(rule_id);
-    let service = rule
-        .map(|r| r.service.as_str())
-        .unwrap_or_else(|| rule_id.split('-').next().unwrap_or_default());
-    json!({
-        "organisationId": "demo-org",
-        "accountId": "demo-account",
-        "accountName": "auto-remediate demo",
-        "service": service,
-        "region": region,
-        "id": format!("ccc:demo-org:demo-account:{rule_id}:{service}:{region}:{resource}:{now_ms}"),
-        "resource": resource,
-        "ccrn": format!("ccrn:aws:{account_id}:{service}:{region}:{resource}"),
-        "ruleId": rule_id,
-        "ruleTitle": rule.map(|r| r.title.as_str()),
-        "status": "FAILURE",
-        "categories": ["security"],
-        "riskLevel": rule.map(|r| r.risk.as_str()).unwrap_or("VERY_HIGH"),
-        "message": text,
-        "createdDate": now_ms,
-        "failureDiscoveryDate": now_ms,
-        "tags": []
-    })
+    let mut m = conformity::failure_message(Catalog::builtin(), account_id, rule_id, region, resource, now_ms);
+    m["message"] = Value::String(text.to_string());
+    m
 }
 
 #[cfg(test)]
 mod tests {
     use ar_core::catalog::Catalog;
-    use ar_core::finding::{parse_conformity, Intake};
+    use ar_core::intake::{conformity, Intake, IntakeCtx};
 
     /// The messages the demo sends are accepted by the trigger's own intake.
     #[test]
@@ -45,10 +28,12 @@ mod tests {
             ("EC2-003", "us-east-1", "sg-0fedcba9876543210"),
         ] {
             let m = super::failure("123456789012", rule, region, resource, "demo", 1_700_000_000_000);
-            match parse_conformity(&m.to_string(), Catalog::builtin(), "us-east-1").unwrap() {
+            match conformity::parse(&m.to_string(), &IntakeCtx::new(Catalog::builtin(), "us-east-1")).unwrap() {
                 Intake::Failure(f) => {
                     assert_eq!(f.rule_id, rule);
                     assert_eq!(f.resource, resource);
+                    assert_eq!(f.account_id, "123456789012");
+                    assert!(!m["ccrn"].as_str().unwrap().contains("123456789012"));
                     assert!(f.execution_name(1).starts_with(&format!("{rule}-{resource}-")));
                 }
                 other => panic!("{other:?}"),

@@ -418,16 +418,7 @@ async fn links_expire_with_the_task_counted_from_when_the_approval_state_was_ent
     let sg = group(&stack).await;
     allow(&stack, &sg, "tcp", 1521, 1521, "0.0.0.0/0", "world").await;
     let message = stack.message("EC2-004", &sg);
-    let finding = match ar_core::finding::parse_conformity(
-        &message.to_string(),
-        ar_core::catalog::Catalog::builtin(),
-        &stack.info.region,
-    )
-    .unwrap()
-    {
-        ar_core::finding::Intake::Failure(f) => f,
-        _ => unreachable!(),
-    };
+    let finding = stack.finding(&message).expect("a failure to act on");
     let classification = stack
         .invoke("auto-remediate-classify", &serde_json::json!({ "finding": finding }))
         .await

@@ -50,6 +50,8 @@ fn every_error_a_state_machine_handler_emits_is_matched_by_name() {
         "MissingField",
         "InvalidField",
         "InvalidResourceId",
+        "AccountMismatch",
+        "RegionMismatch",
     ];
     // These end the run through `States.ALL` on purpose: no state reacts to them differently.
     let by_catch_all = [

@@ -3,18 +3,13 @@
 //! not over, answers `settling_seconds` (the state machine waits, then calls again) instead of
 //! failing; once it is over, a resource still failing is `VerificationFailed`.
 
-use ar_core::catalog::Catalog;
-use ar_core::finding::{parse_conformity, Intake};
 use ar_tests::Stack;
 use serde_json::{json, Value};
 
 use crate::s3::{bucket_with, group, ALL};
 
 fn finding(stack: &Stack, message: &Value) -> Value {
-    match parse_conformity(&message.to_string(), Catalog::builtin(), &stack.info.region).unwrap() {
-        Intake::Failure(f) => serde_json::to_value(f).unwrap(),
-        Intake::Ignored { .. } => panic!("not a failure"),
-    }
+    serde_json::to_value(stack.finding(message).expect("a failure to act on")).unwrap()
 }
 
 fn now() -> u64 {

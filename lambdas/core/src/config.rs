@@ -96,9 +96,11 @@ pub struct Config {
     pub rules: BTreeMap<String, RuleConfig>,
     #[serde(default = "default_exclusion_tags")]
     pub exclusion_tags: Vec<ExclusionTag>,
-    /// Accounts this deployment may act in; empty means the deployment's own account.
+    /// Accounts this deployment may act in; empty means the deployment's own account. Each is
+    /// an account number, or `{"id": <account number>, "conformity_ids": [...]}` naming the
+    /// scanner's own ids for it (how a finding without `cloudProviderId` finds its account).
     #[serde(default)]
-    pub accounts: Vec<String>,
+    pub accounts: Vec<AccountEntry>,
     /// The role assumed in every other allowed account (`infra/modules/member-role` creates it).
     #[serde(default = "default_member_role")]
     pub member_role: String,
@@ -309,11 +311,27 @@ impl Config {
                 "approval.batch_window_seconds must be at most 60".into(),
             ));
         }
+        let mut scanner_ids: BTreeMap<&str, &str> = BTreeMap::new();
         for account in &self.accounts {
-            if account.len() != 12 || !account.bytes().all(|c| c.is_ascii_digit()) {
+            if !is_account_number(&account.id) {
                 return Err(Error::ConfigInvalid(format!(
-                    "accounts: {account:?} is not a 12-digit account number"
+                    "accounts: {:?} is not a 12-digit account number",
+                    account.id
                 )));
+            }
+            for cc in &account.conformity_ids {
+                if !is_scanner_account_id(cc) {
+                    return Err(Error::ConfigInvalid(format!(
+                        "accounts: conformity id {cc:?} of {} is not a Conformity account id (1-64 letters, digits, `_` or `-`)",
+                        account.id
+                    )));
+                }
+                if let Some(other) = scanner_ids.insert(cc, &account.id).filter(|o| *o != account.id) {
+                    return Err(Error::ConfigInvalid(format!(
+                        "accounts: conformity id {cc:?} is given for both {other} and {}",
+                        account.id
+                    )));
+                }
             }
         }
         let gated: Vec<&str> = catalog
@@ -368,7 +386,88 @@ impl Config {
         if self.accounts.is_empty() {
             account == deployment_account
         } else {
-            self.accounts.iter().any(|a| a == account)
+            self.accounts.iter().any(|a| a.id == account)
+        }
+    }
+
+    /// The AWS account the config maps a scanner's account id to (`accounts[].conformity_ids`).
+    pub fn account_for_scanner_id(&self, scanner_id: &str) -> Option<&str> {
+        self.accounts
+            .iter()
+            .find(|a| a.conformity_ids.iter().any(|c| c == scanner_id))
+            .map(|a| a.id.as_str())
+    }
+}
+
+/// A 12-digit AWS account number.
+pub fn is_account_number(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// A Conformity account id as it appears in messages: short (`oZX1TUZ6p`, `H19NxM15-`) or a UUID.
+pub fn is_scanner_account_id(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+}
+
+/// One entry of `accounts`: an AWS account number, written alone (`"123456789012"`) or with the
+/// scanner's ids for it (`{"id": "123456789012", "conformity_ids": ["HJzFMHchx"]}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountEntry {
+    pub id: String,
+    pub conformity_ids: Vec<String>,
+}
+
+impl From<&str> for AccountEntry {
+    fn from(id: &str) -> Self {
+        AccountEntry {
+            id: id.to_string(),
+            conformity_ids: Vec::new(),
+        }
+    }
+}
+
+impl Serialize for AccountEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.conformity_ids.is_empty() {
+            s.serialize_str(&self.id)
+        } else {
+            serde_json::json!({"id": self.id, "conformity_ids": self.conformity_ids}).serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(id) => Ok(AccountEntry {
+                id,
+                conformity_ids: Vec::new(),
+            }),
+            serde_json::Value::Object(mut m) => {
+                if let Some(k) = m.keys().find(|k| !matches!(k.as_str(), "id" | "conformity_ids")) {
+                    return Err(D::Error::custom(format!(
+                        "unknown field `{k}` in an account entry, expected `id` or `conformity_ids`"
+                    )));
+                }
+                let id = match m.remove("id") {
+                    Some(serde_json::Value::String(id)) => id,
+                    _ => {
+                        return Err(D::Error::custom(
+                            "an account entry needs `id`, the account number as a string",
+                        ))
+                    }
+                };
+                let conformity_ids = match m.remove("conformity_ids") {
+                    None => Vec::new(),
+                    Some(v) => serde_json::from_value(v)
+                        .map_err(|_| D::Error::custom("`conformity_ids` must be a list of strings"))?,
+                };
+                Ok(AccountEntry { id, conformity_ids })
+            }
+            _ => Err(D::Error::custom(
+                "an account is a 12-digit string or {\"id\": ..., \"conformity_ids\": [...]}",
+            )),
         }
     }
 }

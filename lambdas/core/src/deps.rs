@@ -61,6 +61,15 @@ impl Deps {
         })
     }
 
+    /// What intake needs to sort a message: the catalog, the region, the config.
+    pub fn intake(&self) -> crate::intake::IntakeCtx<'_> {
+        crate::intake::IntakeCtx {
+            catalog: self.catalog,
+            region: &self.settings.region,
+            config: &self.settings.config,
+        }
+    }
+
     /// The rule a finding is about and a check that this deployment may act in its account.
     pub fn admit(&self, finding: &Finding) -> Result<&'static RuleSpec, Error> {
         if !self

@@ -30,6 +30,13 @@ pub enum Error {
     /// The rule id is well formed but not one auto-remediate knows.
     #[error("rule {0} is not in the catalog")]
     UnknownRule(String),
+    /// The message's sources name different AWS accounts (`cloudProviderId`, an ARN in `link`,
+    /// the config's mapping of the scanner's account id): nothing is acted on.
+    #[error("the message names two AWS accounts: {0}")]
+    AccountMismatch(String),
+    /// The message's `region` and its `ccrn` name two different regions.
+    #[error("the message names two regions: {0}")]
+    RegionMismatch(String),
     /// The finding is for an AWS account this deployment may not touch.
     #[error("account {0} is not one this deployment remediates")]
     AccountNotAllowed(String),
@@ -91,6 +98,8 @@ pub const ERROR_NAMES: &[&str] = &[
     "InvalidField",
     "InvalidResourceId",
     "UnknownRule",
+    "AccountMismatch",
+    "RegionMismatch",
     "AccountNotAllowed",
     "InvalidInput",
     "ConfigInvalid",
@@ -118,6 +127,8 @@ impl Error {
             Error::InvalidField { .. } => "InvalidField",
             Error::InvalidResourceId { .. } => "InvalidResourceId",
             Error::UnknownRule(_) => "UnknownRule",
+            Error::AccountMismatch(_) => "AccountMismatch",
+            Error::RegionMismatch(_) => "RegionMismatch",
             Error::AccountNotAllowed(_) => "AccountNotAllowed",
             Error::InvalidInput(_) => "InvalidInput",
             Error::ConfigInvalid(_) => "ConfigInvalid",
@@ -299,6 +310,8 @@ mod tests {
                 kind: "",
             },
             Error::UnknownRule(String::new()),
+            Error::AccountMismatch(String::new()),
+            Error::RegionMismatch(String::new()),
             Error::AccountNotAllowed(String::new()),
             Error::InvalidInput(String::new()),
             Error::ConfigInvalid(String::new()),

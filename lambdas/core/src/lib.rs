@@ -1,6 +1,7 @@
 //! auto-remediate's core: everything the handlers share, and nothing that runs by itself.
 //!
-//! - [`finding`]: intake, from an SNS delivery to a typed, validated [`finding::Finding`];
+//! - [`intake`]: what arrives on the topic, sorted into acted on, acknowledged and rejected;
+//! - [`finding`]: the typed, validated [`finding::Finding`] every source becomes;
 //! - [`catalog`]: the rules auto-remediate heals, as data (`catalog/rules.json`);
 //! - [`config`]: the user's per-rule modes, exclusion tags and accounts;
 //! - [`keys`]: the approval links' signing keys (environment, Secrets Manager, SSM), with rotation;
@@ -9,6 +10,7 @@
 //! - [`plan`]: what a fix will change, as data a person reads before and after;
 //! - [`outcome`]: how executions end (the state machine's end states), and which are notified;
 //! - [`logs`]: the execution, rule and resource every log line of a run carries;
+//! - [`metrics`]: CloudWatch metrics as Embedded Metric Format lines (deliveries by kind and reason);
 //! - [`local`]: the local stack's `stack.json` ([`local::StackInfo`]), for the gateway, CLI and tests;
 //! - [`aws`]: SDK clients built once, per region; [`error`]: the named errors the state machine matches.
 //!
@@ -20,10 +22,12 @@ pub mod config;
 pub mod deps;
 pub mod error;
 pub mod finding;
+pub mod intake;
 pub mod keys;
 pub mod ledger;
 pub mod local;
 pub mod logs;
+pub mod metrics;
 pub mod outcome;
 pub mod plan;
 pub mod rules;

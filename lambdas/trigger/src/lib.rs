@@ -1,4 +1,14 @@
-//! Trigger: SNS delivery → validated finding → one Step Functions execution per failure of a check.
+//! Trigger: SNS delivery → intake → one Step Functions execution per failure of a check.
+//!
+//! Every delivery is one of three kinds (`ar_core::intake`), each logged once with the SNS
+//! message id and counted as a CloudWatch metric (`AutoRemediate/Deliveries`, by `Delivery` and
+//! `Reason`): **acted on** (a run started, or a duplicate of one), **acknowledged** (a passed
+//! check, a rule not healed here or turned off, an account not listed or not resolved, the
+//! channel's test string, a message that is not a check), **rejected** (malformed or hostile: a
+//! named error). Acknowledged and rejected deliveries end the invocation successfully: a retry
+//! cannot change them, so they never reach the dead-letter queue. Only a failure that a retry
+//! can fix (throttling, a 5xx) or a broken deployment fails the invocation, so Lambda retries it
+//! and the dead-letter queue holds only findings really lost.
 //!
 //! Each check has generations, kept in the ledger (`check#<key>`): a delivery while the check's
 //! execution runs starts nothing (three deliveries of one message start one execution); a
@@ -6,11 +16,12 @@
 //! failed run can be retried by a later delivery), except a repeat of the very failure an
 //! execution already handled successfully (same discovery time). The execution name is derived
 //! from the check and its generation, so a trigger that dies between recording the generation and
-//! starting it is completed by the next delivery. A malformed or hostile message ends here with a
-//! named error and starts nothing; a `SUCCESS` check is acknowledged and ignored.
+//! starting it is completed by the next delivery.
 
+use ar_core::catalog::Mode;
 use ar_core::deps::Deps;
-use ar_core::finding::{parse_conformity, Finding, Intake};
+use ar_core::finding::Finding;
+use ar_core::intake::{conformity, Ack, AckReason, Delivery, Intake};
 use ar_core::ledger::CheckRecord;
 use ar_core::Error;
 use serde::Serialize;
@@ -38,18 +49,26 @@ pub enum RecordResult {
         generation: u64,
     },
     /// A duplicate: this check's execution is running (or was just started by another delivery).
-    AlreadyStarted {
-        execution_name: String,
-    },
+    AlreadyStarted { execution_name: String },
     /// A repeat of a failure an execution already handled successfully.
-    AlreadyHandled {
-        execution_name: String,
-        reason: String,
-    },
-    Ignored {
-        rule_id: String,
-        reason: String,
-    },
+    AlreadyHandled { execution_name: String, reason: String },
+    /// Nothing to do, and why.
+    Acknowledged(Ack),
+    /// Malformed or hostile: the error's name and text.
+    Rejected { error: String, detail: String },
+}
+
+impl RecordResult {
+    /// Which of the three kinds of delivery this is, and its reason (the metric's dimensions).
+    pub fn delivery(&self) -> (Delivery, &str) {
+        match self {
+            RecordResult::Started { .. } => (Delivery::ActedOn, "Started"),
+            RecordResult::AlreadyStarted { .. } => (Delivery::ActedOn, "AlreadyStarted"),
+            RecordResult::AlreadyHandled { .. } => (Delivery::ActedOn, "AlreadyHandled"),
+            RecordResult::Acknowledged(a) => (Delivery::Acknowledged, a.reason.name()),
+            RecordResult::Rejected { error, .. } => (Delivery::Rejected, error),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,8 +76,15 @@ pub struct TriggerOutput {
     pub records: Vec<RecordResult>,
 }
 
-/// The SNS `Message` strings of a Lambda SNS event.
-pub fn sns_messages(event: &Value) -> Result<Vec<&str>, Error> {
+/// One SNS record: its message id and its `Message` text.
+#[derive(Debug, Clone, Copy)]
+pub struct SnsRecord<'a> {
+    pub message_id: &'a str,
+    pub message: &'a str,
+}
+
+/// The records of a Lambda SNS event.
+pub fn sns_records(event: &Value) -> Result<Vec<SnsRecord<'_>>, Error> {
     let records = event
         .get("Records")
         .and_then(Value::as_array)
@@ -69,50 +95,102 @@ pub fn sns_messages(event: &Value) -> Result<Vec<&str>, Error> {
     records
         .iter()
         .map(|r| {
-            r.get("Sns")
+            let sns = r.get("Sns");
+            let message = sns
                 .and_then(|s| s.get("Message"))
                 .and_then(Value::as_str)
-                .ok_or_else(|| Error::InvalidEnvelope("a record without `Sns.Message` text".into()))
+                .ok_or_else(|| Error::InvalidEnvelope("a record without `Sns.Message` text".into()))?;
+            let message_id = sns
+                .and_then(|s| s.get("MessageId"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            Ok(SnsRecord { message_id, message })
         })
         .collect()
 }
 
 pub async fn handle(deps: &Deps, event: Value) -> Result<TriggerOutput, Error> {
+    let records = match sns_records(&event) {
+        Ok(records) => records,
+        Err(e) => {
+            let rejected = rejected("", &e);
+            return Ok(TriggerOutput {
+                records: vec![rejected],
+            });
+        }
+    };
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        let result = handle_record(deps, record).await?;
+        let (kind, reason) = result.delivery();
+        ar_core::metrics::delivery(kind, reason);
+        out.push(result);
+    }
+    Ok(TriggerOutput { records: out })
+}
+
+/// A rejected delivery, logged once with its message id (a retry cannot fix it: never retried).
+fn rejected(message_id: &str, e: &Error) -> RecordResult {
+    tracing::warn!(message_id, error = e.name(), detail = %e, delivery = "Rejected", "rejected");
+    RecordResult::Rejected {
+        error: e.name().to_string(),
+        detail: e.to_string(),
+    }
+}
+
+fn acknowledged(message_id: &str, ack: Ack) -> RecordResult {
+    tracing::info!(
+        message_id,
+        reason = ack.reason.name(),
+        rule_id = ack.rule_id.as_deref(),
+        detail = ack.detail,
+        delivery = "Acknowledged",
+        "acknowledged"
+    );
+    RecordResult::Acknowledged(ack)
+}
+
+/// One record's kind; an error only for what a retry can fix (or a deployment that cannot work).
+async fn handle_record(deps: &Deps, record: SnsRecord<'_>) -> Result<RecordResult, Error> {
+    let id = record.message_id;
+    let finding = match conformity::parse(record.message, &deps.intake()) {
+        Err(e) => return Ok(rejected(id, &e)),
+        Ok(Intake::Acknowledged(ack)) => {
+            ar_core::logs::record(None, ack.rule_id.as_deref(), None);
+            return Ok(acknowledged(id, ack));
+        }
+        Ok(Intake::Failure(finding)) => finding,
+    };
+    // SNS gives a Lambda one record per invocation: the invocation is this finding's.
+    ar_core::logs::record(None, Some(&finding.rule_id), Some(&finding.resource));
+    let ack = |reason: AckReason, detail: String| {
+        acknowledged(
+            id,
+            Ack {
+                reason,
+                rule_id: Some(finding.rule_id.clone()),
+                detail,
+            },
+        )
+    };
+    match deps.admit(&finding) {
+        Err(e @ Error::AccountNotAllowed(_)) => return Ok(ack(AckReason::AccountNotAllowed, e.to_string())),
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    if deps.settings.config.mode_for(&finding.rule_id, deps.catalog) == Mode::Off {
+        return Ok(ack(
+            AckReason::RuleOff,
+            format!("rule {} is off in the config", finding.rule_id),
+        ));
+    }
     let state_machine = deps
         .settings
         .state_machine_arn
         .as_deref()
         .ok_or_else(|| Error::ConfigInvalid("STATE_MACHINE_ARN is not set".into()))?;
-    let mut out = Vec::new();
-    for message in sns_messages(&event)? {
-        let finding = match parse_conformity(message, deps.catalog, &deps.settings.region)? {
-            Intake::Ignored { rule_id, reason } => {
-                ar_core::logs::record(None, Some(&rule_id), None);
-                tracing::info!(rule_id, reason, "ignored");
-                out.push(RecordResult::Ignored { rule_id, reason });
-                continue;
-            }
-            Intake::Failure(finding) => finding,
-        };
-        // SNS gives a Lambda one record per invocation: the invocation is this finding's.
-        ar_core::logs::record(None, Some(&finding.rule_id), Some(&finding.resource));
-        // A finding for an account this deployment does not remediate is skipped with its reason
-        // (not failed: SNS would only redeliver it, and nothing will ever change that).
-        match deps.admit(&finding) {
-            Err(e @ Error::AccountNotAllowed(_)) => {
-                let reason = format!("{}: {e}", e.name());
-                tracing::info!(rule_id = finding.rule_id, reason, "skipped");
-                out.push(RecordResult::Ignored {
-                    rule_id: finding.rule_id.clone(),
-                    reason,
-                });
-                continue;
-            }
-            other => other?,
-        };
-        out.push(start(deps, state_machine, &finding).await?);
-    }
-    Ok(TriggerOutput { records: out })
+    tracing::info!(message_id = id, delivery = "ActedOn", account_source = ?finding.account_source, "acted on");
+    start(deps, state_machine, &finding).await
 }
 
 /// What the latest execution of a check is doing.
@@ -241,9 +319,10 @@ mod tests {
     #[test]
     fn the_fixture_envelope_yields_its_message() {
         let event: Value = serde_json::from_str(include_str!("../../core/fixtures/sns-envelope.json")).unwrap();
-        let messages = sns_messages(&event).unwrap();
-        assert_eq!(messages.len(), 1);
-        assert!(messages[0].contains("S3-001"));
+        let records = sns_records(&event).unwrap();
+        assert_eq!(records.len(), 1);
+        assert!(records[0].message.contains("S3-001"));
+        assert_eq!(records[0].message_id, "95df01b4-ee98-5cb9-9903-4c221d41eb5e");
     }
 
     #[test]
@@ -253,7 +332,7 @@ mod tests {
             serde_json::json!({"Records": []}),
             serde_json::json!({"Records": [{"Sns": {"Message": 5}}]}),
         ] {
-            assert_eq!(sns_messages(&bad).unwrap_err().name(), "InvalidEnvelope");
+            assert_eq!(sns_records(&bad).unwrap_err().name(), "InvalidEnvelope");
         }
     }
 }

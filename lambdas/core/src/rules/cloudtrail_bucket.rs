@@ -409,23 +409,25 @@ mod tests {
     #[test]
     fn a_finding_may_name_the_trail_by_name_or_by_arn() {
         use crate::catalog::Catalog;
-        use crate::finding::{parse_conformity, Intake};
+        use crate::intake::{conformity, Intake, IntakeCtx};
+        let cx = IntakeCtx::new(Catalog::builtin(), "us-east-1");
         let arn = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/main-trail";
         for resource in ["main-trail", arn] {
             let msg = serde_json::json!({
                 "ruleId": "CT-003", "status": "FAILURE", "service": "CloudTrail", "region": "eu-west-1",
-                "resource": resource, "ccrn": format!("ccrn:aws:111122223333:CloudTrail:eu-west-1:{resource}"),
+                "resource": resource, "ccrn": format!("ccrn:aws:oZX1TUZ6p:CloudTrail:eu-west-1:{resource}"),
+                "cloudProviderId": "111122223333",
             });
-            match parse_conformity(&msg.to_string(), Catalog::builtin(), "us-east-1").unwrap() {
+            match conformity::parse(&msg.to_string(), &cx).unwrap() {
                 Intake::Failure(f) => assert_eq!(f.resource, resource),
                 other => panic!("{other:?}"),
             }
         }
         let bad = serde_json::json!({
             "ruleId": "CT-003", "status": "FAILURE", "region": "eu-west-1", "resource": "../x",
-            "ccrn": "ccrn:aws:111122223333:CloudTrail:eu-west-1:../x",
+            "ccrn": "ccrn:aws:oZX1TUZ6p:CloudTrail:eu-west-1:../x", "cloudProviderId": "111122223333",
         });
-        let err = parse_conformity(&bad.to_string(), Catalog::builtin(), "us-east-1").unwrap_err();
+        let err = conformity::parse(&bad.to_string(), &cx).unwrap_err();
         assert_eq!(err.name(), "InvalidResourceId");
     }
 

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::{partition, Ctx};
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 use crate::rules::ids;
 
 /// The family: `cloudtrail-multi-region` in the catalog.
@@ -154,6 +154,7 @@ impl RuleFamily for CloudTrailMultiRegion {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "region name (or a CloudTrail trail name or ARN)";
+    const PLACEMENT: Placement = Placement::Region;
     const READS: &'static [&'static str] = &[DESCRIBE_TRAILS, GET_TRAIL_STATUS, LIST_TAGS];
     const WRITES: &'static [&'static str] = &[CREATE_TRAIL, UPDATE_TRAIL, START_LOGGING];
     type Params = Params;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 use crate::rules::ids;
 
 /// The family: `config-recorder` in the catalog.
@@ -164,6 +164,7 @@ impl RuleFamily for ConfigRecorder {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "region name (or an AWS Config recorder name)";
+    const PLACEMENT: Placement = Placement::Region;
     const READS: &'static [&'static str] = &[DESCRIBE_RECORDERS, DESCRIBE_RECORDER_STATUS, DESCRIBE_CHANNELS];
     const WRITES: &'static [&'static str] = &[PUT_RECORDER, PUT_CHANNEL, START_RECORDER, PASS_ROLE];
     type Params = Params;

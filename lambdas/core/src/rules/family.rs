@@ -37,6 +37,24 @@ pub struct Target<'a> {
     pub region: &'a str,
 }
 
+/// Where a family's resources live: which region a finding acts in, and whether it must name
+/// a resource. Intake reads it (README, "Intake").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// In one region, which the finding names (`region`, or the `ccrn`'s; `global` on both: the
+    /// deployment's region). A finding must name the resource.
+    Regional,
+    /// Named globally, living in one region the live resource tells (an S3 bucket:
+    /// `GetBucketLocation`): acted on from the deployment's region whatever the finding says.
+    Located,
+    /// Global (IAM, Organizations): acted on from the deployment's region.
+    Global,
+    /// The region itself (GuardDuty, AWS Config, CloudTrail): a finding that names no resource
+    /// means its region.
+    Region,
+}
+
 /// What a family reads: the rule-relevant state and, when asked, the tags.
 pub struct Read<S> {
     pub state: S,
@@ -62,6 +80,8 @@ pub trait RuleFamily: Send + Sync + 'static {
     const WRITES: &'static [&'static str];
     /// How long a change may take to show in reads; Verify re-reads for this long.
     const SETTLE: Duration = Duration::from_secs(6);
+    /// Where its resources live (intake's region and resource rules).
+    const PLACEMENT: Placement = Placement::Regional;
     /// For RULES.md: what a fix changes, what it never touches, how to undo it from its
     /// recorded `before`, and where it is proven (the local stack, or request-level tests only).
     const DOC: FamilyDoc;
@@ -75,6 +95,13 @@ pub trait RuleFamily: Send + Sync + 'static {
 
     /// Whether `id` has the shape of this family's resource ids (rejects path-like or injected ids).
     fn valid_id(id: &str) -> bool;
+
+    /// The resource id to act on, from the one the scanner sent and its `extradata` (string
+    /// values by name): the sent id unless the family needs more of the message to name it
+    /// exactly. Checked with [`RuleFamily::valid_id`] afterwards.
+    fn resource_from(sent: &str, _extradata: &BTreeMap<String, String>) -> String {
+        sent.to_string()
+    }
 
     /// Reads the resource; `None` when it does not exist.
     fn read(
@@ -151,6 +178,8 @@ pub trait DynFamily: Send + Sync {
     fn settle(&self) -> Duration;
     fn doc(&self) -> FamilyDoc;
     fn valid_id(&self, id: &str) -> bool;
+    fn placement(&self) -> Placement;
+    fn resource_from(&self, sent: &str, extradata: &BTreeMap<String, String>) -> String;
     /// Whether a catalog entry's parameters are this family's.
     fn check_params(&self, params: &Value) -> Result<(), String>;
     fn read<'a>(
@@ -225,6 +254,12 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
     }
     fn valid_id(&self, id: &str) -> bool {
         F::valid_id(id)
+    }
+    fn placement(&self) -> Placement {
+        F::PLACEMENT
+    }
+    fn resource_from(&self, sent: &str, extradata: &BTreeMap<String, String>) -> String {
+        F::resource_from(sent, extradata)
     }
     fn check_params(&self, p: &Value) -> Result<(), String> {
         params::<F>(p).map(|_| ()).map_err(|e| e.to_string())

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 
 /// The family: `guardduty-detector` in the catalog.
 pub struct GuardDutyDetector;
@@ -166,6 +166,7 @@ impl RuleFamily for GuardDutyDetector {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "region name or GuardDuty detector id";
+    const PLACEMENT: Placement = Placement::Region;
     const READS: &'static [&'static str] = &[LIST_DETECTORS, GET_DETECTOR];
     const WRITES: &'static [&'static str] = &[CREATE_DETECTOR, UPDATE_DETECTOR, CREATE_SERVICE_LINKED_ROLE];
     type Params = Params;
@@ -173,7 +174,7 @@ impl RuleFamily for GuardDutyDetector {
     type Change = Change;
 
     fn valid_id(id: &str) -> bool {
-        is_detector_id(id) || crate::finding::is_region(id)
+        is_detector_id(id) || crate::rules::ids::is_region_name(id)
     }
 
     async fn read(ctx: &Ctx, resource: &str, tags: Tags) -> Result<Option<Read<Detectors>>, Error> {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 use crate::rules::iam_keys::{self, Change, UserKeys, ACTIVE};
 
 /// The family: `iam-exposed-key` in the catalog.
@@ -31,6 +31,7 @@ impl RuleFamily for IamExposedKey {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "IAM access key id";
+    const PLACEMENT: Placement = Placement::Global;
     const READS: &'static [&'static str] = &[
         iam_keys::GET_ACCESS_KEY_LAST_USED,
         iam_keys::LIST_ACCESS_KEYS,
@@ -43,7 +44,11 @@ impl RuleFamily for IamExposedKey {
     type Change = Change;
 
     fn valid_id(id: &str) -> bool {
-        iam_keys::is_access_key_id(id)
+        iam_keys::is_access_key_id(id) || iam_keys::user_key(id).is_some()
+    }
+
+    fn resource_from(sent: &str, extradata: &std::collections::BTreeMap<String, String>) -> String {
+        iam_keys::resource_from(sent, extradata)
     }
 
     async fn read(ctx: &Ctx, key: &str, tags: Tags) -> Result<Option<Read<UserKeys>>, Error> {

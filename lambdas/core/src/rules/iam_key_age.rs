@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 use crate::rules::iam_keys::{self, Change, UserKeys, ACTIVE};
 
 /// The family: `iam-key-age` in the catalog.
@@ -35,6 +35,7 @@ impl RuleFamily for IamKeyAge {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "IAM user name or access key id";
+    const PLACEMENT: Placement = Placement::Global;
     const READS: &'static [&'static str] = &[
         iam_keys::LIST_ACCESS_KEYS,
         iam_keys::GET_ACCESS_KEY_LAST_USED,
@@ -47,7 +48,11 @@ impl RuleFamily for IamKeyAge {
     type Change = Change;
 
     fn valid_id(id: &str) -> bool {
-        iam_keys::is_access_key_id(id) || iam_keys::is_user_name(id)
+        iam_keys::is_access_key_id(id) || iam_keys::is_user_name(id) || iam_keys::user_key(id).is_some()
+    }
+
+    fn resource_from(sent: &str, extradata: &std::collections::BTreeMap<String, String>) -> String {
+        iam_keys::resource_from(sent, extradata)
     }
 
     async fn read(ctx: &Ctx, resource: &str, tags: Tags) -> Result<Option<Read<UserKeys>>, Error> {

@@ -41,6 +41,23 @@ pub fn is_user_name(id: &str) -> bool {
             && id.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
 }
 
+/// `user/AKIA...`: one key of one user, as intake names it when the finding's `extradata` gives
+/// the key's user (IAM-001/IAM-038 as Conformity sends them).
+pub fn user_key(id: &str) -> Option<(&str, &str)> {
+    id.split_once('/')
+        .filter(|(user, key)| is_user_name(user) && is_access_key_id(key))
+}
+
+/// The resource of an access-key finding: `user/key` when the message's `extradata` names the
+/// key's user (`UserName`), else the key id (its user found with GetAccessKeyLastUsed) or the
+/// user as sent.
+pub fn resource_from(sent: &str, extradata: &BTreeMap<String, String>) -> String {
+    match extradata.get("UserName") {
+        Some(user) if is_access_key_id(sent) && is_user_name(user) => format!("{user}/{sent}"),
+        _ => sent.to_string(),
+    }
+}
+
 /// One access key as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessKey {
@@ -182,10 +199,13 @@ async fn user_tags(iam: &aws_sdk_iam::Client, user: &str) -> Result<BTreeMap<Str
 }
 
 /// Reads a user's keys (`resource` a user name), or the keys of the user an access key id
-/// belongs to with only that key considered. `None` when the user or the key does not exist.
+/// belongs to with only that key considered (`user/key`, or the key alone: its user is then
+/// found with GetAccessKeyLastUsed). `None` when the user or the key does not exist.
 pub async fn read(ctx: &Ctx, resource: &str, tags: Tags) -> Result<Option<Read<UserKeys>>, Error> {
     let iam = iam(ctx);
-    let (user, only) = if is_access_key_id(resource) {
+    let (user, only) = if let Some((user, key)) = user_key(resource) {
+        (user.to_string(), Some(key.to_string()))
+    } else if is_access_key_id(resource) {
         match owner(&iam, resource).await? {
             Some(user) => (user, Some(resource.to_string())),
             None => return Ok(None),

@@ -169,7 +169,7 @@ mod tests {
 
     use super::*;
     use crate::catalog::Catalog;
-    use crate::finding::{parse_conformity, Intake};
+    use crate::intake::{conformity, Intake, IntakeCtx};
 
     #[test]
     fn every_family_is_named_once_used_by_a_rule_and_declares_exact_actions() {
@@ -213,7 +213,7 @@ mod tests {
         for entry in std::fs::read_dir(&dir).expect("the fixtures directory") {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
-            let finding = match parse_conformity(&text, catalog, "us-east-1") {
+            let finding = match conformity::parse(&text, &IntakeCtx::new(catalog, "us-east-1")) {
                 Ok(Intake::Failure(f)) => f,
                 other => panic!("{}: {other:?}", path.display()),
             };
@@ -225,6 +225,11 @@ mod tests {
                 path.display()
             );
             assert!(spec.family_impl().valid_id(&finding.resource), "{}", path.display());
+            assert!(
+                !text.contains(&format!("ccrn:aws:{}", finding.account_id)),
+                "{}: the real shape has Conformity's account id in the ccrn",
+                path.display()
+            );
             seen.insert(spec.id.clone());
         }
         let missing: Vec<_> = catalog

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 
 /// The family: `organizations-all-features` in the catalog.
 pub struct OrganizationsAllFeatures;
@@ -74,6 +74,7 @@ impl RuleFamily for OrganizationsAllFeatures {
         tested: "request-level",
     };
     const RESOURCE: &'static str = "AWS organization id";
+    const PLACEMENT: Placement = Placement::Global;
     const READS: &'static [&'static str] = &[DESCRIBE_ORGANIZATION, LIST_HANDSHAKES];
     const WRITES: &'static [&'static str] = &[ENABLE_ALL_FEATURES];
     const SETTLE: Duration = Duration::from_secs(30);

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 use crate::rules::{ids, s3_bucket};
 
 /// The family: `s3-acl` in the catalog.
@@ -30,6 +30,7 @@ impl RuleFamily for S3Acl {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "S3 bucket name";
+    const PLACEMENT: Placement = Placement::Located;
     const READS: &'static [&'static str] = &[
         GET_BUCKET_ACL,
         s3_bucket::GET_BUCKET_TAGGING,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 use crate::rules::{ids, s3_bucket};
 
 /// The family: `s3-default-encryption` in the catalog.
@@ -63,6 +63,7 @@ impl RuleFamily for S3DefaultEncryption {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "S3 bucket name";
+    const PLACEMENT: Placement = Placement::Located;
     const READS: &'static [&'static str] = &[
         GET_ENCRYPTION,
         s3_bucket::GET_BUCKET_TAGGING,

@@ -27,7 +27,7 @@ use serde_json::Value;
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 use crate::rules::{ids, s3_bucket};
 
 /// The family: `s3-bucket-policy` in the catalog.
@@ -435,6 +435,7 @@ impl RuleFamily for S3BucketPolicy {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "S3 bucket name";
+    const PLACEMENT: Placement = Placement::Located;
     const READS: &'static [&'static str] = &[
         GET_BUCKET_POLICY,
         s3_bucket::GET_BUCKET_TAGGING,

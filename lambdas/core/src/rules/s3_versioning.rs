@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 use crate::rules::{ids, s3_bucket};
 
 /// The family: `s3-versioning` in the catalog.
@@ -59,6 +59,7 @@ impl RuleFamily for S3Versioning {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "S3 bucket name";
+    const PLACEMENT: Placement = Placement::Located;
     const READS: &'static [&'static str] = &[
         GET_BUCKET_VERSIONING,
         s3_bucket::GET_BUCKET_TAGGING,
