@@ -86,3 +86,16 @@ async fn the_aws_cli_publishes_a_finding_and_reads_the_healing_execution() {
     let acl = aws(&stack, &["s3api", "get-bucket-acl", "--bucket", &bucket]);
     assert!(!acl.to_string().contains("AllUsers"), "{acl}");
 }
+
+#[tokio::test]
+async fn the_aws_cli_sees_a_default_key_as_aws_shows_it() {
+    // `aws kms create-key` with no options: AWS makes a SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT key and
+    // says so in both answers (moto leaves the usage out; the gateway fills it in).
+    let stack = Stack::connect();
+    let created = aws(&stack, &["kms", "create-key"]);
+    assert_eq!(created["KeyMetadata"]["KeyUsage"], "ENCRYPT_DECRYPT", "{created}");
+    let key = created["KeyMetadata"]["KeyId"].as_str().unwrap();
+    let described = aws(&stack, &["kms", "describe-key", "--key-id", key]);
+    assert_eq!(described["KeyMetadata"]["KeySpec"], "SYMMETRIC_DEFAULT", "{described}");
+    assert_eq!(described["KeyMetadata"]["KeyUsage"], "ENCRYPT_DECRYPT", "{described}");
+}

@@ -62,6 +62,46 @@ async fn rotation_off_is_turned_on_and_the_key_stays_enabled() {
     assert_eq!(run.output["remediation"]["before"]["rotation_enabled"], false);
 }
 
+/// A key created as most are on AWS: `CreateKey` with neither `KeySpec` nor `KeyUsage`. (moto
+/// leaves its usage empty; the gateway answers as AWS does, `ENCRYPT_DECRYPT`.)
+async fn default_key(stack: &Stack) -> String {
+    let created = kms(stack)
+        .create_key()
+        .description("auto-remediate integration test, AWS's defaults")
+        .send()
+        .await
+        .unwrap();
+    let meta = created.key_metadata().unwrap();
+    assert_eq!(
+        meta.key_usage(),
+        Some(&KeyUsageType::EncryptDecrypt),
+        "CreateKey: {meta:?}"
+    );
+    meta.key_id().to_string()
+}
+
+#[tokio::test]
+async fn a_key_created_with_the_defaults_is_described_as_aws_describes_it() {
+    let stack = Stack::connect();
+    let k = default_key(&stack).await;
+    let out = kms(&stack).describe_key().key_id(&k).send().await.unwrap();
+    let meta = out.key_metadata().unwrap();
+    assert_eq!(meta.key_spec(), Some(&KeySpec::SymmetricDefault));
+    assert_eq!(meta.key_usage(), Some(&KeyUsageType::EncryptDecrypt), "{meta:?}");
+}
+
+#[tokio::test]
+async fn rotation_off_on_a_key_created_with_the_defaults_is_turned_on() {
+    let stack = Stack::connect();
+    let k = default_key(&stack).await;
+    assert!(!rotation(&stack, &k).await);
+    let run = stack.publish_and_wait(&stack.message("KMS-002", &k)).await;
+    assert_eq!(last(&run), "Healed", "{:?} {:?}", run.task_errors(), run.output);
+    assert!(rotation(&stack, &k).await);
+    assert_eq!(state(&stack, &k).await, KeyState::Enabled);
+    assert_eq!(run.output["remediation"]["before"]["key"]["usage"], "ENCRYPT_DECRYPT");
+}
+
 #[tokio::test]
 async fn an_asymmetric_key_is_rejected_by_name_and_left_as_it_is() {
     let stack = Stack::connect();

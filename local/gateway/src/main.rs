@@ -12,6 +12,7 @@
 
 mod ddb_locks;
 mod faults;
+mod kms_usage;
 mod provision;
 mod server;
 

@@ -590,6 +590,14 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
             .uri
             .query()
             .is_some_and(|q| q.split('&').any(|p| p == "versioning"));
+    // Where moto's answer differs from AWS's, the answer AWS gives.
+    let correct: Option<fn(Bytes) -> Bytes> = if versioning_read {
+        Some(aws_shaped_versioning)
+    } else if crate::kms_usage::concerns(&parts.headers) {
+        Some(crate::kms_usage::aws_shaped)
+    } else {
+        None
+    };
     let uri: http::Uri = match format!("{}{}", gw.moto, path_and_query).parse() {
         Ok(u) => u,
         Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e.to_string()})),
@@ -609,17 +617,17 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
     let resp = match gw.client.request(out).await {
         Ok(resp) => {
             let (parts, body) = resp.into_parts();
-            match body.collect().await {
-                Ok(b) if versioning_read => {
-                    let body = aws_shaped_versioning(b.to_bytes());
+            match (body.collect().await, correct.filter(|_| parts.status.is_success())) {
+                (Ok(b), Some(correct)) => {
+                    let body = correct(b.to_bytes());
                     let mut parts = parts;
                     parts
                         .headers
                         .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(body.len()));
                     Response::from_parts(parts, Full::new(body))
                 }
-                Ok(b) => Response::from_parts(parts, Full::new(b.to_bytes())),
-                Err(e) => respond(
+                (Ok(b), None) => Response::from_parts(parts, Full::new(b.to_bytes())),
+                (Err(e), _) => respond(
                     StatusCode::BAD_GATEWAY,
                     &request_id,
                     json!({"message": format!("moto: {e}")}),

@@ -47,9 +47,26 @@ impl Describe for Change {
     }
 }
 
-/// Why the key cannot rotate automatically, if it cannot.
+/// Why the key cannot rotate automatically, if it cannot. A field DescribeKey did not report is
+/// named as missing, and the key is not rotated (what it is cannot be told).
 pub fn not_rotatable(k: &KeyInfo) -> Option<String> {
-    if k.manager != "CUSTOMER" {
+    let missing: Vec<&str> = [
+        ("KeyManager", &k.manager),
+        ("KeySpec", &k.spec),
+        ("KeyUsage", &k.usage),
+        ("Origin", &k.origin),
+        ("KeyState", &k.state),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.is_empty())
+    .map(|(name, _)| name)
+    .collect();
+    if !missing.is_empty() {
+        Some(format!(
+            "DescribeKey reported no {} for it (only a key known to be an enabled, customer-managed symmetric encryption key with KMS material is rotated)",
+            missing.join(", ")
+        ))
+    } else if k.manager != "CUSTOMER" {
         Some(format!("it is managed by {} (AWS rotates its own keys)", k.manager))
     } else if k.spec != "SYMMETRIC_DEFAULT" || k.usage != "ENCRYPT_DECRYPT" {
         Some(format!(
@@ -269,6 +286,18 @@ mod tests {
         assert!(not_rotatable(&k).unwrap().contains("replica"));
     }
 
+    #[test]
+    fn a_key_whose_usage_is_not_reported_is_not_rotated_and_the_message_says_so() {
+        let mut k = key("Enabled");
+        k.usage = String::new();
+        let why = not_rotatable(&k).unwrap();
+        assert!(why.starts_with("DescribeKey reported no KeyUsage for it"), "{why}");
+        assert!(!why.contains("  "), "{why}");
+        k.origin = String::new();
+        let why = not_rotatable(&k).unwrap();
+        assert!(why.contains("no KeyUsage, Origin for it"), "{why}");
+    }
+
     fn describe_output(spec: KeySpec, usage: KeyUsageType) -> DescribeKeyOutput {
         DescribeKeyOutput::builder()
             .key_metadata(
@@ -336,6 +365,35 @@ mod tests {
         let err = KmsKeyRotation::read(&ctx, KEY, Tags::Read).await.err().unwrap();
         assert_eq!(err.name(), "InvalidInput");
         assert!(err.to_string().contains("rotation is not supported"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_key_described_without_usage_is_refused_and_nothing_else_is_sent() {
+        let describe = mock!(aws_sdk_kms::Client::describe_key).then_output(|| {
+            DescribeKeyOutput::builder()
+                .key_metadata(
+                    KeyMetadata::builder()
+                        .key_id(KEY)
+                        .key_manager(KeyManagerType::Customer)
+                        .key_spec(KeySpec::SymmetricDefault)
+                        .origin(OriginType::AwsKms)
+                        .key_state(KeyState::Enabled)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let ctx = mocked(
+            KmsKeyRotation::READS,
+            KmsKeyRotation::WRITES,
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&describe),
+        );
+        let err = KmsKeyRotation::read(&ctx, KEY, Tags::Read).await.err().unwrap();
+        assert_eq!(err.name(), "InvalidInput");
+        assert!(err.to_string().contains("reported no KeyUsage"), "{err}");
+        assert_eq!(describe.num_calls(), 1);
     }
 
     #[tokio::test]
