@@ -71,9 +71,29 @@ impl RecordResult {
     }
 }
 
+/// One record's outcome with its kind and reason (what the metric counts).
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub delivery: Delivery,
+    pub reason: String,
+    #[serde(flatten)]
+    pub result: RecordResult,
+}
+
+impl From<RecordResult> for Record {
+    fn from(result: RecordResult) -> Record {
+        let (delivery, reason) = result.delivery();
+        Record {
+            delivery,
+            reason: reason.to_string(),
+            result,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TriggerOutput {
-    pub records: Vec<RecordResult>,
+    pub records: Vec<Record>,
 }
 
 /// One SNS record: its message id and its `Message` text.
@@ -113,20 +133,23 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TriggerOutput, Error> {
     let records = match sns_records(&event) {
         Ok(records) => records,
         Err(e) => {
-            let rejected = rejected("", &e);
             return Ok(TriggerOutput {
-                records: vec![rejected],
-            });
+                records: vec![counted(rejected("", &e))],
+            })
         }
     };
     let mut out = Vec::with_capacity(records.len());
     for record in records {
-        let result = handle_record(deps, record).await?;
-        let (kind, reason) = result.delivery();
-        ar_core::metrics::delivery(kind, reason);
-        out.push(result);
+        out.push(counted(handle_record(deps, record).await?));
     }
     Ok(TriggerOutput { records: out })
+}
+
+/// The record of a delivery, counted in the `Deliveries` metric.
+fn counted(result: RecordResult) -> Record {
+    let record = Record::from(result);
+    ar_core::metrics::delivery(record.delivery, &record.reason);
+    record
 }
 
 /// A rejected delivery, logged once with its message id (a retry cannot fix it: never retried).

@@ -13,6 +13,7 @@
 mod ddb_locks;
 mod faults;
 mod kms_usage;
+mod metrics;
 mod provision;
 mod server;
 
@@ -147,6 +148,7 @@ async fn run() -> Result<(), String> {
     )
     .map_err(|e| format!("{}: {e}", e.name()))?;
     gw.deps.set(deps).map_err(|_| "dependencies set twice".to_string())?;
+    metrics::forward_to(&args.moto, &args.region);
 
     let info = provision::StackInfo {
         endpoint_url: endpoint,

@@ -537,10 +537,15 @@ async fn sns_delivery(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body
             json!({"message_id": message_id, "error": {"errorType": "Unavailable", "errorMessage": "the stack is still starting"}})
         }
         Some(deps) => match run_handler(&deps, Handler::Trigger, event).await {
-            Ok(v) => json!({"message_id": message_id, "result": v}),
-            Err(e) => {
-                json!({"message_id": message_id, "error": {"errorType": e.name(), "errorMessage": e.to_string()}})
+            Ok(v) => {
+                // One record per SNS delivery: its kind (ActedOn, Acknowledged, Rejected) and why.
+                let record = &v["records"][0];
+                json!({"message_id": message_id, "delivery": record["delivery"], "reason": record["reason"], "result": v})
             }
+            Err(e) => json!({
+                "message_id": message_id, "delivery": "Failed", "reason": e.name(),
+                "error": {"errorType": e.name(), "errorMessage": e.to_string()},
+            }),
         },
     };
     {
