@@ -29,6 +29,8 @@ pub struct Stack {
     pub ec2: aws_sdk_ec2::Client,
     pub sns: aws_sdk_sns::Client,
     pub sfn: aws_sdk_sfn::Client,
+    /// The stack's own config (its `accounts` map Conformity ids, as the trigger reads them).
+    pub config: ar_core::config::Config,
 }
 
 pub fn stack_dir() -> PathBuf {
@@ -70,6 +72,15 @@ impl Stack {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             sns: aws_sdk_sns::Client::new(&sdk),
             sfn: aws_sdk_sfn::Client::new(&sdk),
+            config: match &info.config_file {
+                Some(path) => {
+                    // Relative to the workspace, where the stack was started.
+                    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+                    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    ar_core::config::Config::parse(&text, Catalog::builtin()).expect("the stack's config")
+                }
+                None => ar_core::config::Config::default(),
+            },
             sdk,
             info,
         }
@@ -92,10 +103,12 @@ impl Stack {
 
     /// The finding the trigger makes of a message, when it is one to act on.
     pub fn finding(&self, message: &Value) -> Option<Finding> {
-        match conformity::parse(
-            &message.to_string(),
-            &IntakeCtx::new(Catalog::builtin(), &self.info.region),
-        ) {
+        let cx = IntakeCtx {
+            catalog: Catalog::builtin(),
+            region: &self.info.region,
+            config: &self.config,
+        };
+        match conformity::parse(&message.to_string(), &cx) {
             Ok(Intake::Failure(f)) => Some(f),
             _ => None,
         }
@@ -134,7 +147,8 @@ impl Stack {
     /// What the trigger made of a delivery (SNS delivers synchronously on the local stack):
     /// the record of `/_local/deliveries` for that message id.
     pub async fn delivery(&self, message_id: &str) -> Value {
-        let (_, body) = http("GET", &format!("{}/_local/deliveries", self.info.endpoint_url), "").await;
+        let url = format!("{}/_local/deliveries?message_id={message_id}", self.info.endpoint_url);
+        let (_, body) = http("GET", &url, "").await;
         let all: Value = serde_json::from_str(&body).expect("deliveries are JSON");
         all.as_array()
             .and_then(|a| a.iter().rev().find(|d| d["message_id"] == message_id))

@@ -50,7 +50,8 @@ async fn public_bucket(stack: &Stack) -> String {
     name
 }
 
-/// 30 malformed or hostile messages, each with the error it must end in.
+/// Malformed or hostile messages, each with how it must end: rejected with the named error, or
+/// (for what is well formed but not ours) acknowledged with its reason.
 fn hostile(stack: &Stack, bucket: &str) -> Vec<(String, &'static str)> {
     let valid = stack.message("S3-001", bucket);
     let with = |edit: &dyn Fn(&mut serde_json::Map<String, Value>)| {
@@ -58,182 +59,240 @@ fn hostile(stack: &Stack, bucket: &str) -> Vec<(String, &'static str)> {
         edit(m.as_object_mut().unwrap());
         m.to_string()
     };
+    let sg = stack.message("EC2-002", "sg-0123456789abcdef0");
+    let with_sg = |edit: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut m = sg.clone();
+        edit(m.as_object_mut().unwrap());
+        m.to_string()
+    };
     vec![
-        ("not json".to_string(), "MessageNotJson"),
-        (String::new(), "MessageNotJson"),
-        ("[1, 2, 3]".into(), "MessageNotJson"),
-        ("42".into(), "MessageNotJson"),
-        ("null".into(), "MessageNotJson"),
-        ("{}".into(), "MissingField"),
+        ("not json".to_string(), "Rejected:MessageNotJson"),
+        (String::new(), "Rejected:MessageNotJson"),
+        ("[1, 2, 3]".into(), "Rejected:MessageNotJson"),
+        ("42".into(), "Rejected:MessageNotJson"),
+        ("null".into(), "Rejected:MessageNotJson"),
+        ("{}".into(), "Acknowledged:NotACheck"),
         (
             with(&|m| {
                 m.remove("ruleId");
             }),
-            "MissingField",
+            "Acknowledged:NotACheck",
         ),
         (
             with(&|m| {
                 m.remove("resource");
             }),
-            "MissingField",
-        ),
-        (
-            with(&|m| {
-                m.remove("ccrn");
-            }),
-            "MissingField",
+            "Rejected:MissingField",
         ),
         (
             with(&|m| {
                 m.remove("status");
             }),
-            "MissingField",
+            "Rejected:MissingField",
         ),
         (
-            with(&|m| {
+            with_sg(&|m| {
                 m.remove("region");
+                m.remove("ccrn");
             }),
-            "MissingField",
+            "Rejected:MissingField",
         ),
         (
             with(&|m| {
                 m.insert("ruleId".into(), json!(1));
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
                 m.insert("status".into(), json!("BROKEN"));
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
                 m.insert("statuses".into(), json!(["FAILURE", "SUCCESS"]));
                 m.remove("status");
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
                 m.insert("resource".into(), json!({"$ne": ""}));
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
                 m.insert("tags".into(), json!(7));
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
+        ),
+        (
+            with(&|m| {
+                m.insert("extradata".into(), json!("x"));
+            }),
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
                 m.insert("createdDate".into(), json!("yesterday"));
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
                 m.insert("ccrn".into(), json!("arn:aws:s3:::bucket"));
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
-                m.insert("ccrn".into(), json!(format!("ccrn:aws:12345:S3:global:{bucket}")));
+                m.insert("ccrn".into(), json!(format!("ccrn:aws:a/b:S3:global:{bucket}")));
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
                 m.insert(
                     "ccrn".into(),
-                    json!("ccrn:aws:123456789012:S3:global:someone-elses-bucket"),
+                    json!("ccrn:aws:HJzFMHchx:S3:global:someone-elses-bucket"),
                 );
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
                 m.insert("region".into(), json!("mars-north-1x"));
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
                 m.insert("service".into(), json!("EC2"));
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
                 m.insert("resource".into(), json!(format!("{bucket}\u{0000}")));
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
                 m.insert("ruleId".into(), json!("../../S3-001"));
             }),
-            "InvalidField",
+            "Rejected:InvalidField",
         ),
         (
             with(&|m| {
-                m.insert("ruleId".into(), json!("S3-999"));
+                m.insert("cloudProviderId".into(), json!("12345"));
             }),
-            "UnknownRule",
+            "Rejected:InvalidField",
+        ),
+        // Sources that disagree: the account, or the region.
+        (
+            with(&|m| {
+                m.insert(
+                    "link".into(),
+                    json!("https://console.aws.amazon.com/sns/v2/home#/topics/arn:aws:sns:us-east-1:210987654321:t"),
+                );
+            }),
+            "Rejected:AccountMismatch",
+        ),
+        (
+            with_sg(&|m| {
+                m.insert("region".into(), json!("eu-west-3"));
+            }),
+            "Rejected:RegionMismatch",
         ),
         (
             with(&|m| {
                 m.insert("resource".into(), json!("../../etc/passwd"));
-                m.insert("ccrn".into(), json!("ccrn:aws:123456789012:S3:global:../../etc/passwd"));
+                m.insert("ccrn".into(), json!("ccrn:aws:HJzFMHchx:S3:global:../../etc/passwd"));
             }),
-            "InvalidResourceId",
+            "Rejected:InvalidResourceId",
         ),
         (
             with(&|m| {
                 m.insert("resource".into(), json!("Bucket_With_Caps"));
-                m.insert("ccrn".into(), json!("ccrn:aws:123456789012:S3:global:Bucket_With_Caps"));
+                m.insert("ccrn".into(), json!("ccrn:aws:HJzFMHchx:S3:global:Bucket_With_Caps"));
             }),
-            "InvalidResourceId",
+            "Rejected:InvalidResourceId",
         ),
         (
-            with(&|m| {
-                m.insert("ruleId".into(), json!("EC2-002"));
-                m.insert("service".into(), json!("EC2"));
-                m.insert("region".into(), json!("us-east-1"));
+            with_sg(&|m| {
                 m.insert("resource".into(), json!("sg-12345678; rm -rf /"));
                 m.insert(
                     "ccrn".into(),
-                    json!("ccrn:aws:123456789012:EC2:us-east-1:sg-12345678; rm -rf /"),
+                    json!("ccrn:aws:HJzFMHchx:EC2:us-east-1:sg-12345678; rm -rf /"),
                 );
             }),
-            "InvalidResourceId",
+            "Rejected:InvalidResourceId",
         ),
         (
             with(&|m| {
                 m.insert("padding".into(), json!("x".repeat(40 * 1024)));
             }),
-            "MessageTooLarge",
+            "Rejected:MessageTooLarge",
+        ),
+        // Well formed, but not ours to act on.
+        (
+            with(&|m| {
+                m.insert("ruleId".into(), json!("S3-999"));
+            }),
+            "Acknowledged:RuleNotHealed",
+        ),
+        (
+            with(&|m| {
+                m.remove("cloudProviderId");
+            }),
+            "Acknowledged:AccountUnresolved",
+        ),
+        (
+            with(&|m| {
+                m.insert("cloudProviderId".into(), json!("999988887777"));
+            }),
+            "Acknowledged:AccountNotAllowed",
         ),
     ]
 }
 
+/// `delivery:reason` of a trigger record.
+fn kind(record: &Value) -> String {
+    format!(
+        "{}:{}",
+        record["delivery"].as_str().unwrap_or("?"),
+        record["reason"].as_str().unwrap_or("?")
+    )
+}
+
 #[tokio::test]
-async fn hostile_messages_each_end_in_a_named_error_and_change_nothing() {
+async fn hostile_messages_each_end_named_without_failing_the_invocation_and_change_nothing() {
     let stack = Stack::connect();
     let bucket = public_bucket(&stack).await;
     let acl_before = stack.s3.get_bucket_acl().bucket(&bucket).send().await.unwrap();
     let cases = hostile(&stack, &bucket);
-    assert!(cases.len() >= 25);
+    assert!(cases.len() >= 30);
 
     for (message, expected) in &cases {
-        let got = stack.invoke("auto-remediate-trigger", &sns_event(message)).await;
-        let (name, text) = got.expect_err("the trigger must refuse it");
-        assert_eq!(&name, expected, "message {:.120} gave {name}: {text}", message);
-        assert!(!text.is_empty());
-        // Through SNS too: Publish is accepted (as on AWS) and the trigger refuses it.
-        stack.publish(message).await;
+        // Invoked as SNS invokes it on AWS: the invocation succeeds (no retry, no dead letter).
+        let out = stack
+            .invoke("auto-remediate-trigger", &sns_event(message))
+            .await
+            .unwrap_or_else(|(name, text)| panic!("the invocation failed with {name} ({text}) for {message:.120}"));
+        let record = &out["records"][0];
+        assert_eq!(&kind(record), expected, "message {message:.160} gave {record}");
+        assert!(!record["detail"].as_str().unwrap_or_default().is_empty(), "{record}");
+        // Through SNS too: Publish is accepted (as on AWS) and the delivery is recorded as such.
+        let id = stack.publish_id(message).await;
+        let d = stack.delivery(&id).await;
+        assert_eq!(
+            format!("{}:{}", d["delivery"].as_str().unwrap(), d["reason"].as_str().unwrap()),
+            *expected,
+            "{d}"
+        );
     }
 
     let acl_after = stack.s3.get_bucket_acl().bucket(&bucket).send().await.unwrap();
@@ -256,7 +315,7 @@ async fn hostile_messages_each_end_in_a_named_error_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn events_that_are_not_sns_are_invalid_envelopes() {
+async fn events_that_are_not_sns_are_rejected_as_invalid_envelopes() {
     let stack = Stack::connect();
     for event in [
         json!({}),
@@ -264,8 +323,8 @@ async fn events_that_are_not_sns_are_invalid_envelopes() {
         json!({"Records": [{"Sns": {}}]}),
         json!("text"),
     ] {
-        let (name, _) = stack.invoke("auto-remediate-trigger", &event).await.unwrap_err();
-        assert_eq!(name, "InvalidEnvelope", "{event}");
+        let out = stack.invoke("auto-remediate-trigger", &event).await.unwrap();
+        assert_eq!(kind(&out["records"][0]), "Rejected:InvalidEnvelope", "{event}");
     }
 }
 
@@ -306,7 +365,7 @@ async fn a_success_message_changes_nothing_and_starts_nothing() {
         .invoke("auto-remediate-trigger", &sns_event(&message.to_string()))
         .await
         .unwrap();
-    assert_eq!(out["records"][0]["result"], "ignored");
+    assert_eq!(kind(&out["records"][0]), "Acknowledged:Success");
     stack.publish(&message.to_string()).await;
 
     let acl = stack.s3.get_bucket_acl().bucket(&bucket).send().await.unwrap();
@@ -341,6 +400,7 @@ async fn a_real_sns_lambda_event_is_read_as_its_conformity_finding() {
     let out = stack.invoke("auto-remediate-trigger", &event).await.unwrap();
     let record = &out["records"][0];
     // The group does not exist on the stack: the run starts (or, on a rerun, was handled).
+    assert_eq!(record["delivery"], "ActedOn", "{out}");
     assert!(
         ["started", "already-handled", "already-started"].contains(&record["result"].as_str().unwrap()),
         "{out}"

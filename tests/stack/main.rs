@@ -10,6 +10,7 @@ mod aws_cli;
 mod browser;
 mod bucket_policy;
 mod cli;
+mod conformity;
 mod ec2;
 mod faults;
 mod guardduty;

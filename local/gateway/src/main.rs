@@ -148,7 +148,7 @@ async fn run() -> Result<(), String> {
     )
     .map_err(|e| format!("{}: {e}", e.name()))?;
     gw.deps.set(deps).map_err(|_| "dependencies set twice".to_string())?;
-    metrics::forward_to(&args.moto, &args.region);
+    gw.metrics.install();
 
     let info = provision::StackInfo {
         endpoint_url: endpoint,

@@ -29,8 +29,9 @@ const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
 const SNS_PATH: &str = "/_local/sns/trigger";
 const DELIVERIES_PATH: &str = "/_local/deliveries";
 const FAULTS_PATH: &str = "/_local/faults";
+const METRICS_PATH: &str = "/_local/metrics";
 const MAX_BODY: usize = 8 * 1024 * 1024;
-const KEEP_DELIVERIES: usize = 500;
+const KEEP_DELIVERIES: usize = 5000;
 
 /// State shared by every connection.
 pub struct Gateway {
@@ -38,6 +39,8 @@ pub struct Gateway {
     pub moto: String,
     client: Client<HttpConnector, Body>,
     deliveries: Mutex<VecDeque<Value>>,
+    /// The handlers' EMF metrics, summed (`GET /_local/metrics`).
+    pub metrics: crate::metrics::Metrics,
     request_ids: AtomicU64,
     pub faults: Faults,
     /// The Lambda invocations running now, so a crash rule can kill those concerning its resource.
@@ -77,6 +80,7 @@ impl Gateway {
             moto,
             client: Client::builder(TokioExecutor::new()).build(connector),
             deliveries: Mutex::new(VecDeque::new()),
+            metrics: Default::default(),
             request_ids: AtomicU64::new(1),
             faults: Faults::default(),
             inflight: Mutex::new(HashMap::new()),
@@ -285,8 +289,24 @@ async fn route(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
         return sns_delivery(gw, req).await;
     }
     if req.method() == Method::GET && path == DELIVERIES_PATH {
-        let list: Vec<Value> = gw.deliveries.lock().expect("deliveries lock").iter().cloned().collect();
+        // `?message_id=<id>`: only that delivery's records (SNS message ids need no decoding).
+        let only = req
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("message_id=")))
+            .map(str::to_string);
+        let list: Vec<Value> = gw
+            .deliveries
+            .lock()
+            .expect("deliveries lock")
+            .iter()
+            .filter(|d| only.as_deref().is_none_or(|id| d["message_id"] == id))
+            .cloned()
+            .collect();
         return respond(StatusCode::OK, &gw.request_id(), Value::Array(list));
+    }
+    if req.method() == Method::GET && path == METRICS_PATH {
+        return respond(StatusCode::OK, &gw.request_id(), gw.metrics.list());
     }
     if path == FAULTS_PATH {
         return faults_api(gw, req).await;
