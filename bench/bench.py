@@ -339,11 +339,15 @@ class Stack:
         service = rule.split("-")[0]
         region = "global" if service == "S3" else REGION
         now = int(time.time() * 1000)
-        return {"organisationId": "bench", "accountId": "bench-acct", "accountName": "bench", "service": service,
-                "region": region, "id": f"ccc:bench:bench-acct:{rule}:{service}:{region}:{resource}",
-                "resource": resource, "ccrn": f"ccrn:aws:{ACCOUNT}:{service}:{region}:{resource}", "ruleId": rule,
+        # As Conformity sends it: its own account id in `accountId`, `id` and the `ccrn`, the AWS
+        # account in `cloudProviderId`.
+        cc = "bench-acct"
+        return {"organisationId": "bench", "accountId": cc, "cloudProviderId": ACCOUNT, "service": service,
+                "region": region, "id": f"ccc:{cc}:{rule}:{service}:{region}:{resource}",
+                "resource": resource, "ccrn": f"ccrn:aws:{cc}:{service}:{region}:{resource}", "ruleId": rule,
                 "status": "FAILURE", "categories": ["security"], "riskLevel": "VERY_HIGH",
-                "message": f"{resource} fails {rule}", "createdDate": now, "failureDiscoveryDate": now, "tags": []}
+                "message": f"{resource} fails {rule}", "createdDate": now, "failureDiscoveryDate": now,
+                "tags": [], "cost": None, "waste": None, "notScored": False}
 
     def deliveries(self):
         with urllib.request.urlopen(self.gw + "/_local/deliveries", timeout=10) as r:

@@ -24,7 +24,8 @@ for i in range(n + 2):  # two warm-ups
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
     msg = {"service": "S3", "region": "global", "id": f"lat-{bucket}", "resource": bucket,
-           "ccrn": f"ccrn:aws:{info['account_id']}:S3:global:{bucket}", "ruleId": "S3-001",
+           "accountId": "latency", "cloudProviderId": info["account_id"],
+           "ccrn": f"ccrn:aws:latency:S3:global:{bucket}", "ruleId": "S3-001",
            "status": "FAILURE", "failureDiscoveryDate": int(time.time() * 1000)}
     t0 = time.perf_counter()
     sns.publish(TopicArn=info["topic_arn"], Message=json.dumps(msg))

@@ -313,3 +313,112 @@ async fn a_burst_mixing_every_kind_of_delivery_starts_exactly_the_healable_ones(
     }
     eprintln!("burst of 500: {got:?}");
 }
+
+/// The trigger's SNS filter policy (`lambdas/core/catalog/sns-filter-policy.json`, what Terraform
+/// puts on the subscription with `FilterPolicyScope` MessageBody) applied by moto's own SNS
+/// filtering, on an SQS subscription of the stack's topic: the real samples and a fixture pass or
+/// not exactly as intended (the stack's trigger subscription carries no filter, so that every
+/// delivery is seen at `/_local/deliveries`).
+#[tokio::test]
+async fn the_generated_filter_policy_lets_through_only_failures_of_rules_healed_here() {
+    let stack = Stack::connect();
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let queue = sqs
+        .create_queue()
+        .queue_name(ar_tests::unique("it-filter"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let policy = std::fs::read_to_string(format!(
+        "{}/../lambdas/core/catalog/sns-filter-policy.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let sub = stack
+        .sns
+        .subscribe()
+        .topic_arn(&stack.info.topic_arn)
+        .protocol("sqs")
+        .endpoint(&arn)
+        .attributes("FilterPolicy", &policy)
+        .attributes("FilterPolicyScope", "MessageBody")
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap()
+        .subscription_arn()
+        .unwrap()
+        .to_string();
+
+    // Each made unique, so this test tells its own messages from other tests' on the topic.
+    let tag = ar_tests::unique("filter");
+    let mark = |text: String| match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(mut m)) => {
+            m.insert("eventId".into(), json!(tag));
+            Value::Object(m).to_string()
+        }
+        _ => format!("{text} {tag}"),
+    };
+    let mut cases: Vec<(String, bool)> = [
+        ("channel-test-message.txt", false),
+        ("seed-branch-R-Lambda-004-FailEvent.json", false),
+        ("seed-branch-R-Lambda-004-SuccessEvent.json", false),
+        ("seed-branch-R-SNS-001-FailEvent.json", false),
+        ("api-docs-check-details-IAM-017.json", false),
+        ("seed-test-S3-002-event-2018-original.json", true),
+    ]
+    .into_iter()
+    .map(|(name, pass)| (mark(sample(name)), pass))
+    .collect();
+    let mut success = stack.message("EC2-002", "sg-0123456789abcdef0");
+    success["status"] = json!("SUCCESS");
+    cases.push((mark(success.to_string()), false));
+    // A failure of a rule healed here, on a group that does not exist (the run ends ResourceGone).
+    let missing_group = format!("sg-0{:016x}", ar_tests::now_ms());
+    cases.push((mark(stack.message("EC2-002", &missing_group).to_string()), true));
+    for (text, _) in &cases {
+        stack.publish(text).await;
+    }
+
+    let mut arrived: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        arrived.extend(
+            out.messages()
+                .iter()
+                .filter_map(|m| m.body())
+                .filter(|b| b.contains(&tag))
+                .map(str::to_string),
+        );
+        if arrived.len() >= cases.iter().filter(|(_, pass)| *pass).count() && out.messages().is_empty() {
+            break;
+        }
+    }
+    stack.sns.unsubscribe().subscription_arn(&sub).send().await.unwrap();
+    sqs.delete_queue().queue_url(&queue).send().await.unwrap();
+    for (text, pass) in &cases {
+        assert_eq!(arrived.contains(text), *pass, "{text:.120}");
+    }
+    assert_eq!(arrived.len(), 2, "{arrived:?}");
+}
