@@ -22,9 +22,10 @@ locals {
   # {"status": ["FAILURE"], "ruleId": [every catalog rule]}. Round-tripped so formatting is moot.
   sns_filter_policy = jsonencode(jsondecode(file("${path.module}/../lambdas/core/catalog/sns-filter-policy.json")))
 
-  config          = jsondecode(var.config_json)
-  member_role     = try(local.config.member_role, "auto-remediate-member")
-  member_accounts = sort([for a in try(local.config.accounts, []) : a if a != local.account_id])
+  config      = jsondecode(var.config_json)
+  member_role = try(local.config.member_role, "auto-remediate-member")
+  # `accounts` entries: an account number, or {"id": <account number>, "conformity_ids": [...]}.
+  member_accounts = sort(distinct([for a in try(local.config.accounts, []) : try(a.id, a) if try(a.id, a) != local.account_id]))
   sender          = try(local.config.approval.sender, null)
   approvers       = try(local.config.approval.approvers, [])
 

@@ -572,6 +572,22 @@ def filter_policy_problems(repo: Path, work: Path) -> list[str]:
     return problems
 
 
+def member_accounts_problems(repo: Path, work: Path, accounts: list, want: list[str]) -> list[str]:
+    """`local.member_accounts` (evaluated by Terraform) takes `accounts` entries as account
+    numbers or as {"id", "conformity_ids"} objects, mixed, without the deployment's own."""
+    exprs = [unquote(loc["member_accounts"]) for loc in parse(repo / "infra/main.tf").get("locals", []) if "member_accounts" in loc]
+    if len(exprs) != 1:
+        return [f"main.tf local.member_accounts is {exprs}"]
+    config = json.dumps(json.dumps({"accounts": accounts}))
+    expr = exprs[0].replace("local.config", f"jsondecode({config})").replace("local.account_id", '"111111111111"')
+    (work / "main.tf").write_text(f'output "accounts" {{\n  value = jsonencode({expr})\n}}\n')
+    outputs, err = apply_outputs(work)
+    if err:
+        return [f"local.member_accounts did not evaluate: {err.strip()[-1500:]}"]
+    got = json.loads(outputs["accounts"])
+    return [] if got == want else [f"local.member_accounts is {got}, not {want}"]
+
+
 def conformity_access_problems(repo: Path) -> list[str]:
     """Conformity's account (by default 717210094962) may publish to the topic and, when it is
     encrypted, use the key through SNS (kms:GenerateDataKey*, kms:Decrypt)."""
@@ -740,6 +756,14 @@ class Offline(unittest.TestCase):
         self.assertFound(problems, "ruleId differs from the catalog's rules: ['S3-001']")
         edit(broken / "infra/main.tf", "  filter_policy       = local.sns_filter_policy\n", "")
         self.assertFound(filter_policy_problems(broken, self.work("broken-eval-2")), "filter_policy is None")
+
+    def test_member_accounts_take_both_entry_shapes_and_a_string_only_reading_is_found(self):
+        accounts = ["111111111111", "333333333333", {"id": "222222222222", "conformity_ids": ["HJzFMHchx"]}]
+        want = ["222222222222", "333333333333"]
+        self.assertNone(member_accounts_problems(REPO, self.work("accounts"), accounts, want))
+        broken = copy_tree(self.work("accounts-broken"))
+        edit(broken / "infra/main.tf", "try(a.id, a) if try(a.id, a)", "a if a")
+        self.assertFound(member_accounts_problems(broken, self.work("accounts-broken-eval"), accounts, want), "member_accounts")
 
     def test_conformity_may_publish_and_use_the_key_and_a_narrowed_grant_is_found(self):
         self.assertNone(conformity_access_problems(REPO))
