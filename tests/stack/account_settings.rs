@@ -3,6 +3,8 @@
 //! sees its trails or recorders. (A multi-region trail shows in every region of the account as a
 //! shadow trail: only CT-001 creates one, and every other CloudTrail test names its own trail.)
 
+use ar_core::catalog::Catalog;
+use ar_core::intake::conformity::failure_message;
 use ar_tests::{now_ms, unique, Stack};
 use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGroup};
 use serde_json::{json, Value};
@@ -23,18 +25,22 @@ fn in_region(stack: &Stack, region: &str) -> aws_config::SdkConfig {
         .build()
 }
 
-/// A region-level finding: the region is the resource.
+/// A region-level finding as Conformity sends it: no `resource`, only the region (in `region`
+/// and the `ccrn`); the finding's resource is the region.
 fn regional(stack: &Stack, rule: &str, service: &str, region: &str) -> Value {
-    let mut m = stack.message(rule, region);
-    m["service"] = json!(service);
-    m["region"] = json!(region);
-    m["id"] = json!(format!(
-        "ccc:org-test:conformity-acct:{rule}:{service}:{region}:{region}"
-    ));
-    m["ccrn"] = json!(format!(
-        "ccrn:aws:{}:{service}:{region}:{region}",
-        stack.info.account_id
-    ));
+    let m = failure_message(
+        Catalog::builtin(),
+        &stack.info.account_id,
+        rule,
+        region,
+        region,
+        now_ms(),
+    );
+    assert!(m.get("resource").is_none(), "{m}");
+    assert_eq!(m["service"], service, "{m}");
+    assert_eq!(m["region"], region, "{m}");
+    let f = stack.finding(&m).expect("a failure to act on");
+    assert_eq!((f.resource.as_str(), f.region.as_str()), (region, region));
     m
 }
 

@@ -1,7 +1,8 @@
-//! The finding's own account: a finding for another allowed account is healed there, through the
-//! member role assumed in it (its resources are invisible to the deployment's own credentials);
-//! one for an account not allowed is skipped with its reason; one whose member role cannot be
-//! assumed ends in `MemberRoleUnavailable`, nothing read or changed.
+//! The finding's own account (its `cloudProviderId`): a finding for another allowed account is
+//! healed there, through the member role assumed in it (its resources are invisible to the
+//! deployment's own credentials); one for an account not allowed is acknowledged with its reason
+//! and starts nothing; one whose member role cannot be assumed ends in `MemberRoleUnavailable`,
+//! nothing read or changed.
 
 use ar_tests::{unique, Stack};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -84,9 +85,13 @@ async fn ssh_sources(ec2: &aws_sdk_ec2::Client, sg: &str) -> Vec<String> {
     v
 }
 
+/// A finding in `account`: its `cloudProviderId` (the ccrn's account part is Conformity's own
+/// id, as built).
 fn message_in(stack: &Stack, account: &str, rule: &str, resource: &str) -> Value {
     let mut m = stack.message(rule, resource);
-    m["ccrn"] = json!(format!("ccrn:aws:{account}:EC2:{}:{resource}", stack.info.region));
+    m["cloudProviderId"] = json!(account);
+    assert!(!m["ccrn"].as_str().unwrap().contains(account), "{m}");
+    assert_eq!(stack.finding(&m).expect("a failure").account_id, account);
     m
 }
 
@@ -118,21 +123,26 @@ async fn a_finding_for_a_member_account_is_healed_in_that_account() {
 }
 
 #[tokio::test]
-async fn a_finding_for_an_account_not_allowed_is_skipped_with_its_reason() {
+async fn a_finding_for_an_account_not_allowed_is_acknowledged_with_its_reason() {
     let stack = Stack::connect();
     let stranger = ec2_in(&stack, STRANGER).await;
     let sg = open_group(&stranger).await;
     let message = message_in(&stack, STRANGER, "EC2-002", &sg);
 
     let id = stack.publish_id(&message.to_string()).await;
-    let record = stack.delivery(&id).await["result"]["records"][0].clone();
-
-    assert_eq!(record["result"], "ignored", "{record}");
-    let reason = record["reason"].as_str().unwrap();
-    assert!(
-        reason.starts_with("AccountNotAllowed") && reason.contains(STRANGER),
-        "{reason}"
+    let delivery = stack.delivery(&id).await;
+    assert_eq!(
+        (&delivery["delivery"], &delivery["reason"]),
+        (&json!("Acknowledged"), &json!("AccountNotAllowed")),
+        "{delivery}"
     );
+    let record = &delivery["result"]["records"][0];
+    assert_eq!(record["delivery"], "Acknowledged", "{record}");
+    assert_eq!(record["result"], "acknowledged", "{record}");
+    assert_eq!(record["reason"], "AccountNotAllowed", "{record}");
+    assert_eq!(record["rule_id"], "EC2-002", "{record}");
+    let detail = record["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(STRANGER), "{record}");
     assert!(!stack.execution_exists(&stack.execution_name(&message)).await);
     assert_eq!(ssh_sources(&stranger, &sg).await, ["0.0.0.0/0", "10.0.0.0/8"]);
 }

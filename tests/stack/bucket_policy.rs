@@ -2,7 +2,9 @@
 //! CT-003 (a CloudTrail trail's log bucket is public). Only the public statements and grants go;
 //! restricted statements, other grants, the owner and the trail stay.
 
-use ar_tests::{unique, Stack};
+use ar_core::catalog::Catalog;
+use ar_core::intake::conformity::failure_message;
+use ar_tests::{now_ms, unique, Stack};
 use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee, Owner, Permission, Type};
 use serde_json::{json, Value};
 
@@ -234,13 +236,19 @@ async fn assert_only_public_access_went(stack: &Stack, t: &PublicTrail) {
 async fn a_public_trail_bucket_loses_only_its_public_grants_and_statements() {
     let stack = Stack::connect();
     let t = public_trail(&stack).await;
-    let mut msg = stack.message("CT-003", &t.trail);
-    msg["service"] = json!("CloudTrail");
-    msg["region"] = json!(CT003_REGION);
-    msg["ccrn"] = json!(format!(
-        "ccrn:aws:{}:CloudTrail:{CT003_REGION}:{}",
-        stack.info.account_id, t.trail
-    ));
+    // Reported in the trail's own region (not the stack's).
+    let msg = failure_message(
+        Catalog::builtin(),
+        &stack.info.account_id,
+        "CT-003",
+        CT003_REGION,
+        &t.trail,
+        now_ms(),
+    );
+    assert_eq!(
+        (&msg["service"], &msg["region"]),
+        (&json!("CloudTrail"), &json!(CT003_REGION))
+    );
     let run = stack.publish_and_wait(&msg).await;
     healed(&run);
     assert_only_public_access_went(&stack, &t).await;
@@ -253,12 +261,20 @@ async fn a_trail_named_by_its_arn_is_found_in_its_own_region() {
     let stack = Stack::connect();
     let t = public_trail(&stack).await;
     let mut msg = stack.message("CT-003", &t.trail_arn);
-    msg["service"] = json!("CloudTrail");
+    assert_eq!(msg["service"], "CloudTrail");
     msg["region"] = json!("global");
-    msg["ccrn"] = json!(format!(
-        "ccrn:aws:{}:CloudTrail:global:{}",
-        stack.info.account_id, t.trail_arn
-    ));
+    // The region part (the fifth) of the `ccrn` and the `id` `global` too; the rest as built
+    // (the Conformity account id, the service, the ARN with its colons).
+    for field in ["ccrn", "id"] {
+        let mut parts: Vec<String> = msg[field]
+            .as_str()
+            .unwrap()
+            .splitn(6, ':')
+            .map(str::to_string)
+            .collect();
+        parts[4] = "global".into();
+        msg[field] = json!(parts.join(":"));
+    }
     let run = stack.publish_and_wait(&msg).await;
     healed(&run);
     assert_only_public_access_went(&stack, &t).await;

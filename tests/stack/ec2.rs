@@ -187,17 +187,28 @@ async fn dry_run_records_the_plan_and_writes_nothing() {
     assert_eq!(ingress(&stack, &sg).await, before);
 }
 
+/// A rule the config turns off is acknowledged by the trigger with reason RuleOff: no execution.
 #[tokio::test]
-async fn a_rule_switched_off_is_skipped_with_its_reason() {
+async fn a_rule_switched_off_is_acknowledged_with_its_reason_and_starts_nothing() {
     let stack = Stack::connect();
     let sg = group(&stack).await;
     allow(&stack, &sg, "tcp", 3306, 3306, "0.0.0.0/0", "mysql").await;
     let before = ingress(&stack, &sg).await;
+    let message = stack.message("EC2-005", &sg);
 
-    let run = stack.publish_and_wait(&stack.message("EC2-005", &sg)).await;
+    let id = stack.publish_id(&message.to_string()).await;
+    let delivery = stack.delivery(&id).await;
 
-    assert_eq!(run.status, "SUCCEEDED");
-    assert_eq!(run.states().last().unwrap(), "RuleOff");
+    assert_eq!(delivery["delivery"], "Acknowledged", "{delivery}");
+    assert_eq!(delivery["reason"], "RuleOff", "{delivery}");
+    let record = &delivery["result"]["records"][0];
+    assert_eq!(record["delivery"], "Acknowledged", "{record}");
+    assert_eq!(record["result"], "acknowledged", "{record}");
+    assert_eq!(record["reason"], "RuleOff", "{record}");
+    assert_eq!(record["rule_id"], "EC2-005", "{record}");
+    assert!(record["detail"].as_str().is_some_and(|d| !d.is_empty()), "{record}");
+    assert!(record.get("execution_name").is_none(), "{record}");
+    assert!(!stack.execution_exists(&stack.execution_name(&message)).await);
     assert_eq!(ingress(&stack, &sg).await, before);
 }
 

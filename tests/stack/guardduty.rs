@@ -1,7 +1,10 @@
-//! GD-001 on the real stack: GuardDuty off in a region. Each test uses a region no other test
-//! uses (detectors are per account and region, and the stack is shared).
+//! GD-001 on the real stack: GuardDuty off in a region. Conformity's GD-001 is a region-level
+//! check: its message names no resource (the `id` ends in `:`), only the region. Each test uses
+//! a region no other test uses (detectors are per account and region, and the stack is shared).
 
-use ar_tests::Stack;
+use ar_core::catalog::Catalog;
+use ar_core::intake::conformity::failure_message;
+use ar_tests::{now_ms, Stack};
 use aws_sdk_guardduty::config::Region;
 use aws_sdk_guardduty::types::DetectorStatus;
 use serde_json::Value;
@@ -14,13 +17,26 @@ fn guardduty(stack: &Stack, region: &str) -> aws_sdk_guardduty::Client {
     )
 }
 
-/// GD-001's message for `resource` (the region, or its detector id) in `region`.
-fn message(stack: &Stack, region: &str, resource: &str) -> Value {
-    let mut m = stack.message("GD-001", resource);
-    m["service"] = "GuardDuty".into();
-    m["region"] = region.into();
-    m["ccrn"] = format!("ccrn:aws:{}:GuardDuty:{region}:{resource}", stack.info.account_id).into();
-    m["id"] = format!("ccc:org-test:conformity-acct:GD-001:GuardDuty:{region}:{resource}").into();
+/// GD-001's message for `region`, as Conformity sends it: no `resource`, the region in
+/// `region` and the `ccrn`; the finding's resource is the region.
+fn message(stack: &Stack, region: &str) -> Value {
+    let m = failure_message(
+        Catalog::builtin(),
+        &stack.info.account_id,
+        "GD-001",
+        region,
+        region,
+        now_ms(),
+    );
+    assert!(m.get("resource").is_none(), "{m}");
+    assert!(m["id"].as_str().unwrap().ends_with(':'), "{m}");
+    assert_eq!(m["service"], "GuardDuty", "{m}");
+    assert_eq!(m["region"], region, "{m}");
+    let f = stack.finding(&m).expect("a failure to act on");
+    assert_eq!(
+        (f.resource.as_str(), f.region.as_str(), f.account_id.as_str()),
+        (region, region, stack.info.account_id.as_str())
+    );
     m
 }
 
@@ -52,7 +68,7 @@ async fn a_region_without_a_detector_gets_one_enabled() {
         detectors(&gd).await.is_empty(),
         "the test's region starts without a detector"
     );
-    let run = stack.publish_and_wait(&message(&stack, region, region)).await;
+    let run = stack.publish_and_wait(&message(&stack, region)).await;
     assert_eq!(
         run.states().last().map(String::as_str),
         Some("Healed"),
@@ -87,7 +103,7 @@ async fn a_suspended_detector_is_enabled_not_replaced() {
         .detector_id()
         .unwrap()
         .to_string();
-    let run = stack.publish_and_wait(&message(&stack, region, &id)).await;
+    let run = stack.publish_and_wait(&message(&stack, region)).await;
     assert_eq!(
         run.states().last().map(String::as_str),
         Some("Healed"),

@@ -1,9 +1,11 @@
 //! Access-key families on the real stack: IAM-001 / IAM-038 old keys (the test config sets
-//! `max_age_days` to 0: moto dates every key "now"), TrustedAdvisor-003 exposed keys.
-//! Keys are deactivated, never deleted; other keys, other users and the user's policies stay.
+//! `max_age_days` to 0: moto dates every key "now", so every key is old), TrustedAdvisor-003
+//! exposed keys. Conformity names one key per IAM-001 / IAM-038 finding: `resource` is the
+//! access key id, the user is `UserName` in `extradata` ([`key_message`]). Keys are deactivated,
+//! never deleted; the user's other keys (old and active too), other users and the user's
+//! policies stay.
 
 use ar_tests::{unique, Execution, Stack};
-use aws_sdk_iam::types::StatusType;
 use serde_json::Value;
 
 const POLICY: &str =
@@ -13,13 +15,16 @@ fn iam(stack: &Stack) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::new(&stack.sdk)
 }
 
-/// A Conformity message for an IAM (global) rule, as Conformity sends it: region `global`.
-fn global_message(stack: &Stack, rule: &str, resource: &str) -> Value {
-    let mut m = stack.message(rule, resource);
-    let service = m["service"].as_str().unwrap().to_string();
-    m["region"] = "global".into();
-    m["ccrn"] = format!("ccrn:aws:{}:{service}:global:{resource}", stack.info.account_id).into();
-    m["id"] = format!("ccc:org-test:conformity-acct:{rule}:{service}:global:{resource}").into();
+/// IAM-001 / IAM-038 on one key, as Conformity sends it: region `global`, `resource` the access
+/// key id, the key's user as `UserName` in `extradata`.
+fn key_message(stack: &Stack, rule: &str, user: &str, key: &str) -> Value {
+    let m = stack.message(rule, &format!("{user}/{key}"));
+    assert_eq!(m["resource"], key, "{m}");
+    assert_eq!(m["region"], "global", "{m}");
+    assert_eq!(m["extradata"][0]["name"], "UserName", "{m}");
+    assert_eq!(m["extradata"][0]["value"], user, "{m}");
+    let finding = stack.finding(&m).expect("a failure to act on");
+    assert_eq!(finding.resource, format!("{user}/{key}"));
     m
 }
 
@@ -93,28 +98,44 @@ fn healed(run: &Execution) {
     );
 }
 
+/// The access keys a run's plan deactivates, each as (user, key).
+fn planned(run: &Execution) -> Vec<(String, String)> {
+    run.output["remediation"]["plan"]["changes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a plan with changes: {}", run.output))
+        .iter()
+        .map(|c| {
+            assert_eq!(c["action"], "iam:DeactivateAccessKey", "{c}");
+            (
+                c["user"].as_str().unwrap().to_string(),
+                c["access_key_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// (IAM allows two keys per user, moto too: the user's inactive key in the second run is the
+/// one the first run deactivated.)
 #[tokio::test]
-async fn a_users_active_keys_past_the_limit_are_deactivated_and_nothing_else_changes() {
+async fn an_old_key_is_deactivated_and_the_users_other_old_key_stays_until_its_own_finding() {
     let stack = Stack::connect();
     let alice = user(&stack).await;
-    let (old, off) = (key(&stack, &alice).await, key(&stack, &alice).await);
-    iam(&stack)
-        .update_access_key()
-        .user_name(&alice)
-        .access_key_id(&off)
-        .status(StatusType::Inactive)
-        .send()
-        .await
-        .unwrap();
+    let (old, also_old) = (key(&stack, &alice).await, key(&stack, &alice).await);
     let bob = user(&stack).await;
     let bobs = key(&stack, &bob).await;
 
-    let run = stack.publish_and_wait(&global_message(&stack, "IAM-001", &alice)).await;
+    let run = stack
+        .publish_and_wait(&key_message(&stack, "IAM-001", &alice, &old))
+        .await;
     healed(&run);
     let after = keys(&stack, &alice).await;
     assert_eq!(after.len(), 2, "no key is deleted");
     assert_eq!(status(&after, &old), "Inactive");
-    assert_eq!(status(&after, &off), "Inactive", "the inactive key stays inactive");
+    assert_eq!(
+        status(&after, &also_old),
+        "Active",
+        "the user's other old active key is not this finding's"
+    );
     assert_eq!(
         status(&keys(&stack, &bob).await, &bobs),
         "Active",
@@ -125,28 +146,93 @@ async fn a_users_active_keys_past_the_limit_are_deactivated_and_nothing_else_cha
     assert_eq!(before["kind"], "iam-key-age");
     assert_eq!(before["user"], alice.as_str());
     assert_eq!(
-        run.output["remediation"]["plan"]["changes"].as_array().unwrap().len(),
-        1,
-        "only the active key is in the plan"
+        planned(&run),
+        vec![(alice.clone(), old.clone())],
+        "only the finding's key is in the plan"
     );
+
+    // The other old key's own finding deactivates it, and only it; the inactive one stays so.
+    let run = stack
+        .publish_and_wait(&key_message(&stack, "IAM-001", &alice, &also_old))
+        .await;
+    healed(&run);
+    assert_eq!(
+        planned(&run),
+        vec![(alice.clone(), also_old.clone())],
+        "only the finding's key is in the plan"
+    );
+    let after = keys(&stack, &alice).await;
+    assert_eq!(after.len(), 2, "no key is deleted");
+    assert_eq!(status(&after, &also_old), "Inactive");
+    assert_eq!(status(&after, &old), "Inactive", "the inactive key stays inactive");
+    assert_eq!(status(&keys(&stack, &bob).await, &bobs), "Active");
+    assert_eq!(policies(&stack, &alice).await, vec!["list"]);
 }
 
 #[tokio::test]
-async fn a_finding_on_one_key_deactivates_that_key_only() {
+async fn a_90_day_finding_on_one_key_deactivates_that_key_only() {
     let stack = Stack::connect();
     let carol = user(&stack).await;
     let (flagged, other) = (key(&stack, &carol).await, key(&stack, &carol).await);
     let run = stack
-        .publish_and_wait(&global_message(&stack, "IAM-038", &flagged))
+        .publish_and_wait(&key_message(&stack, "IAM-038", &carol, &flagged))
         .await;
     healed(&run);
+    assert_eq!(planned(&run), vec![(carol.clone(), flagged.clone())]);
     let after = keys(&stack, &carol).await;
+    assert_eq!(after.len(), 2, "no key is deleted");
     assert_eq!(status(&after, &flagged), "Inactive");
     assert_eq!(
         status(&after, &other),
         "Active",
-        "the user's other key is not this finding's"
+        "the user's other (old, active) key is not this finding's"
     );
+}
+
+/// A key id without `UserName` in `extradata`: its user is found with GetAccessKeyLastUsed.
+#[tokio::test]
+async fn a_bare_key_id_finds_its_user_and_deactivates_that_key_only() {
+    let stack = Stack::connect();
+    let erin = user(&stack).await;
+    let (flagged, other) = (key(&stack, &erin).await, key(&stack, &erin).await);
+    let message = stack.message("IAM-038", &flagged);
+    assert_eq!(message["resource"], flagged.as_str());
+    assert_eq!(message["extradata"], serde_json::json!([]), "{message}");
+    let run = stack.publish_and_wait(&message).await;
+    healed(&run);
+    assert_eq!(run.output["remediation"]["before"]["user"], erin.as_str());
+    assert_eq!(planned(&run), vec![(erin.clone(), flagged.clone())]);
+    let after = keys(&stack, &erin).await;
+    assert_eq!(after.len(), 2, "no key is deleted");
+    assert_eq!(status(&after, &flagged), "Inactive");
+    assert_eq!(status(&after, &other), "Active");
+    assert_eq!(policies(&stack, &erin).await, vec!["list"]);
+}
+
+/// Not Conformity's form, still accepted: a finding naming the user covers each of its keys.
+#[tokio::test]
+async fn a_finding_naming_the_user_deactivates_each_of_its_active_keys_past_the_limit() {
+    let stack = Stack::connect();
+    let frank = user(&stack).await;
+    let (a, b) = (key(&stack, &frank).await, key(&stack, &frank).await);
+    let bob = user(&stack).await;
+    let bobs = key(&stack, &bob).await;
+    let run = stack.publish_and_wait(&stack.message("IAM-001", &frank)).await;
+    healed(&run);
+    let mut want = vec![(frank.clone(), a.clone()), (frank.clone(), b.clone())];
+    want.sort();
+    let mut got = planned(&run);
+    got.sort();
+    assert_eq!(got, want);
+    let after = keys(&stack, &frank).await;
+    assert_eq!(after.len(), 2, "no key is deleted");
+    assert_eq!((status(&after, &a), status(&after, &b)), ("Inactive", "Inactive"));
+    assert_eq!(
+        status(&keys(&stack, &bob).await, &bobs),
+        "Active",
+        "another user is untouched"
+    );
+    assert_eq!(policies(&stack, &frank).await, vec!["list"]);
 }
 
 #[tokio::test]
@@ -155,7 +241,7 @@ async fn an_exposed_key_is_deactivated_and_the_plan_says_it_was_exposed() {
     let dave = user(&stack).await;
     let (exposed, other) = (key(&stack, &dave).await, key(&stack, &dave).await);
     let run = stack
-        .publish_and_wait(&global_message(&stack, "TrustedAdvisor-003", &exposed))
+        .publish_and_wait(&stack.message("TrustedAdvisor-003", &exposed))
         .await;
     healed(&run);
     let after = keys(&stack, &dave).await;
@@ -169,8 +255,14 @@ async fn an_exposed_key_is_deactivated_and_the_plan_says_it_was_exposed() {
     assert!(summary.contains("exposed") && summary.contains(&dave), "{summary}");
 
     // Published again, it is already compliant and nothing changes.
-    let mut again = global_message(&stack, "TrustedAdvisor-003", &exposed);
+    let mut again = stack.message("TrustedAdvisor-003", &exposed);
     again["failureDiscoveryDate"] = Value::from(ar_tests::now_ms() + 1);
     let run = stack.publish_and_wait(&again).await;
     assert_eq!(run.states().last().map(String::as_str), Some("AlreadyCompliant"));
+    let after = keys(&stack, &dave).await;
+    assert_eq!(after.len(), 2, "no key is deleted");
+    assert_eq!(
+        (status(&after, &exposed), status(&after, &other)),
+        ("Inactive", "Active")
+    );
 }

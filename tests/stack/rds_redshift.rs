@@ -8,12 +8,16 @@ use ar_tests::{unique, Stack};
 
 const PARTNER: &str = "111122223333";
 
-/// A Conformity message for a Redshift rule: its service is `Redshift`, not the rule's prefix.
+/// A Conformity message for a Redshift rule: its service is `Redshift`, not the rule's prefix
+/// (in `service` and the `ccrn`, as the builder makes it).
 fn redshift_message(stack: &Stack, rule_id: &str, cluster: &str) -> serde_json::Value {
-    let mut m = stack.message(rule_id, cluster);
-    m["service"] = "Redshift".into();
-    let ccrn = m["ccrn"].as_str().unwrap().replace(":RS:", ":Redshift:");
-    m["ccrn"] = ccrn.into();
+    let m = stack.message(rule_id, cluster);
+    assert_eq!(m["service"], "Redshift", "{m}");
+    let ccrn = m["ccrn"].as_str().unwrap();
+    assert!(
+        ccrn.contains(&format!(":Redshift:{}:{cluster}", stack.info.region)),
+        "{m}"
+    );
     m
 }
 
