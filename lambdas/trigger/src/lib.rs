@@ -212,8 +212,20 @@ async fn handle_record(deps: &Deps, record: SnsRecord<'_>) -> Result<RecordResul
         .state_machine_arn
         .as_deref()
         .ok_or_else(|| Error::ConfigInvalid("STATE_MACHINE_ARN is not set".into()))?;
-    tracing::info!(message_id = id, delivery = "ActedOn", account_source = ?finding.account_source, "acted on");
-    start(deps, state_machine, &finding).await
+    let result = start(deps, state_machine, &finding).await?;
+    if let RecordResult::AlreadyStarted { execution_name } | RecordResult::AlreadyHandled { execution_name, .. } =
+        &result
+    {
+        ar_core::logs::record(Some(execution_name), None, None);
+    }
+    tracing::info!(
+        message_id = id,
+        delivery = "ActedOn",
+        reason = result.delivery().1,
+        account_source = ?finding.account_source,
+        "acted on"
+    );
+    Ok(result)
 }
 
 /// What the latest execution of a check is doing.
