@@ -497,6 +497,15 @@ impl Execution {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// `Delivery:Reason` of a trigger record or a `/_local/deliveries` record (`Rejected:MessageNotJson`).
+pub fn delivery_kind(record: &Value) -> String {
+    format!(
+        "{}:{}",
+        record["delivery"].as_str().unwrap_or("?"),
+        record["reason"].as_str().unwrap_or("?")
+    )
+}
+
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use ar_tests::{now_ms, Stack};
+use ar_tests::{delivery_kind, now_ms, Stack};
 use futures::future::join_all;
 use serde_json::{json, Value};
 
@@ -22,14 +22,6 @@ async fn public(stack: &Stack, bucket: &str, permission: &str) -> bool {
     acl.grants().iter().any(|g| {
         g.grantee().and_then(|e| e.uri()) == Some(ALL) && g.permission().map(|p| p.as_str()) == Some(permission)
     })
-}
-
-fn kind(d: &Value) -> String {
-    format!(
-        "{}:{}",
-        d["delivery"].as_str().unwrap_or("?"),
-        d["reason"].as_str().unwrap_or("?")
-    )
 }
 
 #[tokio::test]
@@ -53,7 +45,7 @@ async fn each_verbatim_sample_published_to_the_topic_ends_as_its_kind_without_a_
     for (name, want) in expected {
         let id = stack.publish_id(&sample(name)).await;
         let d = stack.delivery(&id).await;
-        assert_eq!(kind(&d), want, "{name}: {d}");
+        assert_eq!(delivery_kind(&d), want, "{name}: {d}");
         assert!(d.get("error").is_none(), "{name}: {d}");
     }
     // The 2018 test event names a bucket this stack does not have: acted on (its account comes
@@ -152,7 +144,7 @@ async fn a_2018_shape_failure_heals_with_the_account_from_the_config_mapping() {
         .replace("test.datablaize.io", &other)
         .replace("HJzFMHchx", "Zz9unmapped");
     let d = stack.delivery(&stack.publish_id(&text).await).await;
-    assert_eq!(kind(&d), "Acknowledged:AccountUnresolved", "{d}");
+    assert_eq!(delivery_kind(&d), "Acknowledged:AccountUnresolved", "{d}");
     assert!(public(&stack, &other, "READ_ACP").await);
 }
 
@@ -267,8 +259,8 @@ async fn a_burst_mixing_every_kind_of_delivery_starts_exactly_the_healable_ones(
     for (id, (_, want)) in ids.iter().zip(&messages) {
         let d = stack.delivery(id).await;
         assert!(d.get("error").is_none(), "a failed invocation: {d}");
-        assert_eq!(kind(&d), *want, "{d}");
-        *got.entry(kind(&d)).or_default() += 1;
+        assert_eq!(delivery_kind(&d), *want, "{d}");
+        *got.entry(delivery_kind(&d)).or_default() += 1;
         if d["delivery"] == "ActedOn" {
             started.push(
                 d["result"]["records"][0]["execution_name"]

@@ -1,4 +1,4 @@
-use ar_tests::{unique, Stack};
+use ar_tests::{delivery_kind, unique, Stack};
 use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee, Owner, Permission, Type};
 use serde_json::{json, Value};
 
@@ -259,15 +259,6 @@ fn hostile(stack: &Stack, bucket: &str) -> Vec<(String, &'static str)> {
     ]
 }
 
-/// `delivery:reason` of a trigger record.
-fn kind(record: &Value) -> String {
-    format!(
-        "{}:{}",
-        record["delivery"].as_str().unwrap_or("?"),
-        record["reason"].as_str().unwrap_or("?")
-    )
-}
-
 #[tokio::test]
 async fn hostile_messages_each_end_named_without_failing_the_invocation_and_change_nothing() {
     let stack = Stack::connect();
@@ -283,16 +274,12 @@ async fn hostile_messages_each_end_named_without_failing_the_invocation_and_chan
             .await
             .unwrap_or_else(|(name, text)| panic!("the invocation failed with {name} ({text}) for {message:.120}"));
         let record = &out["records"][0];
-        assert_eq!(&kind(record), expected, "message {message:.160} gave {record}");
+        assert_eq!(&delivery_kind(record), expected, "message {message:.160} gave {record}");
         assert!(!record["detail"].as_str().unwrap_or_default().is_empty(), "{record}");
         // Through SNS too: Publish is accepted (as on AWS) and the delivery is recorded as such.
         let id = stack.publish_id(message).await;
         let d = stack.delivery(&id).await;
-        assert_eq!(
-            format!("{}:{}", d["delivery"].as_str().unwrap(), d["reason"].as_str().unwrap()),
-            *expected,
-            "{d}"
-        );
+        assert_eq!(delivery_kind(&d), *expected, "{d}");
     }
 
     let acl_after = stack.s3.get_bucket_acl().bucket(&bucket).send().await.unwrap();
@@ -324,7 +311,7 @@ async fn events_that_are_not_sns_are_rejected_as_invalid_envelopes() {
         json!("text"),
     ] {
         let out = stack.invoke("auto-remediate-trigger", &event).await.unwrap();
-        assert_eq!(kind(&out["records"][0]), "Rejected:InvalidEnvelope", "{event}");
+        assert_eq!(delivery_kind(&out["records"][0]), "Rejected:InvalidEnvelope", "{event}");
     }
 }
 
@@ -365,7 +352,7 @@ async fn a_success_message_changes_nothing_and_starts_nothing() {
         .invoke("auto-remediate-trigger", &sns_event(&message.to_string()))
         .await
         .unwrap();
-    assert_eq!(kind(&out["records"][0]), "Acknowledged:Success");
+    assert_eq!(delivery_kind(&out["records"][0]), "Acknowledged:Success");
     stack.publish(&message.to_string()).await;
 
     let acl = stack.s3.get_bucket_acl().bucket(&bucket).send().await.unwrap();
