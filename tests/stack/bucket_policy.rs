@@ -133,6 +133,64 @@ async fn a_policy_of_public_statements_only_is_deleted() {
     );
 }
 
+/// The access-point delegation statement (S3's documented form): everyone, restricted to the
+/// access points owned by one account, whose own policies then decide.
+fn delegation(bucket: &str, account: &str) -> Value {
+    json!({"Sid": "DelegateToAccessPoints", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*",
+           "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+           "Condition": {"StringEquals": {"s3:DataAccessPointAccount": account}}})
+}
+
+#[tokio::test]
+async fn the_access_point_delegation_statement_survives_and_only_the_public_one_goes() {
+    let stack = Stack::connect();
+    let b = unique("it-policy");
+    let account = stack.info.account_id.clone();
+    stack.s3.create_bucket().bucket(&b).send().await.unwrap();
+    let before = json!({"Version": "2012-10-17", "Statement": [delegation(&b, &account), public_read(&b)]});
+    stack
+        .s3
+        .put_bucket_policy()
+        .bucket(&b)
+        .policy(before.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let run = stack.publish_and_wait(&stack.message("S3-014", &b)).await;
+    healed(&run);
+
+    // Re-read: exactly the delegation statement is left, as it was.
+    assert_eq!(
+        policy(&stack, &b).await,
+        Some(json!({"Version": "2012-10-17", "Statement": [delegation(&b, &account)]}))
+    );
+    let plan = &run.output["remediation"]["plan"];
+    assert_eq!(
+        plan["removes"],
+        json!(["policy statement PublicRead: Allow * s3:GetObject"]),
+        "{plan}"
+    );
+    assert!(
+        plan["untouched"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u
+                == "policy statement DelegateToAccessPoints (restricted by StringEquals s3:DataAccessPointAccount)"),
+        "{plan}"
+    );
+    assert_eq!(run.output["remediation"]["before"]["policy"], before);
+
+    // Now compliant: a second finding changes nothing.
+    let again = stack.publish_and_wait(&stack.message("S3-014", &b)).await;
+    assert_eq!(again.states().last().map(String::as_str), Some("AlreadyCompliant"));
+    assert_eq!(
+        policy(&stack, &b).await,
+        Some(json!({"Version": "2012-10-17", "Statement": [delegation(&b, &account)]}))
+    );
+}
+
 fn cloudtrail_write(bucket: &str, trail_arn: &str) -> Value {
     json!({"Sid": "AWSCloudTrailWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
            "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{bucket}/AWSLogs/*"),

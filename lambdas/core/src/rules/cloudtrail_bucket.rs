@@ -7,7 +7,8 @@
 //! policy (the S3-014 judgement, [`s3_policy`]: unrestricted `Allow` to `*`; `DeleteBucketPolicy`
 //! when every statement is such).
 //! Never touches: the trail, the owner, canonical-user, e-mail and LogDelivery grants, policy
-//! statements restricted by a Condition (CloudTrail's own `aws:SourceArn` statements stay),
+//! statements restricted by a Condition (CloudTrail's own `aws:SourceArn` statements stay) or
+//! with a condition key not known to leave them open (fail closed, as S3-014),
 //! Block Public Access, objects. (The seed wiped every grant.)
 //! Undo: `PutBucketAcl` with the recorded `before` ACL and `PutBucketPolicy` with the recorded
 //! `before` policy.
@@ -109,7 +110,7 @@ impl RuleFamily for CloudTrailPublicBucket {
     const NAME: &'static str = "cloudtrail-public-bucket";
     const DOC: FamilyDoc = FamilyDoc {
         changes: "on the trail's log bucket: remove exactly the AllUsers/AuthenticatedUsers grants of its ACL (one PutBucketAcl with the owner and every other grant) and the unrestricted Allow-to-* statements of its policy (PutBucketPolicy with the rest, DeleteBucketPolicy when none is left)",
-        never: "the trail, the owner, canonical-user, e-mail and LogDelivery grants, Condition-restricted statements (CloudTrail's own), Block Public Access, objects",
+        never: "the trail, the owner, canonical-user, e-mail and LogDelivery grants, Condition-restricted statements (CloudTrail's own) and those with a condition key not known to leave them open (fail closed, as S3-014), Block Public Access, objects",
         undo: "PutBucketAcl with the recorded before ACL; PutBucketPolicy with the recorded before policy",
         tested: "local stack",
     };

@@ -5,10 +5,18 @@
 //! statement as read; when every statement is offending, `DeleteBucketPolicy` (S3 refuses a
 //! policy without statements).
 //! Kept: statements whose `Condition` restricts who can use them (a positive string/ARN/IP
-//! condition on `aws:SourceVpc`, `aws:SourceVpce`, `aws:SourceIp`, `aws:PrincipalOrgID`,
-//! `aws:PrincipalAccount`, `aws:SourceAccount`, `aws:SourceArn`, `aws:PrincipalArn`, ... whose
-//! values are not wildcards; `IfExists`, `ForAllValues:` and negated operators do not restrict,
-//! since a request without the key passes them), `Deny` statements, statements naming other
+//! condition on the source network `aws:SourceVpc`, `aws:SourceVpcArn`, `aws:SourceVpce`,
+//! `aws:SourceIp`, `aws:VpcSourceIp`, `aws:VpceAccount`, `aws:VpceOrgID`, `aws:VpceOrgPaths`; the
+//! caller `aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`, `aws:PrincipalAccount`,
+//! `aws:PrincipalArn`, `aws:PrincipalServiceName`, `aws:userid`; the source a service acts for
+//! `aws:SourceAccount`, `aws:SourceArn`, `aws:SourceOwner`, `aws:SourceOrgID`,
+//! `aws:SourceOrgPaths`; the access points `s3:DataAccessPointAccount`, `s3:DataAccessPointArn`
+//! (the access-point delegation statement), whose values are not wildcards; `IfExists`,
+//! `ForAllValues:` and negated operators do not restrict, since a request without the key passes
+//! them), and, failing closed, statements with a condition on any key not known to leave them
+//! open (known open: transport, time, MFA, user agent, referer, region, tags, resource account and
+//! organization, S3's request headers and object keys, e.g. `aws:SecureTransport`,
+//! `s3:x-amz-acl`); the plan names that condition. `Deny` statements, statements naming other
 //! principals only.
 //! Not this rule's: `Allow` with `NotPrincipal` and service principals are left as they are.
 //! Narrowed: a public statement that also names other principals (`{"AWS": ["*", "<account>"]}`)
@@ -107,23 +115,87 @@ pub fn names_everyone(stmt: &Value) -> bool {
     }
 }
 
-/// Condition keys that restrict who (or from where) a statement can be used.
+/// Condition keys that restrict who (or from where) a statement can be used: a positive match on
+/// one of them with values that are not wildcards lets only the caller, network, access point or
+/// source it names in. (Compared in lower case: IAM reads condition keys case-insensitively.)
 const RESTRICTING_KEYS: &[&str] = &[
+    // Network origin.
     "aws:sourcevpc",
+    "aws:sourcevpcarn",
     "aws:sourcevpce",
     "aws:sourceip",
     "aws:vpcsourceip",
+    "aws:vpceaccount",
+    "aws:vpceorgid",
+    "aws:vpceorgpaths",
+    // The caller: its organization, account, ARN, unique id, service.
     "aws:principalorgid",
     "aws:principalorgpaths",
     "aws:principalaccount",
     "aws:principalarn",
     "aws:principalservicename",
+    "aws:userid",
+    // The source a service acts for (`aws:SourceOwner`: SNS's and SES's older form of the account).
     "aws:sourceaccount",
     "aws:sourcearn",
+    "aws:sourceowner",
     "aws:sourceorgid",
     "aws:sourceorgpaths",
-    "aws:userid",
+    // S3 access points: the bucket's access-point delegation (`Principal *` with the account
+    // owning the access points) lets in only what the access points' own policies allow.
+    "s3:dataaccesspointaccount",
+    "s3:dataaccesspointarn",
 ];
+
+/// Condition keys known not to restrict who can use a statement: facts of the request that any
+/// caller chooses or meets (transport, time, headers, tags, MFA), or of the resource. A condition
+/// on them alone leaves a statement to everyone. Entries ending in `/` or `-` are prefixes.
+const NOT_RESTRICTING_KEYS: &[&str] = &[
+    "aws:securetransport",
+    "aws:currenttime",
+    "aws:epochtime",
+    "aws:useragent",
+    "aws:referer",
+    "aws:requestedregion",
+    "aws:multifactorauthpresent",
+    "aws:multifactorauthage",
+    "aws:tokenissuetime",
+    "aws:viaawsservice",
+    "aws:principaltype",
+    "aws:principalisawsservice",
+    "aws:principaltag/",
+    "aws:requesttag/",
+    "aws:resourcetag/",
+    "aws:tagkeys",
+    "aws:resourceaccount",
+    "aws:resourceorgid",
+    "aws:resourceorgpaths",
+    "s3:x-amz-",
+    "s3:object-lock-",
+    "s3:prefix",
+    "s3:delimiter",
+    "s3:max-keys",
+    "s3:versionid",
+    "s3:existingobjecttag/",
+    "s3:requestobjecttag/",
+    "s3:requestobjecttagkeys",
+    "s3:signatureversion",
+    "s3:signatureage",
+    "s3:authtype",
+    "s3:tlsversion",
+    "s3:locationconstraint",
+    "s3:resourceaccount",
+];
+
+fn known_not_restricting(key: &str) -> bool {
+    NOT_RESTRICTING_KEYS.iter().any(|k| {
+        if k.ends_with('/') || k.ends_with('-') {
+            key.starts_with(k)
+        } else {
+            key == *k
+        }
+    })
+}
 
 /// Operators that pass only when the key is present and matches (so they restrict).
 const MATCHING_OPERATORS: &[&str] = &[
@@ -135,58 +207,105 @@ const MATCHING_OPERATORS: &[&str] = &[
     "ipaddress",
 ];
 
-/// The condition that restricts who can use the statement (`StringEquals aws:SourceVpce`), if any.
-pub fn restriction(stmt: &Value) -> Option<String> {
-    let cond = stmt.get("Condition")?.as_object()?;
+/// How a statement's `Condition` bears on who can use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConditionJudgement {
+    /// No condition, or only conditions known to let everyone in.
+    Open,
+    /// A condition restricts who can use it (`StringEquals aws:SourceVpce`).
+    Restricted(String),
+    /// Conditions this rule cannot judge (keys not known to restrict no one, e.g.
+    /// `StringEquals s3:AccessPointNetworkOrigin`): the statement is kept (fail closed).
+    Unjudged(Vec<String>),
+}
+
+/// Judges a statement's `Condition`: restricted when one condition restricts (conditions are
+/// ANDed), else unjudged when a condition uses a key not known to restrict no one, else open.
+pub fn judge_condition(stmt: &Value) -> ConditionJudgement {
+    let Some(cond) = stmt.get("Condition") else {
+        return ConditionJudgement::Open;
+    };
+    let Some(cond) = cond.as_object() else {
+        return ConditionJudgement::Unjudged(vec!["Condition (not an object)".into()]);
+    };
+    let mut unjudged = Vec::new();
     for (op, block) in cond {
-        let lower = op.to_ascii_lowercase();
-        // A missing key passes `...IfExists` and `ForAllValues:`: they restrict nothing.
-        if lower.ends_with("ifexists") || lower.starts_with("forallvalues:") {
+        let Some(block) = block.as_object() else {
+            unjudged.push(format!("{op} (not an object)"));
             continue;
-        }
-        let base = lower.strip_prefix("foranyvalue:").unwrap_or(&lower);
-        if !MATCHING_OPERATORS.contains(&base) {
-            continue;
-        }
-        let Some(block) = block.as_object() else { continue };
-        for (key, values) in block {
-            if !RESTRICTING_KEYS.contains(&key.to_ascii_lowercase().as_str()) {
-                continue;
-            }
-            let vals = strings(values);
-            let all_strings = match values {
-                Value::Array(a) => a.len() == vals.len(),
-                _ => true,
-            };
-            let like = base.ends_with("like");
-            let open = |v: &&str| {
-                v.chars().all(|c| c == '*' || c == '?')
-                    || (base == "ipaddress" && v.ends_with("/0"))
-                    || (like && wildcard_identity(v))
-            };
-            if !vals.is_empty() && all_strings && !vals.iter().any(open) {
-                return Some(format!("{op} {key}"));
+        };
+        for key in block.keys() {
+            let k = key.to_ascii_lowercase();
+            if RESTRICTING_KEYS.contains(&k.as_str()) {
+                if let Some(r) = restricts(op, key, &block[key]) {
+                    return ConditionJudgement::Restricted(r);
+                }
+            } else if !known_not_restricting(&k) {
+                unjudged.push(format!("{op} {key}"));
             }
         }
     }
-    None
+    if unjudged.is_empty() {
+        ConditionJudgement::Open
+    } else {
+        ConditionJudgement::Unjudged(unjudged)
+    }
+}
+
+/// Whether `op key values` (on a restricting key) restricts: a matching operator, not
+/// `...IfExists` nor `ForAllValues:` (a request without the key passes them), whose values are
+/// all strings and none of them a wildcard or an open range.
+fn restricts(op: &str, key: &str, values: &Value) -> Option<String> {
+    let lower = op.to_ascii_lowercase();
+    if lower.ends_with("ifexists") || lower.starts_with("forallvalues:") {
+        return None;
+    }
+    let base = lower.strip_prefix("foranyvalue:").unwrap_or(&lower);
+    if !MATCHING_OPERATORS.contains(&base) {
+        return None;
+    }
+    let vals = strings(values);
+    let all_strings = match values {
+        Value::Array(a) => a.len() == vals.len(),
+        _ => true,
+    };
+    let like = base.ends_with("like");
+    let open = |v: &&str| {
+        v.chars().all(|c| c == '*' || c == '?')
+            || (base == "ipaddress" && v.ends_with("/0"))
+            || (like && wildcard_identity(v))
+    };
+    (!vals.is_empty() && all_strings && !vals.iter().any(open)).then(|| format!("{op} {key}"))
+}
+
+/// The condition that restricts who can use the statement (`StringEquals aws:SourceVpce`), if any.
+pub fn restriction(stmt: &Value) -> Option<String> {
+    match judge_condition(stmt) {
+        ConditionJudgement::Restricted(r) => Some(r),
+        _ => None,
+    }
 }
 
 /// Whether a `*Like` value leaves who it names open: an ARN whose account is a wildcard
-/// (`arn:aws:iam::*:role/x`), or an account or organization pattern with a wildcard (`o-*`).
+/// (`arn:aws:iam::*:role/x`), or an account, organization or unique-id pattern with a wildcard
+/// in its first segment (`o-*`, `*:session`).
 fn wildcard_identity(v: &str) -> bool {
     let wild = |s: &str| s.contains('*') || s.contains('?');
     if v.starts_with("arn:") {
         v.split(':').nth(4).is_none_or(wild)
     } else {
-        // An org path (`o-abc/r-ab12/*`) names its organization in its first segment.
-        v.split('/').next().is_none_or(wild)
+        // An org path (`o-abc/r-ab12/*`) names its organization in its first segment, a
+        // `aws:userid` (`AROAEXAMPLEID:*`) its role or account before the colon.
+        v.split(['/', ':']).next().is_none_or(wild)
     }
 }
 
-/// Whether a statement fails the rule: `Allow` to everyone, without a restricting condition.
+/// Whether a statement fails the rule: `Allow` to everyone, with no condition that restricts it
+/// or that this rule cannot judge (fail closed: an unknown condition key keeps the statement).
 pub fn is_public(stmt: &Value) -> bool {
-    stmt.get("Effect").and_then(Value::as_str) == Some("Allow") && names_everyone(stmt) && restriction(stmt).is_none()
+    stmt.get("Effect").and_then(Value::as_str) == Some("Allow")
+        && names_everyone(stmt)
+        && judge_condition(stmt) == ConditionJudgement::Open
 }
 
 /// A statement's name in plans: its `Sid`, else `#<index>` (0-based, in the policy as read).
@@ -286,8 +405,15 @@ pub fn assess_policy(policy: Option<&Value>) -> PolicyAssessment {
             labels.push(label(i, stmt));
             gone.push((*stmt).clone());
         } else {
-            let why = match restriction(stmt) {
-                Some(r) if names_everyone(stmt) => format!(" (restricted by {r})"),
+            let why = match judge_condition(stmt) {
+                _ if !names_everyone(stmt) => String::new(),
+                ConditionJudgement::Restricted(r) => format!(" (restricted by {r})"),
+                ConditionJudgement::Unjudged(c) if stmt.get("Effect").and_then(Value::as_str) == Some("Allow") => {
+                    format!(
+                        " (kept, fail closed: its condition {} is not known to leave it open to everyone)",
+                        c.join(", ")
+                    )
+                }
                 _ => String::new(),
             };
             a.untouched.push(format!("policy statement {}{why}", label(i, stmt)));
@@ -430,7 +556,7 @@ impl RuleFamily for S3BucketPolicy {
     const NAME: &'static str = "s3-bucket-policy";
     const DOC: FamilyDoc = FamilyDoc {
         changes: "drop exactly the Allow statements whose principal is everyone and whose Condition restricts no one, or, when such a statement also names other principals, take only everyone out of it (one PutBucketPolicy with every other statement as read); DeleteBucketPolicy when every statement is everyone's only",
-        never: "the other principals, actions, resources and conditions of any statement, statements restricted by a Condition (source VPC/VPCE/IP, principal org/account/ARN, source account/ARN), Deny statements, the ACL, Block Public Access, objects",
+        never: "the other principals, actions, resources and conditions of any statement, statements restricted by a Condition (source VPC/VPCE/IP, principal org/account/ARN/user id, source account/owner/ARN/org, access points: the delegation statement on s3:DataAccessPointAccount), statements with a condition key not known to leave them open (fail closed, the plan names it), Deny statements, the ACL, Block Public Access, objects",
         undo: "PutBucketPolicy with the recorded before policy",
         tested: "local stack",
     };
@@ -634,6 +760,216 @@ pub(crate) mod tests {
             let stmt = json!({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*", "Condition": cond});
             assert!(!is_public(&stmt), "{stmt}");
         }
+    }
+
+    fn public_with(cond: Value) -> Value {
+        json!({"Sid": "S", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", "Condition": cond})
+    }
+
+    /// The access-point delegation statement S3's documentation gives (`Principal *`, restricted
+    /// to the access points of one account).
+    fn delegation() -> Value {
+        json!({"Sid": "DelegateToAccessPoints", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*",
+               "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+               "Condition": {"StringEquals": {"s3:DataAccessPointAccount": "111122223333"}}})
+    }
+
+    #[test]
+    fn every_restricting_key_restricts_with_a_fixed_value() {
+        for (op, key, value) in [
+            ("StringEquals", "s3:DataAccessPointAccount", json!("111122223333")),
+            (
+                "ArnEquals",
+                "s3:DataAccessPointArn",
+                json!("arn:aws:s3:us-east-1:111122223333:accesspoint/ap"),
+            ),
+            (
+                "ArnLike",
+                "s3:DataAccessPointArn",
+                json!("arn:aws:s3:us-east-1:111122223333:accesspoint/*"),
+            ),
+            ("StringEquals", "aws:SourceOwner", json!("111122223333")),
+            ("StringEquals", "AWS:SourceOwner", json!("111122223333")),
+            ("StringEquals", "aws:SourceAccount", json!("111122223333")),
+            (
+                "ArnEquals",
+                "aws:SourceArn",
+                json!("arn:aws:sns:us-east-1:111122223333:t"),
+            ),
+            ("StringEquals", "aws:SourceVpc", json!("vpc-0abc")),
+            (
+                "ArnEquals",
+                "aws:SourceVpcArn",
+                json!("arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0abc"),
+            ),
+            ("StringEquals", "aws:SourceVpce", json!(["vpce-1", "vpce-2"])),
+            ("IpAddress", "aws:SourceIp", json!("203.0.113.0/24")),
+            ("IpAddress", "aws:VpcSourceIp", json!("10.0.0.0/16")),
+            ("StringEquals", "aws:VpceAccount", json!("111122223333")),
+            ("StringEquals", "aws:VpceOrgID", json!("o-a1b2c3d4e5")),
+            (
+                "ForAnyValue:StringLike",
+                "aws:VpceOrgPaths",
+                json!("o-a1b2c3d4e5/r-ab12/*"),
+            ),
+            ("StringEquals", "aws:PrincipalOrgID", json!("o-a1b2c3d4e5")),
+            (
+                "ForAnyValue:StringLike",
+                "aws:PrincipalOrgPaths",
+                json!("o-a1b2c3d4e5/*"),
+            ),
+            ("StringEquals", "aws:PrincipalAccount", json!("111122223333")),
+            (
+                "ArnEquals",
+                "aws:PrincipalArn",
+                json!("arn:aws:iam::111122223333:role/r"),
+            ),
+            (
+                "StringEquals",
+                "aws:PrincipalServiceName",
+                json!("cloudtrail.amazonaws.com"),
+            ),
+            ("StringLike", "aws:userid", json!("AROAEXAMPLEID:*")),
+            ("StringEquals", "aws:SourceOrgID", json!("o-a1b2c3d4e5")),
+            ("ForAnyValue:StringLike", "aws:SourceOrgPaths", json!("o-a1b2c3d4e5/*")),
+        ] {
+            let stmt = public_with(json!({op: {key: value}}));
+            assert_eq!(restriction(&stmt), Some(format!("{op} {key}")), "{stmt}");
+            assert!(!is_public(&stmt), "{stmt}");
+        }
+    }
+
+    #[test]
+    fn the_new_keys_do_not_restrict_when_negated_optional_or_open() {
+        // As for the keys judged before: a request without the key passes these, or every value does.
+        for cond in [
+            json!({"StringNotEquals": {"s3:DataAccessPointAccount": "111122223333"}}),
+            json!({"StringEqualsIfExists": {"s3:DataAccessPointAccount": "111122223333"}}),
+            json!({"Null": {"s3:DataAccessPointArn": "false"}}),
+            json!({"ForAllValues:StringEquals": {"aws:SourceOwner": "111122223333"}}),
+            json!({"StringLike": {"s3:DataAccessPointAccount": "*"}}),
+            json!({"ArnLike": {"s3:DataAccessPointArn": "arn:aws:s3:us-east-1:*:accesspoint/*"}}),
+            json!({"StringLike": {"aws:SourceOwner": "1111*"}}),
+            json!({"ArnNotEquals": {"aws:SourceVpcArn": "arn:aws:ec2:us-east-1:111122223333:vpc/vpc-1"}}),
+            json!({"StringLike": {"aws:VpceAccount": "*"}}),
+            json!({"StringLike": {"aws:userid": "*:alice"}}),
+            json!({"StringEquals": {"aws:VpceOrgID": ["o-abc", 7]}}),
+        ] {
+            let stmt = public_with(cond.clone());
+            assert_eq!(judge_condition(&stmt), ConditionJudgement::Open, "{cond}");
+            assert!(is_public(&stmt), "{cond}");
+        }
+    }
+
+    #[test]
+    fn a_condition_key_not_known_to_leave_a_statement_open_keeps_it_and_names_the_key() {
+        for (op, key) in [
+            ("StringEquals", "s3:AccessPointNetworkOrigin"),
+            ("StringEquals", "aws:username"),
+            ("ForAnyValue:StringEquals", "aws:CalledVia"),
+            ("StringEquals", "aws:SomeKeyAddedNextYear"),
+            ("StringNotEquals", "ec2:Vpc"),
+            ("StringEqualsIfExists", "aws:SomeKeyAddedNextYear"),
+            ("Null", "aws:SomeKeyAddedNextYear"),
+            ("Bool", "aws:SomeKeyAddedNextYear"),
+        ] {
+            let stmt = public_with(json!({op: {key: "x"}}));
+            assert_eq!(
+                judge_condition(&stmt),
+                ConditionJudgement::Unjudged(vec![format!("{op} {key}")]),
+                "{stmt}"
+            );
+            assert!(!is_public(&stmt), "{stmt}");
+            assert_eq!(restriction(&stmt), None, "kept, but not called restricted");
+        }
+        // Beside an open condition the unknown key still keeps it; beside a restricting one the
+        // restriction is what the plan says.
+        let mixed = public_with(
+            json!({"Bool": {"aws:SecureTransport": "true"}, "StringEquals": {"aws:SomeKeyAddedNextYear": "x"}}),
+        );
+        assert_eq!(
+            judge_condition(&mixed),
+            ConditionJudgement::Unjudged(vec!["StringEquals aws:SomeKeyAddedNextYear".into()])
+        );
+        let both =
+            public_with(json!({"StringEquals": {"aws:SomeKeyAddedNextYear": "x", "aws:SourceOwner": "111122223333"}}));
+        assert_eq!(restriction(&both), Some("StringEquals aws:SourceOwner".into()));
+        // A Condition that cannot be read is not judged open either.
+        for cond in [json!("StringEquals"), json!({"StringEquals": ["aws:SourceIp"]})] {
+            assert!(
+                matches!(
+                    judge_condition(&public_with(cond.clone())),
+                    ConditionJudgement::Unjudged(_)
+                ),
+                "{cond}"
+            );
+        }
+        // The plan keeps it and says why, naming the condition; the public statement beside it goes.
+        let s = policy(vec![public_read(), {
+            let mut u = public_with(json!({"StringEquals": {"s3:AccessPointNetworkOrigin": "VPC"}}));
+            u["Sid"] = json!("ViaVpcAccessPoints");
+            u
+        }]);
+        let a = S3BucketPolicy::assess(&s, &Params {}, target());
+        assert_eq!(
+            a.plan.removes,
+            vec!["policy statement PublicRead: Allow * s3:GetObject"]
+        );
+        assert_eq!(
+            a.plan.untouched[0],
+            "policy statement ViaVpcAccessPoints (kept, fail closed: its condition StringEquals s3:AccessPointNetworkOrigin is not known to leave it open to everyone)"
+        );
+    }
+
+    #[test]
+    fn conditions_known_to_leave_a_statement_open_do_not_save_it() {
+        for cond in [
+            json!({"Bool": {"aws:SecureTransport": "true"}}),
+            json!({"StringLike": {"aws:Referer": "https://example.com/*"}}),
+            json!({"StringEquals": {"aws:UserAgent": "curl"}}),
+            json!({"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}),
+            json!({"Bool": {"aws:MultiFactorAuthPresent": "true"}}),
+            json!({"StringEquals": {"aws:RequestedRegion": "us-east-1"}}),
+            json!({"StringEquals": {"aws:PrincipalTag/team": "data"}}),
+            json!({"StringEquals": {"aws:ResourceAccount": "111122223333"}}),
+            json!({"StringEquals": {"s3:ResourceAccount": "111122223333"}}),
+            json!({"StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}),
+            json!({"StringEquals": {"s3:prefix": "public/"}}),
+            json!({"StringEquals": {"s3:ExistingObjectTag/public": "yes"}}),
+            json!({"NumericGreaterThanEquals": {"s3:TlsVersion": "1.2"}}),
+            json!({"StringEquals": {"s3:authType": "REST-HEADER"}}),
+        ] {
+            let stmt = public_with(cond.clone());
+            assert_eq!(judge_condition(&stmt), ConditionJudgement::Open, "{cond}");
+            assert!(is_public(&stmt), "{cond}");
+        }
+    }
+
+    #[test]
+    fn the_access_point_delegation_statement_survives_and_only_the_public_one_goes() {
+        let s = policy(vec![delegation(), public_read()]);
+        let a = S3BucketPolicy::assess(&s, &Params {}, target());
+        assert_eq!(
+            a.plan.changes,
+            vec![PolicyChange::RemoveStatements {
+                labels: vec!["PublicRead".into()],
+                statements: vec![public_read()],
+                narrowed: vec![],
+            }]
+        );
+        assert_eq!(
+            a.plan.untouched[0],
+            "policy statement DelegateToAccessPoints (restricted by StringEquals s3:DataAccessPointAccount)"
+        );
+        assert_eq!(
+            S3BucketPolicy::simulate(&s, &a.plan.changes),
+            policy(vec![delegation()])
+        );
+        assert!(
+            S3BucketPolicy::assess(&policy(vec![delegation()]), &Params {}, target())
+                .plan
+                .is_empty()
+        );
     }
 
     #[test]
