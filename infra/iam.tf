@@ -3,7 +3,12 @@
 # with the catalog): no per-rule statement is written here, and none may be.
 
 locals {
-  member_role_arns = [for a in local.member_accounts : "arn:${local.partition}:iam::${a}:role/${local.member_role}"]
+  # The member role in any account, one ARN whatever the number of accounts: an ARN per account
+  # passes IAM's 10,240-character limit on a role's inline policies at about 115 accounts. Which
+  # accounts are reached is decided by each member role's trust policy (modules/member-role trusts
+  # only this deployment's handler roles) and by the config's `accounts`, which the handlers check
+  # before assuming any role (lambdas/core/src/deps.rs `Deps::ctx`). No member account: no grant.
+  member_role_arns = length(local.member_accounts) == 0 ? [] : ["arn:${local.partition}:iam::*:role/${local.member_role}"]
 
   sender_domain     = local.sender == null ? null : split("@", local.sender)[1]
   ses_identities    = compact(concat([local.sender, local.sender_domain], local.approvers))

@@ -349,7 +349,7 @@ module "p" {
     dead_letter_queue_arn = "arn:aws:sqs:eu-west-1:111111111111:ar-trigger-dlq"
     outcome_topic_arn     = "arn:aws:sns:eu-west-1:111111111111:ar-outcome"
   }
-  member_role_arns = ["arn:aws:iam::222222222222:role/auto-remediate-member"]
+  member_role_arns = ["arn:aws:iam::*:role/auto-remediate-member"]
 }
 
 module "member" {
@@ -377,8 +377,32 @@ def statements(policy_json: str) -> list[dict]:
     for s in json.loads(policy_json)["Statement"]:
         acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         res = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
-        out.append({"Effect": s["Effect"], "Action": acts, "Resource": res})
+        out.append({"Effect": s["Effect"], "Action": acts, "Resource": res, "Condition": s.get("Condition", {})})
     return out
+
+
+# Rule actions IAM must never grant without a condition on the key: a role handed to any service,
+# or any service's linked role created, is a privilege escalation (lambdas/bootstrap/src/generated.rs
+# REQUIRED_CONDITIONS checks the catalog; this checks what Terraform made of it).
+REQUIRED_CONDITIONS = {"iam:PassRole": "iam:PassedToService", "iam:CreateServiceLinkedRole": "iam:AWSServiceName"}
+
+
+def condition_problems(name: str, policy_json: str, cat: dict) -> list[str]:
+    """Every statement granting an action of REQUIRED_CONDITIONS carries its condition key, with
+    exactly the catalog's values (the union of the families' declarations)."""
+    problems = []
+    for s in statements(policy_json):
+        for action in s["Action"]:
+            key = REQUIRED_CONDITIONS.get(action)
+            if key is None:
+                continue
+            values = [v for test in s["Condition"].values() for k, v in test.items() if k == key]
+            want = [v for test in cat.get("rule_action_conditions", {}).get(action, {}).values() for k, v in test.items() if k == key]
+            if not values:
+                problems.append(f"{name}: {action} granted without an {key} condition")
+            elif values != want:
+                problems.append(f"{name}: {action} under {key} {values}, not the catalog's {want}")
+    return problems
 
 
 def wildcard(action: str) -> bool:
@@ -420,8 +444,8 @@ def iam_problems(repo: Path, work: Path) -> list[str]:
                 loose = [a for a in s["Action"] if a not in STAR_RESOURCE_OK and a not in outputs["unscoped_rule_actions"]]
                 if loose:
                     problems.append(f"{name}: Resource \"*\" for actions that can be scoped: {loose}")
-            if "sts:AssumeRole" in s["Action"] and s["Resource"] != ["arn:aws:iam::222222222222:role/auto-remediate-member"]:
-                problems.append(f"{name}: sts:AssumeRole on {s['Resource']}, not the member roles")
+            if "sts:AssumeRole" in s["Action"] and s["Resource"] != ["arn:aws:iam::*:role/auto-remediate-member"]:
+                problems.append(f"{name}: sts:AssumeRole on {s['Resource']}, not the member role")
     if set(policies) - {h["name"] for h in cat["handlers"]}:
         problems.append(f"policies for no handler: {sorted(set(policies) - {h['name'] for h in cat['handlers']})}")
     member = {a for s in statements(outputs["member_policy"]) for a in s["Action"]}
@@ -430,6 +454,8 @@ def iam_problems(repo: Path, work: Path) -> list[str]:
     want_assume = sorted(h["name"] for h in cat["handlers"] if "sts:AssumeRole" in h["actions"])
     if outputs["assumes_member_roles"] != want_assume:
         problems.append(f"assumes_member_roles {outputs['assumes_member_roles']} != {want_assume}")
+    for name, p in list(policies.items()) + [("member", outputs["member_policy"])]:
+        problems += condition_problems(name, p, cat)
     for p in list(policies.values()) + [outputs["member_policy"]]:
         for s in statements(p):
             problems += [f"wildcard action {a!r} in an evaluated policy" for a in s["Action"] if wildcard(a)]
@@ -504,14 +530,146 @@ def static_action_problems(repo: Path) -> list[str]:
     return problems
 
 
+# IAM's and Lambda's size limits (characters; IAM does not count whitespace).
+INLINE_LIMIT = 10240  # the sum of a role's inline policies
+MANAGED_LIMIT = 6144  # one managed policy: every document here is kept under it, so it may become one
+ENV_LIMIT = 4096  # a function's environment variables, all together (4 KB)
+
+
+def iam_size(doc: str) -> int:
+    """A policy's size as IAM counts it: its characters, whitespace excluded."""
+    return len(re.sub(r"\s", "", json.dumps(json.loads(doc), separators=(",", ":"))))
+
+
+def policy_sizes(outputs: dict) -> dict[str, int]:
+    return {name: iam_size(doc) for name, doc in dict(outputs["handler_policies"], member=outputs["member_policy"]).items()}
+
+
 def policy_size_problems(outputs: dict) -> list[str]:
-    """IAM's limit on a role's inline policies (10,240 characters, whitespace excluded)."""
-    docs = dict(outputs["handler_policies"], member=outputs["member_policy"])
-    return [
-        f"{name}: policy of {n} characters exceeds IAM's 10240 for a role's inline policies"
-        for name, doc in docs.items()
-        if (n := len(json.dumps(json.loads(doc), separators=(",", ":")))) > 10240
-    ]
+    """Each role has one inline policy (the member role too): within IAM's 10,240 for a role's
+    inline policies, and within 6,144, the limit of a managed policy."""
+    problems = []
+    for name, n in policy_sizes(outputs).items():
+        if n > INLINE_LIMIT:
+            problems.append(f"{name}: policy of {n} characters exceeds IAM's {INLINE_LIMIT} for a role's inline policies")
+        if n > MANAGED_LIMIT:
+            problems.append(f"{name}: policy of {n} characters exceeds IAM's {MANAGED_LIMIT} for a managed policy")
+    return problems
+
+
+# -------------------------------------------------------------------------------------------------
+# scale: the policies and the environment for an organization of many accounts, the member-role
+# ARNs computed by the root module's own expressions (main.tf, iam.tf), evaluated by Terraform.
+
+SCALE_ROOT = """
+locals {
+  config           = jsondecode(%(config)s)
+  account_id       = "111111111111"
+  partition        = "aws"
+  member_role      = %(member_role)s
+  member_accounts  = %(member_accounts)s
+  member_role_arns = %(member_role_arns)s
+}
+
+module "p" {
+  source     = "%(module)s"
+  catalog    = jsondecode(file("%(catalog)s"))
+  account_id = local.account_id
+  resources = {
+    state_table_arn       = "arn:aws:dynamodb:eu-west-1:111111111111:table/auto-remediate-state"
+    approval_table_arn    = "arn:aws:dynamodb:eu-west-1:111111111111:table/auto-remediate-approvals"
+    state_machine_arn     = "arn:aws:states:eu-west-1:111111111111:stateMachine:auto-remediate"
+    execution_arn_pattern = "arn:aws:states:eu-west-1:111111111111:execution:auto-remediate:*"
+    secret_arn_pattern    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:auto-remediate-approval-signing-key-*"
+    ssm_parameter_arns    = ["arn:aws:ssm:eu-west-1:111111111111:parameter/auto-remediate/approval-signing-key"]
+    kms_key_arn           = "arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000000000"
+    ses_identity_arns     = ["arn:aws:ses:eu-west-1:111111111111:identity/auto-remediate@example.com", "arn:aws:ses:eu-west-1:111111111111:identity/example.com", "arn:aws:ses:eu-west-1:111111111111:identity/security-oncall@example.com"]
+    log_group_arns        = { for h in jsondecode(file("%(catalog)s")).handlers : h.name => "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/auto-remediate-${h.name}" }
+    dead_letter_queue_arn = "arn:aws:sqs:eu-west-1:111111111111:auto-remediate-trigger-dlq"
+    outcome_topic_arn     = "arn:aws:sns:eu-west-1:111111111111:auto-remediate-outcome"
+  }
+  member_role_arns = local.member_role_arns
+}
+
+module "member" {
+  source     = "%(module)s"
+  catalog    = jsondecode(file("%(catalog)s"))
+  account_id = "222222222222"
+}
+
+output "handler_policies" { value = module.p.handler_policies }
+output "member_policy" { value = module.member.member_policy }
+output "member_accounts" { value = length(local.member_accounts) }
+output "config_env" { value = jsonencode(local.config) }
+"""
+
+# What the largest environment holds besides AUTO_REMEDIATE_CONFIG (main.tf local.function_env,
+# request-approval's: the common settings, the state machine, the signing key and the pages'
+# address), with the default name's real lengths.
+OTHER_ENV = {
+    "AUTO_REMEDIATE_ACCOUNT_ID": "111111111111",
+    "STATE_TABLE": "auto-remediate-state",
+    "APPROVAL_TABLE": "auto-remediate-approvals",
+    "STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:111111111111:stateMachine:auto-remediate",
+    "APPROVAL_SIGNING_KEY_SECRET_ID": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:auto-remediate-approval-signing-key-AbCdEf",
+    "APPROVAL_BASE_URL": "https://abcdefghij.execute-api.eu-west-1.amazonaws.com",
+}
+
+
+def org_config(accounts: int) -> dict:
+    """examples/complete/config.json with `accounts` the deployment plus `accounts - 1` members,
+    every tenth in the {"id", "conformity_ids"} shape."""
+    config = json.loads((REPO / "infra/examples/complete/config.json").read_text())
+    ids = [f"{111111111111 + i:012d}" for i in range(accounts)]
+    config["accounts"] = [{"id": a, "conformity_ids": [f"Cc{i:07d}x"]} if i % 10 == 9 else a for i, a in enumerate(ids)]
+    return config
+
+
+def root_expression(path: Path, name: str) -> str | None:
+    """The one-line expression a root module's local `name` is set to (not a plain reference)."""
+    for m in re.finditer(rf"^\s*{name}\s*=\s*(.+)$", path.read_text(), re.M):
+        if not re.fullmatch(r"local\.\w+", m.group(1).strip()):
+            return m.group(1).strip()
+    return None
+
+
+def scale_outputs(repo: Path, work: Path, config: dict) -> tuple[dict, str]:
+    infra = repo / "infra"
+    exprs = {
+        "member_role": root_expression(infra / "main.tf", "member_role"),
+        "member_accounts": root_expression(infra / "main.tf", "member_accounts"),
+        "member_role_arns": root_expression(infra / "iam.tf", "member_role_arns"),
+    }
+    missing = [k for k, v in exprs.items() if v is None]
+    if missing:
+        return {}, f"no one-line expression for local {missing} in infra/main.tf or iam.tf"
+    (work / "main.tf").write_text(SCALE_ROOT % dict(
+        exprs, config=json.dumps(json.dumps(config)), module=infra / "modules" / "policies", catalog=repo / CATALOG,
+    ))
+    return apply_outputs(work)
+
+
+def env_size(config_env: str) -> int:
+    """The environment's size as Lambda counts it (keys and values), the config as Terraform encodes it."""
+    return sum(len(k) + len(v) for k, v in dict(OTHER_ENV, AUTO_REMEDIATE_CONFIG=config_env).items())
+
+
+def scale_problems(repo: Path, work: Path, accounts: int) -> tuple[list[str], dict]:
+    """The evaluated policies for an organization of `accounts` accounts within IAM's limits, and
+    the largest function environment within Lambda's 4 KB. Also returns the sizes measured."""
+    config = org_config(accounts)
+    outputs, err = scale_outputs(repo, work, config)
+    if err:
+        return [f"the policies for {accounts} accounts did not evaluate: {err.strip()[-2000:]}"], {}
+    problems = []
+    if outputs["member_accounts"] != accounts - 1:
+        problems.append(f"{outputs['member_accounts']} member accounts evaluated, not {accounts - 1}")
+    sizes = policy_sizes(outputs)
+    problems += [f"{p} ({accounts} accounts)" for p in policy_size_problems(outputs)]
+    sizes["environment"] = env = env_size(outputs["config_env"])
+    if env > ENV_LIMIT:
+        problems.append(f"the environment of {env} bytes with {accounts} accounts exceeds Lambda's {ENV_LIMIT} (AUTO_REMEDIATE_CONFIG is {len(outputs['config_env'])})")
+    return problems, sizes
 
 
 # -------------------------------------------------------------------------------------------------
@@ -736,6 +894,52 @@ class Offline(unittest.TestCase):
         problems = iam_problems(broken, self.work("broken-eval"))
         self.assertFound(problems, "verify: granted beyond the catalog")
         self.assertFound(problems, "rule write actions without read-write access")
+
+    def test_pass_role_and_service_linked_roles_carry_their_condition_and_a_dropped_one_is_found(self):
+        self.assertNone(iam_problems(REPO, self.work("real")))
+        broken = copy_tree(self.work("broken"))
+        edit(broken / "infra/modules/policies/main.tf",
+             '{ for c in compact([split("|", key)[1]]) : "Condition" => jsondecode(c) },\n      )\n    ]\n  }',
+             '{},\n      )\n    ]\n  }')
+        problems = iam_problems(broken, self.work("broken-eval"))
+        self.assertFound(problems, "remediate: iam:PassRole granted without an iam:PassedToService condition")
+        self.assertFound(problems, "remediate: iam:CreateServiceLinkedRole granted without an iam:AWSServiceName condition")
+        cat = catalog(REPO)
+        cat["rule_action_conditions"]["iam:PassRole"]["StringEquals"]["iam:PassedToService"].append("lambda.amazonaws.com")
+        (broken / CATALOG).write_text(json.dumps(cat))
+        edit(broken / "infra/modules/policies/main.tf",
+             '{},\n      )\n    ]\n  }',
+             '{ for c in compact([split("|", key)[1]]) : "Condition" => jsondecode(c) },\n      )\n    ]\n  }')
+        outputs, err = evaluated_policies(broken, self.work("broken-eval-2"))
+        self.assertEqual(err, "")
+        self.assertFound(condition_problems("remediate", outputs["handler_policies"]["remediate"], catalog(REPO)),
+                         "not the catalog's")
+
+    def test_policies_for_1000_accounts_fit_every_iam_limit_and_a_grant_per_account_is_found(self):
+        sizes = {}
+        for accounts in (1, 1000):
+            problems, sizes[accounts] = scale_problems(REPO, self.work(f"org-{accounts}"), accounts)
+            self.assertNone([p for p in problems if "environment" not in p])
+        print(f"\n  policy sizes (IAM characters) at 1 and 1,000 accounts: "
+              f"{ {k: (sizes[1][k], sizes[1000][k]) for k in sizes[1] if k != 'environment'} }", end=" ")
+        broken = copy_tree(self.work("broken"))
+        edit(broken / "infra/iam.tf",
+             'member_role_arns = length(local.member_accounts) == 0 ? [] : ["arn:${local.partition}:iam::*:role/${local.member_role}"]',
+             'member_role_arns = [for a in local.member_accounts : "arn:${local.partition}:iam::${a}:role/${local.member_role}"]')
+        problems, broken_sizes = scale_problems(broken, self.work("broken-eval"), 1000)
+        self.assertFound(problems, f"remediate: policy of {broken_sizes.get('remediate')} characters exceeds IAM's 10240")
+        self.assertFound(problems, "exceeds IAM's 6144 for a managed policy")
+
+    def test_the_environment_fits_lambdas_4kb_for_a_few_hundred_accounts_and_1000_do_not(self):
+        """Found at 1,000 accounts: AUTO_REMEDIATE_CONFIG lists every account, so the environment
+        passes Lambda's 4 KB at about 220 plain account entries, about 175 in this test's mix
+        (main.tf's precondition refuses the plan before). Holds for the example and for 150 accounts; 1,000 is the broken variant."""
+        for accounts in (2, 150):
+            problems, sizes = scale_problems(REPO, self.work(f"env-{accounts}"), accounts)
+            self.assertNone(problems)
+        problems, sizes = scale_problems(REPO, self.work("env-1000"), 1000)
+        self.assertFound(problems, "with 1000 accounts exceeds Lambda's 4096")
+        print(f"\n  environment at 1,000 accounts: {sizes['environment']} bytes", end=" ")
 
     def test_no_wildcard_action_anywhere_and_an_added_one_is_found(self):
         self.assertNone(static_action_problems(REPO))

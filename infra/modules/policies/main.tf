@@ -9,6 +9,10 @@
 #   so they are scoped by resource type where the action supports resource-level permissions
 #   (`local.rule_action_resources`), and to `*` otherwise (the `Describe*` and `Get*` calls of EC2
 #   have none). `unscoped_rule_actions` lists the latter, so a new family's actions are visible.
+# - Rule actions the families grant only under a condition (catalog `rule_action_conditions`,
+#   declared next to the family's calls: `iam:PassRole` with `iam:PassedToService`,
+#   `iam:CreateServiceLinkedRole` with `iam:AWSServiceName`) get statements of their own carrying
+#   that `Condition` block, in the handler roles and in the member role alike.
 # - Platform actions every Lambda needs (its log group, X-Ray) and the trigger's dead-letter queue
 #   are declared in `local.platform_actions`, never taken from the catalog.
 
@@ -19,6 +23,9 @@ locals {
 
   rule_reads  = sort(distinct(var.catalog.rule_read_actions))
   rule_writes = sort(distinct(var.catalog.rule_write_actions))
+
+  # action → its IAM Condition block (JSON), for the rule actions granted only under one.
+  rule_conditions = { for a, c in try(var.catalog.rule_action_conditions, {}) : a => jsonencode(c) }
 
   # Which table each handler's DynamoDB calls address (lambdas/core/src/ledger.rs: the state
   # table; lambdas/approval/src/store.rs: the approvals table). A handler not listed gets both.
@@ -88,8 +95,11 @@ locals {
     "kms:EnableKeyRotation"                      = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
     "kms:CancelKeyDeletion"                      = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
     "kms:EnableKey"                              = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
-    # Never any role of any account: only this account's.
+    # Never any role of any account: only this account's, and only to the services the families
+    # hand roles to (the catalog's iam:PassedToService condition).
     "iam:PassRole" = ["arn:${local.p}:iam::${var.account_id}:role/*"]
+    # Only the services' own linked roles (the catalog's iam:AWSServiceName condition).
+    "iam:CreateServiceLinkedRole" = ["arn:${local.p}:iam::${var.account_id}:role/aws-service-role/*"]
   }
   rule_service_resources = {
     # Every S3 bucket-level action of the catalog takes a bucket ARN.
@@ -129,25 +139,32 @@ locals {
     )
   }
 
-  # One statement per distinct resource list; an action with no resource (no member account to
-  # assume a role in) is left out rather than granted on nothing.
+  # One statement per distinct resource list and condition (the key is "<resources>|<condition
+  # JSON>", empty without one); an action with no resource (no member account to assume a role
+  # in) is left out rather than granted on nothing.
   handler_statements = {
     for name, g in local.grants : name => [
-      for key, actions in { for a, r in g : join(" ", sort(r)) => a... if length(r) > 0 } : {
-        Effect   = "Allow"
-        Action   = sort(actions)
-        Resource = split(" ", key)
-      }
+      for key, actions in { for a, r in g : "${join(" ", sort(r))}|${try(local.rule_conditions[a], "")}" => a... if length(r) > 0 } : merge(
+        {
+          Effect   = "Allow"
+          Action   = sort(actions)
+          Resource = split(" ", split("|", key)[0])
+        },
+        { for c in compact([split("|", key)[1]]) : "Condition" => jsondecode(c) },
+      )
     ]
   }
 
   member_statements = [
     for key, actions in {
-      for a in concat(local.rule_reads, local.rule_writes) : join(" ", sort(local.rule_resources[a])) => a...
-      } : {
-      Effect   = "Allow"
-      Action   = sort(distinct(actions))
-      Resource = split(" ", key)
-    }
+      for a in concat(local.rule_reads, local.rule_writes) : "${join(" ", sort(local.rule_resources[a]))}|${try(local.rule_conditions[a], "")}" => a...
+      } : merge(
+      {
+        Effect   = "Allow"
+        Action   = sort(distinct(actions))
+        Resource = split(" ", split("|", key)[0])
+      },
+      { for c in compact([split("|", key)[1]]) : "Condition" => jsondecode(c) },
+    )
   ]
 }

@@ -37,12 +37,13 @@ pub const REQUEST_ACTIONS: &[&str] = &[
     KEY_SOURCES[2],
 ];
 
-/// The approval callback's own actions: the only handler that may resume an execution.
+/// The approval callback's own actions: the only handler that may resume an execution. A
+/// rejection resumes it with SendTaskSuccess too (`decision: rejected`): `states:SendTaskFailure`
+/// is never called, so it is not granted.
 pub const CALLBACK_ACTIONS: &[&str] = &[
     "dynamodb:GetItem",
     "dynamodb:UpdateItem",
     "states:SendTaskSuccess",
-    "states:SendTaskFailure",
     KEY_SOURCES[0],
     KEY_SOURCES[1],
     KEY_SOURCES[2],

@@ -1,14 +1,15 @@
 //! The committed artefacts generated from the code's own declarations, so they cannot drift:
-//! `lambdas/core/catalog/iam.json` (every rule's family and IAM actions, and each handler's role,
-//! for Terraform's IAM), `lambdas/core/catalog/sns-filter-policy.json` (the trigger's SNS
-//! subscription filter: failures of the catalog's rules only) and `RULES.md` (what each rule
+//! `lambdas/core/catalog/iam.json` (every rule's family and IAM actions, the conditions some of
+//! those actions are granted under, and each handler's role, for Terraform's IAM),
+//! `lambdas/core/catalog/sns-filter-policy.json` (the trigger's SNS subscription filter: failures
+//! of the catalog's rules only) and `RULES.md` (what each rule
 //! changes, never touches, how to undo it, where it is tested). A test regenerates them and fails
 //! when a committed copy is stale (`UPDATE_GENERATED=1 cargo test -p ar-handlers` rewrites them).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ar_core::catalog::Catalog;
-use ar_core::rules::family::RuleAccess;
+use ar_core::rules::family::{ActionCondition, RuleAccess};
 use ar_core::rules::FAMILIES;
 use serde::Serialize;
 
@@ -41,6 +42,81 @@ pub struct IamCatalog {
     handlers: Vec<HandlerIam>,
     rule_read_actions: Vec<&'static str>,
     rule_write_actions: Vec<&'static str>,
+    rule_action_conditions: ActionConditions,
+}
+
+/// action → test → condition key → values: an IAM `Condition` block per rule action, the union of
+/// what the families declare (`RuleFamily::CONDITIONS`). Terraform's modules/policies grants each
+/// of these actions in a statement of its own under its block.
+type ActionConditions = BTreeMap<&'static str, BTreeMap<&'static str, BTreeMap<&'static str, Vec<&'static str>>>>;
+
+/// The rule actions IAM must never grant without a condition on the given key: a role handed to
+/// any service, or any service's linked role created, would be a privilege escalation.
+pub const REQUIRED_CONDITIONS: &[(&str, &str)] = &[
+    ("iam:PassRole", "iam:PassedToService"),
+    ("iam:CreateServiceLinkedRole", "iam:AWSServiceName"),
+];
+
+fn action_conditions() -> ActionConditions {
+    let mut out = ActionConditions::new();
+    for c in FAMILIES.iter().flat_map(|f| f.conditions()) {
+        let values = out
+            .entry(c.action)
+            .or_default()
+            .entry(c.test)
+            .or_default()
+            .entry(c.variable)
+            .or_default();
+        values.extend(c.values);
+        values.sort_unstable();
+        values.dedup();
+    }
+    out
+}
+
+/// What is wrong with an `iam.json` document's conditions: an action of [`REQUIRED_CONDITIONS`]
+/// declared by a family without its condition key (in the family's `conditions`, and in
+/// `rule_action_conditions`, which Terraform applies), or a condition on an action the family
+/// does not declare.
+pub fn condition_problems(iam: &serde_json::Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let strs = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let applied = &iam["rule_action_conditions"];
+    for f in iam["families"].as_array().into_iter().flatten() {
+        let name = f["name"].as_str().unwrap_or("?");
+        let actions: Vec<String> = strs(&f["reads"]).into_iter().chain(strs(&f["writes"])).collect();
+        let conditions = f["conditions"].as_array().cloned().unwrap_or_default();
+        for (action, key) in REQUIRED_CONDITIONS {
+            if !actions.iter().any(|a| a == action) {
+                continue;
+            }
+            let declared = conditions
+                .iter()
+                .any(|c| c["action"] == *action && c["variable"] == *key && !strs(&c["values"]).is_empty());
+            if !declared {
+                problems.push(format!("{name}: {action} without a {key} condition"));
+            }
+            let in_policy = applied[action]
+                .as_object()
+                .is_some_and(|tests| tests.values().any(|keys| !strs(&keys[key]).is_empty()));
+            if !in_policy {
+                problems.push(format!("rule_action_conditions: {action} without {key}"));
+            }
+        }
+        for c in &conditions {
+            let action = c["action"].as_str().unwrap_or("?");
+            if !actions.iter().any(|a| a == action) {
+                problems.push(format!("{name}: a condition on {action}, which it does not declare"));
+            }
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    problems
 }
 
 #[derive(Serialize)]
@@ -60,6 +136,8 @@ struct FamilyIam {
     resource: &'static str,
     reads: &'static [&'static str],
     writes: &'static [&'static str],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    conditions: &'static [ActionCondition],
     settle_seconds: u64,
 }
 
@@ -93,6 +171,7 @@ pub fn iam_json(catalog: &Catalog) -> IamCatalog {
                 resource: f.resource(),
                 reads: f.reads(),
                 writes: f.writes(),
+                conditions: f.conditions(),
                 settle_seconds: f.settle().as_secs(),
             })
             .collect(),
@@ -111,6 +190,7 @@ pub fn iam_json(catalog: &Catalog) -> IamCatalog {
             .collect(),
         rule_read_actions: sorted(catalog.rules().flat_map(|r| r.reads())),
         rule_write_actions: sorted(catalog.rules().flat_map(|r| r.writes())),
+        rule_action_conditions: action_conditions(),
     }
 }
 
@@ -411,6 +491,51 @@ mod tests {
             assert_eq!(resumes, h == Handler::ApprovalCallback, "{h:?}");
             assert!(own.iter().all(|a| *a != "*" && !a.ends_with(":*")), "{h:?}");
         }
+    }
+
+    /// The meta-test of iam.json: no family declares `iam:PassRole` without `iam:PassedToService`
+    /// (nor `iam:CreateServiceLinkedRole` without `iam:AWSServiceName`), and Terraform is given
+    /// the condition; the committed file with one condition removed is found.
+    #[test]
+    fn no_pass_role_or_service_linked_role_without_its_condition_and_a_dropped_one_is_found() {
+        let iam = serde_json::to_value(iam_json(Catalog::builtin())).unwrap();
+        assert_eq!(condition_problems(&iam), Vec::<String>::new());
+        let passers: BTreeSet<&str> = FAMILIES
+            .iter()
+            .filter(|f| f.reads().iter().chain(f.writes()).any(|a| *a == "iam:PassRole"))
+            .map(|f| f.name())
+            .collect();
+        assert_eq!(
+            passers,
+            BTreeSet::from(["config-recorder", "vpc-flow-logs"]),
+            "families passing a role"
+        );
+        assert_eq!(
+            iam["rule_action_conditions"]["iam:PassRole"]["StringEquals"]["iam:PassedToService"],
+            serde_json::json!(["config.amazonaws.com", "vpc-flow-logs.amazonaws.com"])
+        );
+
+        let mut broken = iam.clone();
+        for f in broken["families"].as_array_mut().unwrap() {
+            if f["name"] == "vpc-flow-logs" {
+                f.as_object_mut().unwrap().remove("conditions");
+            }
+        }
+        broken["rule_action_conditions"]
+            .as_object_mut()
+            .unwrap()
+            .remove("iam:CreateServiceLinkedRole");
+        let problems = condition_problems(&broken);
+        assert!(
+            problems.contains(&"vpc-flow-logs: iam:PassRole without a iam:PassedToService condition".to_string()),
+            "{problems:?}"
+        );
+        assert!(
+            problems.contains(
+                &"rule_action_conditions: iam:CreateServiceLinkedRole without iam:AWSServiceName".to_string()
+            ),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use aws_types::region::Region;
 
 use crate::error::Error;
+use crate::rules::family::ActionCondition;
 
 /// The IAM action STS needs to act in a member account.
 pub const STS_ASSUME_ROLE: &str = "sts:AssumeRole";
@@ -52,6 +53,8 @@ pub struct Scope<'a> {
     pub family: &'static str,
     pub reads: &'static [&'static str],
     pub writes: &'static [&'static str],
+    /// The conditions some of those actions are granted under (`iam:PassedToService`, ...).
+    pub conditions: &'static [ActionCondition],
 }
 
 /// The member role to assume for an account other than the deployment's.
@@ -109,6 +112,7 @@ impl Aws {
             family: family.name(),
             reads: family.reads(),
             writes: family.writes(),
+            conditions: family.conditions(),
         };
         self.ctx(scope, member).await
     }
@@ -161,7 +165,7 @@ impl Aws {
             .assume_role()
             .role_arn(&role_arn)
             .role_session_name(format!("auto-remediate-{}", scope.family))
-            .policy(session_policy(scope.reads, scope.writes))
+            .policy(session_policy(scope.reads, scope.writes, scope.conditions))
             .duration_seconds(MEMBER_SESSION.as_secs() as i32)
             .send()
             .await
@@ -225,16 +229,49 @@ pub fn partition(region: &str) -> &'static str {
 }
 
 /// The member session's policy: the family's declared actions, nothing else (the effective
-/// permissions are the intersection with the member role's own policy).
-pub fn session_policy(reads: &[&str], writes: &[&str]) -> String {
-    let mut actions: Vec<&str> = reads.iter().chain(writes).copied().collect();
+/// permissions are the intersection with the member role's own policy). An action the family
+/// declares a condition for is granted in a statement of its own under that condition (only this
+/// family's values: the member role's policy holds the union of every family's).
+pub fn session_policy(reads: &[&str], writes: &[&str], conditions: &[ActionCondition]) -> String {
+    let conditioned = |a: &str| conditions.iter().any(|c| c.action == a);
+    let mut actions: Vec<&str> = reads
+        .iter()
+        .chain(writes)
+        .copied()
+        .filter(|a| !conditioned(a))
+        .collect();
     actions.sort_unstable();
     actions.dedup();
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]
-    })
-    .to_string()
+    let mut statements = vec![serde_json::json!({"Effect": "Allow", "Action": actions, "Resource": "*"})];
+    let mut with_condition: Vec<&str> = conditions.iter().map(|c| c.action).collect();
+    with_condition.sort_unstable();
+    with_condition.dedup();
+    for action in with_condition {
+        let mut condition = serde_json::Map::new();
+        for c in conditions.iter().filter(|c| c.action == action) {
+            let test = condition
+                .entry(c.test)
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+            test[c.variable] = serde_json::json!(c.values);
+        }
+        statements
+            .push(serde_json::json!({"Effect": "Allow", "Action": action, "Resource": "*", "Condition": condition}));
+    }
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
+/// STS's limit on a session policy's plaintext (`AssumeRole` `Policy`: 2,048 characters; the
+/// packed, compressed size STS also checks is smaller than the plaintext for JSON like this).
+pub const SESSION_POLICY_LIMIT: usize = 2048;
+
+/// A session policy's size, or why STS would refuse it.
+pub fn session_policy_size(policy: &str) -> Result<usize, String> {
+    match policy.chars().count() {
+        n if n <= SESSION_POLICY_LIMIT => Ok(n),
+        n => Err(format!(
+            "{n} characters exceed STS's {SESSION_POLICY_LIMIT} for a session policy"
+        )),
+    }
 }
 
 /// The AWS a rule family acts in: SDK configuration bound to the finding's region (and, for
@@ -540,13 +577,59 @@ mod tests {
 
     #[test]
     fn the_member_session_policy_lists_exactly_the_declared_actions() {
-        let p: serde_json::Value =
-            serde_json::from_str(&session_policy(&["ec2:DescribeImages"], &["ec2:ModifyImageAttribute"])).unwrap();
+        let p: serde_json::Value = serde_json::from_str(&session_policy(
+            &["ec2:DescribeImages"],
+            &["ec2:ModifyImageAttribute"],
+            &[],
+        ))
+        .unwrap();
         assert_eq!(
             p["Statement"][0]["Action"],
             serde_json::json!(["ec2:DescribeImages", "ec2:ModifyImageAttribute"])
         );
+        assert_eq!(p["Statement"].as_array().unwrap().len(), 1);
         assert_eq!(partition("cn-north-1"), "aws-cn");
         assert_eq!(partition("eu-west-1"), "aws");
+    }
+
+    #[test]
+    fn a_conditioned_action_gets_a_statement_of_its_own_with_the_familys_values() {
+        let pass = [ActionCondition::string_equals(
+            "iam:PassRole",
+            "iam:PassedToService",
+            &["vpc-flow-logs.amazonaws.com"],
+        )];
+        let p: serde_json::Value = serde_json::from_str(&session_policy(
+            &["ec2:DescribeFlowLogs"],
+            &["ec2:CreateFlowLogs", "iam:PassRole"],
+            &pass,
+        ))
+        .unwrap();
+        assert_eq!(
+            p["Statement"][0]["Action"],
+            serde_json::json!(["ec2:CreateFlowLogs", "ec2:DescribeFlowLogs"])
+        );
+        assert_eq!(p["Statement"][1]["Action"], "iam:PassRole");
+        assert_eq!(
+            p["Statement"][1]["Condition"],
+            serde_json::json!({"StringEquals": {"iam:PassedToService": ["vpc-flow-logs.amazonaws.com"]}})
+        );
+    }
+
+    /// Every family's member session policy fits STS's 2,048 characters (sizes printed with
+    /// `--nocapture`); a family declaring far more actions would not, and is found.
+    #[test]
+    fn every_familys_session_policy_fits_sts_limit_and_an_oversized_one_is_found() {
+        for f in crate::rules::FAMILIES {
+            let policy = session_policy(f.reads(), f.writes(), f.conditions());
+            match session_policy_size(&policy) {
+                Ok(n) => println!("session policy {}: {n} characters", f.name()),
+                Err(e) => panic!("{}: {e}", f.name()),
+            }
+        }
+        let many: Vec<String> = (0..80).map(|i| format!("ec2:DescribeSomething{i:02}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let err = session_policy_size(&session_policy(&many, &[], &[])).unwrap_err();
+        assert!(err.contains("exceed STS's 2048"), "{err}");
     }
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{ActionCondition, Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 use crate::rules::ids;
 
 /// The family: `config-recorder` in the catalog.
@@ -167,6 +167,12 @@ impl RuleFamily for ConfigRecorder {
     const PLACEMENT: Placement = Placement::Region;
     const READS: &'static [&'static str] = &[DESCRIBE_RECORDERS, DESCRIBE_RECORDER_STATUS, DESCRIBE_CHANNELS];
     const WRITES: &'static [&'static str] = &[PUT_RECORDER, PUT_CHANNEL, START_RECORDER, PASS_ROLE];
+    /// The recorder's role may be handed to AWS Config only.
+    const CONDITIONS: &'static [ActionCondition] = &[ActionCondition::string_equals(
+        PASS_ROLE,
+        "iam:PassedToService",
+        &["config.amazonaws.com"],
+    )];
     type Params = Params;
     type State = ConfigState;
     type Change = Change;

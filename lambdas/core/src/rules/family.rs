@@ -67,6 +67,28 @@ pub struct Assessment<C> {
     pub plan: Plan<C>,
 }
 
+/// An IAM condition on one of a family's declared actions: `test` (`StringEquals`) on the
+/// condition key `variable` with `values`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ActionCondition {
+    pub action: &'static str,
+    pub test: &'static str,
+    pub variable: &'static str,
+    pub values: &'static [&'static str],
+}
+
+impl ActionCondition {
+    /// `action` granted only when `variable` equals one of `values`.
+    pub const fn string_equals(action: &'static str, variable: &'static str, values: &'static [&'static str]) -> Self {
+        ActionCondition {
+            action,
+            test: "StringEquals",
+            variable,
+            values,
+        }
+    }
+}
+
 /// One rule family. Implement it in one module, add one line to the registry in `rules/mod.rs`,
 /// and catalog entries in `catalog/rules.json`.
 pub trait RuleFamily: Send + Sync + 'static {
@@ -78,6 +100,11 @@ pub trait RuleFamily: Send + Sync + 'static {
     const READS: &'static [&'static str];
     /// IAM actions its writes need.
     const WRITES: &'static [&'static str];
+    /// IAM conditions some of those actions are granted under, declared next to the calls that
+    /// need them (`iam:PassRole` only with `iam:PassedToService` naming the service the role is
+    /// handed to). Carried into `iam.json` (Terraform's role and member policies) and into the
+    /// member session policy (`aws::session_policy`).
+    const CONDITIONS: &'static [ActionCondition] = &[];
     /// How long a change may take to show in reads; Verify re-reads for this long.
     const SETTLE: Duration = Duration::from_secs(6);
     /// Where its resources live (intake's region and resource rules).
@@ -175,6 +202,7 @@ pub trait DynFamily: Send + Sync {
     fn resource(&self) -> &'static str;
     fn reads(&self) -> &'static [&'static str];
     fn writes(&self) -> &'static [&'static str];
+    fn conditions(&self) -> &'static [ActionCondition];
     fn settle(&self) -> Duration;
     fn doc(&self) -> FamilyDoc;
     fn valid_id(&self, id: &str) -> bool;
@@ -245,6 +273,9 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
     }
     fn writes(&self) -> &'static [&'static str] {
         F::WRITES
+    }
+    fn conditions(&self) -> &'static [ActionCondition] {
+        F::CONDITIONS
     }
     fn settle(&self) -> Duration {
         F::SETTLE

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{ActionCondition, Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 
 /// The family: `guardduty-detector` in the catalog.
 pub struct GuardDutyDetector;
@@ -169,6 +169,12 @@ impl RuleFamily for GuardDutyDetector {
     const PLACEMENT: Placement = Placement::Region;
     const READS: &'static [&'static str] = &[LIST_DETECTORS, GET_DETECTOR];
     const WRITES: &'static [&'static str] = &[CREATE_DETECTOR, UPDATE_DETECTOR, CREATE_SERVICE_LINKED_ROLE];
+    /// Only GuardDuty's own service-linked role may be created.
+    const CONDITIONS: &'static [ActionCondition] = &[ActionCondition::string_equals(
+        CREATE_SERVICE_LINKED_ROLE,
+        "iam:AWSServiceName",
+        &["guardduty.amazonaws.com"],
+    )];
     type Params = Params;
     type State = Detectors;
     type Change = Change;

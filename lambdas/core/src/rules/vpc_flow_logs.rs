@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
-use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::family::{ActionCondition, Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
 use crate::rules::{ids, shares};
 
 /// The family: `vpc-flow-logs` in the catalog.
@@ -182,6 +182,12 @@ impl RuleFamily for VpcFlowLogs {
     const RESOURCE: &'static str = "VPC id";
     const READS: &'static [&'static str] = &[DESCRIBE_VPCS, DESCRIBE_FLOW_LOGS];
     const WRITES: &'static [&'static str] = &[CREATE_FLOW_LOGS, PASS_ROLE];
+    /// The delivery role may be handed to the flow-logs service only.
+    const CONDITIONS: &'static [ActionCondition] = &[ActionCondition::string_equals(
+        PASS_ROLE,
+        "iam:PassedToService",
+        &["vpc-flow-logs.amazonaws.com"],
+    )];
     type Params = Params;
     type State = FlowLogs;
     type Change = Change;
