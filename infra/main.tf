@@ -1,4 +1,4 @@
-# auto-remediate on AWS: the CloudConformity topic → trigger → Step Functions (Classify →
+# auto-remediate on AWS: the Conformity topic → trigger → Step Functions (Classify →
 # Remediate or RequestApproval → Verify) → outcome topic; the approval pages behind an HTTP API.
 # One Lambda artefact (`bootstrap`) serves every handler: Lambda passes the function's `handler`
 # setting as `_HANDLER`, and lambdas/bootstrap dispatches on it.
@@ -28,6 +28,10 @@ locals {
   member_accounts = sort(distinct([for a in try(local.config.accounts, []) : try(a.id, a) if try(a.id, a) != local.account_id]))
   sender          = try(local.config.approval.sender, null)
   approvers       = try(local.config.approval.approvers, [])
+
+  # Per deployment by default: SNS's CreateTopic returns an existing topic of the same name, so a
+  # fixed name would let a second deployment (or this one, over a hand-made topic) take it over.
+  conformity_topic_name = coalesce(var.conformity_topic_name, "${var.name}-conformity")
 
   lambda_zip = coalesce(var.lambda_zip, "${path.module}/../target/lambda/${var.architecture}/bootstrap/bootstrap.zip")
 
@@ -369,14 +373,15 @@ resource "aws_lambda_function" "handler" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Intake: the CloudConformity topic, the trigger's subscription (filtered: only failures of the
-# catalog's rules), and the dead-letter queue of lost findings: deliveries SNS could not make, and
-# events the trigger failed on after Lambda's retries. The trigger fails an invocation only on a
-# transient error (throttling, 5xx), a timeout or a crash; it acknowledges or rejects everything
-# else and succeeds, so nothing it refuses is retried or reaches the queue.
+# Intake: the Conformity topic (`<name>-conformity` unless conformity_topic_name says), the
+# trigger's subscription (filtered: only failures of the catalog's rules), and the dead-letter
+# queue of lost findings: deliveries SNS could not make, and events the trigger failed on after
+# Lambda's retries. The trigger fails an invocation only on a transient error (throttling, 5xx), a
+# timeout or a crash; it acknowledges or rejects everything else and succeeds, so nothing it
+# refuses is retried or reaches the queue.
 
 resource "aws_sns_topic" "conformity" {
-  name              = "CloudConformity"
+  name              = local.conformity_topic_name
   kms_master_key_id = var.encrypt_conformity_topic ? aws_kms_key.this.arn : null
   tags              = local.tags
 }

@@ -1,5 +1,5 @@
 output "conformity_topic_arn" {
-  description = "The CloudConformity topic: give this ARN to Conformity's Amazon SNS communication channel."
+  description = "The Conformity topic (`<name>-conformity` unless conformity_topic_name is set): give this ARN to Conformity's Amazon SNS communication channel."
   value       = aws_sns_topic.conformity.arn
 }
 

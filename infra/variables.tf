@@ -19,8 +19,19 @@ variable "config_json" {
   }
 }
 
+variable "conformity_topic_name" {
+  description = "Name of the SNS topic Conformity publishes to. Null means `<name>-conformity`, one topic per deployment. Set `CloudConformity` to keep the topic of a deployment made before this variable existed (otherwise Terraform replaces it and the channel's ARN changes); to adopt a topic made outside Terraform, import it (infra/README.md)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.conformity_topic_name == null || can(regex("^[A-Za-z0-9_-]{1,256}$", var.conformity_topic_name))
+    error_message = "conformity_topic_name must be 1 to 256 letters, digits, hyphens or underscores (a standard SNS topic name)."
+  }
+}
+
 variable "conformity_publisher_account_id" {
-  description = "The AWS account Cloud One Conformity publishes SNS notifications from (717210094962, per Conformity's SNS communication-channel documentation): the only principal, besides this account, allowed to publish to the CloudConformity topic, and to use the module's key through SNS when the topic is encrypted."
+  description = "The AWS account Cloud One Conformity publishes SNS notifications from (717210094962, per Conformity's SNS communication-channel documentation): the only principal, besides this account, allowed to publish to the Conformity topic, and to use the module's key through SNS when the topic is encrypted."
   type        = string
   default     = "717210094962"
 
@@ -31,7 +42,7 @@ variable "conformity_publisher_account_id" {
 }
 
 variable "encrypt_conformity_topic" {
-  description = "Encrypt the CloudConformity topic with the module's KMS key; the key policy then lets the Conformity publisher account use the key through SNS. False leaves the topic unencrypted (findings are resource names, no secret) and grants that account nothing on the key."
+  description = "Encrypt the Conformity topic with the module's KMS key; the key policy then lets the Conformity publisher account use the key through SNS. False leaves the topic unencrypted (findings are resource names, no secret) and grants that account nothing on the key."
   type        = bool
   default     = true
 }

@@ -782,6 +782,37 @@ def conformity_access_problems(repo: Path) -> list[str]:
     return problems
 
 
+def topic_name_problems(repo: Path, work: Path) -> list[str]:
+    """The Conformity topic's name is `local.conformity_topic_name`, which Terraform evaluates to
+    `<name>-conformity` by default (two deployments, two topics: SNS's CreateTopic would hand a
+    second deployment the first one's topic) and to `conformity_topic_name` when it is set."""
+    infra = repo / "infra"
+    problems = []
+    topics = {n: b for (f, n), b in blocks(infra, "resource", "aws_sns_topic").items() if f == "main.tf"}
+    got = unquote(topics.get("conformity", {}).get("name"))
+    if got != "local.conformity_topic_name":
+        problems.append(f"aws_sns_topic.conformity.name is {got!r}, not local.conformity_topic_name")
+    exprs = [unquote(loc["conformity_topic_name"]) for loc in parse(infra / "main.tf").get("locals", []) if "conformity_topic_name" in loc]
+    if len(exprs) != 1:
+        return problems + [f"main.tf local.conformity_topic_name is {exprs}"]
+    cases = {("ar-a", None): "ar-a-conformity", ("ar-b", None): "ar-b-conformity", ("ar-a", "CloudConformity"): "CloudConformity"}
+    outputs = []
+    for i, ((name, topic), _) in enumerate(cases.items()):
+        expr = exprs[0].replace("var.name", json.dumps(name)).replace("var.conformity_topic_name", json.dumps(topic) if topic else "null")
+        outputs.append(f'output "t{i}" {{\n  value = {expr}\n}}\n')
+    (work / "main.tf").write_text("".join(outputs))
+    values, err = apply_outputs(work)
+    if err:
+        return problems + [f"local.conformity_topic_name did not evaluate: {err.strip()[-1500:]}"]
+    for i, ((name, topic), want) in enumerate(cases.items()):
+        if values.get(f"t{i}") != want:
+            problems.append(f"the Conformity topic of name={name!r}, conformity_topic_name={topic!r} is {values.get(f't{i}')!r}, not {want!r}")
+    variables = {unquote(k): v for block in parse(infra / "variables.tf").get("variable", []) for k, v in block.items()}
+    if "conformity_topic_name" not in variables:
+        problems.append("no variable conformity_topic_name")
+    return problems
+
+
 REJECTED_ALARM = {
     "namespace": "AutoRemediate",
     "metric_name": "Deliveries",
@@ -977,6 +1008,15 @@ class Offline(unittest.TestCase):
         problems = conformity_access_problems(broken)
         self.assertFound(problems, "not kms:GenerateDataKey* and kms:Decrypt")
         self.assertFound(problems, "not Conformity's 717210094962")
+
+    def test_the_conformity_topic_is_named_per_deployment_and_a_fixed_name_is_found(self):
+        self.assertNone(topic_name_problems(REPO, self.work("real")))
+        broken = copy_tree(self.work("broken"))
+        edit(broken / "infra/main.tf", "name              = local.conformity_topic_name", 'name              = "CloudConformity"')
+        edit(broken / "infra/main.tf", 'coalesce(var.conformity_topic_name, "${var.name}-conformity")', 'coalesce(var.conformity_topic_name, "CloudConformity")')
+        problems = topic_name_problems(broken, self.work("broken-eval"))
+        self.assertFound(problems, "aws_sns_topic.conformity.name is 'CloudConformity'")
+        self.assertFound(problems, "name='ar-b', conformity_topic_name=None is 'CloudConformity', not 'ar-b-conformity'")
 
     def test_rejected_deliveries_and_lost_findings_alarm_and_a_missing_alarm_is_found(self):
         self.assertNone(alarm_problems(REPO))
