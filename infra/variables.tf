@@ -42,9 +42,9 @@ variable "conformity_publisher_account_id" {
 }
 
 variable "encrypt_conformity_topic" {
-  description = "Encrypt the Conformity topic with the module's KMS key; the key policy then lets the Conformity publisher account use the key through SNS. False leaves the topic unencrypted (findings are resource names, no secret) and grants that account nothing on the key."
+  description = "Encrypt the Conformity topic with the module's KMS key; the key policy then lets the Conformity publisher account use the key through SNS. Opt-in: SNS uses the key as the publisher, so Conformity's own IAM must also allow it on this key, which only Conformity can grant (otherwise every publish fails, and nothing here sees it). False (the default) leaves the topic unencrypted (findings are resource names, no secret) and grants that account nothing on the key."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "alarm_on_rejected_deliveries" {

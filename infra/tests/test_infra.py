@@ -34,6 +34,8 @@ CATALOG = "lambdas/core/catalog/iam.json"
 FILTER_POLICY = "lambdas/core/catalog/sns-filter-policy.json"
 CONFORMITY_ACCOUNT = "717210094962"
 ASL = "statemachines/remediation.asl.json"
+# Section 2 shows the key statement Conformity's publisher needs when the topic is encrypted.
+CONNECT_DOC = "docs/connect-conformity.md"
 
 # Actions every handler role has besides the catalog's: its own log group and X-Ray traces; the
 # trigger also sends failed async events to its dead-letter queue. Never catalog actions.
@@ -47,10 +49,11 @@ os.environ.setdefault("TF_CLI_CONFIG_FILE", os.devnull)
 
 
 def copy_tree(dest: Path) -> Path:
-    """What infra/ reads, at the same relative places: infra/, the ASL, the catalog and the filter policy."""
+    """What infra/ reads, at the same relative places: infra/, the ASL, the catalog and the filter
+    policy; and docs/connect-conformity.md, which documents the key statement."""
     ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "__pycache__", "tests")
     shutil.copytree(REPO / "infra", dest / "infra", ignore=ignore)
-    for rel in (ASL, CATALOG, FILTER_POLICY):
+    for rel in (ASL, CATALOG, FILTER_POLICY, CONNECT_DOC):
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / rel, dest / rel)
     return dest
@@ -779,6 +782,36 @@ def conformity_access_problems(repo: Path) -> list[str]:
     topics = {n: b for (f, n), b in blocks(infra, "resource", "aws_sns_topic").items() if f == "main.tf"}
     if unquote(topics.get("conformity", {}).get("kms_master_key_id")) != "var.encrypt_conformity_topic ? aws_kms_key.this.arn : null":
         problems.append("the conformity topic's key is not the module's key under encrypt_conformity_topic")
+    # Opt-in: SNS uses the key as the publisher, which Conformity's own IAM must allow too.
+    encrypt = variables.get("encrypt_conformity_topic", {}).get("default")
+    if encrypt is not False:
+        problems.append(f"encrypt_conformity_topic defaults to {encrypt!r}, not false (opt-in)")
+    problems += documented_key_statement_problems(repo, key)
+    return problems
+
+
+def documented_key_statement_problems(repo: Path, key: dict | None) -> list[str]:
+    """docs/connect-conformity.md section 2 shows the statement main.tf writes (sid, actions,
+    Conformity's 717210094962, kms:ViaService SNS) and says encryption defaults to false."""
+    text = (repo / CONNECT_DOC).read_text()
+    m = re.search(r"^## 2\..*?```json\n(.*?)```", text, re.S | re.M)
+    if not m:
+        return [f"{CONNECT_DOC} section 2 shows no JSON statement"]
+    section = text[m.start():m.end()]
+    problems = []
+    doc = json.loads(m.group(1))
+    actions = sorted(doc.get("Action", []))
+    want = sorted(unquote(a) for a in (key or {}).get("actions", []))
+    if actions != want:
+        problems.append(f"{CONNECT_DOC} section 2 documents {actions}, not main.tf's {want}")
+    if doc.get("Sid") != "ConformityPublishesToTheEncryptedTopic":
+        problems.append(f"{CONNECT_DOC} section 2 documents the sid {doc.get('Sid')!r}")
+    if doc.get("Principal") != {"AWS": f"arn:aws:iam::{CONFORMITY_ACCOUNT}:root"}:
+        problems.append(f"{CONNECT_DOC} section 2 documents the principal {doc.get('Principal')}, not {CONFORMITY_ACCOUNT}")
+    if doc.get("Condition") != {"StringEquals": {"kms:ViaService": "sns.<region>.amazonaws.com"}}:
+        problems.append(f"{CONNECT_DOC} section 2 documents the condition {doc.get('Condition')}")
+    if "`encrypt_conformity_topic` defaults to `false`" not in section:
+        problems.append(f"{CONNECT_DOC} section 2 does not say encrypt_conformity_topic defaults to false")
     return problems
 
 
@@ -1008,6 +1041,15 @@ class Offline(unittest.TestCase):
         problems = conformity_access_problems(broken)
         self.assertFound(problems, "not kms:GenerateDataKey* and kms:Decrypt")
         self.assertFound(problems, "not Conformity's 717210094962")
+
+    def test_the_conformity_topic_is_encrypted_only_on_request_as_documented_and_a_default_on_is_found(self):
+        self.assertNone(conformity_access_problems(REPO))
+        broken = copy_tree(self.tmp)
+        edit(broken / "infra/variables.tf", "  type        = bool\n  default     = false\n}", "  type        = bool\n  default     = true\n}")
+        edit(broken / CONNECT_DOC, '"Action": ["kms:GenerateDataKey*", "kms:Decrypt"]', '"Action": ["kms:Decrypt"]')
+        problems = conformity_access_problems(broken)
+        self.assertFound(problems, "encrypt_conformity_topic defaults to True, not false")
+        self.assertFound(problems, "section 2 documents ['kms:Decrypt'], not main.tf's ['kms:Decrypt', 'kms:GenerateDataKey*']")
 
     def test_the_conformity_topic_is_named_per_deployment_and_a_fixed_name_is_found(self):
         self.assertNone(topic_name_problems(REPO, self.work("real")))
