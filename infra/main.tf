@@ -487,7 +487,9 @@ resource "aws_sfn_state_machine" "this" {
   role_arn = aws_iam_role.state_machine.arn
   type     = "STANDARD"
 
+  # ${Partition} keeps the service-integration ARNs valid outside `aws` (aws-cn, aws-us-gov).
   definition = templatefile("${path.module}/../statemachines/remediation.asl.json", {
+    Partition                  = local.partition
     ClassifyFunctionArn        = aws_lambda_function.handler["classify"].arn
     RemediateFunctionArn       = aws_lambda_function.handler["remediate"].arn
     VerifyFunctionArn          = aws_lambda_function.handler["verify"].arn

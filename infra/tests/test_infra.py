@@ -269,13 +269,25 @@ def kebab(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
 
 
-def render(repo: Path, work: Path) -> tuple[str | None, list[str]]:
-    """Renders the ASL with Terraform's templatefile and the root module's keys (fake ARNs)."""
+# The ASL's one non-function placeholder: the partition of its service-integration ARNs
+# (`arn:${Partition}:states:::lambda:invoke.waitForTaskToken`), filled with local.partition.
+PARTITION_KEY = "Partition"
+
+
+def fake_value(key: str, partition: str) -> str:
+    if key == PARTITION_KEY:
+        return partition
+    return f"arn:{partition}:lambda:eu-west-1:111111111111:function:ar-{kebab(key.removesuffix('FunctionArn'))}"
+
+
+def render(repo: Path, work: Path, partition: str = "aws") -> tuple[str | None, list[str]]:
+    """Renders the ASL with Terraform's templatefile and the root module's keys (fake ARNs in
+    `partition`)."""
     path, mapping = templatefile_call(repo / "infra")
     if path is None:
         return None, ["main.tf: no `definition = templatefile(...)` for the state machine"]
     asl = (repo / "infra" / path.replace("${path.module}/", "")).resolve()
-    vars_ = {k: f"arn:aws:lambda:eu-west-1:111111111111:function:ar-{kebab(k.removesuffix('FunctionArn'))}" for k in mapping}
+    vars_ = {k: fake_value(k, partition) for k in mapping}
     (work / "main.tf").write_text(
         f'output "definition" {{\n  value = templatefile({json.dumps(str(asl))}, {json.dumps(vars_)})\n}}\n'
     )
@@ -299,6 +311,10 @@ def placeholder_problems(repo: Path, work: Path) -> list[str]:
         problems.append(f"templatefile keys the ASL does not use: {sorted(set(mapping) - placeholders)}")
     handlers = {h["name"] for h in catalog(repo)["handlers"]}
     for key, value in mapping.items():
+        if key == PARTITION_KEY:
+            if value != "local.partition":
+                problems.append(f"{key} = {value}, not local.partition")
+            continue
         handler = kebab(key.removesuffix("FunctionArn"))
         want = f'aws_lambda_function.handler["{handler}"].arn'
         if value != want or handler not in handlers:
@@ -310,13 +326,32 @@ def placeholder_problems(repo: Path, work: Path) -> list[str]:
             problems.append("the rendered definition still holds ${")
         expected = asl_text
         for key in mapping:
-            expected = expected.replace("${" + key + "}", f"arn:aws:lambda:eu-west-1:111111111111:function:ar-{kebab(key.removesuffix('FunctionArn'))}")
+            expected = expected.replace("${" + key + "}", fake_value(key, "aws"))
         if rendered != expected:
             problems.append("templatefile changed the definition beyond the placeholders (an escape such as $${ or %{)")
         try:
             json.loads(rendered)
         except json.JSONDecodeError as e:
             problems.append(f"the rendered definition is not JSON: {e}")
+    return problems
+
+
+def partition_problems(repo: Path, work: Path) -> list[str]:
+    """No `arn:aws:` literal in any statemachines/*.asl.json (it would break aws-cn and
+    aws-us-gov): the partition is `${Partition}`, filled by main.tf with local.partition; rendered
+    for aws-cn, the definition holds no `arn:aws:` either."""
+    problems = []
+    for asl in sorted((repo / "statemachines").glob("*.asl.json")):
+        for n, line in enumerate(asl.read_text().splitlines(), 1):
+            if "arn:aws:" in line:
+                problems.append(f"{asl.name}:{n}: a literal arn:aws: (use arn:${{{PARTITION_KEY}}}): {line.strip()}")
+    _, mapping = templatefile_call(repo / "infra")
+    if mapping.get(PARTITION_KEY) != "local.partition":
+        problems.append(f"main.tf's templatefile passes {PARTITION_KEY} = {mapping.get(PARTITION_KEY)}, not local.partition")
+    rendered, errs = render(repo, work, partition="aws-cn")
+    problems += errs
+    if rendered is not None and "arn:aws:" in rendered:
+        problems.append("the definition rendered for aws-cn still holds arn:aws:")
     return problems
 
 
@@ -940,6 +975,22 @@ class Offline(unittest.TestCase):
         problems = placeholder_problems(broken, self.work("broken-render"))
         self.assertFound(problems, "AuditFunctionArn")
         self.assertFound(problems, "templatefile failed")
+
+    def test_the_asl_names_no_partition_and_a_literal_arn_aws_is_found(self):
+        self.assertNone(partition_problems(REPO, self.work("real")))
+        rendered, errs = render(REPO, self.work("render-cn"), partition="aws-cn")
+        self.assertNone(errs)
+        self.assertIn('"Resource": "arn:aws-cn:states:::lambda:invoke.waitForTaskToken"', rendered)
+        path = self.tmp / "remediation-cn.json"
+        path.write_text(rendered)
+        self.assertNone(asl_problems(path))
+        broken = copy_tree(self.work("broken"))
+        edit(broken / ASL, "arn:${Partition}:states:::lambda:invoke.waitForTaskToken", "arn:aws:states:::lambda:invoke.waitForTaskToken")
+        edit(broken / "infra/main.tf", "    Partition                  = local.partition\n", "")
+        problems = partition_problems(broken, self.work("broken-render"))
+        self.assertFound(problems, "a literal arn:aws: (use arn:${Partition}): \"Resource\": \"arn:aws:states:::lambda:invoke.waitForTaskToken\"")
+        self.assertFound(problems, "passes Partition = None, not local.partition")
+        self.assertFound(problems, "the definition rendered for aws-cn still holds arn:aws:")
 
     def test_the_rendered_state_machine_lints_and_a_wrong_state_name_is_found(self):
         rendered, errs = render(REPO, self.work("render"))

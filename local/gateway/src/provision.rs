@@ -21,9 +21,10 @@ pub fn function_arn(region: &str, handler: &str) -> String {
     format!("arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{FUNCTION_PREFIX}-{handler}")
 }
 
-/// The ASL with `${ClassifyFunctionArn}` etc. replaced, as Terraform's templatefile does.
+/// The ASL with `${ClassifyFunctionArn}` etc. and `${Partition}` replaced, as Terraform's
+/// templatefile does.
 pub fn render_definition(asl: &str, region: &str) -> Result<String, String> {
-    let mut out = asl.to_string();
+    let mut out = asl.replace("${Partition}", "aws");
     for (placeholder, handler) in [
         ("Trigger", "trigger"),
         ("Classify", "classify"),
@@ -227,6 +228,7 @@ mod tests {
         let asl = include_str!("../../../statemachines/remediation.asl.json");
         let out = super::render_definition(asl, "eu-west-1").unwrap();
         assert!(out.contains("arn:aws:lambda:eu-west-1:123456789012:function:auto-remediate-classify"));
+        assert!(out.contains("arn:aws:states:::lambda:invoke.waitForTaskToken"));
         serde_json::from_str::<serde_json::Value>(&out).unwrap();
     }
 }
