@@ -11,7 +11,7 @@ locals {
   member_role_arns = length(local.member_accounts) == 0 ? [] : ["arn:${local.partition}:iam::*:role/${local.member_role}"]
 
   sender_domain     = local.sender == null ? null : split("@", local.sender)[1]
-  ses_identities    = compact(concat([local.sender, local.sender_domain], local.approvers))
+  ses_identities    = distinct(compact(concat([local.sender, local.sender_domain], local.approvers)))
   ses_identity_arns = [for i in local.ses_identities : "arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/${i}"]
 }
 

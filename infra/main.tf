@@ -593,8 +593,10 @@ resource "aws_sesv2_email_identity" "sender" {
   tags           = local.tags
 }
 
+# A set without the sender: an approver who is also the sender (or repeated) is one identity, made
+# by the sender's resource (or already verified, with create_ses_identity = false).
 resource "aws_sesv2_email_identity" "approver" {
-  for_each       = var.verify_approver_addresses ? toset(local.approvers) : toset([])
+  for_each       = var.verify_approver_addresses ? setsubtract(toset(local.approvers), compact([local.sender])) : toset([])
   email_identity = each.key
   tags           = local.tags
 }

@@ -881,6 +881,45 @@ def topic_name_problems(repo: Path, work: Path) -> list[str]:
     return problems
 
 
+def ses_identity_problems(repo: Path, work: Path) -> list[str]:
+    """One SES identity per address: the approvers' identities (evaluated by Terraform from the
+    resource's for_each) leave out the sender, whose identity is its own resource, and repeat no
+    address; the identities `ses:SendEmail` is granted on (iam.tf) repeat none either."""
+    infra = repo / "infra"
+    problems = []
+    identities = {n: b for (f, n), b in blocks(infra, "resource", "aws_sesv2_email_identity").items() if f == "main.tf"}
+    if set(identities) != {"sender", "approver"}:
+        return [f"aws_sesv2_email_identity resources are {sorted(identities)}, not sender and approver"]
+    sender, approvers = "sec@example.com", ["sec@example.com", "ops@example.com", "ops@example.com", "lead@example.com"]
+    values = {"var.verify_approver_addresses": "true", "var.create_ses_identity": "true",
+              "local.approvers": json.dumps(approvers), "local.sender": json.dumps(sender),
+              "local.sender_domain": json.dumps(sender.split("@")[1])}
+
+    def substitute(expr: str) -> str:
+        return re.sub(r"\b(?:var|local)\.\w+", lambda m: values.get(m.group(0), m.group(0)), expr)
+
+    iam_exprs = [unquote(loc["ses_identities"]) for loc in parse(infra / "iam.tf").get("locals", []) if "ses_identities" in loc]
+    if len(iam_exprs) != 1:
+        return problems + [f"iam.tf local.ses_identities is {iam_exprs}"]
+    (work / "main.tf").write_text(
+        f'output "sender" {{\n  value = {substitute(unquote(identities["sender"].get("count")))}\n}}\n'
+        f'output "approvers" {{\n  value = sort(tolist({substitute(unquote(identities["approver"].get("for_each")))}))\n}}\n'
+        f'output "granted" {{\n  value = {substitute(iam_exprs[0])}\n}}\n'
+    )
+    outputs, err = apply_outputs(work)
+    if err:
+        return problems + [f"the SES identities did not evaluate: {err.strip()[-1500:]}"]
+    made = ([sender] if outputs["sender"] == 1 else []) + outputs["approvers"]
+    twice = sorted({a for a in made if made.count(a) > 1})
+    if twice:
+        problems.append(f"SES identities created twice: {twice} (sender {sender}, approvers {approvers})")
+    if sorted(set(made)) != sorted(set(approvers) | {sender}):
+        problems.append(f"SES identities {sorted(made)}, not one per address of {sorted(set(approvers) | {sender})}")
+    if len(outputs["granted"]) != len(set(outputs["granted"])):
+        problems.append(f"ses:SendEmail identities repeat an address: {outputs['granted']}")
+    return problems
+
+
 REJECTED_ALARM = {
     "namespace": "AutoRemediate",
     "metric_name": "Deliveries",
@@ -1110,6 +1149,16 @@ class Offline(unittest.TestCase):
         problems = topic_name_problems(broken, self.work("broken-eval"))
         self.assertFound(problems, "aws_sns_topic.conformity.name is 'CloudConformity'")
         self.assertFound(problems, "name='ar-b', conformity_topic_name=None is 'CloudConformity', not 'ar-b-conformity'")
+
+    def test_each_ses_identity_is_made_once_and_an_approver_who_is_the_sender_twice_is_found(self):
+        self.assertNone(ses_identity_problems(REPO, self.work("real")))
+        broken = copy_tree(self.work("broken"))
+        edit(broken / "infra/main.tf", "setsubtract(toset(local.approvers), compact([local.sender]))", "toset(local.approvers)")
+        edit(broken / "infra/iam.tf", "distinct(compact(concat([local.sender, local.sender_domain], local.approvers)))",
+             "compact(concat([local.sender, local.sender_domain], local.approvers))")
+        problems = ses_identity_problems(broken, self.work("broken-eval"))
+        self.assertFound(problems, "SES identities created twice: ['sec@example.com']")
+        self.assertFound(problems, "ses:SendEmail identities repeat an address")
 
     def test_rejected_deliveries_and_lost_findings_alarm_and_a_missing_alarm_is_found(self):
         self.assertNone(alarm_problems(REPO))
