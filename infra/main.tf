@@ -10,7 +10,9 @@ data "aws_region" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  # `.id` is the region's name in provider 5 and 6; `.name` is deprecated in 6, and `.region`
+  # (its replacement) does not exist in 5, which versions.tf still admits.
+  region = data.aws_region.current.id
 
   tags = merge({ service = "auto-remediate" }, var.tags)
 

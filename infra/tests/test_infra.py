@@ -920,6 +920,27 @@ def ses_identity_problems(repo: Path, work: Path) -> list[str]:
     return problems
 
 
+def region_attribute_problems(repo: Path) -> list[str]:
+    """The region comes from `data.aws_region.<x>.id` everywhere: `.name` is deprecated in provider
+    6, and `.region` does not exist in provider 5, which the modules' versions.tf still admit."""
+    problems = []
+    for tf in sorted((repo / "infra").rglob("*.tf")):
+        if ".terraform" in tf.parts:
+            continue
+        text = "\n".join(l for l in tf.read_text().splitlines() if not l.lstrip().startswith("#"))
+        for m in re.finditer(r"\bdata\.aws_region\.(\w+)(?:\[[^\]]*\])?\.(\w+)", text):
+            attr = m.group(2)
+            if attr == "name":
+                problems.append(f"{tf.relative_to(repo)}: {m.group(0)} is deprecated in provider 6: use .id")
+            elif attr == "region":
+                admitted = re.search(r'\baws\s*=\s*\{[^}]*?version\s*=\s*"([^"]*)"', (tf.parent / "versions.tf").read_text(), re.S) if (tf.parent / "versions.tf").exists() else None
+                if admitted is None or not re.match(r">=\s*6", admitted.group(1)):
+                    problems.append(f"{tf.relative_to(repo)}: {m.group(0)} does not exist in provider 5 ({admitted.group(1) if admitted else 'no constraint'}): use .id")
+            elif attr != "id":
+                problems.append(f"{tf.relative_to(repo)}: {m.group(0)}: only .id names the region in provider 5 and 6")
+    return problems
+
+
 REJECTED_ALARM = {
     "namespace": "AutoRemediate",
     "metric_name": "Deliveries",
@@ -1159,6 +1180,15 @@ class Offline(unittest.TestCase):
         problems = ses_identity_problems(broken, self.work("broken-eval"))
         self.assertFound(problems, "SES identities created twice: ['sec@example.com']")
         self.assertFound(problems, "ses:SendEmail identities repeat an address")
+
+    def test_the_region_is_read_with_id_and_a_deprecated_name_is_found(self):
+        self.assertNone(region_attribute_problems(REPO))
+        broken = copy_tree(self.tmp)
+        edit(broken / "infra/main.tf", "region = data.aws_region.current.id", "region = data.aws_region.current.name")
+        edit(broken / "infra/outputs.tf", "${local.region}.console", "${data.aws_region.current.region}.console")
+        problems = region_attribute_problems(broken)
+        self.assertFound(problems, "infra/main.tf: data.aws_region.current.name is deprecated in provider 6: use .id")
+        self.assertFound(problems, "infra/outputs.tf: data.aws_region.current.region does not exist in provider 5 (>= 5.60, < 7.0)")
 
     def test_rejected_deliveries_and_lost_findings_alarm_and_a_missing_alarm_is_found(self):
         self.assertNone(alarm_problems(REPO))
