@@ -3,9 +3,13 @@
 //! exposed keys. Conformity names one key per IAM-001 / IAM-038 finding: `resource` is the
 //! access key id, the user is `UserName` in `extradata` ([`key_message`]). Keys are deactivated,
 //! never deleted; the user's other keys (old and active too), other users and the user's
-//! policies stay.
+//! policies stay. TrustedAdvisor-003's failure cannot be confirmed live (an exposed key looks
+//! like any active key): tests/config.json acknowledges its `auto` (`unverifiable_auto`); under
+//! its default it waits for approval (the `approve` stack, whose config leaves it unset).
 
-use ar_tests::{unique, Execution, Stack};
+use std::time::{Duration, Instant};
+
+use ar_tests::{http, unique, Execution, Stack};
 use serde_json::Value;
 
 const POLICY: &str =
@@ -265,4 +269,69 @@ async fn an_exposed_key_is_deactivated_and_the_plan_says_it_was_exposed() {
         (status(&after, &exposed), status(&after, &other)),
         ("Inactive", "Active")
     );
+}
+
+/// A TrustedAdvisor-003 message anyone could publish (a forged one: the key was never exposed)
+/// under the catalog default: the run waits at the approval gate and the key stays active; a
+/// rejection ends it with nothing changed.
+#[tokio::test]
+async fn a_forged_exposed_key_finding_waits_for_approval_and_the_key_stays_active() {
+    let stack = Stack::connect_named("approve");
+    assert!(
+        !stack.config.rules.contains_key("TrustedAdvisor-003"),
+        "the approve stack leaves TrustedAdvisor-003 at its default"
+    );
+    let gina = user(&stack).await;
+    let (named, other) = (key(&stack, &gina).await, key(&stack, &gina).await);
+    let (name, _) = stack
+        .publish_for_execution(&stack.message("TrustedAdvisor-003", &named))
+        .await;
+
+    let start = Instant::now();
+    let links = loop {
+        let links = crate::approval::links_for(&stack, &named);
+        if links.len() == 2 {
+            break links;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{name}: no approval e-mails for {named}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let arn = stack.execution_arn(&name);
+    let described = stack.sfn.describe_execution().execution_arn(&arn).send().await.unwrap();
+    assert_eq!(described.status().as_str(), "RUNNING", "{name} waits for a decision");
+    let history = stack
+        .sfn
+        .get_execution_history()
+        .execution_arn(&arn)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap();
+    let entered: Vec<&str> = history
+        .events()
+        .iter()
+        .filter_map(|e| e.state_entered_event_details())
+        .map(|d| d.name())
+        .collect();
+    assert!(entered.contains(&"RequestApproval"), "{entered:?}");
+    assert!(!entered.contains(&"Remediate"), "{entered:?}");
+    let now = keys(&stack, &gina).await;
+    assert_eq!(
+        (status(&now, &named), status(&now, &other)),
+        ("Active", "Active"),
+        "nothing is deactivated while the finding waits"
+    );
+
+    let (base, query) = links[0].reject.split_once('?').unwrap();
+    let (code, page) = http("POST", base, query).await;
+    assert_eq!(code, 200, "{page}");
+    let run = stack.wait(&name).await;
+    assert_eq!(run.states().last().map(String::as_str), Some("ApprovalRejected"));
+    assert!(!run.states().contains(&"Remediate".to_string()));
+    let after = keys(&stack, &gina).await;
+    assert_eq!(after.len(), 2);
+    assert_eq!((status(&after, &named), status(&after, &other)), ("Active", "Active"));
 }

@@ -91,3 +91,19 @@ fn the_gateway_refuses_unknown_rules_and_malformed_accounts() {
         &["accounts: \"12345\""],
     );
 }
+
+#[test]
+fn the_gateway_refuses_auto_for_a_rule_unconfirmable_live_unless_acknowledged() {
+    refused(
+        Some(
+            r#"{"rules": {"TrustedAdvisor-003": {"mode": "auto"}},
+                "approval": {"approvers": ["a@example.com"], "sender": "ar@example.com"}}"#,
+        ),
+        &[
+            "ar-local: --config",
+            "rules.TrustedAdvisor-003",
+            "cannot be confirmed from live state",
+            "rules.TrustedAdvisor-003.unverifiable_auto",
+        ],
+    );
+}

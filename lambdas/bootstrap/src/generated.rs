@@ -264,7 +264,11 @@ pub fn rules_md(catalog: &Catalog) -> String {
             d.changes,
             d.never,
             d.undo,
-            r.default_mode.as_str(),
+            if r.is_unverifiable() {
+                format!("{} (unverifiable: see below)", r.default_mode.as_str())
+            } else {
+                r.default_mode.as_str().to_string()
+            },
             d.tested
         ));
     }
@@ -273,6 +277,23 @@ pub fn rules_md(catalog: &Catalog) -> String {
         catalog.rules().count(),
         FAMILIES.len()
     ));
+    out.push_str(
+        "\n## Rules whose failure cannot be confirmed from live state\n\n\
+         Every fix re-reads the resource first; for these rules that read cannot tell a failing \
+         resource from a passing one, so the fix would act on the finding's word alone (a forged \
+         or mistaken message included). They default to `approve`, and `auto` for one of them is \
+         refused when the config loads unless that rule sets `\"unverifiable_auto\": true` \
+         (`\"rules\": {\"<id>\": {\"mode\": \"auto\", \"unverifiable_auto\": true}}`).\n\n",
+    );
+    for r in catalog.rules() {
+        if let Some(why) = &r.unverifiable {
+            out.push_str(&format!("- {} ({}): {why}\n", r.id, r.title));
+        }
+    }
+    out.push_str(
+        "\nEvery other rule's live read confirms the failure itself (the grant, statement, port \
+         rule or setting, the key's age) before anything changes.\n",
+    );
     out
 }
 

@@ -54,12 +54,24 @@ pub struct RuleSpec {
     /// Why the default is a human gate, where it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_gate: Option<String>,
+    /// Set (to why) on a rule whose failure the live read cannot confirm: the fix acts on the
+    /// finding's word (TrustedAdvisor-003: an exposed key looks like any active key), so a forged
+    /// or mistaken finding would act too. Such a rule defaults to `approve` (checked when the
+    /// catalog is parsed), and `auto` for it is refused when the config loads unless the rule's
+    /// `unverifiable_auto` acknowledges it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverifiable: Option<String>,
 }
 
 impl RuleSpec {
     /// The family's code (the catalog is checked against the registry when parsed).
     pub fn family_impl(&self) -> &'static dyn DynFamily {
         rules::family(&self.family).expect("the catalog names only registered families (checked at parse)")
+    }
+
+    /// Whether the live read cannot confirm this rule fails ([`RuleSpec::unverifiable`]).
+    pub fn is_unverifiable(&self) -> bool {
+        self.unverifiable.is_some()
     }
 
     /// The IAM actions the rule's fix reads with, declared by its family.
@@ -104,6 +116,12 @@ impl Catalog {
             family
                 .check_params(&rule.params)
                 .map_err(|e| Error::ConfigInvalid(format!("rule {}: {e}", rule.id)))?;
+            if rule.is_unverifiable() && rule.default_mode != Mode::Approve {
+                return Err(Error::ConfigInvalid(format!(
+                    "rule {}: its failure cannot be confirmed live (unverifiable), so its default_mode must be approve",
+                    rule.id
+                )));
+            }
             if let Some(dup) = rules.insert(rule.id.clone(), rule) {
                 return Err(Error::ConfigInvalid(format!("rule {} is listed twice", dup.id)));
             }
@@ -197,6 +215,53 @@ mod tests {
         ] {
             assert_eq!(Catalog::parse(&bad).unwrap_err().name(), "ConfigInvalid", "{bad}");
         }
+    }
+
+    /// The rules whose failure the live read cannot confirm: only TrustedAdvisor-003 (every other
+    /// family's read shows the failing grant, statement, port rule, setting or key age itself).
+    #[test]
+    fn every_unverifiable_rule_defaults_to_approve_and_says_why() {
+        let catalog = Catalog::builtin();
+        let unverifiable: Vec<&str> = catalog
+            .rules()
+            .filter(|r| r.is_unverifiable())
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(unverifiable, vec!["TrustedAdvisor-003"]);
+        for rule in catalog.rules().filter(|r| r.is_unverifiable()) {
+            assert_eq!(rule.default_mode, Mode::Approve, "{}", rule.id);
+            assert!(
+                !rule.unverifiable.as_deref().unwrap_or_default().is_empty(),
+                "{}",
+                rule.id
+            );
+            assert!(
+                rule.why_gate.is_some(),
+                "{}: the approval says why it is gated",
+                rule.id
+            );
+        }
+        for rule in ["IAM-001", "IAM-038", "S3-001", "S3-014", "EC2-002", "KMS-004"] {
+            assert!(
+                !catalog.require(rule).unwrap().is_unverifiable(),
+                "{rule} is confirmed live"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unverifiable_rule_defaulting_to_auto_is_refused() {
+        let entry = |mode: &str| {
+            format!(
+                r#"{{"rules": [{{"id": "TrustedAdvisor-003", "title": "t", "service": "TrustedAdvisor",
+                   "family": "iam-exposed-key", "params": {{}}, "risk": "VERY_HIGH",
+                   "default_mode": "{mode}", "unverifiable": "why"}}]}}"#
+            )
+        };
+        assert!(Catalog::parse(&entry("approve")).is_ok());
+        let err = Catalog::parse(&entry("auto")).unwrap_err();
+        assert_eq!(err.name(), "ConfigInvalid");
+        assert!(err.to_string().contains("TrustedAdvisor-003"), "{err}");
     }
 
     #[test]

@@ -37,6 +37,12 @@ pub struct RuleConfig {
     /// bucket): what RULES.md lists as configurable for its family.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Accepts `auto` for a rule whose failure cannot be confirmed from live state (the catalog's
+    /// `unverifiable`, e.g. TrustedAdvisor-003): without it such a rule in `auto` is refused when
+    /// the config loads, since a forged or mistaken finding would then act with no human. Only
+    /// valid on such a rule.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unverifiable_auto: bool,
 }
 
 /// A tag that excludes a resource: `key=value`, `key::value` (the seed's form), or `key` for any value.
@@ -251,7 +257,8 @@ impl Config {
     }
 
     /// Refuses a config that cannot work, naming the field: unknown rule ids, malformed addresses,
-    /// timeouts or accounts, and rules in `approve` mode (set in `rules` or by the catalog default)
+    /// timeouts or accounts, `auto` for a rule whose failure cannot be confirmed live without its
+    /// `unverifiable_auto`, and rules in `approve` mode (set in `rules` or by the catalog default)
     /// with no one to ask or no address to ask from.
     pub fn validate(&self, catalog: &Catalog) -> Result<(), Error> {
         for id in self.rules.keys() {
@@ -260,6 +267,25 @@ impl Config {
             }
         }
         catalog.configured(self)?;
+        for (id, rc) in &self.rules {
+            let Some(spec) = catalog.get(id) else { continue };
+            match (&spec.unverifiable, rc.mode, rc.unverifiable_auto) {
+                (Some(why), Some(Mode::Auto), false) => {
+                    return Err(Error::ConfigInvalid(format!(
+                        "rules.{id}: mode auto for a rule whose failure cannot be confirmed from live state \
+                         ({why}), so a forged or mistaken finding would act with no human; \
+                         set rules.{id}.unverifiable_auto to true to accept that, or use approve"
+                    )))
+                }
+                (None, _, true) => {
+                    return Err(Error::ConfigInvalid(format!(
+                        "rules.{id}.unverifiable_auto: {id}'s failure is confirmed from live state, \
+                         nothing to acknowledge; remove the field"
+                    )))
+                }
+                _ => {}
+            }
+        }
         let role_ok = !self.member_role.is_empty()
             && self.member_role.len() <= 64
             && self
@@ -620,6 +646,69 @@ mod tests {
             let text = format!(r#"{{"member_role": "{role}", "rules": {{"S3-001": {{"mode": "auto"}}}}}}"#);
             let err = Config::parse(&text, catalog).unwrap_err();
             assert!(err.to_string().contains("member_role"), "{role:?}: {err}");
+        }
+    }
+
+    const APPROVAL: &str = r#""approval": {"approvers": ["a@example.com"], "sender": "ar@example.com"}"#;
+
+    #[test]
+    fn an_unverifiable_rule_defaults_to_approve() {
+        let c = Config::parse(&format!("{{{APPROVAL}}}"), Catalog::builtin()).unwrap();
+        assert_eq!(c.mode_for("TrustedAdvisor-003", Catalog::builtin()), Mode::Approve);
+    }
+
+    #[test]
+    fn auto_for_an_unverifiable_rule_is_refused_without_its_acknowledgement() {
+        let doc = format!(r#"{{"rules": {{"TrustedAdvisor-003": {{"mode": "auto"}}}}, {APPROVAL}}}"#);
+        let err = Config::parse(&doc, Catalog::builtin()).unwrap_err();
+        assert_eq!(err.name(), "ConfigInvalid");
+        let text = err.to_string();
+        for needle in [
+            "rules.TrustedAdvisor-003",
+            "cannot be confirmed from live state",
+            "rules.TrustedAdvisor-003.unverifiable_auto",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        let doc = format!(
+            r#"{{"rules": {{"TrustedAdvisor-003": {{"mode": "auto", "unverifiable_auto": false}}}}, {APPROVAL}}}"#
+        );
+        assert!(
+            Config::parse(&doc, Catalog::builtin()).is_err(),
+            "false acknowledges nothing"
+        );
+    }
+
+    #[test]
+    fn auto_for_an_unverifiable_rule_is_accepted_with_its_acknowledgement() {
+        let doc = format!(
+            r#"{{"rules": {{"TrustedAdvisor-003": {{"mode": "auto", "unverifiable_auto": true}}}}, {APPROVAL}}}"#
+        );
+        let c = Config::parse(&doc, Catalog::builtin()).unwrap();
+        assert_eq!(c.mode_for("TrustedAdvisor-003", Catalog::builtin()), Mode::Auto);
+        // Other modes need no acknowledgement.
+        for mode in ["approve", "dry-run", "off"] {
+            let doc = format!(r#"{{"rules": {{"TrustedAdvisor-003": {{"mode": "{mode}"}}}}, {APPROVAL}}}"#);
+            assert!(Config::parse(&doc, Catalog::builtin()).is_ok(), "{mode}");
+        }
+        // The acknowledgement on a rule confirmed live is a mistake, named.
+        let doc = format!(r#"{{"rules": {{"IAM-001": {{"mode": "auto", "unverifiable_auto": true}}}}, {APPROVAL}}}"#);
+        let err = Config::parse(&doc, Catalog::builtin()).unwrap_err();
+        assert!(err.to_string().contains("rules.IAM-001.unverifiable_auto"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_configs_load() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for path in [
+            "tests/config.json",
+            "tests/config-approve.json",
+            "tests/config-burst.json",
+            "local/config.json",
+            "infra/examples/complete/config.json",
+        ] {
+            let text = std::fs::read_to_string(root.join(path)).unwrap();
+            Config::parse(&text, Catalog::builtin()).unwrap_or_else(|e| panic!("{path}: {e}"));
         }
     }
 
