@@ -109,7 +109,7 @@ impl Stack {
             config: &self.config,
         };
         match conformity::parse(&message.to_string(), &cx) {
-            Ok(Intake::Failure(f)) => Some(f),
+            Ok(Intake::Failure(f)) => Some(*f),
             _ => None,
         }
     }

@@ -36,7 +36,7 @@ pub struct Case {
 impl Case {
     /// The prefix of the execution the trigger starts for it: `<ruleId>-<resource>-`.
     pub fn execution_prefix(&self) -> String {
-        ar_core::finding::execution_name_prefix(&self.rule_id, &self.resource)
+        ar_core::finding::execution_name_prefix(self.rule_id, &self.resource)
     }
 }
 

@@ -192,8 +192,8 @@ async fn a_burst_mixing_every_kind_of_delivery_starts_exactly_the_healable_ones(
         m["ruleId"] = json!(unknown[i % unknown.len()]);
         messages.push((m.to_string(), "Acknowledged:RuleNotHealed"));
     }
-    for i in 0..50 {
-        let mut m = stack.message("S3-003", &buckets[i]);
+    for bucket in &buckets[..50] {
+        let mut m = stack.message("S3-003", bucket);
         m["status"] = json!("SUCCESS");
         messages.push((m.to_string(), "Acknowledged:Success"));
     }
@@ -205,8 +205,8 @@ async fn a_burst_mixing_every_kind_of_delivery_starts_exactly_the_healable_ones(
         };
         messages.push((text.to_string(), "Acknowledged:ChannelTest"));
     }
-    for i in 0..25 {
-        let mut m = stack.message("S3-003", &buckets[i]);
+    for (i, bucket) in buckets[..25].iter().enumerate() {
+        let mut m = stack.message("S3-003", bucket);
         let (text, want) = match i % 5 {
             0 => (format!("{{not json {i}"), "Rejected:MessageNotJson"),
             1 => {

@@ -246,7 +246,7 @@ pub fn parse(message: &str, cx: &IntakeCtx<'_>) -> Result<Intake, Error> {
             ),
         ));
     };
-    Ok(Intake::Failure(Finding {
+    Ok(Intake::Failure(Box::new(Finding {
         source: "conformity".into(),
         check_id: check_id
             .or(ccrn_text.map(|c| format!("{c}:{rule_id}")))
@@ -267,7 +267,7 @@ pub fn parse(message: &str, cx: &IntakeCtx<'_>) -> Result<Intake, Error> {
         created_at_ms,
         tags,
         undo: None,
-    }))
+    })))
 }
 
 /// A failure as Conformity publishes it today (`cloudProviderId`, Conformity's own account id
@@ -359,7 +359,7 @@ mod tests {
 
     fn failure(v: Value) -> Finding {
         match parse_v(&v).unwrap() {
-            Intake::Failure(f) => f,
+            Intake::Failure(f) => *f,
             other => panic!("expected a failure, got {other:?}"),
         }
     }

@@ -103,8 +103,8 @@ pub struct Ack {
 /// What intake makes of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intake {
-    /// A failure to act on.
-    Failure(Finding),
+    /// A failure to act on (boxed: a finding is much larger than an acknowledgement).
+    Failure(Box<Finding>),
     /// Nothing to do, and why.
     Acknowledged(Ack),
 }

@@ -113,11 +113,27 @@ fn target(finding: &Finding) -> Target<'_> {
 /// What fails the rule in `state` and the minimal plan that fixes it. No I/O: it also runs on a
 /// simulated state (the combined plan of several findings on one resource).
 /// For an undo run (`finding.undo`): what differs from the recorded before-state, and the plan
-/// that restores it (refused when the resource changed since the fix).
+/// that restores it (refused when the resource changed since the fix). The record is the
+/// ledger's ([`crate::undo::load`], attached to the context by `Deps::ctx`); without it an undo
+/// is refused (`CannotUndo`), never planned from input.
 pub fn assess(spec: &RuleSpec, finding: &Finding, state: &ResourceState) -> Result<(Vec<String>, Plan), Error> {
-    match &finding.undo {
-        Some(undo) => spec.family_impl().restore(state, undo, target(finding)),
-        None => spec.family_impl().assess(state, &spec.params, target(finding)),
+    assess_recorded(spec, finding, state, None)
+}
+
+/// [`assess`], with the ledger's record of the fix an undo run undoes.
+pub fn assess_recorded(
+    spec: &RuleSpec,
+    finding: &Finding,
+    state: &ResourceState,
+    recorded: Option<&crate::finding::Recorded>,
+) -> Result<(Vec<String>, Plan), Error> {
+    match (&finding.undo, recorded) {
+        (Some(undo), Some(r)) if r.execution == undo.execution => spec.family_impl().restore(state, r, target(finding)),
+        (Some(undo), _) => Err(Error::CannotUndo(format!(
+            "no recorded fix was loaded for {}",
+            crate::state::execution_name(&undo.execution)
+        ))),
+        (None, _) => spec.family_impl().assess(state, &spec.params, target(finding)),
     }
 }
 
@@ -146,7 +162,7 @@ pub async fn inspect(ctx: &Ctx, spec: &RuleSpec, finding: &Finding, tags: Tags) 
     let Some((state, live_tags)) = spec.family_impl().read(ctx, &finding.resource, tags).await? else {
         return Ok(None);
     };
-    let (offending, plan) = assess(spec, finding, &state)?;
+    let (offending, plan) = assess_recorded(spec, finding, &state, ctx.recorded())?;
     Ok(Some(Inspection {
         state,
         tags: live_tags,
@@ -214,7 +230,7 @@ mod tests {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
             let finding = match conformity::parse(&text, &IntakeCtx::new(catalog, "us-east-1")) {
-                Ok(Intake::Failure(f)) => f,
+                Ok(Intake::Failure(f)) => *f,
                 other => panic!("{}: {other:?}", path.display()),
             };
             let spec = catalog.require(&finding.rule_id).unwrap();
