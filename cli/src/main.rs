@@ -5,6 +5,8 @@
 //! auto-remediate runs [filters] [--json]                         the executions, newest first
 //! auto-remediate show <execution name or ARN>                    one run's whole story
 //! auto-remediate undo <execution name or ARN> [--no-wait]        restore the state before its fix
+//! auto-remediate breaker status [--json] | reset [--account A] [--family F]
+//!                                                                the blast-radius circuit breaker
 //! auto-remediate completions <shell>                             a shell completion script
 //! ```
 //! Where the executions are: `--stack-dir DIR` (the local stack's `DIR/stack.json`), or AWS's
@@ -16,6 +18,7 @@
 
 mod approval;
 mod audit;
+mod breaker;
 mod bucket;
 mod checks;
 mod conformity;
@@ -95,8 +98,34 @@ enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+    /// The blast-radius circuit breaker: `auto` changes per account and rule family within the
+    /// last hour (`status`), and clearing them to reopen it (`reset`).
+    Breaker {
+        #[command(subcommand)]
+        action: BreakerAction,
+    },
     /// Print a completion script for a shell (`auto-remediate completions bash > /etc/bash_completion.d/auto-remediate`).
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand, PartialEq)]
+enum BreakerAction {
+    /// Each account and rule family with auto changes in the last hour: count, limit, open or closed.
+    Status {
+        /// A JSON array of objects (account, family, count, limit, open) instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear the counted changes (of one account and/or family; all without filters), which
+    /// reopens the breaker: further `auto` findings run in `auto` again.
+    Reset {
+        /// Only this AWS account.
+        #[arg(long)]
+        account: Option<String>,
+        /// Only this rule family (e.g. s3-acl, ec2-world-port).
+        #[arg(long)]
+        family: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args, PartialEq)]
@@ -165,6 +194,7 @@ async fn main() -> ExitCode {
         Command::Runs(_) => "runs",
         Command::Show { .. } => "show",
         Command::Undo { .. } => "undo",
+        Command::Breaker { .. } => "breaker",
         Command::Completions { .. } => "completions",
     };
     match run(cli).await {
@@ -209,6 +239,22 @@ async fn run(cli: Cli) -> Result<bool, String> {
         Command::Show { execution } => {
             let target = Target::connect(&connection).await?;
             emit(&show::render(&target, &execution).await?)?;
+            Ok(true)
+        }
+        Command::Breaker { action } => {
+            let target = Target::connect(&connection).await?;
+            match action {
+                BreakerAction::Status { json } => {
+                    let rows = breaker::status(&target).await?;
+                    match json {
+                        true => emit(&(serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())? + "\n"))?,
+                        false => emit(&breaker::table(&rows))?,
+                    }
+                }
+                BreakerAction::Reset { account, family } => {
+                    emit(&breaker::reset(&target, account.as_deref(), family.as_deref()).await?)?;
+                }
+            }
             Ok(true)
         }
         Command::Undo { execution, no_wait } => {
@@ -305,6 +351,38 @@ mod tests {
         assert!(parse("show").is_err());
         assert!(parse("completions bash").is_ok());
         assert!(parse("completions cmd").is_err());
+    }
+
+    #[test]
+    fn breaker_takes_status_and_a_filtered_reset() {
+        assert_eq!(
+            parse("breaker status").unwrap().command,
+            Command::Breaker {
+                action: BreakerAction::Status { json: false }
+            }
+        );
+        assert_eq!(
+            parse("breaker reset --account 123456789012 --family s3-acl")
+                .unwrap()
+                .command,
+            Command::Breaker {
+                action: BreakerAction::Reset {
+                    account: Some("123456789012".into()),
+                    family: Some("s3-acl".into())
+                }
+            }
+        );
+        assert_eq!(
+            parse("breaker reset").unwrap().command,
+            Command::Breaker {
+                action: BreakerAction::Reset {
+                    account: None,
+                    family: None
+                }
+            }
+        );
+        assert!(parse("breaker").is_err());
+        assert!(parse("breaker open").is_err());
     }
 
     #[test]

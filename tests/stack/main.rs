@@ -7,6 +7,7 @@ mod accounts;
 mod approval;
 mod asl;
 mod aws_cli;
+mod breaker;
 mod browser;
 mod bucket_policy;
 mod cli;

@@ -5,14 +5,16 @@
 //! with `AccountNotAllowed`; an unknown rule, a rule switched off, an excluded, missing or already
 //! compliant resource are skipped with the reason.
 
+use ar_core::breaker::{open_reason, Admission};
 use ar_core::catalog::Mode;
 use ar_core::deps::Deps;
 use ar_core::rules::{self, Tags};
 use ar_core::state::{Classification, ClassifyInput, Decision, Outcome, RuleRef};
 use ar_core::Error;
 
-/// The IAM actions this handler's own calls need, besides its rules' (reads the resource (never writes)).
-pub const ACTIONS: &[&str] = &[];
+/// The IAM actions this handler's own calls need, besides its rules' (reads the resource (never
+/// writes)): the state table's circuit-breaker counter (`ar_core::breaker`).
+pub const ACTIONS: &[&str] = &["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"];
 /// What this handler does with the rules' resources.
 pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::Read;
 
@@ -102,12 +104,23 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         Mode::Auto => Decision::Auto,
         Mode::Off => unreachable!("handled above"),
     };
+    // The blast-radius circuit breaker: a finding's `auto` change is counted, or gated when its
+    // account and family already had their hour's worth (an undo, started by an operator, is not).
+    let breaker = match decision {
+        Decision::Auto if finding.undo.is_none() => breaker(deps, &finding.account_id, &spec.family).await?,
+        _ => None,
+    };
+    let decision = match &breaker {
+        Some((gate, _)) => *gate,
+        None => decision,
+    };
     tracing::info!(rule_id = spec.id, resource = finding.resource, decision = ?decision, "classified");
     Ok(Classification {
         decision,
         outcome: None,
         mode,
         reason: match decision {
+            _ if breaker.is_some() => breaker.map(|(_, reason)| reason).unwrap_or_default(),
             _ if finding.undo.is_some() => format!(
                 "an undo of {}: `undo.mode` is {}",
                 finding
@@ -131,4 +144,37 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         plan: Some(inspection.plan),
         approval_timeout_seconds: (decision == Decision::Approve).then(|| config.approval_timeout_for(&spec.id)),
     })
+}
+
+/// Counts an `auto` change against the breaker of its account and family: `None` when it may go
+/// ahead (counted, or the breaker is off for the family), else the gate it goes to instead (the
+/// approval gate, or a dry run when no approver is configured) and the reason.
+async fn breaker(deps: &Deps, account: &str, family: &str) -> Result<Option<(Decision, String)>, Error> {
+    let config = &deps.settings.config;
+    let Some(limit) = config.breaker.limit_for(family) else {
+        return Ok(None);
+    };
+    let ledger = deps.ledger()?;
+    match ledger.take_auto_change(account, family, limit).await? {
+        Admission::Closed { count } => {
+            tracing::info!(
+                account,
+                family,
+                count,
+                limit,
+                "auto change counted by the circuit breaker"
+            );
+            Ok(None)
+        }
+        Admission::Open { count } => {
+            let can_ask = !config.approval.approvers.is_empty() && config.approval.sender.is_some();
+            let (gate, to) = match can_ask {
+                true => (Decision::Approve, "the approval gate"),
+                false => (Decision::DryRun, "a dry run (no approvers configured)"),
+            };
+            let reason = open_reason(count, family, account, limit, to);
+            tracing::warn!(account, family, count, limit, "{reason}");
+            Ok(Some((gate, reason)))
+        }
+    }
 }

@@ -119,6 +119,49 @@ pub struct Config {
     /// How `auto-remediate undo` runs are decided.
     #[serde(default)]
     pub undo: UndoConfig,
+    /// The blast-radius circuit breaker: at most so many `auto` changes per account and rule
+    /// family in a rolling hour (default 50), the rest gated.
+    #[serde(default)]
+    pub breaker: BreakerConfig,
+}
+
+/// The blast-radius circuit breaker's settings (`crate::breaker`): on by default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// At most this many `auto` changes per AWS account and rule family within the last hour;
+    /// further `auto` findings go to the approval gate (to a dry run without approvers) until the
+    /// window clears or `auto-remediate breaker reset`. Default 50; `0` turns the breaker off.
+    #[serde(default = "default_max_auto_changes_per_hour")]
+    pub max_auto_changes_per_hour: u64,
+    /// A family's own limit over the one above (`{"s3-acl": 200}`; `0` turns it off for that family).
+    #[serde(default)]
+    pub families: BTreeMap<String, u64>,
+}
+
+fn default_max_auto_changes_per_hour() -> u64 {
+    50
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            max_auto_changes_per_hour: default_max_auto_changes_per_hour(),
+            families: BTreeMap::new(),
+        }
+    }
+}
+
+impl BreakerConfig {
+    /// The hourly limit of `auto` changes for a rule family, `None` when the breaker is off for it.
+    pub fn limit_for(&self, family: &str) -> Option<u64> {
+        let limit = self
+            .families
+            .get(family)
+            .copied()
+            .unwrap_or(self.max_auto_changes_per_hour);
+        (limit > 0).then_some(limit)
+    }
 }
 
 /// Undo runs' settings.
@@ -244,6 +287,7 @@ impl Default for Config {
             approval: ApprovalConfig::default(),
             notify: NotifyConfig::default(),
             undo: UndoConfig::default(),
+            breaker: BreakerConfig::default(),
         }
     }
 }
@@ -310,6 +354,9 @@ impl Config {
                     "{field}: {addr:?} is not an e-mail address"
                 )));
             }
+        }
+        if let Some(f) = self.breaker.families.keys().find(|f| crate::rules::family(f).is_none()) {
+            return Err(Error::ConfigInvalid(format!("breaker.families.{f}: not a rule family")));
         }
         let timeouts = self.rules.values().filter_map(|r| r.approval_timeout_seconds);
         if std::iter::once(self.approval.timeout_seconds)
@@ -842,5 +889,27 @@ mod tests {
     fn settings_name_the_missing_variable() {
         let err = Settings::from_lookup(|_| None).unwrap_err();
         assert!(err.to_string().contains("AWS_REGION"));
+    }
+
+    #[test]
+    fn the_breaker_is_on_by_default_with_family_overrides_and_off_only_when_set_to_zero() {
+        let c = Config::default();
+        assert_eq!(c.breaker.limit_for("s3-acl"), Some(50));
+        let c: Config = serde_json::from_str(
+            r#"{"breaker": {"max_auto_changes_per_hour": 20, "families": {"s3-acl": 0, "ec2-world-port": 5}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.breaker.limit_for("s3-acl"), None);
+        assert_eq!(c.breaker.limit_for("ec2-world-port"), Some(5));
+        assert_eq!(c.breaker.limit_for("kms-key-rotation"), Some(20));
+        let c: Config = serde_json::from_str(r#"{"breaker": {"max_auto_changes_per_hour": 0}}"#).unwrap();
+        assert_eq!(c.breaker.limit_for("s3-acl"), None);
+        let c: Config = serde_json::from_str(r#"{"breaker": {"families": {"s3-acl": 7}}}"#).unwrap();
+        assert_eq!(c.breaker.limit_for("s3-acl"), Some(7));
+        assert_eq!(c.breaker.limit_for("ec2-world-port"), Some(50));
+        assert!(serde_json::from_str::<Config>(r#"{"breaker": {"max_changes": 3}}"#).is_err());
+        let bad: Config = serde_json::from_str(r#"{"breaker": {"families": {"s3-acls": 3}}}"#).unwrap();
+        let err = bad.validate(Catalog::builtin()).unwrap_err().to_string();
+        assert!(err.contains("breaker.families.s3-acls"), "{err}");
     }
 }

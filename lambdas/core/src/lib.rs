@@ -7,6 +7,7 @@
 //! - [`keys`]: the approval links' signing keys (environment, Secrets Manager, SSM), with rotation;
 //! - [`rules`]: the code behind each rule family (inspect, plan, apply), over live AWS state;
 //! - [`ledger`]: per-resource leases, fix journals and check generations (safety under real traffic);
+//! - [`breaker`]: the blast-radius circuit breaker (auto changes per account and family per hour);
 //! - [`plan`]: what a fix will change, as data a person reads before and after;
 //! - [`outcome`]: how executions end (the state machine's end states), and which are notified;
 //! - [`logs`]: the execution, rule and resource every log line of a run carries;
@@ -17,6 +18,7 @@
 //! Handlers (trigger, classify, remediate, verify) are thin crates over this one.
 
 pub mod aws;
+pub mod breaker;
 pub mod catalog;
 pub mod config;
 pub mod deps;
