@@ -7,9 +7,11 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_REGION ?= us-east-1
-# The test stacks live apart from the demo's, so both can run at once: the main one, and two
-# whose configs put every port rule in `auto` (burst) and in `approve`. dir:first-port:config
-TEST_STACKS := test:4520:tests/config.json test-burst:4523:tests/config-burst.json test-approve:4526:tests/config-approve.json
+# The test stacks live apart from the demo's, so both can run at once: the main one, two whose
+# configs put every port rule in `auto` (burst) and in `approve`, and one whose circuit breaker
+# opens after 20 auto changes (the others turn it off: their bursts are hundreds of fixes).
+# dir:first-port:config
+TEST_STACKS := test:4520:tests/config.json test-burst:4523:tests/config-burst.json test-approve:4526:tests/config-approve.json test-breaker:4529:tests/config-breaker.json
 # `$(call stacks,up|down)`: each test stack on its three ports (gateway, moto, approval pages).
 stacks = for s in $(TEST_STACKS); do IFS=: read -r dir port cfg <<< "$$s"; \
   STACK_DIR=.local/$$dir GATEWAY_PORT=$$port MOTO_PORT_BACKEND=$$((port+1)) APPROVAL_PORT=$$((port+2)) CONFIG=$$cfg \
