@@ -6,13 +6,17 @@
 //! resource, a skip), when its before- or after-state is missing, when its rule's family cannot
 //! undo, when the resource is gone, or when it changed since the fix (the difference is shown).
 //! The undo run checks all of this again against the live resource before writing (fail closed).
+//!
+//! The execution's input names only the run to undo (`finding.undo.execution`, its ARN): the undo
+//! run restores from the ledger's record of that run's fix (written by its Remediate), never from
+//! input; `before`/`after` in the input are refused by name.
 
 use std::fmt::Write;
 use std::time::Duration;
 
 use ar_core::aws::Member;
 use ar_core::catalog::Catalog;
-use ar_core::finding::Undo;
+use ar_core::finding::{Recorded, Undo};
 use ar_core::rules::{self, Tags};
 use ar_core::Error;
 use aws_sdk_sfn::types::ExecutionStatus;
@@ -82,13 +86,16 @@ pub async fn run(target: &Target, execution: &str, wait: bool) -> Result<Outcome
     }
     let catalog = Catalog::builtin();
     let spec = catalog.require(&finding.rule_id).map_err(|e| e.to_string())?;
+    // The execution names only the run to undo: its Remediate restores from the ledger's record
+    // of that run's fix, never from input. The history's before/after serve this preview only.
     let undo_finding = ar_core::finding::Finding {
-        undo: Some(Undo {
-            execution: arn.clone(),
-            before,
-            after,
-        }),
+        undo: Some(Undo { execution: arn.clone() }),
         ..finding.clone()
+    };
+    let preview = Recorded {
+        execution: arn.clone(),
+        before,
+        after,
     };
 
     // The live resource first: refuse here rather than start a run that would refuse.
@@ -104,7 +111,8 @@ pub async fn run(target: &Target, execution: &str, wait: bool) -> Result<Outcome
             },
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .with_recorded(preview);
     let plan = match rules::inspect(&ctx, spec, &undo_finding, Tags::Skip).await {
         Err(Error::ResourceChanged(diff)) => {
             let mut text = format!("{name} is not undone: {} changed since its fix:\n", finding.resource);

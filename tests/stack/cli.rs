@@ -266,6 +266,22 @@ async fn undo_puts_back_exactly_the_revoked_rule_as_its_own_execution() {
     assert!(!ok);
     assert!(out.contains("is itself an undo"), "{out}");
     assert_eq!(crate::ec2::ingress(&stack, &sg).await, before);
+
+    // The undo run was given the run to undo and nothing else: its states came from the record.
+    let mut finding = input_finding(&stack, &undo).await;
+    assert_eq!(
+        finding["undo"],
+        serde_json::json!({ "execution": stack.execution_arn(&healed) })
+    );
+    // Started by hand, an undo of the undo is refused from the record (it was an undo).
+    finding["undo"] = serde_json::json!({ "execution": stack.execution_arn(&undo) });
+    let run = start_by_hand(&stack, &ar_tests::unique("undo-of-undo"), finding).await;
+    assert!(
+        run.task_errors().iter().any(|e| e == "CannotUndo"),
+        "{:?}",
+        run.task_errors()
+    );
+    assert_eq!(crate::ec2::ingress(&stack, &sg).await, before);
 }
 
 #[tokio::test]
@@ -357,4 +373,143 @@ async fn undo_goes_through_the_approval_gate_by_default() {
     let d = stack.sfn.describe_execution().execution_arn(&arn).send().await.unwrap();
     assert_eq!(d.status().as_str(), "RUNNING");
     let _ = stack.sfn.stop_execution().execution_arn(&arn).send().await;
+}
+
+/// The finding a run was started with (its execution input's `finding`).
+async fn input_finding(stack: &Stack, name: &str) -> Value {
+    let d = stack
+        .sfn
+        .describe_execution()
+        .execution_arn(stack.execution_arn(name))
+        .send()
+        .await
+        .expect("DescribeExecution");
+    let input: Value = serde_json::from_str(d.input().unwrap_or("{}")).expect("JSON input");
+    input["finding"].clone()
+}
+
+/// Starts an execution by hand, as anyone with `states:StartExecution` could, and waits for it.
+async fn start_by_hand(stack: &Stack, name: &str, finding: Value) -> ar_tests::Execution {
+    stack
+        .sfn
+        .start_execution()
+        .state_machine_arn(&stack.info.state_machine_arn)
+        .name(name)
+        .input(serde_json::json!({ "finding": finding }).to_string())
+        .send()
+        .await
+        .expect("StartExecution");
+    stack.wait(name).await
+}
+
+#[tokio::test]
+async fn an_undo_started_by_hand_with_a_forged_before_state_is_refused_and_nothing_changes() {
+    let stack = Stack::connect();
+    let (sg, before, healed) = healed_group(&stack).await;
+    let fixed = crate::ec2::ingress(&stack, &sg).await;
+    // The attacker's input: undo the real run, "restoring" all traffic from anywhere.
+    let mut finding = input_finding(&stack, &healed).await;
+    let forged = serde_json::json!({
+        "kind": "ec2-ports", "group_id": sg, "rules": [
+            {"protocol": "-1", "from_port": -1, "to_port": -1, "cidr": "0.0.0.0/0", "description": "forged"}
+        ]
+    });
+    finding["undo"] = serde_json::json!({ "execution": stack.execution_arn(&healed), "before": forged });
+    let name = ar_tests::unique("forged-undo");
+    let run = start_by_hand(&stack, &name, finding.clone()).await;
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("Rejected"),
+        "{:?}",
+        run.states()
+    );
+    let errors = run.task_errors();
+    assert!(
+        errors.iter().any(|e| e == "InvalidInput"),
+        "refused by name: {errors:?}"
+    );
+    assert!(
+        failure_causes(&run).contains("unknown field `before`"),
+        "the field is named: {}",
+        failure_causes(&run)
+    );
+    assert!(!run.states().iter().any(|s| s == "Remediate"), "{:?}", run.states());
+    assert_eq!(crate::ec2::ingress(&stack, &sg).await, fixed, "nothing was changed");
+    assert_ne!(crate::ec2::ingress(&stack, &sg).await, before);
+
+    // `after` alone is refused by name too.
+    finding["undo"] = serde_json::json!({ "execution": stack.execution_arn(&healed), "after": forged });
+    let name = ar_tests::unique("forged-undo");
+    let run = start_by_hand(&stack, &name, finding).await;
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("Rejected"),
+        "{:?}",
+        run.states()
+    );
+    assert!(
+        failure_causes(&run).contains("unknown field `after`"),
+        "the field is named: {}",
+        failure_causes(&run)
+    );
+    assert_eq!(crate::ec2::ingress(&stack, &sg).await, fixed, "nothing was changed");
+}
+
+/// The causes of a run's failed Lambda tasks, one a line.
+fn failure_causes(run: &ar_tests::Execution) -> String {
+    run.events
+        .iter()
+        .filter_map(|e| e.lambda_function_failed_event_details())
+        .filter_map(|d| d.cause().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn an_undo_naming_a_run_with_no_recorded_fix_is_refused() {
+    let stack = Stack::connect();
+    let (sg, _, healed) = healed_group(&stack).await;
+    let fixed = crate::ec2::ingress(&stack, &sg).await;
+    let finding = input_finding(&stack, &healed).await;
+
+    // A run that never existed, and a dry run (which records no fix), by ARN.
+    let dry_sg = group(&stack).await;
+    allow(&stack, &dry_sg, "tcp", 3389, 3389, "0.0.0.0/0", "rdp from anywhere").await;
+    let (dry, _) = stack.publish_for_execution(&stack.message("EC2-003", &dry_sg)).await;
+    assert_eq!(
+        stack.wait(&dry).await.states().last().map(String::as_str),
+        Some("DryRunComplete")
+    );
+    let dry_finding = input_finding(&stack, &dry).await;
+    for (mut f, run) in [
+        (finding.clone(), stack.execution_arn("EC2-002-never-ran")),
+        (dry_finding, stack.execution_arn(&dry)),
+    ] {
+        f["undo"] = serde_json::json!({ "execution": run });
+        let name = ar_tests::unique("undo-unrecorded");
+        let run = start_by_hand(&stack, &name, f).await;
+        assert!(
+            run.task_errors().iter().any(|e| e == "CannotUndo"),
+            "refused by name: {:?} {:?}",
+            run.task_errors(),
+            run.states()
+        );
+        assert!(!run.states().iter().any(|s| s == "Remediate"), "{:?}", run.states());
+    }
+    assert_eq!(crate::ec2::ingress(&stack, &sg).await, fixed, "nothing was changed");
+
+    // A real run's record names its resource: an undo of it about another group is refused.
+    let other = group(&stack).await;
+    allow(&stack, &other, "tcp", 80, 80, "10.0.0.0/8", "web").await;
+    let other_before = crate::ec2::ingress(&stack, &other).await;
+    let mut f = finding.clone();
+    f["resource"] = Value::String(other.clone());
+    f["undo"] = serde_json::json!({ "execution": stack.execution_arn(&healed) });
+    let run = start_by_hand(&stack, &ar_tests::unique("undo-elsewhere"), f).await;
+    assert!(
+        run.task_errors().iter().any(|e| e == "CannotUndo"),
+        "{:?}",
+        run.task_errors()
+    );
+    assert_eq!(crate::ec2::ingress(&stack, &other).await, other_before);
 }

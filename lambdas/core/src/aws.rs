@@ -133,6 +133,7 @@ impl Aws {
                 writes: scope.writes,
             },
             extra: Vec::new(),
+            recorded: None,
         })
     }
 
@@ -285,6 +286,8 @@ pub struct Ctx {
     declared: Declared,
     /// Further interceptors for every client (tests: mocks and recorders).
     extra: Vec<SharedInterceptor>,
+    /// On an undo run: the ledger's record of the fix it undoes (`crate::undo::load`).
+    recorded: Option<std::sync::Arc<crate::finding::Recorded>>,
 }
 
 impl Ctx {
@@ -301,6 +304,7 @@ impl Ctx {
                 writes,
             },
             extra: Vec::new(),
+            recorded: None,
         }
     }
 
@@ -311,6 +315,17 @@ impl Ctx {
     }
 
     /// The interceptors besides the guard (used by [`sdk_client!`](crate::sdk_client)).
+    /// The context with the ledger's record of the fix an undo run undoes.
+    pub fn with_recorded(mut self, recorded: crate::finding::Recorded) -> Ctx {
+        self.recorded = Some(std::sync::Arc::new(recorded));
+        self
+    }
+
+    /// The record of the fix an undo run undoes, when loaded.
+    pub fn recorded(&self) -> Option<&crate::finding::Recorded> {
+        self.recorded.as_deref()
+    }
+
     pub fn interceptors(&self) -> &[SharedInterceptor] {
         &self.extra
     }

@@ -48,7 +48,14 @@ impl Deps {
         {
             return Err(Error::AccountNotAllowed(finding.account_id.clone()));
         }
-        self.aws
+        // An undo run restores from the ledger's record of the fix it undoes, never from input:
+        // loaded here (before the member account is entered), refused when missing.
+        let recorded = match &finding.undo {
+            Some(_) => self.ledger()?.recorded(finding).await?,
+            None => None,
+        };
+        let ctx = self
+            .aws
             .family_ctx(
                 finding,
                 spec,
@@ -57,7 +64,11 @@ impl Deps {
                     deployment_account: &self.settings.account_id,
                 },
             )
-            .await
+            .await?;
+        Ok(match recorded {
+            Some(r) => ctx.with_recorded(r),
+            None => ctx,
+        })
     }
 
     /// The ledger of leases, journals and check generations (`STATE_TABLE`).

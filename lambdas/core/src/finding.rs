@@ -72,14 +72,25 @@ pub enum AccountSource {
     Config,
 }
 
-/// What an undo restores: the recorded states around the fix it undoes.
+/// What an undo run is given: the run to undo, and nothing else. The states it restores and
+/// checks against come from the ledger's record of that run's fix ([`Recorded`], written by the
+/// run's own Remediate), never from input: a field that could carry state (`before`, `after`) is
+/// refused by name (`InvalidInput`: unknown field).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Undo {
     /// The execution whose fix is undone (its ARN).
     pub execution: String,
-    /// The state before that fix: the undo's target.
+}
+
+/// What the ledger recorded about a run's fix, as an undo reads it: the run, the resource it
+/// changed, the state before (the undo's target) and the state its plan left (the resource must
+/// still be so, or the undo is refused with `ResourceChanged`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The execution whose fix is undone (its ARN).
+    pub execution: String,
     pub before: crate::rules::ResourceState,
-    /// The state the fix left: the resource must still be so, or the undo is refused.
     pub after: crate::rules::ResourceState,
 }
 
@@ -131,4 +142,21 @@ pub fn execution_name_prefix(rule_id: &str, resource: &str) -> String {
         .take(room)
         .collect();
     format!("{rule_id}-{readable}-")
+}
+
+#[cfg(test)]
+mod undo_tests {
+    use super::*;
+
+    #[test]
+    fn an_undo_names_only_the_run_and_state_fields_are_refused_by_name() {
+        let ok: Undo = serde_json::from_value(serde_json::json!({ "execution": "arn:x" })).unwrap();
+        assert_eq!(ok.execution, "arn:x");
+        for field in ["before", "after"] {
+            let e = serde_json::from_value::<Undo>(serde_json::json!({ "execution": "arn:x", field: {} }))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("unknown field `{field}`")), "{e}");
+        }
+    }
 }

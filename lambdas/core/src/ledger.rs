@@ -5,9 +5,12 @@
 //!   Remediate takes the lease before its fresh read; Verify releases it. A conditional write with
 //!   an expiry: a crashed holder blocks others for at most [`LEASE_SECONDS`]. The holder is the
 //!   execution, so a retried Remediate of the same execution re-enters its own lease.
-//! - **Journals** (`journal#<execution>`): written once before the first write of a fix, with the
+//! - **Journals** (`journal#<execution ARN>`): written once before the first write of a fix, with the
 //!   state before it and the plan. A retry after a crash between two writes finishes the same
 //!   intent and reports the true `before`, so "nothing was changed" is never said when something was.
+//!   Keyed by execution, never overwritten nor deleted (expiry only): the journal is also the
+//!   record an undo restores from (`crate::undo`), with the resource it is about, the state the
+//!   plan leaves (`after`) and, on an undo run, the run it undid.
 //! - **Checks** (`check#<digest>`): the generation of each scanner check, so a re-raised finding
 //!   starts a new execution while duplicate deliveries of a running one start nothing.
 //! - **Runs** (`run#<execution name>`): how each execution ended, written by its Notify task, so
@@ -134,6 +137,20 @@ pub struct Journal {
     pub rule_id: String,
     pub before: ResourceState,
     pub plan: Plan,
+    /// The resource the fix is about (an undo must name the same one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The state the plan leaves (`before` with the plan applied, computed): what an undo checks
+    /// the live resource against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<ResourceState>,
+    /// On an undo run: the execution it undid (an undo is never undone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo_of: Option<String>,
 }
 
 /// A check's latest generation: which execution handles it, and the discovery time it came with.
@@ -258,6 +275,50 @@ impl Ledger {
                 .ok_or_else(|| corrupt("dynamodb:GetItem", "the journal vanished".into())),
             Err(e) => Err(e),
         }
+    }
+
+    /// The record of the fix an undo run undoes (`finding.undo`): that run's journal, refused
+    /// (`CannotUndo`, nothing read beyond it) when there is none (the run wrote nothing, or the
+    /// name is not an execution ARN), when it is about another resource, account, region or rule
+    /// than the undo finding names, or when the run was itself an undo.
+    pub async fn recorded(&self, finding: &Finding) -> Result<Option<crate::finding::Recorded>, Error> {
+        let Some(undo) = &finding.undo else {
+            return Ok(None);
+        };
+        let run = crate::state::execution_name(&undo.execution);
+        let journal = match undo.execution.contains(":execution:") {
+            true => self.journal(&undo.execution).await?,
+            false => None,
+        };
+        let Some(j) = journal else {
+            return Err(Error::CannotUndo(format!("no recorded fix for {run}")));
+        };
+        if let Some(undid) = &j.undo_of {
+            return Err(Error::CannotUndo(format!(
+                "{run} is itself an undo (of {}); publish the finding again to heal the resource",
+                crate::state::execution_name(undid)
+            )));
+        }
+        let same = j.rule_id == finding.rule_id
+            && j.account_id.as_deref() == Some(finding.account_id.as_str())
+            && j.region.as_deref() == Some(finding.region.as_str())
+            && j.resource.as_deref() == Some(finding.resource.as_str());
+        if !same {
+            return Err(Error::CannotUndo(format!(
+                "the recorded fix of {run} is not about {} {} in {} {}",
+                finding.rule_id, finding.resource, finding.account_id, finding.region
+            )));
+        }
+        let Some(after) = j.after else {
+            return Err(Error::CannotUndo(format!(
+                "the recorded fix of {run} has no after-state"
+            )));
+        };
+        Ok(Some(crate::finding::Recorded {
+            execution: undo.execution.clone(),
+            before: j.before,
+            after,
+        }))
     }
 
     /// The latest generation of a check.

@@ -10,13 +10,19 @@
 //! - **Partial applies complete**: a journal (state before, plan) is written before the first
 //!   write; a retry after a crash finishes the same intent, and `before`/`applied` cover every
 //!   write, the crashed attempt's included.
+//! - **Undo from the record**: the journal, keyed by execution and never overwritten, also holds
+//!   the resource, the state the plan leaves (`after`) and whether the run was an undo. An undo
+//!   run names only the run it undoes (`finding.undo.execution`); its before/after come from that
+//!   run's journal (`Ledger::recorded`, loaded by `Deps::ctx`), refused (`CannotUndo`) when there
+//!   is none, when it is about another resource, or when the run was itself an undo; the live
+//!   resource must still be as the fix left it (`ResourceChanged`).
 //!
 //! Dry-run returns the plan and writes nothing. A resource gone, excluded since classification,
 //! or already compliant ends in its named outcome.
 
 use std::time::Duration;
 
-/// The IAM actions this handler's own calls need, besides its rules' (takes and releases the resource lease, writes the fix journal).
+/// The IAM actions this handler's own calls need, besides its rules' (takes and releases the resource lease, writes the fix journal, reads an undone run's journal).
 pub const ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"];
 /// What this handler does with the rules' resources.
 pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::ReadWrite;
@@ -215,6 +221,11 @@ async fn remediate_held(
                         rule_id: spec.id.clone(),
                         before: fresh.state.clone(),
                         plan: fresh.plan.clone(),
+                        account_id: Some(finding.account_id.clone()),
+                        region: Some(finding.region.clone()),
+                        resource: Some(finding.resource.clone()),
+                        after: Some(rules::simulate(spec, &fresh.state, &fresh.plan)?),
+                        undo_of: finding.undo.as_ref().map(|u| u.execution.clone()),
                     },
                 )
                 .await?

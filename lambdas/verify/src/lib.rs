@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 /// The IAM actions this handler's own calls need, besides its rules' (renews the resource lease
-/// while a change settles, releases it).
-pub const ACTIONS: &[&str] = &["dynamodb:PutItem", "dynamodb:DeleteItem"];
+/// while a change settles, releases it; on an undo run, reads the undone run's journal).
+pub const ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"];
 /// What this handler does with the rules' resources.
 pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::Read;
 

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::finding::Undo;
+use crate::finding::Recorded;
 use crate::plan::{Describe, Plan};
 
 /// Whether to read the resource's tags too (needed to honour exclusion tags, not to verify).
@@ -228,7 +228,7 @@ pub trait DynFamily: Send + Sync {
     fn diff(&self, before: &ResourceState, after: &ResourceState) -> Result<Vec<String>, Error>;
     /// An undo's assessment: what differs from `before` and the plan that restores it, refused
     /// when `live` is not what the fix left (`after`).
-    fn restore(&self, live: &ResourceState, undo: &Undo, target: Target<'_>) -> Result<(Vec<String>, Plan), Error>;
+    fn restore(&self, live: &ResourceState, undo: &Recorded, target: Target<'_>) -> Result<(Vec<String>, Plan), Error>;
 }
 
 /// The adapter from a [`RuleFamily`] to a [`DynFamily`]; the registry holds one per family.
@@ -331,7 +331,7 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
     fn diff(&self, before: &ResourceState, after: &ResourceState) -> Result<Vec<String>, Error> {
         Ok(F::diff(&untagged::<F>(before)?, &untagged::<F>(after)?))
     }
-    fn restore(&self, live: &ResourceState, undo: &Undo, t: Target<'_>) -> Result<(Vec<String>, Plan), Error> {
+    fn restore(&self, live: &ResourceState, undo: &Recorded, t: Target<'_>) -> Result<(Vec<String>, Plan), Error> {
         let live = untagged::<F>(live)?;
         let before = untagged::<F>(&undo.before)?;
         let after = untagged::<F>(&undo.after)?;
