@@ -56,7 +56,7 @@ pub fn links_for(stack: &Stack, resource: &str) -> Vec<Link> {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        if !text.contains(&format!("Subject: [auto-remediate] Approve ")) || !text.contains(resource) {
+        if !text.contains("Subject: [auto-remediate] Approve ") || !text.contains(resource) {
             continue;
         }
         let line = |prefix: &str| {

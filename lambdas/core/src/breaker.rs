@@ -20,6 +20,7 @@
 //! 3. adds 1 to the current minute's item with `ADD n :one` under
 //!    `attribute_not_exists(sealed) AND (attribute_not_exists(n) OR n < :room)`, `room` being the
 //!    limit less the closed minutes' sum.
+//!
 //! The closed minutes no longer change, so the one conditional write decides atomically
 //! (DynamoDB serializes the writes to an item; the local gateway does the same for moto):
 //! concurrent Classify invocations never take more than the limit in any window.
