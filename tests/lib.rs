@@ -33,6 +33,15 @@ pub struct Stack {
     pub config: ar_core::config::Config,
 }
 
+/// The directory of one of the test run's other stacks, `<STACK_DIR>-<name>`.
+pub fn named_stack_dir(name: &str) -> PathBuf {
+    let base = stack_dir();
+    base.with_file_name(format!(
+        "{}-{name}",
+        base.file_name().and_then(|f| f.to_str()).unwrap_or("test")
+    ))
+}
+
 pub fn stack_dir() -> PathBuf {
     let dir = std::env::var("STACK_DIR").unwrap_or_else(|_| ".local".into());
     let p = PathBuf::from(&dir);
@@ -53,12 +62,28 @@ impl Stack {
     /// One of the test run's other stacks (`<STACK_DIR>-<name>`), each with its own config:
     /// `burst` (every port rule in `auto`), `approve` (every port rule in `approve`).
     pub fn connect_named(name: &str) -> Stack {
-        let base = stack_dir();
-        let dir = base.with_file_name(format!(
-            "{}-{name}",
-            base.file_name().and_then(|f| f.to_str()).unwrap_or("test")
-        ));
-        Stack::connect_at(dir)
+        Stack::connect_at(named_stack_dir(name))
+    }
+
+    /// An execution's whole history, every page.
+    pub async fn history(&self, arn: &str) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
+        let mut events = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .sfn
+                .get_execution_history()
+                .execution_arn(arn)
+                .set_next_token(token)
+                .send()
+                .await
+                .expect("GetExecutionHistory");
+            events.extend(page.events().iter().cloned());
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return events;
+            }
+        }
     }
 
     fn connect_at(dir: PathBuf) -> Stack {
@@ -442,23 +467,7 @@ pub struct Execution {
 
 impl Execution {
     async fn load(stack: &Stack, arn: &str, status: String, output: Option<String>) -> Execution {
-        let mut events = Vec::new();
-        let mut token = None;
-        loop {
-            let page = stack
-                .sfn
-                .get_execution_history()
-                .execution_arn(arn)
-                .set_next_token(token)
-                .send()
-                .await
-                .expect("GetExecutionHistory");
-            events.extend(page.events().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let events = stack.history(arn).await;
         Execution {
             status,
             output: output

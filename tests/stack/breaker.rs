@@ -4,11 +4,9 @@
 //! breaker's reason, and `auto-remediate breaker reset` reopens it.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ar_tests::{stack_dir, Stack};
+use ar_tests::{named_stack_dir, Stack};
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
@@ -16,32 +14,9 @@ use crate::s3::{bucket_with, group, live_grants, ALL};
 
 const FAMILY: &str = "s3-acl";
 
-fn breaker_stack_dir() -> PathBuf {
-    let base = stack_dir();
-    base.with_file_name(format!(
-        "{}-breaker",
-        base.file_name().and_then(|f| f.to_str()).unwrap_or("test")
-    ))
-}
-
 /// The built CLI on the breaker stack; its stdout (the test fails on a non-zero exit).
 fn cli(args: &[&str]) -> String {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let out = Command::new(target.join("debug/auto-remediate"))
-        .arg("--stack-dir")
-        .arg(breaker_stack_dir())
-        .args(args)
-        .output()
-        .expect("the CLI runs (cargo build --workspace --bins)");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "auto-remediate {args:?} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    crate::cli::cli_ok_at(&named_stack_dir("breaker"), args)
 }
 
 fn status(account: &str) -> Option<Value> {
@@ -75,23 +50,7 @@ async fn progress(stack: &Stack, name: &str) -> (String, Vec<String>, Value) {
         .status()
         .as_str()
         .to_string();
-    let mut events = Vec::new();
-    let mut token = None;
-    loop {
-        let page = stack
-            .sfn
-            .get_execution_history()
-            .execution_arn(&arn)
-            .set_next_token(token)
-            .send()
-            .await
-            .expect("GetExecutionHistory");
-        events.extend(page.events().iter().cloned());
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
+    let events = stack.history(&arn).await;
     let states = events
         .iter()
         .filter_map(|e| e.state_entered_event_details())

@@ -25,18 +25,13 @@ fn binary() -> PathBuf {
 
 /// Runs the CLI on the test stack; its stdout (the test fails on a non-zero exit).
 fn cli(args: &[&str]) -> String {
-    let out = Command::new(binary())
-        .arg("--stack-dir")
-        .arg(stack_dir())
-        .args(args)
-        .output()
-        .expect("the CLI runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "auto-remediate {args:?} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_ok_at(&stack_dir(), args)
+}
+
+/// Runs the CLI on the stack in `dir`; its stdout (the test fails on a non-zero exit).
+pub fn cli_ok_at(dir: &std::path::Path, args: &[&str]) -> String {
+    let (ok, stdout, stderr) = cli_at(dir, args);
+    assert!(ok, "auto-remediate {args:?} failed: {stderr}\n{stdout}");
     stdout
 }
 
