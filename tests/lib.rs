@@ -478,6 +478,18 @@ impl Execution {
     }
 
     /// The names of the states entered, in order.
+    /// Asserts the run ended in `Healed`, showing its states, task errors and output otherwise.
+    pub fn assert_healed(&self) {
+        assert_eq!(
+            self.states().last().map(String::as_str),
+            Some("Healed"),
+            "{:?} {:?} {:?}",
+            self.states(),
+            self.task_errors(),
+            self.output
+        );
+    }
+
     pub fn states(&self) -> Vec<String> {
         self.events
             .iter()

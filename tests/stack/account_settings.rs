@@ -44,16 +44,6 @@ fn regional(stack: &Stack, rule: &str, service: &str, region: &str) -> Value {
     m
 }
 
-fn healed(run: &ar_tests::Execution) {
-    assert_eq!(
-        run.states().last().map(String::as_str),
-        Some("Healed"),
-        "{:?} {:?}",
-        run.states(),
-        run.task_errors()
-    );
-}
-
 /// (multi-region, global events, logging, bucket) of a trail.
 async fn trail_state(ct: &aws_sdk_cloudtrail::Client, name: &str) -> Option<(bool, bool, bool, String)> {
     let out = ct.describe_trails().send().await.unwrap();
@@ -86,7 +76,7 @@ async fn without_a_multi_region_trail_one_is_created_then_a_narrowed_one_is_wide
     let run = stack
         .publish_and_wait(&regional(&stack, "CT-001", "CloudTrail", CT001_REGION))
         .await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(
         trail_state(&ct, "auto-remediate").await,
         Some((true, true, true, CT_BUCKET.to_string()))
@@ -108,7 +98,7 @@ async fn without_a_multi_region_trail_one_is_created_then_a_narrowed_one_is_wide
     let mut again = regional(&stack, "CT-001", "CloudTrail", CT001_REGION);
     again["failureDiscoveryDate"] = json!(now_ms() + 1);
     let run = stack.publish_and_wait(&again).await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(
         trail_state(&ct, "auto-remediate").await,
         Some((true, true, true, CT_BUCKET.to_string()))
@@ -211,7 +201,7 @@ async fn config_off_gets_a_recorder_of_everything_a_channel_and_recording() {
     let run = stack
         .publish_and_wait(&regional(&stack, "Config-001", "Config", CONFIG_EMPTY_REGION))
         .await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(
         recorders(&cfg).await,
         vec![("default".into(), CONFIG_ROLE.into(), true, true, vec![], true)]
@@ -255,7 +245,7 @@ async fn a_stopped_recorder_is_only_started_and_kept_as_it_was() {
     let run = stack
         .publish_and_wait(&regional(&stack, "Config-001", "Config", CONFIG_STOPPED_REGION))
         .await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(
         recorders(&cfg).await,
         vec![(

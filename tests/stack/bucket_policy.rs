@@ -75,16 +75,6 @@ async fn grants(stack: &Stack, bucket: &str) -> Vec<String> {
     g
 }
 
-fn healed(run: &ar_tests::Execution) {
-    assert_eq!(
-        run.states().last().map(String::as_str),
-        Some("Healed"),
-        "{:?} {:?}",
-        run.states(),
-        run.task_errors()
-    );
-}
-
 #[tokio::test]
 async fn a_public_statement_goes_and_restricted_and_named_ones_stay() {
     let stack = Stack::connect();
@@ -102,7 +92,7 @@ async fn a_public_statement_goes_and_restricted_and_named_ones_stay() {
     let acl_before = grants(&stack, &b).await;
 
     let run = stack.publish_and_wait(&stack.message("S3-014", &b)).await;
-    healed(&run);
+    run.assert_healed();
 
     assert_eq!(
         policy(&stack, &b).await,
@@ -120,7 +110,7 @@ async fn a_policy_of_public_statements_only_is_deleted() {
     let stack = Stack::connect();
     let b = bucket_with_policy(&stack, vec![public_read("x")]).await;
     let run = stack.publish_and_wait(&stack.message("S3-014", &b)).await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(policy(&stack, &b).await, None);
 
     // A bucket whose statements are all restricted is already compliant and stays as it is.
@@ -158,7 +148,7 @@ async fn the_access_point_delegation_statement_survives_and_only_the_public_one_
         .unwrap();
 
     let run = stack.publish_and_wait(&stack.message("S3-014", &b)).await;
-    healed(&run);
+    run.assert_healed();
 
     // Re-read: exactly the delegation statement is left, as it was.
     assert_eq!(
@@ -308,7 +298,7 @@ async fn a_public_trail_bucket_loses_only_its_public_grants_and_statements() {
         (&json!("CloudTrail"), &json!(CT003_REGION))
     );
     let run = stack.publish_and_wait(&msg).await;
-    healed(&run);
+    run.assert_healed();
     assert_only_public_access_went(&stack, &t).await;
     assert_eq!(run.output["remediation"]["before"]["policy"], t.policy);
 }
@@ -334,6 +324,6 @@ async fn a_trail_named_by_its_arn_is_found_in_its_own_region() {
         msg[field] = json!(parts.join(":"));
     }
     let run = stack.publish_and_wait(&msg).await;
-    healed(&run);
+    run.assert_healed();
     assert_only_public_access_went(&stack, &t).await;
 }

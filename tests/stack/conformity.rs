@@ -101,12 +101,7 @@ async fn a_2021_shape_s3_failure_heals_the_bucket() {
     });
     assert!(public(&stack, &bucket, "READ").await);
     let run = stack.publish_and_wait(&message).await;
-    assert_eq!(
-        run.states().last().map(String::as_str),
-        Some("Healed"),
-        "{:?}",
-        run.task_errors()
-    );
+    run.assert_healed();
     assert!(!public(&stack, &bucket, "READ").await, "re-read: AllUsers READ is gone");
 }
 
@@ -127,12 +122,7 @@ async fn a_2018_shape_failure_heals_with_the_account_from_the_config_mapping() {
     );
 
     let run = stack.publish_and_wait(&message).await;
-    assert_eq!(
-        run.states().last().map(String::as_str),
-        Some("Healed"),
-        "{:?}",
-        run.task_errors()
-    );
+    run.assert_healed();
     assert!(
         !public(&stack, &bucket, "READ_ACP").await,
         "re-read: AllUsers READ_ACP is gone"

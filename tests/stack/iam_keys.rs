@@ -92,16 +92,6 @@ async fn policies(stack: &Stack, user: &str) -> Vec<String> {
         .to_vec()
 }
 
-fn healed(run: &Execution) {
-    assert_eq!(
-        run.states().last().map(String::as_str),
-        Some("Healed"),
-        "{:?} {:?}",
-        run.task_errors(),
-        run.output
-    );
-}
-
 /// The access keys a run's plan deactivates, each as (user, key).
 fn planned(run: &Execution) -> Vec<(String, String)> {
     run.output["remediation"]["plan"]["changes"]
@@ -131,7 +121,7 @@ async fn an_old_key_is_deactivated_and_the_users_other_old_key_stays_until_its_o
     let run = stack
         .publish_and_wait(&key_message(&stack, "IAM-001", &alice, &old))
         .await;
-    healed(&run);
+    run.assert_healed();
     let after = keys(&stack, &alice).await;
     assert_eq!(after.len(), 2, "no key is deleted");
     assert_eq!(status(&after, &old), "Inactive");
@@ -159,7 +149,7 @@ async fn an_old_key_is_deactivated_and_the_users_other_old_key_stays_until_its_o
     let run = stack
         .publish_and_wait(&key_message(&stack, "IAM-001", &alice, &also_old))
         .await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(
         planned(&run),
         vec![(alice.clone(), also_old.clone())],
@@ -181,7 +171,7 @@ async fn a_90_day_finding_on_one_key_deactivates_that_key_only() {
     let run = stack
         .publish_and_wait(&key_message(&stack, "IAM-038", &carol, &flagged))
         .await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(planned(&run), vec![(carol.clone(), flagged.clone())]);
     let after = keys(&stack, &carol).await;
     assert_eq!(after.len(), 2, "no key is deleted");
@@ -203,7 +193,7 @@ async fn a_bare_key_id_finds_its_user_and_deactivates_that_key_only() {
     assert_eq!(message["resource"], flagged.as_str());
     assert_eq!(message["extradata"], serde_json::json!([]), "{message}");
     let run = stack.publish_and_wait(&message).await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(run.output["remediation"]["before"]["user"], erin.as_str());
     assert_eq!(planned(&run), vec![(erin.clone(), flagged.clone())]);
     let after = keys(&stack, &erin).await;
@@ -222,7 +212,7 @@ async fn a_finding_naming_the_user_deactivates_each_of_its_active_keys_past_the_
     let bob = user(&stack).await;
     let bobs = key(&stack, &bob).await;
     let run = stack.publish_and_wait(&stack.message("IAM-001", &frank)).await;
-    healed(&run);
+    run.assert_healed();
     let mut want = vec![(frank.clone(), a.clone()), (frank.clone(), b.clone())];
     want.sort();
     let mut got = planned(&run);
@@ -247,7 +237,7 @@ async fn an_exposed_key_is_deactivated_and_the_plan_says_it_was_exposed() {
     let run = stack
         .publish_and_wait(&stack.message("TrustedAdvisor-003", &exposed))
         .await;
-    healed(&run);
+    run.assert_healed();
     let after = keys(&stack, &dave).await;
     assert_eq!(after.len(), 2, "no key is deleted");
     assert_eq!(status(&after, &exposed), "Inactive");

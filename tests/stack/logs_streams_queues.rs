@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use ar_tests::{unique, Execution, Stack};
+use ar_tests::{unique, Stack};
 use aws_sdk_ec2::types::{
     Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification, TrafficType,
 };
@@ -15,16 +15,6 @@ use aws_sdk_sqs::types::QueueAttributeName;
 /// The delivery role tests/config.json gives VPC-001 (moto does not check that it exists).
 const FLOW_LOGS_ROLE: &str = "arn:aws:iam::123456789012:role/auto-remediate-flow-logs";
 const FLOW_LOGS_GROUP: &str = "/auto-remediate/vpc-flow-logs";
-
-fn assert_healed(run: &Execution) {
-    assert_eq!(
-        run.states().last().map(String::as_str),
-        Some("Healed"),
-        "{:?} {:?}",
-        run.task_errors(),
-        run.output
-    );
-}
 
 async fn vpc(stack: &Stack, octet: u8) -> String {
     stack
@@ -92,7 +82,7 @@ async fn a_vpc_without_flow_logs_gets_one_and_a_vpc_with_one_is_left_alone() {
     assert_eq!(team_log.len(), 1);
 
     let run = stack.publish_and_wait(&stack.message("VPC-001", &bare)).await;
-    assert_healed(&run);
+    run.assert_healed();
     assert_eq!(
         flow_logs(&stack, &bare).await,
         vec![(
@@ -161,7 +151,7 @@ async fn an_unencrypted_stream_is_encrypted_with_the_aws_key_and_a_team_key_is_k
     let before = stream_state(&kinesis, &plain).await;
     assert_eq!(before.0, "NONE");
     let run = stack.publish_and_wait(&stack.message("Kinesis-001", &plain)).await;
-    assert_healed(&run);
+    run.assert_healed();
     assert_eq!(
         stream_state(&kinesis, &plain).await,
         (
@@ -236,7 +226,7 @@ async fn an_unencrypted_queue_gets_sqs_managed_sse_and_nothing_else_changes() {
     );
 
     let run = stack.publish_and_wait(&stack.message("SQS-004", &name)).await;
-    assert_healed(&run);
+    run.assert_healed();
     let after = queue_attributes(&sqs, &url).await;
     assert_eq!(
         after.get(&QueueAttributeName::SqsManagedSseEnabled).map(String::as_str),

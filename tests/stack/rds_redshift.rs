@@ -21,16 +21,6 @@ fn redshift_message(stack: &Stack, rule_id: &str, cluster: &str) -> serde_json::
     m
 }
 
-fn healed(run: &ar_tests::Execution) {
-    assert_eq!(
-        run.states().last().map(String::as_str),
-        Some("Healed"),
-        "{:?} {:?}",
-        run.states(),
-        run.task_errors()
-    );
-}
-
 async fn db_instance(stack: &Stack, public: bool, auto_minor: bool) -> String {
     let id = unique("it-db");
     aws_sdk_rds::Client::new(&stack.sdk)
@@ -69,7 +59,7 @@ async fn rds_008_makes_a_public_instance_private_and_leaves_minor_upgrades_off()
     let stack = Stack::connect();
     let db = db_instance(&stack, true, false).await;
     let run = stack.publish_and_wait(&stack.message("RDS-008", &db)).await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(instance_settings(&stack, &db).await, (false, false));
     let before = &run.output["remediation"]["before"];
     assert_eq!(before["kind"], "rds-instance");
@@ -81,7 +71,7 @@ async fn rds_006_turns_auto_minor_upgrade_on_and_leaves_public_access_alone() {
     let stack = Stack::connect();
     let db = db_instance(&stack, true, false).await;
     let run = stack.publish_and_wait(&stack.message("RDS-006", &db)).await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(instance_settings(&stack, &db).await, (true, true));
     // Published again, it is already compliant.
     let mut again = stack.message("RDS-006", &db);
@@ -131,7 +121,7 @@ async fn rds_023_stops_sharing_a_snapshot_with_everyone_and_keeps_the_partner() 
         .unwrap();
     assert_eq!(restore_values(&stack, &snapshot).await, vec![PARTNER, "all"]);
     let run = stack.publish_and_wait(&stack.message("RDS-023", &snapshot)).await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(restore_values(&stack, &snapshot).await, vec![PARTNER]);
     assert_eq!(run.output["remediation"]["before"]["groups"][0], "all");
 }
@@ -180,7 +170,7 @@ async fn rs_001_makes_a_public_cluster_private_and_leaves_its_retention() {
     let c = cluster(&stack, true, 0, None).await;
     assert_eq!(cluster_settings(&stack, &c).await, (true, 0));
     let run = stack.publish_and_wait(&redshift_message(&stack, "RS-001", &c)).await;
-    healed(&run);
+    run.assert_healed();
     assert_eq!(cluster_settings(&stack, &c).await, (false, 0));
 }
 
@@ -189,7 +179,7 @@ async fn rs_019_sets_the_configured_retention_and_leaves_public_access_alone() {
     let stack = Stack::connect();
     let c = cluster(&stack, true, 0, None).await;
     let run = stack.publish_and_wait(&redshift_message(&stack, "RS-019", &c)).await;
-    healed(&run);
+    run.assert_healed();
     // tests/config.json sets retention_days 10 over the catalog's 7.
     assert_eq!(cluster_settings(&stack, &c).await, (true, 10));
     // A positive retention is never changed.
