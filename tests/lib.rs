@@ -86,6 +86,19 @@ impl Stack {
         }
     }
 
+    /// The sum of the `AutoRemediate` metric `metric` under exactly `dimensions` (a JSON object,
+    /// `{}` for none), as the gateway collected it from the handlers' EMF lines (`/_local/metrics`).
+    pub async fn metric_sum(&self, metric: &str, dimensions: Value) -> f64 {
+        let (_, body) = http("GET", &format!("{}/_local/metrics", self.info.endpoint_url), "").await;
+        let all: Value = serde_json::from_str(&body).expect("metrics are JSON");
+        all.as_array()
+            .expect("a list of metrics")
+            .iter()
+            .filter(|m| m["namespace"] == "AutoRemediate" && m["metric"] == metric && m["dimensions"] == dimensions)
+            .filter_map(|m| m["sum"].as_f64())
+            .sum()
+    }
+
     fn connect_at(dir: PathBuf) -> Stack {
         let info = StackInfo::load(&dir)
             .unwrap_or_else(|e| panic!("{e}: run the tests with `make test`, or `make local-up` first"));

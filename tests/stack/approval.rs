@@ -330,15 +330,7 @@ async fn no_task_token_or_signing_key_appears_in_logs_mail_or_pages() {
     let run = stack.wait(&g.execution).await;
 
     // The token as Step Functions handed it to the request task.
-    let token = run
-        .events
-        .iter()
-        .filter_map(|e| e.task_scheduled_event_details())
-        .find_map(|d| {
-            let p: serde_json::Value = serde_json::from_str(d.parameters()).ok()?;
-            p["Payload"]["token"].as_str().map(str::to_string)
-        })
-        .expect("the approval task was scheduled with a token");
+    let token = token_in(&run.events).expect("the approval task was scheduled with a token");
     assert!(token.len() > 8);
     let key = std::fs::read_to_string(stack_dir().join("signing.key"))
         .unwrap()
@@ -372,6 +364,90 @@ async fn no_task_token_or_signing_key_appears_in_logs_mail_or_pages() {
         assert!(!text.contains(&token), "the task token appears in {name}");
         assert!(!text.contains(&key), "the signing key appears in {name}");
     }
+}
+
+/// The task token as Step Functions handed it to the approval request (in the history, which
+/// anyone with `states:GetExecutionHistory` reads).
+fn token_in(events: &[aws_sdk_sfn::types::HistoryEvent]) -> Option<String> {
+    events
+        .iter()
+        .filter_map(|e| e.task_scheduled_event_details())
+        .find_map(|d| {
+            let p: serde_json::Value = serde_json::from_str(d.parameters()).ok()?;
+            p["Payload"]["token"].as_str().map(str::to_string)
+        })
+}
+
+/// The approval record of an execution, read straight from the approvals table (as a reader of
+/// the table could): its id and status.
+async fn approval_record_of(stack: &Stack, execution_arn: &str) -> (String, String) {
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let items = ddb
+        .scan()
+        .table_name(&stack.info.approval_table)
+        .send()
+        .await
+        .expect("Scan")
+        .items
+        .unwrap_or_default();
+    let s = |i: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, k: &str| {
+        i.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+    };
+    items
+        .iter()
+        .find(|i| s(i, "execution_arn") == execution_arn)
+        .map(|i| (s(i, "approval_id"), s(i, "status")))
+        .expect("the execution's approval record")
+}
+
+/// Item 2 of the trust issue: a principal who can read the history and call SendTaskSuccess
+/// (which IAM cannot scope to one token) resumes a waiting execution with a well-formed approve
+/// decision naming a real approver and the real approval id. The approval store has no such
+/// decision, so Remediate refuses before assuming any role: the run ends in `ApprovalBypass`,
+/// the group is unchanged, the attempt is counted, and the approver's link then says the
+/// execution no longer waits.
+#[tokio::test]
+async fn a_forged_send_task_success_with_the_token_from_the_history_ends_in_approval_bypass_and_changes_nothing() {
+    let stack = Stack::connect();
+    let g = gated(&stack, "EC2-004", 1521).await;
+    let before = ingress(&stack, &g.sg).await;
+    let bypasses = stack.metric_sum("ApprovalBypass", serde_json::json!({})).await;
+    let arn = stack.execution_arn(&g.execution);
+    let token = token_in(&stack.history(&arn).await).expect("the approval task was scheduled with a token");
+    let (approval_id, status_before) = approval_record_of(&stack, &arn).await;
+    assert_eq!(status_before, "pending");
+
+    let forged = serde_json::json!({
+        "decision": "approved",
+        "approver": g.links[0].approver,
+        "decided_at": "2026-12-05T10:00:00Z",
+        "approval_id": approval_id,
+        "approved_removes": before.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>(),
+    });
+    stack
+        .sfn
+        .send_task_success()
+        .task_token(&token)
+        .output(forged.to_string())
+        .send()
+        .await
+        .expect("Step Functions accepts any holder of the token");
+
+    let run = stack.wait(&g.execution).await;
+    assert_eq!(run.status, "FAILED", "{:?}", run.states());
+    assert_eq!(run.states().last().map(String::as_str), Some("ApprovalBypass"), "{:?}", run.states());
+    assert!(run.task_errors().iter().any(|e| e == "ApprovalBypass"), "{:?}", run.task_errors());
+    assert_eq!(ingress(&stack, &g.sg).await, before, "nothing was changed");
+    assert_eq!(
+        stack.metric_sum("ApprovalBypass", serde_json::json!({})).await - bypasses,
+        1.0,
+        "the attempt is counted once"
+    );
+    // The record never said approved; the real approver's link finds the execution gone.
+    assert_eq!(approval_record_of(&stack, &arn).await.1, "pending");
+    let (code, page) = post(&g.links[0].approve).await;
+    assert_eq!(code, 410, "{page}");
+    assert_eq!(ingress(&stack, &g.sg).await, before, "still nothing was changed");
 }
 
 /// The approval (batch) id of a link: `<base>/approvals/<id>?...`.

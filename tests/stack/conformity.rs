@@ -138,21 +138,11 @@ async fn a_2018_shape_failure_heals_with_the_account_from_the_config_mapping() {
     assert!(public(&stack, &other, "READ_ACP").await);
 }
 
-/// The stack's `AutoRemediate/Deliveries` sum for one kind and reason, as the gateway collected
-/// it from the trigger's EMF lines (`/_local/metrics`).
+/// The stack's `AutoRemediate/Deliveries` sum for one kind and reason.
 async fn deliveries_metric(stack: &Stack, delivery: &str, reason: &str) -> f64 {
-    let (_, body) = ar_tests::http("GET", &format!("{}/_local/metrics", stack.info.endpoint_url), "").await;
-    let all: Value = serde_json::from_str(&body).expect("metrics are JSON");
-    all.as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| {
-            m["namespace"] == "AutoRemediate"
-                && m["metric"] == "Deliveries"
-                && m["dimensions"] == json!({"Delivery": delivery, "Reason": reason})
-        })
-        .filter_map(|m| m["sum"].as_f64())
-        .sum()
+    stack
+        .metric_sum("Deliveries", json!({"Delivery": delivery, "Reason": reason}))
+        .await
 }
 
 /// 500 messages at once: 100 failures to heal, 300 failures of rules not healed here, 50

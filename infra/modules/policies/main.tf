@@ -38,6 +38,11 @@ locals {
     "approval-callback" = [local.res.approval_table_arn]
     notify              = [local.res.state_table_arn]
   }
+  # Single table actions beyond a handler's own tables: Remediate reads an approval's record, the
+  # proof of an approve decision (lambdas/core/src/approvals.rs), and writes nothing there.
+  handler_table_reads = local.res == null ? {} : {
+    remediate = { "dynamodb:GetItem" = [local.res.approval_table_arn] }
+  }
 
   res = var.resources
 
@@ -62,7 +67,10 @@ locals {
     for name, h in local.handlers : name => {
       for a in h.actions : a => (
         startswith(a, "dynamodb:")
-        ? tolist(try(local.handler_tables[name], [local.res.state_table_arn, local.res.approval_table_arn]))
+        ? concat(
+          tolist(try(local.handler_tables[name], [local.res.state_table_arn, local.res.approval_table_arn])),
+          tolist(try(local.handler_table_reads[name][a], [])),
+        )
         : try(tolist(local.own_action_resources[a]), null)
       )
     }

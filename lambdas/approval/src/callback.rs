@@ -338,7 +338,7 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
             }
         };
         if !store
-            .decide(&record.approval_id, decision, &claims.approver, &decided_at, now)
+            .decide(&record.approval_id, decision, &claims.approver, &decided_at, now, &combined.removes)
             .await?
         {
             continue; // someone else decided this one first

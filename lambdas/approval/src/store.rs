@@ -127,6 +127,8 @@ impl Store<'_> {
 
     /// Records a decision if the approval is still pending and before its deadline: one decision
     /// per approval, whoever is first. Returns false when someone else decided first (or it expired).
+    /// The record, with the removes the approver was shown, is what proves an approval to
+    /// Remediate (`ar_core::approvals`), so it is written before the execution is resumed.
     pub async fn decide(
         &self,
         approval_id: &str,
@@ -134,13 +136,15 @@ impl Store<'_> {
         approver: &str,
         at: &str,
         now: u64,
+        removes: &[String],
     ) -> Result<bool, Error> {
         let result = self
             .client
             .update_item()
             .table_name(self.table)
             .key("approval_id", s(approval_id))
-            .update_expression("SET #s = :status, decided_by = :who, decided_at = :at")
+            .update_expression("SET #s = :status, decided_by = :who, decided_at = :at, approved_removes = :removes")
+            .expression_attribute_values(":removes", json(&removes))
             .condition_expression("#s = :pending AND deadline > :now")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":status", s(status))
@@ -178,7 +182,7 @@ impl Store<'_> {
             .update_item()
             .table_name(self.table)
             .key("approval_id", s(approval_id))
-            .update_expression("SET #s = :pending REMOVE decided_by, decided_at")
+            .update_expression("SET #s = :pending REMOVE decided_by, decided_at, approved_removes")
             .condition_expression("#s = :status AND decided_by = :who")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":pending", s("pending"))

@@ -87,6 +87,10 @@ pub enum Error {
     /// The rule's family cannot restore a recorded state (or there is none to restore).
     #[error("cannot undo: {0}")]
     CannotUndo(String),
+    /// An approve decision the approval store does not prove (a `SendTaskSuccess` that did not
+    /// come from the approval pages): nothing was read or changed in the member account.
+    #[error("approval not proven: {0}")]
+    ApprovalBypass(String),
 }
 
 /// Every name [`Error::name`] can return.
@@ -114,6 +118,7 @@ pub const ERROR_NAMES: &[&str] = &[
     "UndeclaredAction",
     "ResourceChanged",
     "CannotUndo",
+    "ApprovalBypass",
 ];
 
 impl Error {
@@ -143,6 +148,7 @@ impl Error {
             Error::UndeclaredAction(_) => "UndeclaredAction",
             Error::ResourceChanged(_) => "ResourceChanged",
             Error::CannotUndo(_) => "CannotUndo",
+            Error::ApprovalBypass(_) => "ApprovalBypass",
         }
     }
 
@@ -343,6 +349,7 @@ mod tests {
             Error::UndeclaredAction(String::new()),
             Error::ResourceChanged(String::new()),
             Error::CannotUndo(String::new()),
+            Error::ApprovalBypass(String::new()),
         ];
         let names: Vec<_> = samples.iter().map(Error::name).collect();
         assert_eq!(names, ERROR_NAMES);

@@ -4,6 +4,7 @@
 //! - [`finding`]: the typed, validated [`finding::Finding`] every source becomes;
 //! - [`catalog`]: the rules auto-remediate heals, as data (`catalog/rules.json`);
 //! - [`config`]: the user's per-rule modes, exclusion tags and accounts;
+//! - [`approvals`]: the proof of an approve decision (the approval store's record, not the task output);
 //! - [`keys`]: the approval links' signing keys (environment, Secrets Manager, SSM), with rotation;
 //! - [`rules`]: the code behind each rule family (inspect, plan, apply), over live AWS state;
 //! - [`ledger`]: per-resource leases, fix journals and check generations (safety under real traffic);
@@ -17,6 +18,7 @@
 //!
 //! Handlers (trigger, classify, remediate, verify) are thin crates over this one.
 
+pub mod approvals;
 pub mod aws;
 pub mod breaker;
 pub mod catalog;

@@ -23,34 +23,62 @@ pub fn set_sink(sink: impl Fn(&Value) + Send + Sync + 'static) {
     let _ = SINK.set(Box::new(sink));
 }
 
-/// The EMF document counting one delivery of `kind` for `reason` (an acknowledgement reason,
-/// an error name, or how a run was started).
-pub fn delivery_line(kind: Delivery, reason: &str, at_ms: u64) -> Value {
-    json!({
+/// One count of an approve decision the approval store did not prove (`crate::approvals`).
+pub const APPROVAL_BYPASS: &str = "ApprovalBypass";
+
+/// The EMF document counting one `metric` with `dims`: under no dimension and, when there are
+/// dimensions, under their first one alone and under all of them.
+pub fn count_line(metric: &str, dims: &[(&str, &str)], at_ms: u64) -> Value {
+    let names: Vec<&str> = dims.iter().map(|(k, _)| *k).collect();
+    let sets: Vec<Vec<&str>> = match names.as_slice() {
+        [] => vec![vec![]],
+        [first] => vec![vec![*first]],
+        [first, ..] => vec![vec![*first], names.clone()],
+    };
+    let mut line = json!({
         "_aws": {
             "Timestamp": at_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [["Delivery"], ["Delivery", "Reason"]],
-                "Metrics": [{"Name": DELIVERIES, "Unit": "Count"}],
+                "Dimensions": sets,
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
             }],
         },
-        "Delivery": kind.name(),
-        "Reason": reason,
-        DELIVERIES: 1,
-    })
+        metric: 1,
+    });
+    for (k, v) in dims {
+        line[*k] = json!(v);
+    }
+    line
+}
+
+/// The EMF document counting one delivery of `kind` for `reason` (an acknowledgement reason,
+/// an error name, or how a run was started).
+pub fn delivery_line(kind: Delivery, reason: &str, at_ms: u64) -> Value {
+    count_line(DELIVERIES, &[("Delivery", kind.name()), ("Reason", reason)], at_ms)
 }
 
 /// Counts one delivery (see [`delivery_line`]).
 pub fn delivery(kind: Delivery, reason: &str) {
-    let at_ms = SystemTime::now()
+    emit(&delivery_line(kind, reason, now_ms()));
+}
+
+/// Counts one `metric` event with `dims` (see [`count_line`]).
+pub fn event(metric: &str, dims: &[(&str, &str)]) {
+    emit(&count_line(metric, dims, now_ms()));
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
-        .unwrap_or_default();
-    let line = delivery_line(kind, reason, at_ms);
+        .unwrap_or_default()
+}
+
+fn emit(line: &Value) {
     println!("{line}");
     if let Some(sink) = SINK.get() {
-        sink(&line);
+        sink(line);
     }
 }
 
@@ -127,5 +155,15 @@ mod tests {
         assert!(points
             .iter()
             .all(|p| p.namespace == NAMESPACE && p.name == DELIVERIES && p.value == 1.0 && p.unit == "Count"));
+    }
+
+    #[test]
+    fn an_event_without_dimensions_is_one_count_under_the_namespace_alone() {
+        let points = data_points(&count_line(APPROVAL_BYPASS, &[], 1));
+        assert_eq!(points.len(), 1);
+        assert_eq!((points[0].name.as_str(), points[0].dimensions.len()), (APPROVAL_BYPASS, 0));
+        let points = data_points(&count_line("X", &[("Family", "s3_acl")], 1));
+        assert_eq!(points.len(), 1);
+        assert_eq!(points[0].dimensions, vec![("Family".to_string(), "s3_acl".to_string())]);
     }
 }

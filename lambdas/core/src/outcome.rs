@@ -149,6 +149,13 @@ pub const END_STATES: &[EndState] = &[
         true,
         "Other remediations kept the resource busy for longer than this one may wait: nothing was changed.",
     ),
+    end(
+        "ApprovalBypass",
+        false,
+        false,
+        true,
+        "An approve decision that did not come from the approval pages (not proven by the approval store): nothing was changed.",
+    ),
 ];
 
 /// The end state of that name.

@@ -17,6 +17,10 @@
 //!   is none, when it is about another resource, or when the run was itself an undo; the live
 //!   resource must still be as the fix left it (`ResourceChanged`).
 //!
+//! - **Approvals proven by the store**: an approve decision is acted on only when the approval
+//!   store's record proves it (`ar_core::approvals::prove`): a `SendTaskSuccess` sent with a
+//!   token read from the history ends in `ApprovalBypass` before anything is read or changed.
+//!
 //! Dry-run returns the plan and writes nothing. A resource gone, excluded since classification,
 //! or already compliant ends in its named outcome.
 
@@ -27,6 +31,7 @@ pub const ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb
 /// What this handler does with the rules' resources.
 pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::ReadWrite;
 
+use ar_core::approvals;
 use ar_core::aws::Ctx;
 use ar_core::catalog::RuleSpec;
 use ar_core::deps::Deps;
@@ -45,16 +50,17 @@ pub async fn handle(deps: &Deps, input: RemediateInput) -> Result<Remediation, E
     let finding = &state.finding;
     let decision = state.classification.decision;
     let spec = deps.admit(finding)?;
+    // Proven before any role is assumed: a forged approval reads nothing in the member account.
+    let approved = match decision {
+        Decision::Approve => Some(approved_removes(deps, &execution, &state).await?),
+        _ => None,
+    };
     let clients = deps.ctx(finding, spec).await?;
     match decision {
         Decision::Skip => return Err(Error::InvalidInput("Remediate was given a skipped finding".into())),
         Decision::DryRun => return dry_run(deps, spec, &clients, &state).await,
         Decision::Auto | Decision::Approve => {}
     }
-    let approved = match decision {
-        Decision::Approve => Some(approved_removes(&state)?),
-        _ => None,
-    };
     let ledger = deps.ledger()?;
     let resource = ledger::resource_key(finding);
     if let Err(busy) = ledger.acquire_within(&resource, &execution, PATIENCE).await? {
@@ -73,22 +79,20 @@ pub async fn handle(deps: &Deps, input: RemediateInput) -> Result<Remediation, E
     result
 }
 
-/// The access the approver agreed to remove: every plan the approval showed, combined.
-fn approved_removes(state: &RunState) -> Result<Vec<String>, Error> {
+/// The access the approver agreed to remove (every plan the approval showed, combined), as the
+/// approval store records it: the task's output is only a claim (`ar_core::approvals`).
+async fn approved_removes(deps: &Deps, execution: &str, state: &RunState) -> Result<Vec<String>, Error> {
     let approval = state
         .approval
         .as_ref()
         .filter(|a| a.decision == "approved")
         .ok_or_else(|| Error::InvalidInput("an approve decision without an approval".into()))?;
-    if !approval.approved_removes.is_empty() {
-        return Ok(approval.approved_removes.clone());
-    }
-    state
-        .classification
-        .plan
-        .as_ref()
-        .map(|p| p.removes.clone())
-        .ok_or_else(|| Error::InvalidInput("an approved decision without a plan".into()))
+    let table = deps
+        .settings
+        .approval_table
+        .as_deref()
+        .ok_or_else(|| Error::ConfigInvalid("APPROVAL_TABLE is not set".into()))?;
+    approvals::prove(&deps.aws.dynamodb(), table, approval, execution).await
 }
 
 fn waiting(state: &RunState, busy: &Busy) -> Result<Remediation, Error> {
