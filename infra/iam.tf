@@ -3,12 +3,14 @@
 # with the catalog): no per-rule statement is written here, and none may be.
 
 locals {
-  # The member role in any account, one ARN whatever the number of accounts: an ARN per account
+  # Each member role in any account, one ARN whatever the number of accounts: an ARN per account
   # passes IAM's 10,240-character limit on a role's inline policies at about 115 accounts. Which
-  # accounts are reached is decided by each member role's trust policy (modules/member-role trusts
-  # only this deployment's handler roles) and by the config's `accounts`, which the handlers check
-  # before assuming any role (lambdas/core/src/deps.rs `Deps::ctx`). No member account: no grant.
-  member_role_arns = length(local.member_accounts) == 0 ? [] : ["arn:${local.partition}:iam::*:role/${local.member_role}"]
+  # accounts are reached is decided by each member role's trust policy (modules/member-role: the
+  # read role trusts the read-only handlers' roles, the write role the remediate role only) and by
+  # the config's `accounts`, which the handlers check before assuming any role
+  # (lambdas/core/src/deps.rs `Deps::ctx`). Each handler may name only its own role (modules/policies,
+  # catalog `handlers[].member_role`). No member account: no grant.
+  member_role_arns = length(local.member_accounts) == 0 ? { read = [], write = [] } : { read = ["arn:${local.partition}:iam::*:role/${local.member_read_role}"], write = ["arn:${local.partition}:iam::*:role/${local.member_role}"] }
 
   sender_domain     = local.sender == null ? null : split("@", local.sender)[1]
   ses_identities    = distinct(compact(concat([local.sender, local.sender_domain], local.approvers)))

@@ -26,6 +26,8 @@ locals {
 
   config      = jsondecode(var.config_json)
   member_role = try(local.config.member_role, "auto-remediate-member")
+  # The read-only handlers' member role (lambdas/core/src/config.rs `Config::member_read_role`).
+  member_read_role = try(local.config.member_read_role, "${local.member_role}-read")
   # `accounts` entries: an account number, or {"id": <account number>, "conformity_ids": [...]}.
   member_accounts = sort(distinct([for a in try(local.config.accounts, []) : try(a.id, a) if try(a.id, a) != local.account_id]))
   sender          = try(local.config.approval.sender, null)

@@ -39,8 +39,8 @@ output "handler_role_arns" {
 }
 
 output "member_trusted_role_arns" {
-  description = "The roles a member account's `modules/member-role` must trust: the handlers that act in member accounts (sts:AssumeRole in the catalog)."
-  value       = [for k in module.policies.assumes_member_roles : aws_iam_role.handler[k].arn]
+  description = "The roles a member account's `modules/member-role` must trust, per member role (catalog `handlers[].member_role`): `read`, the handlers that only read there (classify, verify, request-approval, approval-callback); `write`, the remediate role only."
+  value       = { for role, handlers in module.policies.member_role_handlers : role => [for k in handlers : aws_iam_role.handler[k].arn] }
 }
 
 output "signing_key" {

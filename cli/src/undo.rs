@@ -108,6 +108,7 @@ pub async fn run(target: &Target, execution: &str, wait: bool) -> Result<Outcome
             Member {
                 role_name: "auto-remediate-member",
                 deployment_account: &finding.account_id,
+                writes: false,
             },
         )
         .await

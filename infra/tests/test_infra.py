@@ -462,7 +462,10 @@ module "p" {
     dead_letter_queue_arn = "arn:aws:sqs:eu-west-1:111111111111:ar-trigger-dlq"
     outcome_topic_arn     = "arn:aws:sns:eu-west-1:111111111111:ar-outcome"
   }
-  member_role_arns = ["arn:aws:iam::*:role/auto-remediate-member"]
+  member_role_arns = {
+    read  = ["arn:aws:iam::*:role/%(read_role)s"]
+    write = ["arn:aws:iam::*:role/%(write_role)s"]
+  }
 }
 
 module "member" {
@@ -472,15 +475,22 @@ module "member" {
 }
 
 output "handler_policies" { value = module.p.handler_policies }
-output "member_policy" { value = module.member.member_policy }
+output "member_read_policy" { value = module.member.member_read_policy }
+output "member_write_policy" { value = module.member.member_write_policy }
+output "member_role_handlers" { value = module.p.member_role_handlers }
 output "assumes_member_roles" { value = module.p.assumes_member_roles }
 output "unscoped_rule_actions" { value = module.p.unscoped_rule_actions }
 """
 
+# The member roles' default names (lambdas/core/src/config.rs; infra/main.tf local.member_role and
+# local.member_read_role): which role each handler's sts:AssumeRole may name.
+MEMBER_ROLES = {"read": "auto-remediate-member-read", "write": "auto-remediate-member"}
+
 
 def evaluated_policies(repo: Path, work: Path) -> tuple[dict, str]:
     (work / "main.tf").write_text(
-        POLICIES_ROOT % {"module": repo / "infra" / "modules" / "policies", "catalog": repo / CATALOG}
+        POLICIES_ROOT % {"module": repo / "infra" / "modules" / "policies", "catalog": repo / CATALOG,
+                         "read_role": MEMBER_ROLES["read"], "write_role": MEMBER_ROLES["write"]}
     )
     return apply_outputs(work)
 
@@ -557,19 +567,17 @@ def iam_problems(repo: Path, work: Path) -> list[str]:
                 loose = [a for a in s["Action"] if a not in STAR_RESOURCE_OK and a not in outputs["unscoped_rule_actions"]]
                 if loose:
                     problems.append(f"{name}: Resource \"*\" for actions that can be scoped: {loose}")
-            if "sts:AssumeRole" in s["Action"] and s["Resource"] != ["arn:aws:iam::*:role/auto-remediate-member"]:
-                problems.append(f"{name}: sts:AssumeRole on {s['Resource']}, not the member role")
+        problems += assume_problems(name, h, stmts)
     if set(policies) - {h["name"] for h in cat["handlers"]}:
         problems.append(f"policies for no handler: {sorted(set(policies) - {h['name'] for h in cat['handlers']})}")
-    member = {a for s in statements(outputs["member_policy"]) for a in s["Action"]}
-    if member != reads | writes:
-        problems.append(f"member role: {sorted(member ^ (reads | writes))} differ from the catalog's rule actions")
+    problems += member_role_problems(cat, outputs)
     want_assume = sorted(h["name"] for h in cat["handlers"] if "sts:AssumeRole" in h["actions"])
     if outputs["assumes_member_roles"] != want_assume:
         problems.append(f"assumes_member_roles {outputs['assumes_member_roles']} != {want_assume}")
-    for name, p in list(policies.items()) + [("member", outputs["member_policy"])]:
+    members = [(f"member-{r}", outputs[f"member_{r}_policy"]) for r in ("read", "write")]
+    for name, p in list(policies.items()) + members:
         problems += condition_problems(name, p, cat)
-    for p in list(policies.values()) + [outputs["member_policy"]]:
+    for p in list(policies.values()) + [p for _, p in members]:
         for s in statements(p):
             problems += [f"wildcard action {a!r} in an evaluated policy" for a in s["Action"] if wildcard(a)]
     problems += policy_size_problems(outputs)
@@ -578,6 +586,45 @@ def iam_problems(repo: Path, work: Path) -> list[str]:
     loose_writes = sorted(set(outputs["unscoped_rule_actions"]) & writes)
     if loose_writes and repo == REPO:
         print(f"\n  note: rule write actions on Resource \"*\" (no pattern in modules/policies): {loose_writes}", end=" ")
+    return problems
+
+
+def assume_problems(name: str, handler: dict, stmts: list[dict]) -> list[str]:
+    """A handler's sts:AssumeRole names its own member role only (catalog `member_role`: the read
+    role for `read` access, the write role for `read-write`), and none without one."""
+    problems = []
+    assumed = [r for s in stmts if "sts:AssumeRole" in s["Action"] for r in s["Resource"]]
+    role = handler.get("member_role")
+    want = [f"arn:aws:iam::*:role/{MEMBER_ROLES[role]}"] if role in MEMBER_ROLES else []
+    if assumed != want:
+        problems.append(f"{name}: may assume {assumed}, not only its own member role {want}")
+    if handler["rule_access"] != "read-write" and any(r.endswith(f":role/{MEMBER_ROLES['write']}") for r in assumed):
+        problems.append(f"{name}: a handler without read-write access may assume the write role")
+    return problems
+
+
+def member_role_problems(cat: dict, outputs: dict) -> list[str]:
+    """The read role's policy holds every rule read and no write (no action any family declares
+    as a write); the write role's holds reads and writes; the write role is trusted by the
+    remediate role only and the read role by exactly the read-only handlers (the
+    `member_role_handlers` output the root's `member_trusted_role_arns` is built from)."""
+    reads, writes = set(cat["rule_read_actions"]), set(cat["rule_write_actions"])
+    family_writes = {a for f in cat["families"] for a in f["writes"]}
+    problems = []
+    read = {a for s in statements(outputs["member_read_policy"]) for a in s["Action"]}
+    write = {a for s in statements(outputs["member_write_policy"]) for a in s["Action"]}
+    if read & family_writes:
+        problems.append(f"member read role: grants write actions {sorted(read & family_writes)}")
+    if read != reads:
+        problems.append(f"member read role: {sorted(read ^ reads)} differ from the catalog's rule reads")
+    if write != reads | writes:
+        problems.append(f"member write role: {sorted(write ^ (reads | writes))} differ from the catalog's rule actions")
+    trusted = outputs["member_role_handlers"]
+    if trusted.get("write") != ["remediate"]:
+        problems.append(f"the write role is trusted by {trusted.get('write')}, not by the remediate role only")
+    want_read = sorted(h["name"] for h in cat["handlers"] if h["rule_access"] == "read")
+    if trusted.get("read") != want_read:
+        problems.append(f"the read role is trusted by {trusted.get('read')}, not by the read-only handlers {want_read}")
     return problems
 
 
@@ -595,9 +642,24 @@ def wiring_problems(repo: Path) -> list[str]:
             problems.append(f"{where}: module \"policies\" is not the provider-free ./modules/policies")
         elif unquote(mods[0].get("catalog")) != "local.catalog":
             problems.append(f"{where}: module.policies is not given local.catalog")
-    member = blocks(infra / "modules" / "member-role", "resource", "aws_iam_role_policy")
-    if [unquote(b.get("policy")) for b in member.values()] != ["module.policies.member_policy"]:
-        problems.append("member-role: its only role policy must be module.policies.member_policy")
+    member = infra / "modules" / "member-role"
+    policies = {name: unquote(b.get("policy")) for (_, name), b in blocks(member, "resource", "aws_iam_role_policy").items()}
+    if policies != {"read": "module.policies.member_read_policy", "member": "module.policies.member_write_policy"}:
+        problems.append(f"member-role: role policies {policies}, not read = member_read_policy and member = member_write_policy")
+    roles = {name: (unquote(b.get("assume_role_policy")), unquote(b.get("name"))) for (_, name), b in blocks(member, "resource", "aws_iam_role").items()}
+    want_roles = {"read": ("data.aws_iam_policy_document.read_trust.json", "local.read_name"),
+                  "member": ("data.aws_iam_policy_document.write_trust.json", "var.name")}
+    if roles != want_roles:
+        problems.append(f"member-role: roles {roles}, not {want_roles}")
+    for doc, key in (("read_trust", "read"), ("write_trust", "write")):
+        body = blocks(member, "data", "aws_iam_policy_document").get(("main.tf", doc), {})
+        ids = [unquote(p.get("identifiers")) for st in body.get("statement", []) for p in st.get("principals", [])]
+        if ids != [f"var.trusted_role_arns.{key}"]:
+            problems.append(f"member-role: {doc} trusts {ids}, not var.trusted_role_arns.{key}")
+    outputs_tf = {unquote(n): unquote(o.get("value")) for block in parse(infra / "outputs.tf").get("output", []) for n, o in block.items()}
+    trusted = outputs_tf.get("member_trusted_role_arns", "")
+    if "module.policies.member_role_handlers" not in trusted or "aws_iam_role.handler[k].arn" not in trusted:
+        problems.append(f"outputs.tf member_trusted_role_arns is {trusted!r}, not built from module.policies.member_role_handlers")
     return problems
 
 
@@ -655,7 +717,8 @@ def iam_size(doc: str) -> int:
 
 
 def policy_sizes(outputs: dict) -> dict[str, int]:
-    return {name: iam_size(doc) for name, doc in dict(outputs["handler_policies"], member=outputs["member_policy"]).items()}
+    members = {"member-read": outputs["member_read_policy"], "member-write": outputs["member_write_policy"]}
+    return {name: iam_size(doc) for name, doc in dict(outputs["handler_policies"], **members).items()}
 
 
 def policy_size_problems(outputs: dict) -> list[str]:
@@ -680,6 +743,7 @@ locals {
   account_id       = "111111111111"
   partition        = "aws"
   member_role      = %(member_role)s
+  member_read_role = %(member_read_role)s
   member_accounts  = %(member_accounts)s
   member_role_arns = %(member_role_arns)s
 }
@@ -711,7 +775,8 @@ module "member" {
 }
 
 output "handler_policies" { value = module.p.handler_policies }
-output "member_policy" { value = module.member.member_policy }
+output "member_read_policy" { value = module.member.member_read_policy }
+output "member_write_policy" { value = module.member.member_write_policy }
 output "member_accounts" { value = length(local.member_accounts) }
 output "config_env" { value = jsonencode(local.config) }
 """
@@ -750,6 +815,7 @@ def scale_outputs(repo: Path, work: Path, config: dict) -> tuple[dict, str]:
     infra = repo / "infra"
     exprs = {
         "member_role": root_expression(infra / "main.tf", "member_role"),
+        "member_read_role": root_expression(infra / "main.tf", "member_read_role"),
         "member_accounts": root_expression(infra / "main.tf", "member_accounts"),
         "member_role_arns": root_expression(infra / "iam.tf", "member_role_arns"),
     }
@@ -1203,6 +1269,33 @@ class Offline(unittest.TestCase):
         self.assertFound(problems, "verify: granted beyond the catalog")
         self.assertFound(problems, "rule write actions without read-write access")
 
+    def test_two_member_roles_read_only_handlers_assume_no_role_that_writes_and_breaks_are_found(self):
+        """The read role holds no write action; the write role is trusted by the remediate role
+        only; each central handler role may assume only its own member role. Broken: the read
+        role given the writes, verify given the write role in the catalog, every handler allowed
+        both roles, the write role trusting the read list."""
+        self.assertNone(iam_problems(REPO, self.work("real")))
+        broken = copy_tree(self.work("broken"))
+        edit(broken / "infra/modules/policies/main.tf", "    read  = local.rule_reads\n", "    read  = concat(local.rule_reads, local.rule_writes)\n")
+        cat = catalog(REPO)
+        for h in cat["handlers"]:
+            if h["name"] == "verify":
+                h["member_role"] = "write"
+        (broken / CATALOG).write_text(json.dumps(cat))
+        problems = iam_problems(broken, self.work("broken-eval"))
+        self.assertFound(problems, "member read role: grants write actions ['cloudformation:UpdateTerminationProtection'")
+        self.assertFound(problems, "the write role is trusted by ['remediate', 'verify'], not by the remediate role only")
+        self.assertFound(problems, "verify: a handler without read-write access may assume the write role")
+        broken2 = copy_tree(self.work("broken2"))
+        edit(broken2 / "infra/modules/policies/main.tf",
+             ': a == "sts:AssumeRole" ? tolist(try(var.member_role_arns[h.member_role], []))',
+             ': a == "sts:AssumeRole" ? concat(var.member_role_arns.read, var.member_role_arns.write)')
+        edit(broken2 / "infra/modules/member-role/main.tf", "identifiers = var.trusted_role_arns.write", "identifiers = concat(var.trusted_role_arns.read, var.trusted_role_arns.write)")
+        problems = iam_problems(broken2, self.work("broken2-eval"))
+        self.assertFound(problems, "classify: may assume ['arn:aws:iam::*:role/auto-remediate-member', 'arn:aws:iam::*:role/auto-remediate-member-read'], not only its own member role")
+        self.assertFound(problems, "approval-callback: a handler without read-write access may assume the write role")
+        self.assertFound(problems, "member-role: write_trust trusts ['concat(var.trusted_role_arns.read, var.trusted_role_arns.write)'], not var.trusted_role_arns.write")
+
     def test_pass_role_and_service_linked_roles_carry_their_condition_and_a_dropped_one_is_found(self):
         self.assertNone(iam_problems(REPO, self.work("real")))
         broken = copy_tree(self.work("broken"))
@@ -1232,8 +1325,8 @@ class Offline(unittest.TestCase):
               f"{ {k: (sizes[1][k], sizes[1000][k]) for k in sizes[1] if k != 'environment'} }", end=" ")
         broken = copy_tree(self.work("broken"))
         edit(broken / "infra/iam.tf",
-             'member_role_arns = length(local.member_accounts) == 0 ? [] : ["arn:${local.partition}:iam::*:role/${local.member_role}"]',
-             'member_role_arns = [for a in local.member_accounts : "arn:${local.partition}:iam::${a}:role/${local.member_role}"]')
+             'write = ["arn:${local.partition}:iam::*:role/${local.member_role}"]',
+             'write = [for a in local.member_accounts : "arn:${local.partition}:iam::${a}:role/${local.member_role}"]')
         problems, broken_sizes = scale_problems(broken, self.work("broken-eval"), 1000)
         self.assertFound(problems, f"remediate: policy of {broken_sizes.get('remediate')} characters exceeds IAM's 10240")
         self.assertFound(problems, "exceeds IAM's 6144 for a managed policy")

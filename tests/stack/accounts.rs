@@ -15,6 +15,12 @@ const MEMBER: &str = "210987654321";
 const NO_ROLE: &str = "333344445555";
 /// Not in `accounts`.
 const STRANGER: &str = "999988887777";
+/// Allowed; the gateway denies `sts:AssumeRole` into its write role (`auto-remediate-member`)
+/// only, never its read role. Used by one test alone.
+const NO_WRITE_ROLE: &str = "444455556666";
+/// Allowed; the gateway denies `sts:AssumeRole` into its read role (`auto-remediate-member-read`)
+/// only. Used by one test alone.
+const NO_READ_ROLE: &str = "555566667777";
 
 /// An EC2 client acting as `account` (credentials of a role assumed there, as an operator of
 /// that account would have).
@@ -164,6 +170,86 @@ async fn a_member_role_that_cannot_be_assumed_fails_by_name_and_changes_nothing(
     assert_eq!(run.status, "FAILED");
     assert_eq!(run.task_errors(), ["MemberRoleUnavailable"], "{:?}", run.states());
     assert!(!run.states().iter().any(|s| s == "Remediate" || s == "ResourceGone"));
+    assert!(faults.injected().await >= 1);
+    drop(faults);
+    assert_eq!(ssh_sources(&account, &sg).await, ["0.0.0.0/0", "10.0.0.0/8"]);
+}
+
+/// The failed task attempts' (state, error, cause).
+fn failures(run: &ar_tests::Execution) -> Vec<(String, String, String)> {
+    let mut state = String::new();
+    let mut out = Vec::new();
+    for e in &run.events {
+        if let Some(d) = e.state_entered_event_details() {
+            state = d.name().to_string();
+        }
+        if let Some(d) = e.lambda_function_failed_event_details() {
+            out.push((
+                state.clone(),
+                d.error().unwrap_or_default().to_string(),
+                d.cause().unwrap_or_default().to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// Two member roles: Classify (read-only) assumes the read role, Remediate the write role. With
+/// the write role refused (and the read role assumable), Classify reads the group through the
+/// read role and Remediate fails naming the write role; nothing changes.
+#[tokio::test]
+async fn only_remediate_assumes_the_write_role_and_classify_reads_through_the_read_role() {
+    let stack = Stack::connect();
+    let account = ec2_in(&stack, NO_WRITE_ROLE).await;
+    let sg = open_group(&account).await;
+    let write_role = format!("{NO_WRITE_ROLE}:role/auto-remediate-member");
+    let faults = stack
+        .faults(json!([{"service": "sts", "operation": "AssumeRole", "resource": write_role, "effect": "access_denied"}]))
+        .await;
+
+    let run = stack
+        .publish_and_wait(&message_in(&stack, NO_WRITE_ROLE, "EC2-002", &sg))
+        .await;
+
+    assert_eq!(run.status, "FAILED", "{:?}", run.states());
+    let failed = failures(&run);
+    assert!(!failed.is_empty(), "{:?}", run.states());
+    for (state, error, cause) in &failed {
+        assert_eq!((state.as_str(), error.as_str()), ("Remediate", "MemberRoleUnavailable"), "{cause}");
+        assert!(cause.contains("role auto-remediate-member could not be assumed"), "{cause}");
+    }
+    let states = run.states();
+    assert!(states.iter().any(|s| s == "Classify"), "{states:?}");
+    assert!(!states.iter().any(|s| s == "Verify" || s == "Healed"), "{states:?}");
+    assert!(faults.injected().await >= 1);
+    drop(faults);
+    assert_eq!(ssh_sources(&account, &sg).await, ["0.0.0.0/0", "10.0.0.0/8"]);
+}
+
+/// With the read role refused (the write role assumable), Classify fails naming the read role:
+/// a read-only handler does not fall back to the write role, and Remediate never runs.
+#[tokio::test]
+async fn a_read_only_handler_never_falls_back_to_the_write_role() {
+    let stack = Stack::connect();
+    let account = ec2_in(&stack, NO_READ_ROLE).await;
+    let sg = open_group(&account).await;
+    let read_role = format!("{NO_READ_ROLE}:role/auto-remediate-member-read");
+    let faults = stack
+        .faults(json!([{"service": "sts", "operation": "AssumeRole", "resource": read_role, "effect": "access_denied"}]))
+        .await;
+
+    let run = stack
+        .publish_and_wait(&message_in(&stack, NO_READ_ROLE, "EC2-002", &sg))
+        .await;
+
+    assert_eq!(run.status, "FAILED", "{:?}", run.states());
+    let failed = failures(&run);
+    assert!(!failed.is_empty(), "{:?}", run.states());
+    for (state, error, cause) in &failed {
+        assert_eq!((state.as_str(), error.as_str()), ("Classify", "MemberRoleUnavailable"), "{cause}");
+        assert!(cause.contains("role auto-remediate-member-read could not be assumed"), "{cause}");
+    }
+    assert!(!run.states().iter().any(|s| s == "Remediate"), "{:?}", run.states());
     assert!(faults.injected().await >= 1);
     drop(faults);
     assert_eq!(ssh_sources(&account, &sg).await, ["0.0.0.0/0", "10.0.0.0/8"]);

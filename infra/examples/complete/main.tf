@@ -50,6 +50,7 @@ module "member_role" {
   providers = { aws = aws.member }
 
   name              = jsondecode(file("${path.module}/config.json")).member_role
+  read_name         = try(jsondecode(file("${path.module}/config.json")).member_read_role, null)
   trusted_role_arns = module.auto_remediate.member_trusted_role_arns
 }
 

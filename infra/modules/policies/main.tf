@@ -5,14 +5,16 @@
 # - A handler's own actions (catalog `handlers[].actions`) are scoped to the module's resources
 #   (`local.own_action_resources`); an action missing from that table fails the plan.
 # - Rule reads go to every handler whose `rule_access` is `read` or `read-write`, rule writes only
-#   to `read-write` (the remediator). Rule actions address whatever resource Conformity reports,
-#   so they are scoped by resource type where the action supports resource-level permissions
-#   (`local.rule_action_resources`), and to `*` otherwise (the `Describe*` and `Get*` calls of EC2
-#   have none). `unscoped_rule_actions` lists the latter, so a new family's actions are visible.
+#   to `read-write` (the remediator). In member accounts likewise: two roles, `read` (the rules'
+#   reads) and `write` (reads and writes); each handler's `sts:AssumeRole` names only its own
+#   (catalog `handlers[].member_role`), so a read-only handler can assume no role that writes.
+#   Rule actions address whatever resource Conformity reports, so they are scoped by resource
+#   type where the action supports resource-level permissions (`local.rule_action_resources`),
+#   and to `*` otherwise (the `Describe*` and `Get*` calls of EC2 have none). `unscoped_rule_actions` lists the latter, so a new family's actions are visible.
 # - Rule actions the families grant only under a condition (catalog `rule_action_conditions`,
 #   declared next to the family's calls: `iam:PassRole` with `iam:PassedToService`,
 #   `iam:CreateServiceLinkedRole` with `iam:AWSServiceName`) get statements of their own carrying
-#   that `Condition` block, in the handler roles and in the member role alike.
+#   that `Condition` block, in the handler roles and in the member roles alike.
 # - Platform actions every Lambda needs (its log group, X-Ray) and the trigger's dead-letter queue
 #   are declared in `local.platform_actions`, never taken from the catalog.
 
@@ -60,7 +62,6 @@ locals {
     "kms:GenerateDataKey"           = [local.res.kms_key_arn]
     "sns:Publish"                   = [local.res.outcome_topic_arn]
     "ses:SendEmail"                 = local.res.ses_identity_arns
-    "sts:AssumeRole"                = var.member_role_arns
   }
 
   own_resources = local.res == null ? {} : {
@@ -71,6 +72,9 @@ locals {
           tolist(try(local.handler_tables[name], [local.res.state_table_arn, local.res.approval_table_arn])),
           tolist(try(local.handler_table_reads[name][a], [])),
         )
+        # Only its own member role (catalog `member_role`): a read-only handler names no role
+        # that writes. No member account: none (the action is then left out).
+        : a == "sts:AssumeRole" ? tolist(try(var.member_role_arns[h.member_role], []))
         : try(tolist(local.own_action_resources[a]), null)
       )
     }
@@ -163,16 +167,23 @@ locals {
     ]
   }
 
-  member_statements = [
-    for key, actions in {
-      for a in concat(local.rule_reads, local.rule_writes) : "${join(" ", sort(local.rule_resources[a]))}|${try(local.rule_conditions[a], "")}" => a...
-      } : merge(
-      {
-        Effect   = "Allow"
-        Action   = sort(distinct(actions))
-        Resource = split(" ", split("|", key)[0])
-      },
-      { for c in compact([split("|", key)[1]]) : "Condition" => jsondecode(c) },
-    )
-  ]
+  # The two member roles: `read` the rules' reads only, `write` their reads and writes.
+  member_actions = {
+    read  = local.rule_reads
+    write = concat(local.rule_reads, local.rule_writes)
+  }
+  member_statements = {
+    for role, acts in local.member_actions : role => [
+      for key, actions in {
+        for a in acts : "${join(" ", sort(local.rule_resources[a]))}|${try(local.rule_conditions[a], "")}" => a...
+        } : merge(
+        {
+          Effect   = "Allow"
+          Action   = sort(distinct(actions))
+          Resource = split(" ", split("|", key)[0])
+        },
+        { for c in compact([split("|", key)[1]]) : "Condition" => jsondecode(c) },
+      )
+    ]
+  }
 }

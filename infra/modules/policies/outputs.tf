@@ -18,17 +18,32 @@ output "handler_policies" {
   }
 }
 
-output "member_policy" {
-  description = "The member-account role's policy document (JSON): every rule's read and write actions."
+output "member_read_policy" {
+  description = "The member-account read role's policy document (JSON): every rule's read actions, no write."
   value = jsonencode({
     Version   = "2012-10-17"
-    Statement = local.member_statements
+    Statement = local.member_statements.read
+  })
+}
+
+output "member_write_policy" {
+  description = "The member-account write role's policy document (JSON): every rule's read and write actions."
+  value = jsonencode({
+    Version   = "2012-10-17"
+    Statement = local.member_statements.write
   })
 }
 
 output "assumes_member_roles" {
-  description = "The handlers whose actions include sts:AssumeRole (they act in member accounts through the member role)."
+  description = "The handlers whose actions include sts:AssumeRole (they act in member accounts through a member role)."
   value       = sort([for h in var.catalog.handlers : h.name if contains(h.actions, "sts:AssumeRole")])
+}
+
+output "member_role_handlers" {
+  description = "Member role (`read`, `write`) → the handlers that assume it (catalog `handlers[].member_role`): whom each role trusts."
+  value = {
+    for role in ["read", "write"] : role => sort([for h in var.catalog.handlers : h.name if try(h.member_role, null) == role])
+  }
 }
 
 output "unscoped_rule_actions" {

@@ -47,7 +47,10 @@ variable "resources" {
 }
 
 variable "member_role_arns" {
-  description = "The member-account role ARNs the handlers that read rule resources may assume (`sts:AssumeRole` is scoped to these; none when empty). The root module passes one pattern, `arn:<partition>:iam::*:role/<member_role>`, so the policy does not grow with the account count: the member role's trust policy and the config's `accounts`, checked in code before any role is assumed, are what limit the accounts."
-  type        = list(string)
-  default     = []
+  description = "Per member role (`read`, `write`), the ARNs a handler assuming it may name (`sts:AssumeRole` is scoped to its own role's; none when empty). The root module passes one pattern each, `arn:<partition>:iam::*:role/<name>`, so the policy does not grow with the account count: the member roles' trust policies and the config's `accounts`, checked in code before any role is assumed, are what limit the accounts."
+  type = object({
+    read  = list(string)
+    write = list(string)
+  })
+  default = { read = [], write = [] }
 }

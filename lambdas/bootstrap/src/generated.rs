@@ -119,6 +119,56 @@ pub fn condition_problems(iam: &serde_json::Value) -> Vec<String> {
     problems
 }
 
+/// What is wrong with an `iam.json` document's member roles: a handler without `read-write`
+/// access that may assume the write role (or any role but the read one), a handler without
+/// access that may assume one at all, a write role for anyone but exactly one `read-write`
+/// handler, and a read role (`rule_read_actions`, what Terraform gives it) holding an action
+/// some family writes (`families[].writes`: the declarations, not the catalog's union).
+pub fn member_role_problems(iam: &serde_json::Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let strs = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let mut writers = Vec::new();
+    for h in iam["handlers"].as_array().into_iter().flatten() {
+        let name = h["name"].as_str().unwrap_or("?");
+        let assumes = strs(&h["actions"]).iter().any(|a| a == ar_core::aws::STS_ASSUME_ROLE);
+        let role = h["member_role"].as_str();
+        if role == Some("write") {
+            writers.push(name.to_string());
+        }
+        match (h["rule_access"].as_str(), role) {
+            (Some("read-write"), Some("write")) | (Some("read"), Some("read")) => {}
+            (Some("none"), None) if !assumes => {}
+            (access, role) => problems.push(format!(
+                "{name}: rule access {access:?} with member role {role:?} (sts:AssumeRole: {assumes})"
+            )),
+        }
+        if role.is_some() && !assumes {
+            problems.push(format!("{name}: a member role but no sts:AssumeRole"));
+        }
+    }
+    if writers.len() != 1 {
+        problems.push(format!(
+            "the write role is assumed by {writers:?}, not by exactly one read-write handler"
+        ));
+    }
+    let written: BTreeSet<String> = iam["families"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| strs(&f["writes"]))
+        .collect();
+    for a in strs(&iam["rule_read_actions"]) {
+        if written.contains(&a) {
+            problems.push(format!("the read role's actions hold {a}, which a family writes"));
+        }
+    }
+    problems
+}
+
 #[derive(Serialize)]
 struct RuleIam {
     id: String,
@@ -146,6 +196,28 @@ struct HandlerIam {
     name: &'static str,
     actions: Vec<&'static str>,
     rule_access: RuleAccess,
+    /// Which member role its `sts:AssumeRole` may name (`Deps::member_role` picks the same):
+    /// `read` (the rules' reads only) for `read`, `write` for `read-write`, none without access.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_role: Option<MemberRoleKind>,
+}
+
+/// The two member roles: `read` holds the rules' read actions only and trusts the read-only
+/// handlers' roles; `write` holds reads and writes and trusts the remediate role only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemberRoleKind {
+    Read,
+    Write,
+}
+
+/// The member role a handler with `access` assumes, if any.
+pub fn member_role_kind(access: RuleAccess) -> Option<MemberRoleKind> {
+    match access {
+        RuleAccess::None => None,
+        RuleAccess::Read => Some(MemberRoleKind::Read),
+        RuleAccess::ReadWrite => Some(MemberRoleKind::Write),
+    }
 }
 
 /// `lambdas/core/catalog/iam.json`.
@@ -185,6 +257,7 @@ pub fn iam_json(catalog: &Catalog) -> IamCatalog {
                     name: h.name(),
                     actions: sorted(own.iter().chain(member)),
                     rule_access: access,
+                    member_role: member_role_kind(access),
                 }
             })
             .collect(),
@@ -557,6 +630,68 @@ mod tests {
             ),
             "{problems:?}"
         );
+    }
+
+    /// The meta-test of the two member roles: read-only handlers can assume no role that
+    /// writes (each names the read role, whose actions hold no family's write), only remediate
+    /// names the write role, and each kind of break is found.
+    #[test]
+    fn read_only_handlers_cannot_assume_a_role_that_writes_and_a_break_is_found() {
+        let iam = serde_json::to_value(iam_json(Catalog::builtin())).unwrap();
+        assert_eq!(member_role_problems(&iam), Vec::<String>::new());
+        let roles: Vec<(&str, Option<&str>)> = iam["handlers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["name"].as_str().unwrap(), h["member_role"].as_str()))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                ("trigger", None),
+                ("classify", Some("read")),
+                ("remediate", Some("write")),
+                ("verify", Some("read")),
+                ("request-approval", Some("read")),
+                ("approval-callback", Some("read")),
+                ("notify", None),
+            ]
+        );
+        // Each handler's code takes the same role from the same declaration.
+        for h in Handler::ALL {
+            let access = handler_permissions(h).1;
+            assert_eq!(
+                member_role_kind(access) == Some(MemberRoleKind::Write),
+                access == RuleAccess::ReadWrite,
+                "{h:?}"
+            );
+        }
+
+        let mut broken = iam.clone();
+        for h in broken["handlers"].as_array_mut().unwrap() {
+            if h["name"] == "verify" {
+                h["member_role"] = serde_json::json!("write");
+            }
+            if h["name"] == "notify" {
+                h["actions"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!("sts:AssumeRole"));
+            }
+        }
+        broken["rule_read_actions"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!("ec2:RevokeSecurityGroupIngress"));
+        let problems = member_role_problems(&broken);
+        for want in [
+            "verify: rule access Some(\"read\") with member role Some(\"write\")",
+            "notify: rule access Some(\"none\") with member role None (sts:AssumeRole: true)",
+            "the write role is assumed by [\"remediate\", \"verify\"]",
+            "the read role's actions hold ec2:RevokeSecurityGroupIngress, which a family writes",
+        ] {
+            assert!(problems.iter().any(|p| p.starts_with(want)), "{want}: {problems:?}");
+        }
     }
 
     #[test]

@@ -77,7 +77,20 @@ fn to_value<T: serde::Serialize>(out: T) -> Result<Value, Error> {
 
 /// Runs one handler on one payload, every log line of it carrying the handler, the execution,
 /// the rule and the resource (see [`invocation_span`]).
+///
+/// `deps` must have been given this handler's rule access (`Deps::with_rule_access` with
+/// [`generated::handler_permissions`], the declaration its IAM role is generated from): the
+/// member role it assumes follows from it. Dependencies given another handler's access are
+/// refused (`UndeclaredAction`), so a read-only handler never runs with the write role.
 pub async fn invoke(deps: &Deps, handler: Handler, payload: Value) -> Result<Value, Error> {
+    let declared = generated::handler_permissions(handler).1;
+    if deps.rule_access() != declared {
+        return Err(Error::UndeclaredAction(format!(
+            "{} declares rule access {declared:?} but runs with {:?}",
+            handler.name(),
+            deps.rule_access()
+        )));
+    }
     let span = invocation_span(handler, &payload);
     run(deps, handler, payload).instrument(span).await
 }

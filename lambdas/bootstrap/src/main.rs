@@ -31,7 +31,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .unwrap_or_default()
         .parse()
         .map_err(|e| format!("_HANDLER: {e}"))?;
-    let deps = Deps::from_env().await.map_err(|e| format!("{}: {e}", e.name()))?;
+    let deps = Deps::from_env()
+        .await
+        .map_err(|e| format!("{}: {e}", e.name()))?
+        .with_rule_access(ar_handlers::generated::handler_permissions(handler).1);
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         invoke(deps, handler, event.payload).await.map_err(|e| {

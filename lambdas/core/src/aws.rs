@@ -40,9 +40,12 @@ const MEMBER_SESSION: Duration = Duration::from_secs(900);
 pub struct Aws {
     sdk: SdkConfig,
     path_style: bool,
-    /// Assumed member-role credentials, by account and family, while they last.
-    members: Arc<Mutex<HashMap<(String, &'static str), Credentials>>>,
+    /// Assumed member-role credentials, by account, family and role, while they last.
+    members: Arc<Mutex<HashMap<MemberKey, Credentials>>>,
 }
+
+/// A member session's account, family and role.
+type MemberKey = (String, &'static str, String);
 
 /// Where a family acts: the finding's account and region, and what it may call there.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +65,10 @@ pub struct Scope<'a> {
 pub struct Member<'a> {
     pub role_name: &'a str,
     pub deployment_account: &'a str,
+    /// Whether the family's writes are allowed (the write role, remediate only). Without, the
+    /// context holds the family's reads only: the session policy grants no write and a write
+    /// call is refused before it is sent (`UndeclaredAction`), in any account.
+    pub writes: bool,
 }
 
 impl Aws {
@@ -111,7 +118,7 @@ impl Aws {
             region: &finding.region,
             family: family.name(),
             reads: family.reads(),
-            writes: family.writes(),
+            writes: if member.writes { family.writes() } else { &[] },
             conditions: family.conditions(),
         };
         self.ctx(scope, member).await
@@ -138,7 +145,7 @@ impl Aws {
     }
 
     async fn member_credentials(&self, scope: Scope<'_>, role_name: &str) -> Result<Credentials, Error> {
-        let key = (scope.account.to_string(), scope.family);
+        let key = (scope.account.to_string(), scope.family, role_name.to_string());
         let fresh = |c: &Credentials| {
             c.expiry()
                 .is_none_or(|t| t > SystemTime::now() + Duration::from_secs(120))
@@ -232,9 +239,11 @@ pub fn partition(region: &str) -> &'static str {
 /// The member session's policy: the family's declared actions, nothing else (the effective
 /// permissions are the intersection with the member role's own policy). An action the family
 /// declares a condition for is granted in a statement of its own under that condition (only this
-/// family's values: the member role's policy holds the union of every family's).
+/// family's values: the member role's policy holds the union of every family's). A condition on
+/// an action not given (a write, for a session that only reads) grants nothing.
 pub fn session_policy(reads: &[&str], writes: &[&str], conditions: &[ActionCondition]) -> String {
     let conditioned = |a: &str| conditions.iter().any(|c| c.action == a);
+    let given = |a: &str| reads.iter().chain(writes).any(|g| *g == a);
     let mut actions: Vec<&str> = reads
         .iter()
         .chain(writes)
@@ -244,7 +253,7 @@ pub fn session_policy(reads: &[&str], writes: &[&str], conditions: &[ActionCondi
     actions.sort_unstable();
     actions.dedup();
     let mut statements = vec![serde_json::json!({"Effect": "Allow", "Action": actions, "Resource": "*"})];
-    let mut with_condition: Vec<&str> = conditions.iter().map(|c| c.action).collect();
+    let mut with_condition: Vec<&str> = conditions.iter().map(|c| c.action).filter(|a| given(a)).collect();
     with_condition.sort_unstable();
     with_condition.dedup();
     for action in with_condition {
@@ -629,6 +638,36 @@ mod tests {
             p["Statement"][1]["Condition"],
             serde_json::json!({"StringEquals": {"iam:PassedToService": ["vpc-flow-logs.amazonaws.com"]}})
         );
+    }
+
+    /// A session that only reads (the read role's) grants no write, not even one the family
+    /// declares a condition for.
+    #[test]
+    fn a_read_session_policy_grants_no_write_and_no_conditioned_write() {
+        for f in crate::rules::FAMILIES {
+            let p: serde_json::Value = serde_json::from_str(&session_policy(f.reads(), &[], f.conditions())).unwrap();
+            let granted: Vec<&str> = p["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| match &s["Action"] {
+                    serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
+                    v => vec![v.as_str().unwrap()],
+                })
+                .collect();
+            let writes: Vec<&&str> = f.writes().iter().filter(|w| !f.reads().contains(w)).collect();
+            assert!(
+                granted.iter().all(|a| !writes.contains(&a)),
+                "{}: {granted:?} holds a write",
+                f.name()
+            );
+            let mut reads: Vec<&str> = f.reads().to_vec();
+            reads.sort_unstable();
+            reads.dedup();
+            let mut g = granted.clone();
+            g.sort_unstable();
+            assert_eq!(g, reads, "{}", f.name());
+        }
     }
 
     /// Every family's member session policy fits STS's 2,048 characters (sizes printed with

@@ -107,9 +107,15 @@ pub struct Config {
     /// scanner's own ids for it (how a finding without `cloudProviderId` finds its account).
     #[serde(default)]
     pub accounts: Vec<AccountEntry>,
-    /// The role assumed in every other allowed account (`infra/modules/member-role` creates it).
+    /// The role remediate assumes in every other allowed account to apply fixes: the rules'
+    /// reads and writes (`infra/modules/member-role` creates it, trusting the remediate role only).
     #[serde(default = "default_member_role")]
     pub member_role: String,
+    /// The role the handlers that only read (classify, verify, request-approval, the approval
+    /// callback) assume there: the rules' reads only, trusting those handlers' roles only.
+    /// Default `<member_role>-read`; read through [`Config::member_read_role`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_read_role: Option<String>,
     /// Who approves gated fixes, from which address, and how long they have.
     #[serde(default)]
     pub approval: ApprovalConfig,
@@ -284,6 +290,7 @@ impl Default for Config {
             exclusion_tags: default_exclusion_tags(),
             accounts: Vec::new(),
             member_role: default_member_role(),
+            member_read_role: None,
             approval: ApprovalConfig::default(),
             notify: NotifyConfig::default(),
             undo: UndoConfig::default(),
@@ -293,6 +300,13 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The member role the read-only handlers assume: `member_read_role`, else `<member_role>-read`.
+    pub fn member_read_role(&self) -> String {
+        self.member_read_role
+            .clone()
+            .unwrap_or_else(|| format!("{}-read", self.member_role))
+    }
+
     /// Parses and validates a config document against the catalog.
     pub fn parse(text: &str, catalog: &Catalog) -> Result<Config, Error> {
         let config: Config = serde_json::from_str(text).map_err(|e| Error::ConfigInvalid(e.to_string()))?;
@@ -330,16 +344,27 @@ impl Config {
                 _ => {}
             }
         }
-        let role_ok = !self.member_role.is_empty()
-            && self.member_role.len() <= 64
-            && self
-                .member_role
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-        if !role_ok {
+        let role_name = |r: &str| {
+            !r.is_empty() && r.len() <= 64 && r.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        };
+        if !role_name(&self.member_role) {
             return Err(Error::ConfigInvalid(format!(
                 "member_role: {:?} is not an IAM role name",
                 self.member_role
+            )));
+        }
+        let read_role = self.member_read_role();
+        if !role_name(&read_role) {
+            return Err(Error::ConfigInvalid(match &self.member_read_role {
+                Some(r) => format!("member_read_role: {r:?} is not an IAM role name"),
+                None => format!(
+                    "member_read_role: the default {read_role:?} (member_role + \"-read\") is not an IAM role name; set member_read_role"
+                ),
+            }));
+        }
+        if read_role == self.member_role {
+            return Err(Error::ConfigInvalid(format!(
+                "member_read_role: {read_role:?} is member_role too; the read role must be another role, holding no write"
             )));
         }
         for (field, addr) in self
@@ -694,6 +719,42 @@ mod tests {
             let err = Config::parse(&text, catalog).unwrap_err();
             assert!(err.to_string().contains("member_role"), "{role:?}: {err}");
         }
+    }
+
+    /// The read-only handlers' member role: `<member_role>-read` unless named; a name that is
+    /// no role name, or the write role's own name, is refused naming `member_read_role`.
+    #[test]
+    fn the_member_read_role_defaults_from_member_role_and_is_never_the_write_role() {
+        let catalog = Catalog::builtin();
+        let parse = |fields: &str| Config::parse(&format!("{{{APPROVAL}, {fields}}}"), catalog);
+        assert_eq!(Config::default().member_read_role(), "auto-remediate-member-read");
+        assert_eq!(
+            parse(r#""member_role": "ar-w""#).unwrap().member_read_role(),
+            "ar-w-read"
+        );
+        let named = parse(r#""member_role": "ar-w", "member_read_role": "ar-r""#).unwrap();
+        assert_eq!(
+            (named.member_role.as_str(), named.member_read_role().as_str()),
+            ("ar-w", "ar-r")
+        );
+        for (fields, why) in [
+            (r#""member_read_role": "a/b""#, "not an IAM role name"),
+            (r#""member_read_role": """#, "not an IAM role name"),
+            (r#""member_read_role": "auto-remediate-member""#, "is member_role too"),
+            (r#""member_role": "ar", "member_read_role": "ar""#, "is member_role too"),
+        ] {
+            let err = parse(fields).unwrap_err();
+            assert_eq!(err.name(), "ConfigInvalid");
+            assert!(
+                err.to_string().contains("member_read_role") && err.to_string().contains(why),
+                "{fields}: {err}"
+            );
+        }
+        // 60 characters: a valid write role whose derived read role (65) is not.
+        let long = "r".repeat(60);
+        let err = parse(&format!(r#""member_role": "{long}""#)).unwrap_err();
+        assert!(err.to_string().contains("set member_read_role"), "{err}");
+        assert!(parse(&format!(r#""member_role": "{long}", "member_read_role": "r""#)).is_ok());
     }
 
     const APPROVAL: &str = r#""approval": {"approvers": ["a@example.com"], "sender": "ar@example.com"}"#;

@@ -519,7 +519,12 @@ async fn faults_api(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> 
 }
 
 async fn run_handler(deps: &Deps, handler: Handler, payload: Value) -> Result<Value, ar_core::Error> {
-    let result = invoke(deps, handler, payload).await;
+    // One process hosts every handler here: each invocation gets its own handler's rule access
+    // (as its Lambda function's cold start does), so each assumes its own member role.
+    let deps = deps
+        .clone()
+        .with_rule_access(ar_handlers::generated::handler_permissions(handler).1);
+    let result = invoke(&deps, handler, payload).await;
     match &result {
         Ok(_) => tracing::info!(handler = handler.name(), "invocation succeeded"),
         Err(e) => tracing::warn!(handler = handler.name(), error = e.name(), message = %e, "invocation failed"),
