@@ -157,11 +157,15 @@ async fn approving_by_link_resumes_the_execution_and_heals_the_group() {
         )]
     );
 
-    // A second decision, even by the other approver, is refused and changes nothing.
+    // A second decision, even by the other approver, is refused and changes nothing; the page
+    // does not tell the other approver (or whoever holds their link) who decided.
     let (code, page) = post(&g.links[1].reject).await;
     assert_eq!(code, 409, "{page}");
-    let (code, _) = post(&g.links[0].approve).await;
+    assert!(page.contains("by another approver"), "{page}");
+    assert!(!page.contains(g.links[0].approver.as_str()), "{page}");
+    let (code, page) = post(&g.links[0].approve).await;
     assert_eq!(code, 409);
+    assert!(page.contains("by you"), "{page}");
 }
 
 #[tokio::test]
@@ -279,6 +283,66 @@ async fn tampered_foreign_expired_swapped_and_wrong_method_requests_change_nothi
     // Clean up: reject both, so they do not linger.
     assert_eq!(post(&g.links[0].reject).await.0, 200);
     assert_eq!(post(&other.links[0].reject).await.0, 200);
+}
+
+/// An address that was an approver when the e-mail went out (it is on the approval's record)
+/// but is not in the configuration now: its correctly signed link decides nothing.
+#[tokio::test]
+async fn a_link_of_an_approver_removed_from_the_config_since_the_e_mail_decides_nothing() {
+    let stack = Stack::connect();
+    let g = gated(&stack, "EC2-004", 1521).await;
+    let before = ingress(&stack, &g.sg).await;
+    let former = "former-approver@example.com";
+    assert!(!stack.config.approval.approvers.iter().any(|a| a == former));
+    // The record as it would be had `former` been configured when the request was sent.
+    let arn = stack.execution_arn(&g.execution);
+    let (member, _) = approval_record_of(&stack, &arn).await;
+    let mut approvers: Vec<String> = g.links.iter().map(|l| l.approver.clone()).collect();
+    approvers.push(former.to_string());
+    aws_sdk_dynamodb::Client::new(&stack.sdk)
+        .update_item()
+        .table_name(&stack.info.approval_table)
+        .key("approval_id", aws_sdk_dynamodb::types::AttributeValue::S(member))
+        .update_expression("SET approvers = :a")
+        .expression_attribute_values(
+            ":a",
+            aws_sdk_dynamodb::types::AttributeValue::S(serde_json::to_string(&approvers).unwrap()),
+        )
+        .send()
+        .await
+        .expect("UpdateItem");
+
+    let key = SigningKey::new(
+        std::fs::read_to_string(stack_dir().join("signing.key"))
+            .unwrap()
+            .trim()
+            .as_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    let (base, _) = split(&g.links[0].approve);
+    let claims = LinkClaims {
+        approval_id: approval_id_of(&g.links[0].approve),
+        approver: former.to_string(),
+        action: Action::Approve,
+        expires: ar_tests::now_ms() / 1000 + 3600,
+    };
+    for method in ["GET", "POST"] {
+        let (code, page) = match method {
+            "GET" => http("GET", &format!("{base}?{}", claims.query(&key)), "").await,
+            _ => http("POST", &base, &claims.query(&key)).await,
+        };
+        assert_eq!(code, 403, "{method}: {page}");
+        assert!(page.contains("no longer"), "{method}: {page}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(&stack, &g.execution).await, "RUNNING");
+    assert_eq!(ingress(&stack, &g.sg).await, before, "nothing was changed");
+    assert_eq!(
+        post(&g.links[0].reject).await.0,
+        200,
+        "a configured approver still decides"
+    );
 }
 
 #[tokio::test]
@@ -435,8 +499,17 @@ async fn a_forged_send_task_success_with_the_token_from_the_history_ends_in_appr
 
     let run = stack.wait(&g.execution).await;
     assert_eq!(run.status, "FAILED", "{:?}", run.states());
-    assert_eq!(run.states().last().map(String::as_str), Some("ApprovalBypass"), "{:?}", run.states());
-    assert!(run.task_errors().iter().any(|e| e == "ApprovalBypass"), "{:?}", run.task_errors());
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("ApprovalBypass"),
+        "{:?}",
+        run.states()
+    );
+    assert!(
+        run.task_errors().iter().any(|e| e == "ApprovalBypass"),
+        "{:?}",
+        run.task_errors()
+    );
     assert_eq!(ingress(&stack, &g.sg).await, before, "nothing was changed");
     assert_eq!(
         stack.metric_sum("ApprovalBypass", serde_json::json!({})).await - bypasses,

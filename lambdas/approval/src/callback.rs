@@ -119,7 +119,7 @@ fn claims(
         action,
         expires,
     };
-    if !claims.verify(gate.keys, kid, sig) {
+    if !claims.verify(&gate.keys, kid, sig) {
         return Err(refuse(
             403,
             "Invalid link",
@@ -166,11 +166,11 @@ fn buttons(gate: &Gate<'_>, claims: &LinkClaims) -> Vec<Button> {
                     },
                     Field {
                         name: "kid".into(),
-                        value: gate.key.kid().into(),
+                        value: gate.key().kid().into(),
                     },
                     Field {
                         name: "sig".into(),
-                        value: c.sign(gate.key),
+                        value: c.sign(gate.key()),
                     },
                 ],
             }
@@ -178,13 +178,19 @@ fn buttons(gate: &Gate<'_>, claims: &LinkClaims) -> Vec<Button> {
         .collect()
 }
 
-fn already_decided(record: &ApprovalRecord) -> HttpResponse {
-    let who = record.decided_by.as_deref().unwrap_or("someone");
+/// The page for a decision made earlier: who decided is named only to that approver themselves
+/// (a link can be forwarded; other approvers' addresses are not its reader's business).
+fn already_decided(record: &ApprovalRecord, reader: &str) -> HttpResponse {
+    let who = match record.decided_by.as_deref() {
+        Some(by) if by == reader => "by you",
+        Some(_) => "by another approver",
+        None => "earlier",
+    };
     let when = record.decided_at.as_deref().unwrap_or("earlier");
     let message = match record.status.as_str() {
         "expired" => "This approval expired without a decision. Nothing was changed.".to_string(),
         status => {
-            format!("This approval was already decided ({status}) by {who} at {when}. Only the first decision counts.")
+            format!("This approval was already decided ({status}) {who} at {when}. Only the first decision counts.")
         }
     };
     refuse(409, "Already decided", message)
@@ -209,7 +215,7 @@ pub async fn handle(deps: &Deps, req: HttpRequest) -> HttpResponse {
 }
 
 async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
-    let gate = Gate::from(deps)?;
+    let gate = Gate::load(deps).await?;
     let Some(approval_id) = req
         .path
         .strip_prefix("/approvals/")
@@ -282,8 +288,20 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
             "This address is not among the approvers of this fix. Nothing was changed.",
         ));
     }
+    // The approvers as configured now: an address removed since the e-mail went out decides nothing.
+    if !deps.settings.config.approval.approvers.contains(&claims.approver) {
+        tracing::warn!(
+            batch_id = batch.batch_id,
+            "a link of an address no longer among the configured approvers was refused"
+        );
+        return Ok(refuse(
+            403,
+            "No longer an approver",
+            "This address was an approver when the e-mail was sent, but is no longer in auto-remediate's configuration. Nothing was changed.",
+        ));
+    }
     if records.iter().all(|r| r.status != "pending") {
-        return Ok(already_decided(&first));
+        return Ok(already_decided(&first, &claims.approver));
     }
     let deadline = batch.deadline.unwrap_or(first.deadline);
     if now >= deadline {
@@ -338,7 +356,14 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
             }
         };
         if !store
-            .decide(&record.approval_id, decision, &claims.approver, &decided_at, now, &combined.removes)
+            .decide(
+                &record.approval_id,
+                decision,
+                &claims.approver,
+                &decided_at,
+                now,
+                &combined.removes,
+            )
             .await?
         {
             continue; // someone else decided this one first
@@ -385,7 +410,7 @@ async fn serve(deps: &Deps, req: HttpRequest) -> Result<HttpResponse, Error> {
         let latest = store.get(&first.approval_id).await?.unwrap_or(first);
         return Ok(match latest.status.as_str() {
             "expired" => refuse(410, "Approval expired", "The execution is no longer waiting for this decision (it timed out or was stopped). Nothing was changed."),
-            _ => already_decided(&latest),
+            _ => already_decided(&latest, &claims.approver),
         });
     }
     tracing::info!(batch_id = batch.batch_id, decisions = ?decisions, approver = claims.approver, "approval decided");

@@ -53,36 +53,41 @@ pub const CALLBACK_ACTIONS: &[&str] = &[
 pub struct Gate<'a> {
     pub table: &'a str,
     pub base_url: &'a str,
-    /// The current key: signs new links.
-    pub key: &'a ar_core::config::SigningKey,
-    /// The current and previous keys: verify links, picked by the link's key id.
-    pub keys: &'a ar_core::config::KeyRing,
+    /// The current key (signs new links) and the previous ones (verify links, picked by the
+    /// link's key id), as this process last read them (`ar_core::keys::KeyCache`).
+    pub keys: ar_core::config::KeyRing,
 }
 
+/// The signing keys this process read last (keys kept in AWS are read again every few minutes).
+static KEYS: ar_core::keys::KeyCache = ar_core::keys::KeyCache::new();
+
 impl<'a> Gate<'a> {
-    pub fn from(deps: &'a Deps) -> Result<Gate<'a>, Error> {
+    pub async fn load(deps: &'a Deps) -> Result<Gate<'a>, Error> {
         let s = &deps.settings;
-        let keys = s.signing_keys.as_ref().ok_or_else(|| {
-            Error::ConfigInvalid(if s.signing_key_source.is_some() {
-                "the approval signing keys are kept in AWS and were not loaded (Settings::load_signing_keys)".into()
-            } else {
+        let source = s.signing_key_source.as_ref().ok_or_else(|| {
+            Error::ConfigInvalid(
                 "no approval signing key: set APPROVAL_SIGNING_KEY (or APPROVAL_SIGNING_KEY_FILE), \
                  APPROVAL_SIGNING_KEY_SECRET_ID or APPROVAL_SIGNING_KEY_PARAMETER"
-                    .into()
-            })
+                    .into(),
+            )
         })?;
-        Ok(Gate {
-            table: s
-                .approval_table
-                .as_deref()
-                .ok_or_else(|| Error::ConfigInvalid("APPROVAL_TABLE is not set".into()))?,
-            base_url: s
-                .approval_base_url
-                .as_deref()
-                .ok_or_else(|| Error::ConfigInvalid("APPROVAL_BASE_URL is not set".into()))?,
-            key: keys.current(),
-            keys,
-        })
+        let table = s
+            .approval_table
+            .as_deref()
+            .ok_or_else(|| Error::ConfigInvalid("APPROVAL_TABLE is not set".into()))?;
+        let base_url = s
+            .approval_base_url
+            .as_deref()
+            .ok_or_else(|| Error::ConfigInvalid("APPROVAL_BASE_URL is not set".into()))?;
+        let keys = KEYS
+            .ring(source, s.signing_keys.as_ref(), deps.aws.sdk_config())
+            .await?;
+        Ok(Gate { table, base_url, keys })
+    }
+
+    /// The key new links are signed with.
+    pub fn key(&self) -> &ar_core::config::SigningKey {
+        self.keys.current()
     }
 }
 
@@ -178,6 +183,19 @@ impl Combined {
     }
 }
 
+/// The scanner's free text as the e-mail and the pages show it: one line per line it sent, every
+/// other control character a space (a line of it can never pass for one of the e-mail's own).
+fn scanner_text(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            l.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// What the e-mail and the pages show about a pending approval.
 pub struct Details {
     pub rule_id: String,
@@ -225,7 +243,11 @@ impl Details {
             resource: first.finding.resource.clone(),
             account: first.finding.account_id.clone(),
             region: first.finding.region.clone(),
-            message: if many { None } else { first.finding.message.clone() },
+            message: if many {
+                None
+            } else {
+                first.finding.message.as_deref().map(scanner_text)
+            },
             summary: combined.summary.clone(),
             findings: if many { combined.findings.clone() } else { Vec::new() },
             steps: combined.steps.clone(),

@@ -132,3 +132,79 @@ pub fn write_outbox(dir: &Path, name: &str, email: &Email) -> Result<(), Error> 
     std::fs::write(dir.join(format!("{name}.html")), &email.html).map_err(io)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn details(message: &str) -> Details {
+        Details {
+            rule_id: "EC2-002".into(),
+            rule_title: "Unrestricted SSH Access".into(),
+            risk: "HIGH".into(),
+            resource: "sg-0123".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            message: Some(crate::scanner_text(message)),
+            summary: "revoke 1 rule".into(),
+            findings: Vec::new(),
+            steps: vec!["revoke ingress tcp 22 from 0.0.0.0/0".into()],
+            cannot_keep: Vec::new(),
+            untouched: Vec::new(),
+            offending: vec!["tcp 22 from 0.0.0.0/0".into()],
+            deadline: "2026-12-06T10:00:00Z".into(),
+        }
+    }
+
+    /// The scanner's free text may say anything (a publisher to the topic writes it): in the
+    /// plain-text part it comes after the real links, each of its lines quoted, between markers
+    /// saying whose text it is; in the HTML it is escaped and labelled.
+    #[test]
+    fn the_scanners_text_comes_after_the_links_quoted_and_marked_as_the_scanners() {
+        let hostile = "Urgent!\nReview and approve: https://evil.example/approve\r\n<a href=\"https://evil.example\">Approve</a>\u{7}";
+        let email = Email::approval(
+            &details(hostile),
+            "ar@example.com",
+            "alice@example.com",
+            "https://approvals.example/approvals/b1?action=approve",
+            "https://approvals.example/approvals/b1?action=reject",
+        )
+        .unwrap();
+        let lines: Vec<&str> = email.text.lines().collect();
+        let approve = lines
+            .iter()
+            .position(|l| l.starts_with("Review and approve: "))
+            .unwrap();
+        assert_eq!(
+            lines[approve],
+            "Review and approve: https://approvals.example/approvals/b1?action=approve"
+        );
+        let start = lines
+            .iter()
+            .position(|l| l.starts_with("--- The scanner's own text"))
+            .unwrap();
+        let end = lines
+            .iter()
+            .position(|l| *l == "--- end of the scanner's text ---")
+            .unwrap();
+        assert!(approve < start && start < end, "{}", email.text);
+        assert_eq!(
+            lines[start + 1..end],
+            [
+                "> Urgent!",
+                "> Review and approve: https://evil.example/approve",
+                "> <a href=\"https://evil.example\">Approve</a> ",
+            ]
+        );
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with("Review and approve: ")).count(),
+            1
+        );
+        assert!(
+            !email.html.contains("<a href=\"https://evil.example\">"),
+            "escaped in HTML"
+        );
+        assert!(email.html.contains("Scanner&#x27;s text") || email.html.contains("Scanner's text"));
+        assert!(email.html.contains("not written by auto-remediate"));
+    }
+}

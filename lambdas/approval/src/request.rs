@@ -65,7 +65,7 @@ pub fn batch_id(approval_id: &str) -> String {
 }
 
 pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, Error> {
-    let gate = Gate::from(deps)?;
+    let gate = Gate::load(deps).await?;
     let approval = &deps.settings.config.approval;
     let sender = approval
         .sender
@@ -201,8 +201,8 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
             action,
             expires: deadline,
         };
-        let approve = link(gate.base_url, &claims(Action::Approve), gate.key);
-        let reject = link(gate.base_url, &claims(Action::Reject), gate.key);
+        let approve = link(gate.base_url, &claims(Action::Approve), gate.key());
+        let reject = link(gate.base_url, &claims(Action::Reject), gate.key());
         let email = Email::approval(&details, sender, approver, &approve, &reject)?;
         let message_id = mail::send(&ses, &email).await?;
         if let Some(dir) = &deps.settings.outbox_dir {

@@ -72,10 +72,7 @@ pub fn check(claim: &ApprovalDecision, execution: &str, record: Option<&Recorded
         ));
     }
     let Some(removes) = &r.approved_removes else {
-        return Err(format!(
-            "approval {} records no approved removes",
-            claim.approval_id
-        ));
+        return Err(format!("approval {} records no approved removes", claim.approval_id));
     };
     let as_set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<_>>();
     if !claim.approved_removes.is_empty() && as_set(&claim.approved_removes) != as_set(removes) {
@@ -146,7 +143,10 @@ mod tests {
 
     #[test]
     fn an_approval_is_proven_only_by_its_own_decided_record() {
-        assert_eq!(check(&claim(), RUN, Some(&record())).unwrap(), vec!["tcp 22 from 0.0.0.0/0"]);
+        assert_eq!(
+            check(&claim(), RUN, Some(&record())).unwrap(),
+            vec!["tcp 22 from 0.0.0.0/0"]
+        );
         let cases: Vec<(&str, Option<Recorded>, &str)> = vec![
             ("no record", None, "no approval a1 is recorded"),
             (

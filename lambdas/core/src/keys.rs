@@ -13,14 +13,87 @@
 //! - `APPROVAL_SIGNING_KEY_PARAMETER`: an SSM `SecureString` parameter, read with decryption, with
 //!   optional `APPROVAL_SIGNING_KEY_PREVIOUS_PARAMETER`.
 //!
-//! Keys kept in AWS are read once, at cold start ([`KeySource::load`]). A key is never printed:
-//! `Debug` shows key ids only, and no error text contains a key.
+//! Keys kept in AWS are read at cold start ([`KeySource::load`]) and again once they are
+//! [`KEY_TTL`] old ([`KeyCache`]): a key rotated out (the secret's `AWSPREVIOUS` replaced, a
+//! parameter changed) stops verifying links within five minutes in every warm Lambda. When a
+//! re-read fails, the keys in hand serve at most until [`KEY_MAX_AGE`], then nothing verifies
+//! (fail closed). A key is never printed: `Debug` shows key ids only, and no error text contains a key.
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_types::region::Region;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
+
+/// How long keys read from AWS are used before they are read again.
+pub const KEY_TTL: Duration = Duration::from_secs(300);
+/// How long keys that could not be read again keep serving (a Secrets Manager or SSM outage)
+/// before links stop verifying.
+pub const KEY_MAX_AGE: Duration = Duration::from_secs(900);
+
+/// Keys kept in AWS, as one process last read them; see the module's documentation.
+pub struct KeyCache {
+    state: Mutex<Option<(Instant, KeyRing)>>,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl KeyCache {
+    pub const fn new() -> KeyCache {
+        KeyCache {
+            state: Mutex::new(None),
+        }
+    }
+
+    /// The keys of `source`: at once for keys from the environment; for keys kept in AWS, the
+    /// ring read at cold start (`initial`) or since, read again through `sdk` once [`KEY_TTL`] old.
+    pub async fn ring(&self, source: &KeySource, initial: Option<&KeyRing>, sdk: &SdkConfig) -> Result<KeyRing, Error> {
+        if let KeySource::Loaded(ring) = source {
+            return Ok(ring.clone());
+        }
+        self.get(Instant::now(), initial, source.load(sdk)).await
+    }
+
+    /// [`KeyCache::ring`] at `now`, with `load` as the read (awaited only when one is due).
+    pub async fn get(
+        &self,
+        now: Instant,
+        initial: Option<&KeyRing>,
+        load: impl Future<Output = Result<KeyRing, Error>>,
+    ) -> Result<KeyRing, Error> {
+        let held = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if state.is_none() {
+                *state = initial.map(|r| (now, r.clone()));
+            }
+            state.clone()
+        };
+        match held {
+            Some((at, ring)) if now.saturating_duration_since(at) < KEY_TTL => Ok(ring),
+            held => match load.await {
+                Ok(ring) => {
+                    *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, ring.clone()));
+                    Ok(ring)
+                }
+                Err(e) => match held {
+                    Some((at, ring)) if now.saturating_duration_since(at) < KEY_MAX_AGE => {
+                        tracing::warn!(error = e.name(), message = %e, "the approval signing keys could not be read again: using the ones read before");
+                        Ok(ring)
+                    }
+                    _ => Err(e),
+                },
+            },
+        }
+    }
+}
 
 /// The shortest key accepted, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
@@ -505,5 +578,50 @@ mod tests {
         assert_eq!(err.name(), "ConfigInvalid");
         assert!(err.to_string().contains("SecureString") && err.to_string().contains(ENV_PARAMETER));
         assert!(!err.to_string().contains(A));
+    }
+
+    fn ring(byte: u8) -> KeyRing {
+        KeyRing::new(SigningKey::new(vec![byte; MIN_KEY_BYTES]).unwrap(), None)
+    }
+
+    #[tokio::test]
+    async fn keys_kept_in_aws_are_read_again_after_the_ttl_and_a_failed_read_serves_the_old_ones_for_a_bounded_time() {
+        let cache = KeyCache::new();
+        let t0 = Instant::now();
+        let fails = || async {
+            Err::<KeyRing, _>(Error::AwsTransient {
+                operation: "secretsmanager:GetSecretValue",
+                detail: "down".into(),
+            })
+        };
+        let unused = || async { panic!("read before the TTL") };
+        // Seeded by the cold start's read, and used as they are within the TTL.
+        assert_eq!(cache.get(t0, Some(&ring(1)), unused()).await.unwrap(), ring(1));
+        assert_eq!(
+            cache
+                .get(t0 + KEY_TTL - Duration::from_secs(1), None, unused())
+                .await
+                .unwrap(),
+            ring(1)
+        );
+        // Rotated: read again once the TTL passed.
+        let t1 = t0 + KEY_TTL;
+        assert_eq!(cache.get(t1, None, async { Ok(ring(2)) }).await.unwrap(), ring(2));
+        assert_eq!(
+            cache.get(t1 + Duration::from_secs(10), None, unused()).await.unwrap(),
+            ring(2)
+        );
+        // AWS unreachable: the keys in hand serve until KEY_MAX_AGE, then nothing verifies.
+        assert_eq!(cache.get(t1 + KEY_TTL, None, fails()).await.unwrap(), ring(2));
+        assert_eq!(
+            cache
+                .get(t1 + KEY_MAX_AGE - Duration::from_secs(1), None, fails())
+                .await
+                .unwrap(),
+            ring(2)
+        );
+        assert!(cache.get(t1 + KEY_MAX_AGE, None, fails()).await.is_err());
+        // Never read: the error as it is.
+        assert!(KeyCache::new().get(t0, None, fails()).await.is_err());
     }
 }

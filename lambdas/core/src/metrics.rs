@@ -161,7 +161,10 @@ mod tests {
     fn an_event_without_dimensions_is_one_count_under_the_namespace_alone() {
         let points = data_points(&count_line(APPROVAL_BYPASS, &[], 1));
         assert_eq!(points.len(), 1);
-        assert_eq!((points[0].name.as_str(), points[0].dimensions.len()), (APPROVAL_BYPASS, 0));
+        assert_eq!(
+            (points[0].name.as_str(), points[0].dimensions.len()),
+            (APPROVAL_BYPASS, 0)
+        );
         let points = data_points(&count_line("X", &[("Family", "s3_acl")], 1));
         assert_eq!(points.len(), 1);
         assert_eq!(points[0].dimensions, vec![("Family".to_string(), "s3_acl".to_string())]);
