@@ -141,8 +141,10 @@ test: lint infra-check build venv browser-deps
 	trap '$(call stacks,down) >/dev/null' EXIT; $(call stacks,up); \
 	set -o pipefail; STACK_DIR=.local/test $(CARGO) test --workspace --locked
 
+## Formatting, and clippy with every warning an error (all targets: handlers, gateway, CLI, tests).
 lint:
 	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

@@ -195,6 +195,8 @@ impl Driver {
         driver
     }
 
+    // fantoccini's session error is large; it is only ever printed here.
+    #[allow(clippy::result_large_err)]
     async fn session(&self) -> Client {
         let serde_json::Value::Object(capabilities) = json!({
             "browserName": "chrome",

@@ -197,6 +197,9 @@ impl ResourceState {
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A family behind the type-erased boundary: state, plan and changes as tagged JSON.
+/// A resource as read live: its state and its tags.
+pub type Observed = (ResourceState, BTreeMap<String, String>);
+
 pub trait DynFamily: Send + Sync {
     fn name(&self) -> &'static str;
     fn resource(&self) -> &'static str;
@@ -215,7 +218,7 @@ pub trait DynFamily: Send + Sync {
         ctx: &'a Ctx,
         resource: &'a str,
         tags: Tags,
-    ) -> BoxFuture<'a, Result<Option<(ResourceState, BTreeMap<String, String>)>, Error>>;
+    ) -> BoxFuture<'a, Result<Option<Observed>, Error>>;
     fn assess(&self, state: &ResourceState, params: &Value, target: Target<'_>) -> Result<(Vec<String>, Plan), Error>;
     fn apply<'a>(
         &'a self,
@@ -300,7 +303,7 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
         ctx: &'a Ctx,
         resource: &'a str,
         tags: Tags,
-    ) -> BoxFuture<'a, Result<Option<(ResourceState, BTreeMap<String, String>)>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<Observed>, Error>> {
         Box::pin(async move {
             Ok(F::read(ctx, resource, tags)
                 .await?
