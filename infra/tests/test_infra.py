@@ -571,6 +571,7 @@ def iam_problems(repo: Path, work: Path) -> list[str]:
     if set(policies) - {h["name"] for h in cat["handlers"]}:
         problems.append(f"policies for no handler: {sorted(set(policies) - {h['name'] for h in cat['handlers']})}")
     problems += member_role_problems(cat, outputs)
+    problems += approval_table_problems(policies)
     want_assume = sorted(h["name"] for h in cat["handlers"] if "sts:AssumeRole" in h["actions"])
     if outputs["assumes_member_roles"] != want_assume:
         problems.append(f"assumes_member_roles {outputs['assumes_member_roles']} != {want_assume}")
@@ -586,6 +587,29 @@ def iam_problems(repo: Path, work: Path) -> list[str]:
     loose_writes = sorted(set(outputs["unscoped_rule_actions"]) & writes)
     if loose_writes and repo == REPO:
         print(f"\n  note: rule write actions on Resource \"*\" (no pattern in modules/policies): {loose_writes}", end=" ")
+    return problems
+
+
+APPROVAL_TABLE_ARN = "arn:aws:dynamodb:eu-west-1:111111111111:table/ar-approvals"
+# Who writes the approvals table (requests and decisions), and who only reads one record there:
+# Remediate, for the proof of an approve decision (lambdas/core/src/approvals.rs).
+APPROVAL_TABLE_WRITERS = {"request-approval", "approval-callback"}
+APPROVAL_TABLE_READERS = {"remediate": {"dynamodb:GetItem"}}
+
+
+def approval_table_problems(policies: dict[str, str]) -> list[str]:
+    """The approvals table is the proof of every approval: only the approval handlers write it,
+    Remediate may read a record of it (and must, or no approval is ever proven), no one else."""
+    problems = []
+    for name, policy in policies.items():
+        on_table = {a for s in statements(policy) if APPROVAL_TABLE_ARN in s["Resource"] for a in s["Action"]}
+        if name in APPROVAL_TABLE_WRITERS:
+            continue
+        allowed = APPROVAL_TABLE_READERS.get(name, set())
+        if on_table - allowed:
+            problems.append(f"{name}: may {sorted(on_table - allowed)} on the approvals table")
+        if allowed - on_table:
+            problems.append(f"{name}: may not {sorted(allowed - on_table)} on the approvals table")
     return problems
 
 
@@ -1268,6 +1292,13 @@ class Offline(unittest.TestCase):
         problems = iam_problems(broken, self.work("broken-eval"))
         self.assertFound(problems, "verify: granted beyond the catalog")
         self.assertFound(problems, "rule write actions without read-write access")
+        edit(broken / "infra/modules/policies/main.tf", 'remediate = { "dynamodb:GetItem" = [local.res.approval_table_arn] }',
+             'verify = { "dynamodb:GetItem" = [local.res.approval_table_arn] }')
+        edit(broken / "infra/modules/policies/main.tf", '    remediate           = [local.res.state_table_arn]\n',
+             '    remediate           = [local.res.state_table_arn, local.res.approval_table_arn]\n')
+        problems = iam_problems(broken, self.work("broken-eval-2"))
+        self.assertFound(problems, "remediate: may ['dynamodb:DeleteItem', 'dynamodb:PutItem'] on the approvals table")
+        self.assertFound(problems, "verify: may ['dynamodb:GetItem'] on the approvals table")
 
     def test_two_member_roles_read_only_handlers_assume_no_role_that_writes_and_breaks_are_found(self):
         """The read role holds no write action; the write role is trusted by the remediate role
