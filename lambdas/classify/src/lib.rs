@@ -42,8 +42,11 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         ));
     };
     deps.admit(finding)?;
-    // An undo run is decided by the config's `undo.mode`, whatever the rule's own mode.
+    // An undo run is decided by the config's `undo.mode`, whatever the rule's own mode; a family
+    // whose undo destroys something (`UNDO_GATED`) waits for an approver even when that is `auto`.
+    let undo_gated = finding.undo.is_some() && config.undo.mode == Mode::Auto && spec.family_impl().undo_gated();
     let mode = match &finding.undo {
+        Some(_) if undo_gated => Mode::Approve,
         Some(_) => config.undo.mode,
         None => config.mode_for(&spec.id, deps.catalog),
     };
@@ -122,13 +125,17 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         reason: match decision {
             _ if breaker.is_some() => breaker.map(|(_, reason)| reason).unwrap_or_default(),
             _ if finding.undo.is_some() => format!(
-                "an undo of {}: `undo.mode` is {}",
+                "an undo of {}: {}",
                 finding
                     .undo
                     .as_ref()
                     .map(|u| ar_core::state::execution_name(&u.execution))
                     .unwrap_or_default(),
-                mode.as_str()
+                if undo_gated {
+                    format!("the {} family's undo always waits for an approver", spec.family)
+                } else {
+                    format!("`undo.mode` is {}", mode.as_str())
+                }
             ),
             Decision::Approve => format!(
                 "rule {} is gated: {}",

@@ -160,6 +160,16 @@ pub trait RuleFamily: Send + Sync + 'static {
     fn revert(_live: &Self::State, _before: &Self::State) -> Option<Vec<Self::Change>> {
         None
     }
+
+    /// Why `live` cannot be put back as `before` at all (an undo refused by name, `CannotUndo`
+    /// with this reason), checked before [`RuleFamily::revert`]; `None`: it can.
+    fn cannot_undo(_live: &Self::State, _before: &Self::State) -> Option<String> {
+        None
+    }
+
+    /// Whether this family's undo waits for an approver even when `undo.mode` is `auto` (an undo
+    /// that destroys something, e.g. re-scheduling a key's deletion). Classify reads it.
+    const UNDO_GATED: bool = false;
 }
 
 /// What a handler does with the resources of the rules (for its IAM role).
@@ -208,6 +218,8 @@ pub trait DynFamily: Send + Sync {
     fn conditions(&self) -> &'static [ActionCondition];
     fn settle(&self) -> Duration;
     fn doc(&self) -> FamilyDoc;
+    /// [`RuleFamily::UNDO_GATED`].
+    fn undo_gated(&self) -> bool;
     fn valid_id(&self, id: &str) -> bool;
     fn placement(&self) -> Placement;
     fn resource_from(&self, sent: &str, extradata: &BTreeMap<String, String>) -> String;
@@ -286,6 +298,9 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
     fn doc(&self) -> FamilyDoc {
         F::DOC
     }
+    fn undo_gated(&self) -> bool {
+        F::UNDO_GATED
+    }
     fn valid_id(&self, id: &str) -> bool {
         F::valid_id(id)
     }
@@ -353,6 +368,12 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
                 "since {run}, {}: {}",
                 t.resource,
                 changed.join("; ")
+            )));
+        }
+        if let Some(why) = F::cannot_undo(&live, &before) {
+            return Err(Error::CannotUndo(format!(
+                "{} cannot be put back as it was before {run}: {why}",
+                t.resource
             )));
         }
         let changes = F::revert(&live, &before)
