@@ -190,7 +190,7 @@ fn show_of_an_unknown_execution_says_what_to_do() {
 }
 
 /// Runs the CLI on a stack; (success, stdout, stderr).
-fn cli_at(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+pub fn cli_at(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(binary())
         .arg("--stack-dir")
         .arg(dir)
@@ -202,6 +202,25 @@ fn cli_at(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
+}
+
+/// Runs `auto-remediate undo <healed>` on the test stack and waits for the undo run
+/// (`undo-<healed>`, its outcome notification checked) to end `Restored`; the CLI's stdout.
+pub async fn undo_restored(stack: &Stack, healed: &str) -> String {
+    let undo = format!("undo-{healed}");
+    stack.watch_outcome(&undo).await;
+    let (ok, out, err) = cli_at(&stack_dir(), &["undo", healed]);
+    assert!(ok, "undo of {healed} failed: {err}\n{out}");
+    assert!(out.contains(&format!("as execution {undo}:")), "{out}");
+    assert!(out.contains("Restored and verified"), "{out}");
+    let run = stack.wait(&undo).await;
+    assert_eq!(
+        run.states().last().map(String::as_str),
+        Some("Restored"),
+        "{:?}\n{out}",
+        run.task_errors()
+    );
+    out
 }
 
 /// A group with SSH open to the world inside a wider range, plus an office rule; EC2-002 healed.

@@ -181,3 +181,30 @@ async fn a_public_snapshot_stops_being_public_and_stays_shared_with_the_partner(
     let run = stack.publish_and_wait(&again).await;
     assert_eq!(run.states().last().map(String::as_str), Some("AlreadyCompliant"));
 }
+
+/// Publishes `rule_id` for `resource` and waits for it to heal; the run's name.
+async fn healed(stack: &Stack, rule_id: &str, resource: &str) -> String {
+    let (name, _) = stack.publish_for_execution(&stack.message(rule_id, resource)).await;
+    stack.wait(&name).await.assert_healed();
+    name
+}
+
+#[tokio::test]
+async fn undo_of_ec2_019_shares_the_ami_with_everyone_again_and_the_partner_stays() {
+    let stack = Stack::connect();
+    let image = public_ami(&stack).await;
+    let before = launch_permissions(&stack, &image).await;
+    assert_eq!(before, (vec!["all".to_string()], vec![PARTNER.to_string()]));
+    let run = healed(&stack, "EC2-019", &image).await;
+    assert_eq!(
+        launch_permissions(&stack, &image).await,
+        (vec![], vec![PARTNER.to_string()])
+    );
+    let out = crate::cli::undo_restored(&stack, &run).await;
+    assert!(out.contains("add the group all back"), "{out}");
+    assert_eq!(
+        launch_permissions(&stack, &image).await,
+        before,
+        "group all back, partner as it was"
+    );
+}

@@ -2,7 +2,8 @@
 //!
 //! Changes: `ModifyImageAttribute` removing the `all` launch permission, nothing else.
 //! Never touches: accounts and organizations it is shared with, the AMI itself, its snapshots.
-//! Undo: `ModifyImageAttribute` adding the `all` launch permission back.
+//! Undo: `ModifyImageAttribute` adding the `all` launch permission back (exactly what the fix
+//! removed; the accounts it is shared with were never changed and are not touched).
 
 use aws_sdk_ec2::types::{ImageAttributeName, LaunchPermission, LaunchPermissionModifications, PermissionGroup};
 use serde::Deserialize;
@@ -29,7 +30,7 @@ impl RuleFamily for Ec2PublicAmi {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "remove the launch permission of the group all",
         never: "accounts and organizations it is shared with, the AMI and its snapshots",
-        undo: "ModifyImageAttribute adding the group all back",
+        undo: "ModifyImageAttribute adding the launch permission of the group all back (what the fix removed); the shared accounts are left as they are",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "AMI id";
@@ -93,8 +94,11 @@ impl RuleFamily for Ec2PublicAmi {
     }
 
     async fn apply(ctx: &Ctx, image: &str, _: &Shares, changes: &[Change]) -> Result<(), Error> {
-        for Change::RemovePublic in changes {
-            unshare(&ctx.ec2(), image).await?;
+        for c in changes {
+            match c {
+                Change::RemovePublic => unshare(&ctx.ec2(), image).await?,
+                Change::AddPublic => share(&ctx.ec2(), image).await?,
+            }
         }
         Ok(())
     }
@@ -105,6 +109,10 @@ impl RuleFamily for Ec2PublicAmi {
 
     fn diff(before: &Shares, after: &Shares) -> Vec<String> {
         shares::diff(before, after)
+    }
+
+    fn revert(live: &Shares, before: &Shares) -> Option<Vec<Change>> {
+        Some(shares::revert(live, before))
     }
 }
 
@@ -123,11 +131,45 @@ pub async fn unshare(ec2: &aws_sdk_ec2::Client, image: &str) -> Result<(), Error
         .map_err(|e| Error::from_sdk(MODIFY_IMAGE_ATTRIBUTE, e))
 }
 
+/// Adds the `all` launch permission back (an undo; idempotent: adding a present permission succeeds).
+pub async fn share(ec2: &aws_sdk_ec2::Client, image: &str) -> Result<(), Error> {
+    ec2.modify_image_attribute()
+        .image_id(image)
+        .launch_permission(
+            LaunchPermissionModifications::builder()
+                .add(LaunchPermission::builder().group(PermissionGroup::All).build())
+                .build(),
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(MODIFY_IMAGE_ATTRIBUTE, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_ec2::operation::modify_image_attribute::ModifyImageAttributeOutput;
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    #[test]
+    fn fix_then_revert_is_the_before_state_and_an_unchanged_one_needs_nothing() {
+        let before = Shares {
+            groups: vec!["all".into()],
+            accounts: vec!["111122223333".into()],
+        };
+        let t = Target {
+            rule_id: "EC2-019",
+            resource: "ami-0123abcd",
+            region: "us-east-1",
+        };
+        let fixed = Ec2PublicAmi::simulate(&before, &Ec2PublicAmi::assess(&before, &Params {}, t).plan.changes);
+        assert_ne!(fixed, before);
+        let undo = Ec2PublicAmi::revert(&fixed, &before).unwrap();
+        assert_eq!(undo, vec![Change::AddPublic]);
+        assert_eq!(Ec2PublicAmi::simulate(&fixed, &undo), before);
+        assert!(Ec2PublicAmi::revert(&before, &before).unwrap().is_empty());
+    }
 
     #[tokio::test]
     async fn unshare_removes_only_the_group_all() {
@@ -143,6 +185,23 @@ mod tests {
             .then_output(|| ModifyImageAttributeOutput::builder().build());
         let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&modify]);
         unshare(&ec2, "ami-0123abcd").await.unwrap();
+        assert_eq!(modify.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn share_adds_back_only_the_group_all() {
+        let modify = mock!(aws_sdk_ec2::Client::modify_image_attribute)
+            .match_requests(|r| {
+                let m = r.launch_permission().unwrap();
+                r.image_id() == Some("ami-0123abcd")
+                    && m.remove().is_empty()
+                    && m.add().len() == 1
+                    && m.add()[0].group() == Some(&PermissionGroup::All)
+                    && m.add()[0].user_id().is_none()
+            })
+            .then_output(|| ModifyImageAttributeOutput::builder().build());
+        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&modify]);
+        share(&ec2, "ami-0123abcd").await.unwrap();
         assert_eq!(modify.num_calls(), 1);
     }
 }

@@ -22,11 +22,17 @@ pub enum Change {
     /// Remove the `all` group: the resource is no longer public.
     #[serde(rename = "ec2:RemovePublicShare")]
     RemovePublic,
+    /// Add the `all` group back (an undo, from the recorded before-state): public again.
+    #[serde(rename = "ec2:AddPublicShare")]
+    AddPublic,
 }
 
 impl Describe for Change {
     fn describe(&self) -> String {
-        "remove the share with everyone (group all)".into()
+        match self {
+            Change::RemovePublic => "remove the share with everyone (group all)".into(),
+            Change::AddPublic => "share with everyone again (add the group all back)".into(),
+        }
     }
 }
 
@@ -72,10 +78,24 @@ pub fn assess(s: &Shares, what: &str, permission: &str, t: Target<'_>) -> Assess
 
 pub fn simulate(s: &Shares, changes: &[Change]) -> Shares {
     let mut out = s.clone();
-    if changes.contains(&Change::RemovePublic) {
-        out.groups.retain(|g| g != "all");
+    for c in changes {
+        match c {
+            Change::RemovePublic => out.groups.retain(|g| g != "all"),
+            Change::AddPublic if !is_public(&out) => out.groups.push("all".into()),
+            Change::AddPublic => {}
+        }
     }
     out
+}
+
+/// The undo: the group `all` back when `before` had it and `live` lacks it; nothing else (the
+/// fix only ever removed that group: the accounts were never touched, so they are not either).
+pub fn revert(live: &Shares, before: &Shares) -> Vec<Change> {
+    if is_public(before) && !is_public(live) {
+        vec![Change::AddPublic]
+    } else {
+        Vec::new()
+    }
 }
 
 pub fn diff(before: &Shares, after: &Shares) -> Vec<String> {
@@ -120,6 +140,25 @@ mod tests {
         assert!(!is_public(&after));
         assert_eq!(after.accounts, s.accounts);
         assert_eq!(diff(&s, &after), vec!["removed share with group all"]);
+    }
+
+    #[test]
+    fn revert_adds_back_only_the_group_all_and_an_unchanged_share_needs_nothing() {
+        let before = Shares {
+            groups: vec!["all".into()],
+            accounts: vec!["111122223333".into()],
+        };
+        let fixed = simulate(&before, &assess(&before, "AMI", "launch permission", t()).plan.changes);
+        let undo = revert(&fixed, &before);
+        assert_eq!(undo, vec![Change::AddPublic]);
+        assert_eq!(simulate(&fixed, &undo), before);
+        assert!(diff(&simulate(&fixed, &undo), &before).is_empty());
+        assert!(revert(&before, &before).is_empty());
+        assert!(revert(&fixed, &fixed).is_empty());
+        assert_eq!(
+            Change::AddPublic.describe(),
+            "share with everyone again (add the group all back)"
+        );
     }
 
     #[test]
