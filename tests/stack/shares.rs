@@ -208,3 +208,23 @@ async fn undo_of_ec2_019_shares_the_ami_with_everyone_again_and_the_partner_stay
         "group all back, partner as it was"
     );
 }
+
+#[tokio::test]
+async fn undo_of_ebs_009_shares_the_snapshot_with_everyone_again_and_the_partner_stays() {
+    let stack = Stack::connect();
+    let snapshot = public_snapshot(&stack).await;
+    let before = volume_permissions(&stack, &snapshot).await;
+    assert_eq!(before, (vec!["all".to_string()], vec![PARTNER.to_string()]));
+    let run = healed(&stack, "EBS-009", &snapshot).await;
+    assert_eq!(
+        volume_permissions(&stack, &snapshot).await,
+        (vec![], vec![PARTNER.to_string()])
+    );
+    let out = crate::cli::undo_restored(&stack, &run).await;
+    assert!(out.contains("add the group all back"), "{out}");
+    assert_eq!(
+        volume_permissions(&stack, &snapshot).await,
+        before,
+        "group all back, partner as it was"
+    );
+}

@@ -2,7 +2,8 @@
 //!
 //! Changes: `ModifySnapshotAttribute` removing the `all` group, nothing else.
 //! Never touches: accounts it is shared with, the snapshot itself, its volume.
-//! Undo: `ModifySnapshotAttribute` adding the `all` group back.
+//! Undo: `ModifySnapshotAttribute` adding the `all` group back (exactly what the fix removed;
+//! the accounts it is shared with were never changed and are not touched).
 
 use aws_sdk_ec2::types::{OperationType, SnapshotAttributeName};
 use serde::Deserialize;
@@ -29,7 +30,7 @@ impl RuleFamily for EbsPublicSnapshot {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "remove the createVolumePermission of the group all",
         never: "accounts it is shared with, the snapshot and its volume",
-        undo: "ModifySnapshotAttribute adding the group all back",
+        undo: "ModifySnapshotAttribute adding the createVolumePermission of the group all back (what the fix removed); the shared accounts are left as they are",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "EBS snapshot id";
@@ -90,8 +91,11 @@ impl RuleFamily for EbsPublicSnapshot {
     }
 
     async fn apply(ctx: &Ctx, snapshot: &str, _: &Shares, changes: &[Change]) -> Result<(), Error> {
-        for Change::RemovePublic in changes {
-            unshare(&ctx.ec2(), snapshot).await?;
+        for c in changes {
+            match c {
+                Change::RemovePublic => unshare(&ctx.ec2(), snapshot).await?,
+                Change::AddPublic => share(&ctx.ec2(), snapshot).await?,
+            }
         }
         Ok(())
     }
@@ -102,6 +106,10 @@ impl RuleFamily for EbsPublicSnapshot {
 
     fn diff(before: &Shares, after: &Shares) -> Vec<String> {
         shares::diff(before, after)
+    }
+
+    fn revert(live: &Shares, before: &Shares) -> Option<Vec<Change>> {
+        Some(shares::revert(live, before))
     }
 }
 
@@ -118,11 +126,44 @@ pub async fn unshare(ec2: &aws_sdk_ec2::Client, snapshot: &str) -> Result<(), Er
         .map_err(|e| Error::from_sdk(MODIFY_SNAPSHOT_ATTRIBUTE, e))
 }
 
+/// Adds the `all` group back (an undo; idempotent: adding a present group succeeds).
+pub async fn share(ec2: &aws_sdk_ec2::Client, snapshot: &str) -> Result<(), Error> {
+    ec2.modify_snapshot_attribute()
+        .snapshot_id(snapshot)
+        .attribute(SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(OperationType::Add)
+        .group_names("all")
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(MODIFY_SNAPSHOT_ATTRIBUTE, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_ec2::operation::modify_snapshot_attribute::ModifySnapshotAttributeOutput;
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    #[test]
+    fn fix_then_revert_is_the_before_state_and_an_unchanged_one_needs_nothing() {
+        let before = Shares {
+            groups: vec!["all".into()],
+            accounts: vec!["111122223333".into()],
+        };
+        let t = Target {
+            rule_id: "EBS-009",
+            resource: "snap-0123abcd",
+            region: "us-east-1",
+        };
+        let fixed =
+            EbsPublicSnapshot::simulate(&before, &EbsPublicSnapshot::assess(&before, &Params {}, t).plan.changes);
+        assert_ne!(fixed, before);
+        let undo = EbsPublicSnapshot::revert(&fixed, &before).unwrap();
+        assert_eq!(undo, vec![Change::AddPublic]);
+        assert_eq!(EbsPublicSnapshot::simulate(&fixed, &undo), before);
+        assert!(EbsPublicSnapshot::revert(&before, &before).unwrap().is_empty());
+    }
 
     #[tokio::test]
     async fn unshare_removes_only_the_group_all() {
@@ -136,6 +177,21 @@ mod tests {
             .then_output(|| ModifySnapshotAttributeOutput::builder().build());
         let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&modify]);
         unshare(&ec2, "snap-0123abcd").await.unwrap();
+        assert_eq!(modify.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn share_adds_back_only_the_group_all() {
+        let modify = mock!(aws_sdk_ec2::Client::modify_snapshot_attribute)
+            .match_requests(|r| {
+                r.snapshot_id() == Some("snap-0123abcd")
+                    && r.operation_type() == Some(&OperationType::Add)
+                    && r.group_names() == ["all".to_string()]
+                    && r.user_ids().is_empty()
+            })
+            .then_output(|| ModifySnapshotAttributeOutput::builder().build());
+        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&modify]);
+        share(&ec2, "snap-0123abcd").await.unwrap();
         assert_eq!(modify.num_calls(), 1);
     }
 }
