@@ -260,3 +260,39 @@ async fn rs_023_refuses_a_default_or_shared_parameter_group_and_changes_nothing(
     assert!(cause.contains(&format!("also used by cluster(s) {b}")), "{cause}");
     assert_eq!(user_activity_logging(&stack, &group).await.as_deref(), Some("false"));
 }
+
+/// Publishes `message` and waits for it to heal; the run's name.
+async fn healed(stack: &Stack, message: &serde_json::Value) -> String {
+    let (name, _) = stack.publish_for_execution(message).await;
+    stack.wait(&name).await.assert_healed();
+    name
+}
+
+#[tokio::test]
+async fn undo_of_rds_023_shares_the_snapshot_with_everyone_again_and_the_partner_stays() {
+    let stack = Stack::connect();
+    let rds = aws_sdk_rds::Client::new(&stack.sdk);
+    let db = db_instance(&stack, false, true).await;
+    let snapshot = unique("it-dbsnap");
+    rds.create_db_snapshot()
+        .db_snapshot_identifier(&snapshot)
+        .db_instance_identifier(&db)
+        .send()
+        .await
+        .unwrap();
+    rds.modify_db_snapshot_attribute()
+        .db_snapshot_identifier(&snapshot)
+        .attribute_name("restore")
+        .values_to_add("all")
+        .values_to_add(PARTNER)
+        .send()
+        .await
+        .unwrap();
+    let before = restore_values(&stack, &snapshot).await;
+    assert_eq!(before, vec![PARTNER, "all"]);
+    let run = healed(&stack, &stack.message("RDS-023", &snapshot)).await;
+    assert_eq!(restore_values(&stack, &snapshot).await, vec![PARTNER]);
+    let out = crate::cli::undo_restored(&stack, &run).await;
+    assert!(out.contains("add the group all back"), "{out}");
+    assert_eq!(restore_values(&stack, &snapshot).await, before);
+}

@@ -3,7 +3,8 @@
 //! Changes: `ModifyDBSnapshotAttribute` with `AttributeName=restore` and `ValuesToRemove=["all"]`,
 //! nothing else.
 //! Never touches: the accounts it is shared with, the snapshot itself, its instance.
-//! Undo: `ModifyDBSnapshotAttribute` with `ValuesToAdd=["all"]`.
+//! Undo: `ModifyDBSnapshotAttribute` with `ValuesToAdd=["all"]` (exactly the value the fix
+//! removed; the account values were never changed and are not touched).
 //!
 //! Aurora cluster snapshots are not covered (they have their own calls): a cluster snapshot's
 //! identifier reads as not found here, and nothing is changed.
@@ -50,7 +51,7 @@ impl RuleFamily for RdsPublicSnapshot {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "ModifyDBSnapshotAttribute restore: remove the value all",
         never: "accounts it is shared with, the snapshot and its instance",
-        undo: "ModifyDBSnapshotAttribute restore: add the value all back",
+        undo: "ModifyDBSnapshotAttribute restore: add the value all back (what the fix removed); the account values are left as they are",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "RDS DB snapshot identifier";
@@ -116,8 +117,11 @@ impl RuleFamily for RdsPublicSnapshot {
     }
 
     async fn apply(ctx: &Ctx, snapshot: &str, _: &Shares, changes: &[Change]) -> Result<(), Error> {
-        for Change::RemovePublic in changes {
-            unshare(&crate::sdk_client!(ctx, aws_sdk_rds), snapshot).await?;
+        for c in changes {
+            match c {
+                Change::RemovePublic => unshare(&crate::sdk_client!(ctx, aws_sdk_rds), snapshot).await?,
+                Change::AddPublic => share(&crate::sdk_client!(ctx, aws_sdk_rds), snapshot).await?,
+            }
         }
         Ok(())
     }
@@ -129,6 +133,10 @@ impl RuleFamily for RdsPublicSnapshot {
     fn diff(before: &Shares, after: &Shares) -> Vec<String> {
         shares::diff(before, after)
     }
+
+    fn revert(live: &Shares, before: &Shares) -> Option<Vec<Change>> {
+        Some(shares::revert(live, before))
+    }
 }
 
 /// Removes the value `all` from the `restore` attribute, and nothing else.
@@ -137,6 +145,18 @@ pub async fn unshare(rds: &aws_sdk_rds::Client, snapshot: &str) -> Result<(), Er
         .db_snapshot_identifier(snapshot)
         .attribute_name(RESTORE)
         .values_to_remove("all")
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(MODIFY_DB_SNAPSHOT_ATTRIBUTE, e))
+}
+
+/// Adds the value `all` back to the `restore` attribute (an undo), and nothing else.
+pub async fn share(rds: &aws_sdk_rds::Client, snapshot: &str) -> Result<(), Error> {
+    rds.modify_db_snapshot_attribute()
+        .db_snapshot_identifier(snapshot)
+        .attribute_name(RESTORE)
+        .values_to_add("all")
         .send()
         .await
         .map(|_| ())
@@ -230,6 +250,41 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((describe.num_calls(), attrs.num_calls(), modify.num_calls()), (1, 1, 1));
+    }
+
+    #[test]
+    fn revert_adds_back_only_all_and_an_unchanged_snapshot_needs_nothing() {
+        let before = restore_shares(&[attr(&["all", "111122223333"])]);
+        let fixed = RdsPublicSnapshot::simulate(
+            &before,
+            &RdsPublicSnapshot::assess(&before, &Params {}, t()).plan.changes,
+        );
+        let undo = RdsPublicSnapshot::revert(&fixed, &before).unwrap();
+        assert_eq!(undo, vec![Change::AddPublic]);
+        assert_eq!(RdsPublicSnapshot::simulate(&fixed, &undo), before);
+        assert!(RdsPublicSnapshot::revert(&before, &before).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn apply_of_the_undo_sends_one_modify_adding_all_and_nothing_else() {
+        let expected = ModifyDbSnapshotAttributeInput::builder()
+            .db_snapshot_identifier("nightly-export")
+            .attribute_name("restore")
+            .values_to_add("all")
+            .build()
+            .unwrap();
+        let modify = mock!(aws_sdk_rds::Client::modify_db_snapshot_attribute)
+            .match_requests(move |r| *r == expected)
+            .then_output(|| ModifyDbSnapshotAttributeOutput::builder().build());
+        let mocks = MockResponseInterceptor::new()
+            .rule_mode(RuleMode::Sequential)
+            .with_rule(&modify);
+        let ctx = mock_ctx(mocks, RdsPublicSnapshot::READS, RdsPublicSnapshot::WRITES);
+        let fixed = restore_shares(&[attr(&["111122223333"])]);
+        RdsPublicSnapshot::apply(&ctx, "nightly-export", &fixed, &[Change::AddPublic])
+            .await
+            .unwrap();
+        assert_eq!(modify.num_calls(), 1);
     }
 
     #[tokio::test]
