@@ -308,6 +308,39 @@ impl Stack {
     /// A queue subscribed to the outcome topic for one execution's messages only (a filter
     /// policy on the `execution` attribute the Notify task sets).
     pub async fn outcome_inbox(&self, execution_name: &str) -> OutcomeInbox {
+        self.topic_inbox(json!({"execution": [execution_name]})).await
+    }
+
+    /// Collects the outcome topic's messages matching `filter` (an SNS filter policy on the
+    /// message attributes) under `key` from now on: read with [`Stack::watched`], removed with
+    /// [`Stack::unwatch`] or, when the test fails first, when the stack is dropped.
+    pub async fn watch_topic(&self, key: &str, filter: Value) {
+        let inbox = self.topic_inbox(filter).await;
+        let old = self.inboxes.lock().unwrap().insert(key.to_string(), inbox);
+        if let Some(old) = old {
+            old.close(self).await;
+        }
+    }
+
+    /// The messages the inbox `key` received within `seconds` (ending early once one arrived
+    /// and the queue is empty).
+    pub async fn watched(&self, key: &str, seconds: u64) -> Vec<OutcomeMessage> {
+        let inbox = self.inboxes.lock().unwrap().remove(key).expect("a watched topic");
+        let got = inbox.take(seconds).await;
+        self.inboxes.lock().unwrap().insert(key.to_string(), inbox);
+        got
+    }
+
+    /// Removes the inbox `key`.
+    pub async fn unwatch(&self, key: &str) {
+        let inbox = self.inboxes.lock().unwrap().remove(key);
+        if let Some(inbox) = inbox {
+            inbox.close(self).await;
+        }
+    }
+
+    /// A queue subscribed to the outcome topic for the messages matching `filter`.
+    async fn topic_inbox(&self, filter: Value) -> OutcomeInbox {
         let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         let queue = unique("outcomes");
         let url = sqs
@@ -326,7 +359,7 @@ impl Stack {
             .topic_arn(&self.info.outcome_topic_arn)
             .protocol("sqs")
             .endpoint(queue_arn)
-            .attributes("FilterPolicy", json!({"execution": [execution_name]}).to_string())
+            .attributes("FilterPolicy", filter.to_string())
             .return_subscription_arn(true)
             .send()
             .await

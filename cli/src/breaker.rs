@@ -1,5 +1,6 @@
 //! `auto-remediate breaker status | reset`: the blast-radius circuit breaker's counters in the
-//! state table (`ar_core::breaker`): auto changes per account and rule family in the last hour.
+//! state table (`ar_core::breaker`): auto changes and fixes that failed verification per account
+//! and rule family in the last hour.
 
 use ar_core::breaker::WindowCount;
 use ar_core::ledger::now_epoch;
@@ -18,19 +19,22 @@ pub async fn status(target: &Target) -> Result<Vec<WindowCount>, String> {
 /// The status as a table.
 pub fn table(rows: &[WindowCount]) -> String {
     if rows.is_empty() {
-        return "no auto changes counted in the last hour: every breaker is closed\n".into();
+        return "no auto changes or failed verifications counted in the last hour: every breaker is closed\n".into();
     }
     let mut out = format!(
-        "{:<14} {:<40} {:>7} {:>7}  {}\n",
-        "ACCOUNT", "FAMILY", "CHANGES", "LIMIT", "BREAKER"
+        "{:<14} {:<40} {:>7} {:>7} {:>7} {:>7}  {}\n",
+        "ACCOUNT", "FAMILY", "CHANGES", "LIMIT", "FAILED", "LIMIT", "BREAKER"
     );
+    let limit = |l: u64| if l == 0 { "-".to_string() } else { l.to_string() };
     for r in rows {
         out += &format!(
-            "{:<14} {:<40} {:>7} {:>7}  {}\n",
+            "{:<14} {:<40} {:>7} {:>7} {:>7} {:>7}  {}\n",
             r.account,
             r.family,
             r.count,
-            r.limit,
+            limit(r.limit),
+            r.verification_failures,
+            limit(r.verification_failure_limit),
             if r.open { "open (auto findings gated)" } else { "closed" }
         );
     }

@@ -98,8 +98,8 @@ enum Command {
         #[arg(long)]
         no_wait: bool,
     },
-    /// The blast-radius circuit breaker: `auto` changes per account and rule family within the
-    /// last hour (`status`), and clearing them to reopen it (`reset`).
+    /// The blast-radius circuit breaker: `auto` changes and fixes that failed verification per
+    /// account and rule family within the last hour (`status`), and clearing them to reopen it (`reset`).
     Breaker {
         #[command(subcommand)]
         action: BreakerAction,
@@ -110,14 +110,17 @@ enum Command {
 
 #[derive(Debug, Subcommand, PartialEq)]
 enum BreakerAction {
-    /// Each account and rule family with auto changes in the last hour: count, limit, open or closed.
+    /// Each account and rule family with auto changes or fixes that failed verification in the
+    /// last hour: both counts, their limits, open or closed.
     Status {
-        /// A JSON array of objects (account, family, count, limit, open) instead of the table.
+        /// A JSON array of objects (account, family, count, limit, verification_failures,
+        /// verification_failure_limit, open, open_until) instead of the table.
         #[arg(long)]
         json: bool,
     },
-    /// Clear the counted changes (of one account and/or family; all without filters), which
-    /// reopens the breaker: further `auto` findings run in `auto` again.
+    /// Clear the counted changes, failed verifications and trips (of one account and/or family;
+    /// all without filters), which reopens the breaker: further `auto` findings run in `auto`
+    /// again, and a later trip is notified again.
     Reset {
         /// Only this AWS account.
         #[arg(long)]

@@ -5,16 +5,28 @@
 //! with `AccountNotAllowed`; an unknown rule, a rule switched off, an excluded, missing or already
 //! compliant resource are skipped with the reason.
 
-use ar_core::breaker::{open_reason, Admission};
+use ar_core::breaker::{open_reason, trip_message, Admission, Trip, TRIPPED_METRIC};
 use ar_core::catalog::Mode;
 use ar_core::deps::Deps;
+use ar_core::finding::Finding;
+use ar_core::ledger::Ledger;
 use ar_core::rules::{self, Tags};
 use ar_core::state::{Classification, ClassifyInput, Decision, Outcome, RuleRef};
+use ar_core::topic;
 use ar_core::Error;
 
 /// The IAM actions this handler's own calls need, besides its rules' (reads the resource (never
-/// writes)): the state table's circuit-breaker counter (`ar_core::breaker`).
-pub const ACTIONS: &[&str] = &["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"];
+/// writes)): the state table's circuit-breaker counter and trip marker (`ar_core::breaker`), and
+/// the outcome topic (encrypted with the deployment's key), told once when a breaker trips.
+pub const ACTIONS: &[&str] = &[
+    "dynamodb:BatchGetItem",
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "sns:Publish",
+    "kms:GenerateDataKey",
+    "kms:Decrypt",
+];
 /// What this handler does with the rules' resources.
 pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::Read;
 
@@ -110,7 +122,7 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
     // The blast-radius circuit breaker: a finding's `auto` change is counted, or gated when its
     // account and family already had their hour's worth (an undo, started by an operator, is not).
     let breaker = match decision {
-        Decision::Auto if finding.undo.is_none() => breaker(deps, &finding.account_id, &spec.family).await?,
+        Decision::Auto if finding.undo.is_none() => breaker(deps, finding, &spec.family).await?,
         _ => None,
     };
     let decision = match &breaker {
@@ -155,33 +167,96 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
 
 /// Counts an `auto` change against the breaker of its account and family: `None` when it may go
 /// ahead (counted, or the breaker is off for the family), else the gate it goes to instead (the
-/// approval gate, or a dry run when no approver is configured) and the reason.
-async fn breaker(deps: &Deps, account: &str, family: &str) -> Result<Option<(Decision, String)>, Error> {
+/// approval gate, or a dry run when no approver is configured) and the reason. The refusal that
+/// opens the breaker tells the outcome topic, once ([`tripped`]).
+async fn breaker(deps: &Deps, finding: &Finding, family: &str) -> Result<Option<(Decision, String)>, Error> {
     let config = &deps.settings.config;
-    let Some(limit) = config.breaker.limit_for(family) else {
+    let limits = config.breaker.limits_for(family);
+    if limits.changes.is_none() && limits.failures.is_none() {
         return Ok(None);
-    };
+    }
+    let account = finding.account_id.as_str();
     let ledger = deps.ledger()?;
-    match ledger.take_auto_change(account, family, limit).await? {
+    match ledger.take_auto_change(account, family, limits).await? {
         Admission::Closed { count } => {
-            tracing::info!(
-                account,
-                family,
-                count,
-                limit,
-                "auto change counted by the circuit breaker"
-            );
+            if let Some(count) = count {
+                tracing::info!(
+                    account,
+                    family,
+                    count,
+                    limit = limits.changes,
+                    "auto change counted by the circuit breaker"
+                );
+            }
             Ok(None)
         }
-        Admission::Open { count } => {
+        Admission::Open(trip) => {
             let can_ask = !config.approval.approvers.is_empty() && config.approval.sender.is_some();
             let (gate, to) = match can_ask {
                 true => (Decision::Approve, "the approval gate"),
                 false => (Decision::DryRun, "a dry run (no approvers configured)"),
             };
-            let reason = open_reason(count, family, account, limit, to);
-            tracing::warn!(account, family, count, limit, "{reason}");
+            let reason = open_reason(&trip, family, account, to);
+            tracing::warn!(
+                account,
+                family,
+                cause = trip.cause.name(),
+                count = trip.count,
+                limit = trip.limit,
+                "{reason}"
+            );
+            if ledger.mark_tripped(account, family, &trip).await? {
+                tripped(deps, &ledger, finding, family, &trip, to).await?;
+            }
             Ok(Some((gate, reason)))
         }
     }
+}
+
+/// The breaker of `finding`'s account and `family` has just opened (this refusal's conditional
+/// write found no live trip): one log line, one `BreakerTripped` metric and one message on the
+/// outcome topic. A message SNS refuses takes the trip marker back, so the next refusal (or this
+/// Classify's retry, for a transient error) tells it instead.
+async fn tripped(
+    deps: &Deps,
+    ledger: &Ledger,
+    finding: &Finding,
+    family: &str,
+    trip: &Trip,
+    gate: &str,
+) -> Result<(), Error> {
+    let account = finding.account_id.as_str();
+    let first = format!("{} {}", finding.rule_id, finding.resource);
+    let (subject, body, attributes) = trip_message(trip, account, family, gate, &first);
+    let message = topic::Message {
+        subject,
+        body,
+        attributes,
+    };
+    let sent = topic::publish(deps, &message).await;
+    if let Err(e) = &sent {
+        if let Err(undo) = ledger.unmark_tripped(account, family, trip).await {
+            tracing::warn!(error = undo.name(), message = %undo, "circuit breaker trip marker not taken back");
+        }
+        if e.is_retryable() {
+            return Err(sent.unwrap_err());
+        }
+    }
+    tracing::warn!(
+        account,
+        family,
+        cause = trip.cause.name(),
+        count = trip.count,
+        limit = trip.limit,
+        until = trip.until,
+        notified = matches!(sent, Ok(Ok(_))),
+        "circuit breaker tripped"
+    );
+    ar_core::metrics::event(TRIPPED_METRIC, &[("Family", family), ("Cause", trip.cause.name())]);
+    match sent {
+        Ok(Ok(_)) => {}
+        Ok(Err(why)) => tracing::warn!(account, family, why, "circuit breaker trip not notified"),
+        Err(e) => tracing::warn!(account, family, error = e.name(), message = %e, "circuit breaker trip not notified"),
+    }
+    Ok(())
 }

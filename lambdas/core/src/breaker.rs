@@ -1,22 +1,28 @@
 //! The blast-radius circuit breaker: at most N `auto` changes per AWS account and rule family
-//! in a rolling hour; past it, Classify sends further `auto` findings of that account and family
-//! to the approval gate (or to a dry run when no approver is configured), saying why.
+//! in a rolling hour, and at most M fixes that failed verification; past either, Classify sends
+//! further `auto` findings of that account and family to the approval gate (or to a dry run when
+//! no approver is configured), saying why, and one notification tells the outcome topic.
 //!
 //! **Counted**: a finding Classify decides `auto` (not an undo run: an undo is started by an
 //! operator, one run per command, under `undo.mode`). Counting where the decision is made is
 //! what lets the decision change: Remediate cannot route back to the gate. A counted run that
 //! later changes nothing (the resource busy, already compliant by the time of the fresh read)
 //! still used its slot: the breaker errs towards asking a person, never towards more changes.
+//! Verify counts a fix that did not hold (the rule still fails once the family's settle time is
+//! over), whatever its gate (an undo excepted), as that run's execution name in the minute's
+//! set `failed_runs`: a set, so a Verify retried within the minute counts once.
 //!
 //! **Rolling hour**: one item per account, family and UTC minute
 //! (`breaker#<account>#<family>#<minute>`, `minute` = epoch seconds / 60) counts the changes
-//! decided in that minute. The window is the current minute and the 59 before it: a change
-//! leaves the window between 59 and 60 minutes after it was counted. A decision
+//! decided in that minute (`n`) and the fixes that failed verification (`failed_runs`). The
+//! window is the current minute and the 59 before it: a change leaves the window between 59 and
+//! 60 minutes after it was counted. A decision
 //! 1. seals the minute just ended (`SET sealed = true`, returning its count): from then on that
 //!    item refuses increments, so a write computed in that minute but still waiting (a burst
 //!    queues on the item) cannot land after the count was read; it is retried in the new minute;
-//! 2. reads the 58 older minutes (one consistent BatchGetItem; they were sealed long ago, and no
-//!    Classify outlives a minute);
+//! 2. reads the 58 older minutes and the current one (one consistent BatchGetItem; the older
+//!    ones were sealed long ago, and no Classify outlives a minute); verification failures at
+//!    their limit open the breaker here;
 //! 3. adds 1 to the current minute's item with `ADD n :one` under
 //!    `attribute_not_exists(sealed) AND (attribute_not_exists(n) OR n < :room)`, `room` being the
 //!    limit less the closed minutes' sum.
@@ -26,12 +32,22 @@
 //! concurrent Classify invocations never take more than the limit in any window.
 //! Each item expires by TTL an hour after its minute closes.
 //!
+//! **Tripped**: a finding refused writes `breaker#<account>#<family>#tripped` with `until`, the
+//! time the window clears (the counts it saw, less the oldest minutes, fall below the limit),
+//! under `attribute_not_exists(until) OR until < :until`, asking for the old value: the write
+//! that finds no `until`, or one already past, opened the breaker, and only its Classify
+//! notifies. Every other refusal of the same episode finds a live `until` (the conditional
+//! write fails, or only pushes `until` later when more failures came in), so a burst of refusals
+//! and any redelivery give one notification; once `until` has passed the breaker had closed,
+//! and the next refusal is a new trip.
+//!
 //! **Reset**: `auto-remediate breaker reset [--account A] [--family F]` deletes the matching
-//! minute items, which reopens the breaker at once; `breaker status` sums them.
+//! minute items and trip markers, which reopens the breaker at once (a later trip notifies
+//! again); `breaker status` sums them.
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 
 use crate::error::Error;
 use crate::ledger::{conditional, get_n, get_s, n, s, Ledger};
@@ -42,6 +58,10 @@ pub const BUCKET_SECONDS: u64 = 60;
 pub const WINDOW_BUCKETS: u64 = 60;
 /// The item prefix in the state table.
 pub const PREFIX: &str = "breaker#";
+/// The EMF metric counting each trip (dimensions `Family`, `Family`+`Cause`).
+pub const TRIPPED_METRIC: &str = "BreakerTripped";
+/// The message attribute `event` of a trip notification on the outcome topic.
+pub const TRIPPED_EVENT: &str = "BreakerTripped";
 
 /// The bucket (minute) a time falls in.
 pub fn bucket_of(now: u64) -> u64 {
@@ -70,18 +90,94 @@ pub fn bucket_key(account: &str, family: &str, bucket: u64) -> String {
     format!("{PREFIX}{account}#{family}#{bucket}")
 }
 
+/// The state-table key of an account and family's trip marker.
+pub fn trip_key(account: &str, family: &str) -> String {
+    format!("{PREFIX}{account}#{family}#tripped")
+}
+
 /// When a bucket's item may go: an hour after its minute closes.
 fn bucket_expiry(bucket: u64) -> u64 {
     (bucket + 1) * BUCKET_SECONDS + WINDOW_BUCKETS * BUCKET_SECONDS
 }
 
+/// When a window holding `counts` (bucket, count; the current bucket `current` included) stops
+/// holding `limit` or more, nothing more being counted: the moment the bucket whose leaving
+/// brings the sum under the limit leaves. A window already under it clears with the current minute.
+pub fn clears_at(counts: &BTreeMap<u64, u64>, limit: u64, current: u64) -> u64 {
+    let mut left: u64 = counts.values().sum();
+    if left >= limit {
+        for (bucket, count) in counts {
+            left -= count;
+            if left < limit {
+                return (bucket + WINDOW_BUCKETS) * BUCKET_SECONDS;
+            }
+        }
+    }
+    (current + 1) * BUCKET_SECONDS
+}
+
+/// The limits in force for one account and family (`None`: that part of the breaker is off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `auto` changes per hour.
+    pub changes: Option<u64>,
+    /// Fixes that failed verification per hour.
+    pub failures: Option<u64>,
+}
+
+/// Why a breaker is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The hour's `auto` changes reached `breaker.max_auto_changes_per_hour` (or the family's).
+    AutoChanges,
+    /// The hour's fixes that failed verification reached `breaker.max_verification_failures_per_hour`.
+    VerificationFailures,
+}
+
+impl Cause {
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::AutoChanges => "AutoChanges",
+            Cause::VerificationFailures => "VerificationFailures",
+        }
+    }
+
+    /// The config key whose limit was reached.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            Cause::AutoChanges => "breaker.max_auto_changes_per_hour",
+            Cause::VerificationFailures => "breaker.max_verification_failures_per_hour",
+        }
+    }
+
+    /// `count` of them, in words.
+    fn counted(self, count: u64) -> String {
+        match self {
+            Cause::AutoChanges => format!("{count} auto changes"),
+            Cause::VerificationFailures => format!("{count} fixes failed verification"),
+        }
+    }
+}
+
+/// An open breaker, as one refusal saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trip {
+    pub cause: Cause,
+    /// What was counted within the hour (changes, or failed fixes).
+    pub count: u64,
+    pub limit: u64,
+    /// When the window clears (epoch seconds) unless more is counted.
+    pub until: u64,
+}
+
 /// A decision of the breaker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
-    /// The change is counted: `count` in the window, this one included.
-    Closed { count: u64 },
-    /// The breaker is open: `count` auto changes already in the window.
-    Open { count: u64 },
+    /// The change may go: counted (`count` in the window, this one included), or not counted
+    /// when the change limit is off for the family (`None`).
+    Closed { count: Option<u64> },
+    /// The breaker is open.
+    Open(Trip),
 }
 
 /// What the window holds for one account and family.
@@ -91,44 +187,174 @@ pub struct WindowCount {
     pub family: String,
     /// Auto changes counted within the last hour.
     pub count: u64,
-    /// The limit in force when the latest of them was counted.
+    /// The change limit in force when the latest of them was counted (0: none counted).
     pub limit: u64,
+    /// Fixes that failed verification within the last hour.
+    pub verification_failures: u64,
+    /// The failure limit in force when the latest of them was counted (0: none counted).
+    pub verification_failure_limit: u64,
     /// Whether further `auto` findings are gated now.
     pub open: bool,
+    /// Until when the latest trip holds it open (epoch seconds), unless more is counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_until: Option<u64>,
 }
 
 /// The reason a gated run records.
-pub fn open_reason(count: u64, family: &str, account: &str, limit: u64, gate: &str) -> String {
+pub fn open_reason(trip: &Trip, family: &str, account: &str, gate: &str) -> String {
+    let what = match trip.cause {
+        Cause::AutoChanges => format!("{} auto changes for family {family} in account {account}", trip.count),
+        Cause::VerificationFailures => format!(
+            "{} fixes for family {family} in account {account} failed verification",
+            trip.count
+        ),
+    };
     format!(
-        "circuit breaker open: {count} auto changes for family {family} in account {account} within the last hour \
-         (limit {limit}); sent to {gate} until the window clears or `auto-remediate breaker reset` reopens it"
+        "circuit breaker open: {what} within the last hour (limit {}); sent to {gate} until the window clears \
+         or `auto-remediate breaker reset` reopens it",
+        trip.limit
     )
 }
 
+/// The trip notification: (subject, body, message attributes). `first` names the finding that
+/// found it open (rule and resource).
+pub fn trip_message(
+    trip: &Trip,
+    account: &str,
+    family: &str,
+    gate: &str,
+    first: &str,
+) -> (String, String, Vec<(&'static str, String)>) {
+    let subject = format!("{TRIPPED_EVENT}: {family} in {account}");
+    let clears = aws_smithy_types::DateTime::from_secs(trip.until as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| trip.until.to_string());
+    let lines = [
+        format!("{TRIPPED_EVENT} The circuit breaker opened: `auto` findings of this family in this account now wait for a person."),
+        String::new(),
+        format!("{:<12}{account}", "Account:"),
+        format!("{:<12}{family}", "Family:"),
+        format!(
+            "{:<12}{} within the last hour, limit {} ({})",
+            "Why:",
+            trip.cause.counted(trip.count),
+            trip.limit,
+            trip.cause.config_key()
+        ),
+        format!(
+            "{:<12}a rolling hour, counted per minute; it clears at {clears} unless more are counted",
+            "Window:"
+        ),
+        format!(
+            "{:<12}`auto` findings of {family} in {account} go to {gate}; other modes and families are unchanged",
+            "Findings:"
+        ),
+        format!("{:<12}{first}", "First held:"),
+        String::new(),
+        format!("{:<12}auto-remediate breaker status", "Status:"),
+        format!("{:<12}auto-remediate breaker reset --account {account} --family {family}", "Reset:"),
+    ];
+    let attributes = vec![
+        ("event", TRIPPED_EVENT.to_string()),
+        ("cause", trip.cause.name().to_string()),
+        ("account_id", account.to_string()),
+        ("family", family.to_string()),
+    ];
+    (subject, lines.join("\n") + "\n", attributes)
+}
+
+/// What one minute's item holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Bucket {
+    changes: u64,
+    failures: u64,
+}
+
+impl Bucket {
+    fn of(item: &HashMap<String, AttributeValue>) -> Bucket {
+        Bucket {
+            changes: get_n(item, "n").unwrap_or(0),
+            failures: item
+                .get("failed_runs")
+                .and_then(|v| v.as_ss().ok())
+                .map_or(0, |set| set.len() as u64),
+        }
+    }
+}
+
+/// One breaker item of the state table: a minute's bucket or a trip marker.
+#[derive(Debug, Clone)]
+struct Item {
+    pk: String,
+    account: String,
+    family: String,
+    /// The minute, for a bucket; `None` for a trip marker.
+    bucket: Option<u64>,
+    counts: Bucket,
+    limit: Option<u64>,
+    failure_limit: Option<u64>,
+    /// A trip marker's `until`.
+    until: Option<u64>,
+}
+
 impl Ledger {
-    /// Counts one `auto` change for `account` and `family` if the window has room under `limit`.
-    pub async fn take_auto_change(&self, account: &str, family: &str, limit: u64) -> Result<Admission, Error> {
+    /// Counts one `auto` change for `account` and `family` if the breaker is closed: the fixes
+    /// that failed verification within the hour are under `limits.failures` and the window has
+    /// room under `limits.changes`.
+    pub async fn take_auto_change(&self, account: &str, family: &str, limits: Limits) -> Result<Admission, Error> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let current = bucket_of(crate::ledger::now_epoch());
-            // Seal the minute just ended: a write still in flight for it is refused (and retried
-            // in the current minute), so the count read here is that minute's last.
-            let previous = self.seal(account, family, current - 1, limit).await?;
-            let older = self
-                .bucket_counts(
-                    account,
-                    family,
-                    closed_buckets(current * BUCKET_SECONDS).filter(|b| *b + 1 != current),
-                )
-                .await?;
-            let closed = previous + older.values().sum::<u64>();
+            let closed = closed_buckets(current * BUCKET_SECONDS);
+            let mut window = match limits.changes {
+                // Seal the minute just ended: a write still in flight for it is refused (and
+                // retried in the current minute), so the count read here is that minute's last.
+                Some(limit) => {
+                    let previous = self.seal(account, family, current - 1, limit).await?;
+                    let mut w = self
+                        .buckets(
+                            account,
+                            family,
+                            closed.filter(|b| *b + 1 != current).chain(std::iter::once(current)),
+                        )
+                        .await?;
+                    w.insert(current - 1, previous);
+                    w
+                }
+                None => {
+                    self.buckets(account, family, closed.chain(std::iter::once(current)))
+                        .await?
+                }
+            };
+            if let Some(limit) = limits.failures {
+                let failures: BTreeMap<u64, u64> = window.iter().map(|(b, c)| (*b, c.failures)).collect();
+                let count = failures.values().sum::<u64>();
+                if count >= limit {
+                    return Ok(Admission::Open(Trip {
+                        cause: Cause::VerificationFailures,
+                        count,
+                        limit,
+                        until: clears_at(&failures, limit, current),
+                    }));
+                }
+            }
+            let Some(limit) = limits.changes else {
+                return Ok(Admission::Closed { count: None });
+            };
+            let closed: u64 = window.range(..current).map(|(_, c)| c.changes).sum();
             let room = room(limit, closed);
+            let open = |window: &BTreeMap<u64, Bucket>| {
+                let changes: BTreeMap<u64, u64> = window.iter().map(|(b, c)| (*b, c.changes)).collect();
+                Admission::Open(Trip {
+                    cause: Cause::AutoChanges,
+                    count: changes.values().sum(),
+                    limit,
+                    until: clears_at(&changes, limit, current),
+                })
+            };
             if room == 0 {
-                let now = self.bucket_counts(account, family, std::iter::once(current)).await?;
-                return Ok(Admission::Open {
-                    count: closed + now.values().sum::<u64>(),
-                });
+                return Ok(open(&window));
             }
             let result = self
                 .client
@@ -148,7 +374,7 @@ impl Ledger {
                 .expression_attribute_values(":f", s(family))
                 .expression_attribute_values(":b", n(current))
                 .expression_attribute_values(":l", n(limit))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+                .return_values(ReturnValue::UpdatedNew)
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e));
@@ -162,7 +388,7 @@ impl Ledger {
             };
             if conditional(result)? {
                 return Ok(Admission::Closed {
-                    count: closed + taken.unwrap_or(1),
+                    count: Some(closed + taken.unwrap_or(1)),
                 });
             }
             // Refused: the minute ended (and was sealed) while this write waited, or the
@@ -170,12 +396,107 @@ impl Ledger {
             if bucket_of(crate::ledger::now_epoch()) != current && attempt < 3 {
                 continue;
             }
-            return Ok(Admission::Open { count: closed + room });
+            let now = window.entry(current).or_default();
+            now.changes = now.changes.max(room);
+            return Ok(open(&window));
         }
     }
 
-    /// Seals a closed minute's bucket against late writes; its final count.
-    async fn seal(&self, account: &str, family: &str, bucket: u64, limit: u64) -> Result<u64, Error> {
+    /// Marks the breaker of `account` and `family` tripped until `trip.until`: `true` when this
+    /// call opened it (no trip marker, or one whose `until` had passed), which only one of any
+    /// number of concurrent refusals sees; a later `until` only extends the marker.
+    pub async fn mark_tripped(&self, account: &str, family: &str, trip: &Trip) -> Result<bool, Error> {
+        let now = crate::ledger::now_epoch();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(trip_key(account, family)))
+            .update_expression(
+                "SET #u = :until, expires_at = :exp, #a = :a, #f = :f, #k = :k, #c = :c, #n = :n, #l = :l",
+            )
+            .condition_expression("attribute_not_exists(#u) OR #u < :until")
+            .expression_attribute_names("#u", "until")
+            .expression_attribute_names("#a", "account_id")
+            .expression_attribute_names("#f", "family")
+            .expression_attribute_names("#k", "kind")
+            .expression_attribute_names("#c", "cause")
+            .expression_attribute_names("#n", "count")
+            .expression_attribute_names("#l", "limit")
+            .expression_attribute_values(":until", n(trip.until))
+            .expression_attribute_values(":exp", n(trip.until + WINDOW_BUCKETS * BUCKET_SECONDS))
+            .expression_attribute_values(":a", s(account))
+            .expression_attribute_values(":f", s(family))
+            .expression_attribute_values(":k", s("tripped"))
+            .expression_attribute_values(":c", s(trip.cause.name()))
+            .expression_attribute_values(":n", n(trip.count))
+            .expression_attribute_values(":l", n(trip.limit))
+            .return_values(ReturnValue::UpdatedOld)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e));
+        let old_until = match &result {
+            Ok(out) => out
+                .attributes()
+                .and_then(|a| a.get("until"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<u64>().ok()),
+            Err(_) => None,
+        };
+        Ok(conditional(result)? && old_until.is_none_or(|u| u <= now))
+    }
+
+    /// Takes back a trip marker this call wrote (its notification could not be sent), so that
+    /// the next refusal notifies; a marker another refusal has since extended is left.
+    pub async fn unmark_tripped(&self, account: &str, family: &str, trip: &Trip) -> Result<(), Error> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(trip_key(account, family)))
+            .condition_expression("#u = :until")
+            .expression_attribute_names("#u", "until")
+            .expression_attribute_values(":until", n(trip.until))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("dynamodb:DeleteItem", e));
+        conditional(result).map(|_| ())
+    }
+
+    /// Counts a fix of `execution` that did not hold (Verify found the rule still failing) in
+    /// the current minute; `limit` is the failure limit in force. Counting one execution twice
+    /// within a minute counts it once (a string set).
+    pub async fn record_verification_failure(
+        &self,
+        account: &str,
+        family: &str,
+        execution: &str,
+        limit: u64,
+    ) -> Result<(), Error> {
+        let current = bucket_of(crate::ledger::now_epoch());
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(bucket_key(account, family, current)))
+            .update_expression("ADD failed_runs :run SET expires_at = :exp, #a = :a, #f = :f, #b = :b, #fl = :fl")
+            .expression_attribute_names("#a", "account_id")
+            .expression_attribute_names("#f", "family")
+            .expression_attribute_names("#b", "bucket")
+            .expression_attribute_names("#fl", "failure_limit")
+            .expression_attribute_values(":run", AttributeValue::Ss(vec![execution.to_string()]))
+            .expression_attribute_values(":exp", n(bucket_expiry(current)))
+            .expression_attribute_values(":a", s(account))
+            .expression_attribute_values(":f", s(family))
+            .expression_attribute_values(":b", n(current))
+            .expression_attribute_values(":fl", n(limit))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// Seals a closed minute's bucket against late writes; what it finally holds.
+    async fn seal(&self, account: &str, family: &str, bucket: u64, limit: u64) -> Result<Bucket, Error> {
         let out = self
             .client
             .update_item()
@@ -194,25 +515,20 @@ impl Ledger {
             .expression_attribute_values(":f", s(family))
             .expression_attribute_values(":b", n(bucket))
             .expression_attribute_values(":l", n(limit))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .return_values(ReturnValue::AllNew)
             .send()
             .await
             .map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e))?;
-        Ok(out
-            .attributes()
-            .and_then(|a| a.get("n"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0))
+        Ok(out.attributes().map(Bucket::of).unwrap_or_default())
     }
 
-    /// The counts of some buckets of one account and family (absent buckets: none counted).
-    async fn bucket_counts(
+    /// What some buckets of one account and family hold (absent buckets: nothing counted).
+    async fn buckets(
         &self,
         account: &str,
         family: &str,
         buckets: impl Iterator<Item = u64>,
-    ) -> Result<BTreeMap<u64, u64>, Error> {
+    ) -> Result<BTreeMap<u64, Bucket>, Error> {
         let by_key: HashMap<String, u64> = buckets.map(|b| (bucket_key(account, family, b), b)).collect();
         let mut pending: Vec<HashMap<String, AttributeValue>> = by_key
             .keys()
@@ -232,7 +548,7 @@ impl Ledger {
             let keys = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
                 .consistent_read(true)
-                .projection_expression("pk, n")
+                .projection_expression("pk, n, failed_runs")
                 .build()
                 .map_err(|e| Error::InvalidInput(e.to_string()))?;
             let got = self
@@ -245,7 +561,7 @@ impl Ledger {
             for item in got.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
                 let pk = get_s(item, "pk")?;
                 if let Some(b) = by_key.get(&pk) {
-                    out.insert(*b, get_n(item, "n").unwrap_or(0));
+                    out.insert(*b, Bucket::of(item));
                 }
             }
             if let Some(left) = got.unprocessed_keys().and_then(|u| u.get(&self.table)) {
@@ -256,8 +572,8 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Every breaker bucket item: (pk, account, family, bucket, n, limit).
-    async fn breaker_items(&self) -> Result<Vec<(String, String, String, u64, u64, u64)>, Error> {
+    /// Every breaker item: the minutes' buckets and the trip markers.
+    async fn breaker_items(&self) -> Result<Vec<Item>, Error> {
         let mut pages = self
             .client
             .scan()
@@ -271,64 +587,106 @@ impl Ledger {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| Error::from_sdk("dynamodb:Scan", e))?;
             for item in page.items() {
-                out.push((
-                    get_s(item, "pk")?,
-                    get_s(item, "account_id")?,
-                    get_s(item, "family")?,
-                    get_n(item, "bucket")?,
-                    get_n(item, "n").unwrap_or(0),
-                    get_n(item, "limit").unwrap_or(0),
-                ));
+                let until = get_n(item, "until").ok();
+                out.push(Item {
+                    pk: get_s(item, "pk")?,
+                    account: get_s(item, "account_id")?,
+                    family: get_s(item, "family")?,
+                    bucket: match until {
+                        Some(_) => None,
+                        None => Some(get_n(item, "bucket")?),
+                    },
+                    counts: Bucket::of(item),
+                    limit: get_n(item, "limit").ok(),
+                    failure_limit: get_n(item, "failure_limit").ok(),
+                    until,
+                });
             }
         }
         Ok(out)
     }
 
-    /// The auto changes counted within the last hour, per account and family.
+    /// The auto changes and failed fixes counted within the last hour, per account and family.
     pub async fn breaker_status(&self, now: u64) -> Result<Vec<WindowCount>, Error> {
-        let mut by: BTreeMap<(String, String), (u64, u64, u64)> = BTreeMap::new();
-        for (_, account, family, bucket, count, limit) in self.breaker_items().await? {
-            if !in_window(bucket, now) {
-                continue;
-            }
-            let e = by.entry((account, family)).or_insert((0, 0, 0));
-            e.0 += count;
-            if bucket >= e.2 {
-                e.1 = limit;
-                e.2 = bucket;
-            }
-        }
-        Ok(by
-            .into_iter()
-            .map(|((account, family), (count, limit, _))| WindowCount {
-                open: count >= limit,
-                account,
-                family,
-                count,
-                limit,
-            })
-            .collect())
+        Ok(window_counts(self.breaker_items().await?, now))
     }
 
-    /// Deletes the counted changes of the matching accounts and families (all when `None`),
-    /// which reopens their breaker; returns how many (account, family) windows were cleared.
+    /// Deletes the counted changes, failed fixes and trip markers of the matching accounts and
+    /// families (all when `None`), which reopens their breaker; returns how many (account,
+    /// family) windows were cleared.
     pub async fn breaker_reset(&self, account: Option<&str>, family: Option<&str>) -> Result<usize, Error> {
         let mut cleared = std::collections::BTreeSet::new();
-        for (pk, a, f, _, _, _) in self.breaker_items().await? {
-            if account.is_some_and(|x| x != a) || family.is_some_and(|x| x != f) {
+        for item in self.breaker_items().await? {
+            if account.is_some_and(|x| x != item.account) || family.is_some_and(|x| x != item.family) {
                 continue;
             }
             self.client
                 .delete_item()
                 .table_name(&self.table)
-                .key("pk", s(pk))
+                .key("pk", s(item.pk))
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("dynamodb:DeleteItem", e))?;
-            cleared.insert((a, f));
+            cleared.insert((item.account, item.family));
         }
         Ok(cleared.len())
     }
+}
+
+/// Sums the items in the window at `now` per account and family.
+fn window_counts(items: Vec<Item>, now: u64) -> Vec<WindowCount> {
+    #[derive(Default)]
+    struct Acc {
+        counts: Bucket,
+        limit: Option<(u64, u64)>,
+        failure_limit: Option<(u64, u64)>,
+        until: Option<u64>,
+    }
+    let latest = |slot: &mut Option<(u64, u64)>, bucket: u64, value: Option<u64>| {
+        if let Some(v) = value {
+            if slot.is_none_or(|(b, _)| bucket >= b) {
+                *slot = Some((bucket, v));
+            }
+        }
+    };
+    let mut by: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    for item in items {
+        match item.bucket {
+            Some(bucket) if in_window(bucket, now) => {
+                let e = by.entry((item.account, item.family)).or_default();
+                e.counts.changes += item.counts.changes;
+                e.counts.failures += item.counts.failures;
+                latest(&mut e.limit, bucket, item.limit.filter(|_| item.counts.changes > 0));
+                latest(
+                    &mut e.failure_limit,
+                    bucket,
+                    item.failure_limit.filter(|_| item.counts.failures > 0),
+                );
+            }
+            None if item.until.is_some_and(|u| u > now) => {
+                by.entry((item.account, item.family)).or_default().until = item.until;
+            }
+            _ => {}
+        }
+    }
+    by.into_iter()
+        .map(|((account, family), a)| {
+            let limit = a.limit.map_or(0, |(_, l)| l);
+            let failure_limit = a.failure_limit.map_or(0, |(_, l)| l);
+            WindowCount {
+                open: a.until.is_some()
+                    || (limit > 0 && a.counts.changes >= limit)
+                    || (failure_limit > 0 && a.counts.failures >= failure_limit),
+                account,
+                family,
+                count: a.counts.changes,
+                limit,
+                verification_failures: a.counts.failures,
+                verification_failure_limit: failure_limit,
+                open_until: a.until,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -369,14 +727,162 @@ mod tests {
         );
         assert_eq!(bucket_expiry(42), 43 * 60 + 3600);
         assert!(!in_window(42, bucket_expiry(42)));
+        assert_eq!(
+            trip_key("123456789012", "s3-acl"),
+            "breaker#123456789012#s3-acl#tripped"
+        );
+        assert!(
+            trip_key("1", "f").starts_with(PREFIX),
+            "reset and status find the trip marker"
+        );
     }
 
     #[test]
-    fn the_reason_names_the_count_family_account_and_the_way_out() {
-        let r = open_reason(20, "s3-acl", "123456789012", 20, "the approval gate");
+    fn a_window_clears_when_the_minute_that_brings_it_under_the_limit_leaves() {
+        // 20 changes: 5 in minute 100, 10 in 110, 5 in 120 (current 130), limit 20.
+        let counts = BTreeMap::from([(100, 5), (110, 10), (120, 5), (130, 0)]);
+        assert_eq!(
+            clears_at(&counts, 20, 130),
+            160 * 60,
+            "minute 100 leaves at the start of 160"
+        );
+        // Limit 10: 20 → 15 (100 leaves) → 5 (110 leaves, at 170).
+        assert_eq!(clears_at(&counts, 10, 130), 170 * 60);
+        // Limit 1: every change must leave.
+        assert_eq!(clears_at(&counts, 1, 130), 180 * 60);
+        // Already under the limit (a refusal racing a reset): the end of the current minute.
+        assert_eq!(clears_at(&counts, 21, 130), 131 * 60);
+        assert_eq!(clears_at(&BTreeMap::new(), 5, 130), 131 * 60);
+        // Always later than any time in the current minute, so a trip is never born expired.
+        for limit in 1..=25 {
+            assert!(clears_at(&counts, limit, 130) > 130 * 60 + 59, "limit {limit}");
+        }
+    }
+
+    #[test]
+    fn the_reason_names_the_cause_count_family_account_and_the_way_out() {
+        let trip = Trip {
+            cause: Cause::AutoChanges,
+            count: 20,
+            limit: 20,
+            until: 0,
+        };
+        let r = open_reason(&trip, "s3-acl", "123456789012", "the approval gate");
         assert!(r.starts_with(
-            "circuit breaker open: 20 auto changes for family s3-acl in account 123456789012 within the last hour"
-        ));
+            "circuit breaker open: 20 auto changes for family s3-acl in account 123456789012 within the last hour (limit 20); sent to the approval gate"
+        ), "{r}");
         assert!(r.contains("breaker reset"));
+        let trip = Trip {
+            cause: Cause::VerificationFailures,
+            count: 3,
+            limit: 3,
+            until: 0,
+        };
+        let r = open_reason(
+            &trip,
+            "s3-versioning",
+            "123456789012",
+            "a dry run (no approvers configured)",
+        );
+        assert!(r.starts_with(
+            "circuit breaker open: 3 fixes for family s3-versioning in account 123456789012 failed verification within the last hour (limit 3); sent to a dry run"
+        ), "{r}");
+    }
+
+    #[test]
+    fn the_trip_message_says_why_where_findings_go_and_how_to_reset() {
+        let trip = Trip {
+            cause: Cause::VerificationFailures,
+            count: 5,
+            limit: 5,
+            until: 1_767_225_600, // 2026-01-01T00:00:00Z
+        };
+        let (subject, body, attributes) = trip_message(
+            &trip,
+            "123456789012",
+            "s3-versioning",
+            "the approval gate",
+            "S3-012 my-bucket",
+        );
+        assert_eq!(subject, "BreakerTripped: s3-versioning in 123456789012");
+        for want in [
+            "Account:    123456789012\n",
+            "Family:     s3-versioning\n",
+            "Why:        5 fixes failed verification within the last hour, limit 5 (breaker.max_verification_failures_per_hour)\n",
+            "it clears at 2026-01-01T00:00:00Z unless more are counted",
+            "go to the approval gate",
+            "First held: S3-012 my-bucket\n",
+            "Reset:      auto-remediate breaker reset --account 123456789012 --family s3-versioning\n",
+        ] {
+            assert!(body.contains(want), "{want:?} not in\n{body}");
+        }
+        assert!(attributes.contains(&("event", "BreakerTripped".into())));
+        assert!(attributes.contains(&("cause", "VerificationFailures".into())));
+        assert!(attributes.contains(&("family", "s3-versioning".into())));
+        assert!(
+            !attributes.iter().any(|(k, _)| *k == "execution"),
+            "not one run's notification: a subscription filtering on `execution` does not get it"
+        );
+        let trip = Trip {
+            cause: Cause::AutoChanges,
+            ..trip
+        };
+        let (_, body, _) = trip_message(&trip, "1", "f", "g", "r");
+        assert!(body.contains("5 auto changes within the last hour, limit 5 (breaker.max_auto_changes_per_hour)"));
+    }
+
+    fn bucket(family: &str, minute: u64, changes: u64, failures: u64, limit: Option<u64>, fl: Option<u64>) -> Item {
+        Item {
+            pk: bucket_key("1", family, minute),
+            account: "1".into(),
+            family: family.into(),
+            bucket: Some(minute),
+            counts: Bucket { changes, failures },
+            limit,
+            failure_limit: fl,
+            until: None,
+        }
+    }
+
+    #[test]
+    fn status_sums_both_counts_in_the_window_and_says_open_for_either_limit_or_a_live_trip() {
+        let now = 200 * 60 + 5;
+        let items = vec![
+            bucket("a", 139, 9, 0, Some(20), None), // left the window
+            bucket("a", 150, 12, 1, Some(20), Some(5)),
+            bucket("a", 199, 8, 0, Some(20), None),
+            bucket("a", 200, 0, 0, Some(99), None), // sealed empty: its limit says nothing
+            bucket("b", 190, 1, 2, Some(20), Some(3)),
+            bucket("b", 200, 0, 1, None, Some(3)), // a failure only: no change limit from it
+            bucket("c", 180, 0, 1, None, Some(3)),
+            Item {
+                until: Some(now + 60),
+                bucket: None,
+                ..bucket("c", 0, 0, 0, None, None)
+            },
+            Item {
+                until: Some(now - 1),
+                bucket: None,
+                ..bucket("d", 0, 0, 0, None, None)
+            },
+        ];
+        let rows = window_counts(items, now);
+        let row = |f: &str| rows.iter().find(|r| r.family == f).cloned();
+        let a = row("a").unwrap();
+        assert_eq!(
+            (a.count, a.limit, a.verification_failures, a.verification_failure_limit),
+            (20, 20, 1, 5)
+        );
+        assert!(a.open, "20 changes of 20");
+        let b = row("b").unwrap();
+        assert_eq!(
+            (b.count, b.limit, b.verification_failures, b.verification_failure_limit),
+            (1, 20, 3, 3)
+        );
+        assert!(b.open, "3 failed fixes of 3");
+        let c = row("c").unwrap();
+        assert_eq!((c.count, c.verification_failures, c.open_until), (0, 1, Some(now + 60)));
+        assert!(c.open, "a live trip marker");
+        assert!(row("d").is_none(), "an expired trip marker alone is no window");
     }
 }

@@ -143,10 +143,19 @@ pub struct BreakerConfig {
     /// A family's own limit over the one above (`{"s3-acl": 200}`; `0` turns it off for that family).
     #[serde(default)]
     pub families: BTreeMap<String, u64>,
+    /// Once this many fixes per AWS account and rule family within the last hour failed
+    /// verification (the rule still failing after Remediate), the breaker opens for that account
+    /// and family as if the change limit were reached. Default 5; `0` turns this part off.
+    #[serde(default = "default_max_verification_failures_per_hour")]
+    pub max_verification_failures_per_hour: u64,
 }
 
 fn default_max_auto_changes_per_hour() -> u64 {
     50
+}
+
+fn default_max_verification_failures_per_hour() -> u64 {
+    5
 }
 
 impl Default for BreakerConfig {
@@ -154,6 +163,7 @@ impl Default for BreakerConfig {
         BreakerConfig {
             max_auto_changes_per_hour: default_max_auto_changes_per_hour(),
             families: BTreeMap::new(),
+            max_verification_failures_per_hour: default_max_verification_failures_per_hour(),
         }
     }
 }
@@ -167,6 +177,19 @@ impl BreakerConfig {
             .copied()
             .unwrap_or(self.max_auto_changes_per_hour);
         (limit > 0).then_some(limit)
+    }
+
+    /// The hourly limit of fixes that failed verification, `None` when that part is off.
+    pub fn failure_limit(&self) -> Option<u64> {
+        (self.max_verification_failures_per_hour > 0).then_some(self.max_verification_failures_per_hour)
+    }
+
+    /// Both limits for a rule family.
+    pub fn limits_for(&self, family: &str) -> crate::breaker::Limits {
+        crate::breaker::Limits {
+            changes: self.limit_for(family),
+            failures: self.failure_limit(),
+        }
     }
 }
 
@@ -972,5 +995,45 @@ mod tests {
         let bad: Config = serde_json::from_str(r#"{"breaker": {"families": {"s3-acls": 3}}}"#).unwrap();
         let err = bad.validate(Catalog::builtin()).unwrap_err().to_string();
         assert!(err.contains("breaker.families.s3-acls"), "{err}");
+    }
+
+    #[test]
+    fn verification_failures_open_the_breaker_at_5_by_default_and_never_when_set_to_zero() {
+        let c = Config::default();
+        assert_eq!(c.breaker.failure_limit(), Some(5));
+        assert_eq!(
+            c.breaker.limits_for("s3-acl"),
+            crate::breaker::Limits {
+                changes: Some(50),
+                failures: Some(5)
+            }
+        );
+        let parse = |b: &str| Config::parse(&format!(r#"{{{APPROVAL}, "breaker": {b}}}"#), Catalog::builtin());
+        let c = parse(r#"{"max_verification_failures_per_hour": 2, "families": {"s3-acl": 0}}"#).unwrap();
+        // Each part is on or off on its own: a family without a change limit still trips on failures.
+        assert_eq!(
+            c.breaker.limits_for("s3-acl"),
+            crate::breaker::Limits {
+                changes: None,
+                failures: Some(2)
+            }
+        );
+        let c = parse(r#"{"max_verification_failures_per_hour": 0}"#).unwrap();
+        assert_eq!(c.breaker.failure_limit(), None);
+        assert_eq!(c.breaker.limits_for("s3-acl").changes, Some(50));
+        // Refused when the config loads, by name: negative, fractional or textual values, and misspellings.
+        for bad in [
+            r#"{"max_verification_failures_per_hour": -1}"#,
+            r#"{"max_verification_failures_per_hour": 2.5}"#,
+            r#"{"max_verification_failures_per_hour": "5"}"#,
+            r#"{"max_verification_failure_per_hour": 5}"#,
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err.name(), "ConfigInvalid", "{bad}");
+        }
+        let err = parse(r#"{"max_verification_failure_per_hour": 5}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_verification_failure_per_hour"), "{err}");
     }
 }

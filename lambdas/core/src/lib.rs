@@ -8,9 +8,11 @@
 //! - [`keys`]: the approval links' signing keys (environment, Secrets Manager, SSM), with rotation;
 //! - [`rules`]: the code behind each rule family (inspect, plan, apply), over live AWS state;
 //! - [`ledger`]: per-resource leases, fix journals and check generations (safety under real traffic);
-//! - [`breaker`]: the blast-radius circuit breaker (auto changes per account and family per hour);
+//! - [`breaker`]: the blast-radius circuit breaker (auto changes and failed verifications per
+//!   account and family per hour);
 //! - [`plan`]: what a fix will change, as data a person reads before and after;
 //! - [`outcome`]: how executions end (the state machine's end states), and which are notified;
+//! - [`topic`]: the outcome topic's one publisher (run outcomes, breaker trips);
 //! - [`logs`]: the execution, rule and resource every log line of a run carries;
 //! - [`metrics`]: CloudWatch metrics as Embedded Metric Format lines (deliveries by kind and reason);
 //! - [`local`]: the local stack's `stack.json` ([`local::StackInfo`]), for the gateway, CLI and tests;
@@ -36,5 +38,6 @@ pub mod outcome;
 pub mod plan;
 pub mod rules;
 pub mod state;
+pub mod topic;
 
 pub use error::Error;

@@ -12,8 +12,8 @@ use ar_core::deps::Deps;
 use ar_core::ledger::RunRecord;
 use ar_core::outcome::{end_state, EndState};
 use ar_core::state::{execution_name, kebab, Story};
+use ar_core::topic::{self, subject_line, Message};
 use ar_core::Error;
-use aws_sdk_sns::types::MessageAttributeValue;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -22,9 +22,6 @@ use serde_json::Value;
 pub const ACTIONS: &[&str] = &["sns:Publish", "kms:GenerateDataKey", "kms:Decrypt", "dynamodb:PutItem"];
 /// What this handler does with the rules' resources: nothing.
 pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::None;
-
-/// SNS's limit on a subject.
-const SUBJECT_MAX: usize = 100;
 
 /// The task's parameters: the end state about to be entered, the execution and its state (`$`).
 #[derive(Debug, Clone, Deserialize)]
@@ -48,14 +45,6 @@ pub struct Notification {
     /// Whether the run record (for `auto-remediate runs`) was written.
     #[serde(default)]
     pub recorded: bool,
-}
-
-/// The message, before it is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub subject: String,
-    pub body: String,
-    pub attributes: Vec<(&'static str, String)>,
 }
 
 pub async fn handle(deps: &Deps, input: NotifyInput) -> Result<Notification, Error> {
@@ -102,26 +91,12 @@ async fn publish(deps: &Deps, end: &EndState, input: &NotifyInput) -> Result<Res
     if !deps.settings.config.notify.notifies(end.name) {
         return Ok(Err(format!("{} is not in the config's notify.outcomes", end.name)));
     }
-    let Some(topic) = &deps.settings.outcome_topic_arn else {
-        return Ok(Err("OUTCOME_TOPIC_ARN is not set".into()));
-    };
     let message = compose(end, input, &deps.settings.region);
-    let mut publish = aws_sdk_sns::Client::new(deps.aws.sdk_config())
-        .publish()
-        .topic_arn(topic)
-        .subject(&message.subject)
-        .message(&message.body);
-    for (name, value) in &message.attributes {
-        let attr = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(value)
-            .build()
-            .map_err(|e| Error::InvalidInput(format!("message attribute {name}: {e}")))?;
-        publish = publish.message_attributes(*name, attr);
+    let sent = topic::publish(deps, &message).await?;
+    if sent.is_ok() {
+        tracing::info!(outcome = end.name, subject = message.subject, "outcome notified");
     }
-    let out = publish.send().await.map_err(|e| Error::from_sdk("sns:Publish", e))?;
-    tracing::info!(outcome = end.name, subject = message.subject, "outcome notified");
-    Ok(Ok(out.message_id().map(str::to_string)))
+    Ok(sent)
 }
 
 /// The run's record for `auto-remediate runs`.
@@ -137,19 +112,6 @@ pub fn run_record(end: &EndState, input: &NotifyInput) -> RunRecord {
         region: f.map(|f| f.region.clone()),
         decision: story.decision(),
         approver: story.approval.as_ref().map(|a| a.approver.clone()),
-    }
-}
-
-/// A subject SNS accepts: printable ASCII, no line breaks, at most 100 characters.
-fn subject_line(s: &str) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
-        .collect();
-    if clean.len() <= SUBJECT_MAX {
-        clean
-    } else {
-        format!("{}...", &clean[..SUBJECT_MAX - 3])
     }
 }
 
@@ -264,6 +226,7 @@ fn first_line(s: &str) -> &str {
 mod tests {
     use super::*;
     use ar_core::outcome::END_STATES;
+    use ar_core::topic::SUBJECT_MAX;
     use serde_json::json;
 
     fn input(outcome: &str, state: Value) -> NotifyInput {

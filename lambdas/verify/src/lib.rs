@@ -7,12 +7,23 @@
 //! calling again (the lease is renewed meanwhile). Still failing after the settle time is
 //! `VerificationFailed`. The lease is released on every end but a retryable error (the state
 //! machine retries at once); a Verify that dies leaves it to expire.
+//!
+//! A fix that did not hold (the rule still failing once the settle time is over; an undo run
+//! excepted) is counted by the circuit breaker of its account and family
+//! (`ar_core::breaker`, `breaker.max_verification_failures_per_hour`): enough of them within
+//! an hour open it, and further `auto` findings of that family wait for a person.
 
 use std::time::{Duration, Instant};
 
 /// The IAM actions this handler's own calls need, besides its rules' (renews the resource lease
-/// while a change settles, releases it; on an undo run, reads the undone run's journal).
-pub const ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"];
+/// while a change settles, releases it; on an undo run, reads the undone run's journal; counts a
+/// fix that did not hold in the circuit breaker's minute item).
+pub const ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:UpdateItem",
+];
 /// What this handler does with the rules' resources.
 pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::Read;
 
@@ -69,13 +80,17 @@ pub async fn handle(deps: &Deps, input: VerifyInput) -> Result<Verification, Err
                 tracing::info!(rule_id = spec.id, resource = finding.resource, pause, "settling");
                 return Ok(verification(Some(pause)));
             }
-            break Err(Error::VerificationFailed(format!(
+            let failed = Error::VerificationFailed(format!(
                 "{} still fails {} after {} s: {}",
                 finding.resource,
                 spec.id,
                 settle.as_secs(),
                 inspection.offending.join("; ")
-            )));
+            ));
+            break match not_held(deps, &ledger, &input, &spec.family).await {
+                Ok(()) => Err(failed),
+                Err(e) => Err(e),
+            };
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
@@ -83,4 +98,39 @@ pub async fn handle(deps: &Deps, input: VerifyInput) -> Result<Verification, Err
         ledger.release_quietly(&resource, &input.execution).await;
     }
     result
+}
+
+/// Counts a fix that did not hold against the circuit breaker of its account and family (an
+/// undo run is not a fix; nothing when the failure limit is off). A count that cannot be written
+/// for a transient reason fails the attempt (the state machine retries Verify, which counts the
+/// execution once); any other is logged, and the run still ends `VerificationFailed`.
+async fn not_held(deps: &Deps, ledger: &ledger::Ledger, input: &VerifyInput, family: &str) -> Result<(), Error> {
+    let finding = &input.finding;
+    let Some(limit) = deps.settings.config.breaker.failure_limit() else {
+        return Ok(());
+    };
+    if finding.undo.is_some() {
+        return Ok(());
+    }
+    let execution = ar_core::state::execution_name(&input.execution);
+    match ledger
+        .record_verification_failure(&finding.account_id, family, execution, limit)
+        .await
+    {
+        Ok(()) => {
+            tracing::warn!(
+                account = finding.account_id,
+                family,
+                rule_id = finding.rule_id,
+                resource = finding.resource,
+                "fix did not hold: counted by the circuit breaker"
+            );
+            Ok(())
+        }
+        Err(e) if e.is_retryable() => Err(e),
+        Err(e) => {
+            tracing::warn!(error = e.name(), message = %e, "verification failure not counted by the circuit breaker");
+            Ok(())
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Faults, injected: the gateway can make a chosen fraction of the AWS calls it proxies fail the
 //! way the service itself fails (throttling, 5xx), arrive late, or emulate the Lambda process
-//! dying right after its Nth write.
+//! dying right after its Nth write, or answer an S3 write as done without applying it.
 //!
 //! Rules are data, managed over HTTP on the gateway (`/_local/faults`, see `server.rs`):
 //!
@@ -14,8 +14,11 @@
 //!   `GetBucketAcl`). REST-JSON services (SESv2) have none: a rule naming one never matches them.
 //! - `resource` (optional, but tests always scope): a token the path, query or body must contain,
 //!   as a whole (`it-b-1` does not match `it-b-12`), raw or percent-decoded.
-//! - exactly one effect: `"effect": "throttle" | "server_error" | "access_denied"`, `"latency_ms": N` or
-//!   `"crash_after_writes": N` (needs `resource`; one shot).
+//! - exactly one effect: `"effect": "throttle" | "server_error" | "access_denied"`, `"latency_ms": N`,
+//!   `"crash_after_writes": N` (needs `resource`; one shot), or `"effect": "lost_write"` (S3 only,
+//!   needs `resource`): a matching write is answered as S3 answers one that succeeded (200, no
+//!   body) and never reaches moto, as when something else puts the old state back right after
+//!   a fix, so a fix "applied" does not hold and Verify sees the old state.
 //! - `rate` in 0..=1 (default 1) picks the fraction of matching calls, from a PRNG seeded per
 //!   rule (`seed`, default a hash of the id, never of the owner): the same call sequence is faulted the same way on
 //!   every run.
@@ -353,6 +356,27 @@ pub enum ErrorEffect {
     AccessDenied,
 }
 
+/// A rule's `effect` as written: an error, or a write answered but not applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectName {
+    Throttle,
+    ServerError,
+    AccessDenied,
+    LostWrite,
+}
+
+impl EffectName {
+    fn error(self) -> Option<ErrorEffect> {
+        match self {
+            EffectName::Throttle => Some(ErrorEffect::Throttle),
+            EffectName::ServerError => Some(ErrorEffect::ServerError),
+            EffectName::AccessDenied => Some(ErrorEffect::AccessDenied),
+            EffectName::LostWrite => None,
+        }
+    }
+}
+
 /// A rule as written by its author (and echoed back by `GET`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -367,7 +391,7 @@ pub struct RuleSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub effect: Option<ErrorEffect>,
+    pub effect: Option<EffectName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -387,6 +411,7 @@ enum Effect {
     Error(ErrorEffect),
     Latency(Duration),
     Crash { after: u32 },
+    LostWrite,
 }
 
 #[derive(Debug)]
@@ -416,7 +441,20 @@ impl Rule {
             return Err(format!("{name}: `resource` is empty"));
         }
         let effect = match (spec.effect, spec.latency_ms, spec.crash_after_writes) {
-            (Some(e), None, None) => Effect::Error(e),
+            (Some(e), None, None) => match e.error() {
+                Some(e) => Effect::Error(e),
+                None => {
+                    if !spec.service.eq_ignore_ascii_case("s3") {
+                        return Err(format!(
+                            "{name}: `lost_write` answers S3 writes only (other services' answers carry data)"
+                        ));
+                    }
+                    if spec.resource.is_none() {
+                        return Err(format!("{name}: `lost_write` needs a `resource`"));
+                    }
+                    Effect::LostWrite
+                }
+            },
             (None, Some(ms), None) => Effect::Latency(Duration::from_millis(ms)),
             (None, None, Some(n)) => {
                 if spec.resource.is_none() {
@@ -432,7 +470,7 @@ impl Rule {
             }
             _ => {
                 return Err(format!(
-                    "{name}: give exactly one of `effect` (throttle, server_error, access_denied), `latency_ms`, `crash_after_writes`"
+                    "{name}: give exactly one of `effect` (throttle, server_error, access_denied, lost_write), `latency_ms`, `crash_after_writes`"
                 ))
             }
         };
@@ -482,6 +520,8 @@ pub struct Decision {
     /// Set when this write is a crash rule's Nth: forward it, then kill the invocations concerning
     /// the resource.
     pub crash: Option<Crash>,
+    /// Answer this write as done, and do not forward it (a `lost_write` rule).
+    pub lost_write: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -557,14 +597,15 @@ impl Faults {
         before - rules.len()
     }
 
-    /// Decides the fate of one call. Latency rules add up; the first error injected wins; crash
-    /// rules count only writes that will actually be forwarded.
+    /// Decides the fate of one call. Latency rules add up; the first error injected wins; a lost
+    /// write is a write neither refused nor forwarded; crash rules count only writes that will
+    /// actually be forwarded.
     pub fn decide(&self, call: &Call) -> Decision {
         let mut d = Decision::default();
         let mut rules = self.rules.lock().expect("faults lock");
         for rule in rules.iter_mut() {
             match rule.effect {
-                Effect::Crash { .. } => continue,
+                Effect::Crash { .. } | Effect::LostWrite => continue,
                 Effect::Error(_) if d.error.is_some() => continue,
                 _ => {}
             }
@@ -579,10 +620,23 @@ impl Faults {
             match rule.effect {
                 Effect::Latency(t) => d.delay += t,
                 Effect::Error(e) => d.error = Some(e),
-                Effect::Crash { .. } => unreachable!("skipped above"),
+                Effect::Crash { .. } | Effect::LostWrite => unreachable!("skipped above"),
             }
         }
         if d.error.is_some() || !call.write {
+            return d;
+        }
+        for rule in rules.iter_mut() {
+            if rule.effect != Effect::LostWrite || !rule.matches(call) {
+                continue;
+            }
+            rule.matched += 1;
+            if rule.roll() && !d.lost_write {
+                rule.injected += 1;
+                d.lost_write = true;
+            }
+        }
+        if d.lost_write {
             return d;
         }
         for rule in rules.iter_mut() {
@@ -909,6 +963,52 @@ mod tests {
             (Duration::from_millis(120), Some(ErrorEffect::ServerError))
         );
         assert_eq!(f.list(None)[3]["matched"], 0);
+    }
+
+    #[test]
+    fn a_lost_write_answers_only_the_s3_writes_it_names_and_takes_them_from_crash_rules() {
+        let f = rules(json!([
+            {"id": "lost", "service": "s3", "operation": "PutBucketVersioning", "resource": "it-b-1", "effect": "lost_write"},
+            {"id": "crash", "service": "s3", "resource": "it-b-1", "crash_after_writes": 1}
+        ]));
+        let put = |bucket: &str| {
+            call(
+                Method::PUT,
+                &format!("/{bucket}?versioning"),
+                auth("s3"),
+                "<VersioningConfiguration/>",
+            )
+        };
+        let read = f.decide(&call(Method::GET, "/it-b-1?versioning", auth("s3"), ""));
+        assert!(!read.lost_write, "a read is served");
+        let other = f.decide(&put("it-b-12"));
+        assert!(!other.lost_write, "another bucket's write is applied");
+        assert!(other.crash.is_none(), "another bucket is not the crash rule's either");
+        let lost = f.decide(&put("it-b-1"));
+        assert!(lost.lost_write && lost.error.is_none());
+        assert!(
+            lost.crash.is_none(),
+            "a write that never reaches moto is no crash rule's write"
+        );
+        let acl = f.decide(&call(Method::PUT, "/it-b-1?acl", auth("s3"), ""));
+        assert!(!acl.lost_write, "only the operation named");
+        assert!(acl.crash.is_some(), "the first write forwarded is the crash rule's");
+        let stats = f.list(None);
+        assert_eq!(
+            (stats[0]["matched"].clone(), stats[0]["injected"].clone()),
+            (json!(1), json!(1))
+        );
+        assert_eq!(stats[0]["effect"], "lost_write");
+        // S3 only (another service's success answer carries data), and scoped to a resource.
+        let bad = |v: Value| {
+            Faults::default()
+                .replace(None, serde_json::from_value(v).unwrap())
+                .unwrap_err()
+        };
+        assert!(
+            bad(json!([{"service": "ec2", "resource": "sg-1", "effect": "lost_write"}])).contains("S3 writes only")
+        );
+        assert!(bad(json!([{"service": "s3", "effect": "lost_write"}])).contains("needs a `resource`"));
     }
 
     #[test]

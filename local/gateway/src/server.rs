@@ -611,6 +611,21 @@ async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
                 }
                 return resp.body(Full::new(Bytes::from(text))).expect("static response parts");
             }
+            if decision.lost_write {
+                // Answered as S3 answers a write that succeeded; moto never sees it.
+                tracing::info!(
+                    service = call.service,
+                    operation = call.operation,
+                    "fault: write answered but not applied"
+                );
+                return Response::builder()
+                    .status(StatusCode::OK)
+                    .header("x-amz-request-id", &request_id)
+                    .header("x-amzn-RequestId", &request_id)
+                    .header(http::header::CONTENT_LENGTH, 0)
+                    .body(Full::new(Bytes::new()))
+                    .expect("static response parts");
+            }
             crash = decision.crash;
         }
     }
