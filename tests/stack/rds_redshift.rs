@@ -296,3 +296,22 @@ async fn undo_of_rds_023_shares_the_snapshot_with_everyone_again_and_the_partner
     assert!(out.contains("add the group all back"), "{out}");
     assert_eq!(restore_values(&stack, &snapshot).await, before);
 }
+
+#[tokio::test]
+async fn undo_of_rds_008_and_rds_006_puts_back_only_the_setting_each_fix_changed() {
+    let stack = Stack::connect();
+    for (rule, fixed) in [("RDS-008", (false, false)), ("RDS-006", (true, true))] {
+        let db = db_instance(&stack, true, false).await;
+        let before = instance_settings(&stack, &db).await;
+        assert_eq!(before, (true, false));
+        let run = healed(&stack, &stack.message(rule, &db)).await;
+        assert_eq!(instance_settings(&stack, &db).await, fixed, "{rule}");
+        let out = crate::cli::undo_restored(&stack, &run).await;
+        assert!(out.contains("as recorded before the fix"), "{out}");
+        assert_eq!(
+            instance_settings(&stack, &db).await,
+            before,
+            "{rule}: both settings as recorded"
+        );
+    }
+}

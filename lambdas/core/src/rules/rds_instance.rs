@@ -7,7 +7,9 @@
 //! queued (AWS applies both settings without waiting for the window anyway).
 //! Never touches: security groups, subnets, parameter groups, storage, class, engine version,
 //! backups, the data; the other setting of the family.
-//! Undo: `ModifyDBInstance` with the recorded `before` value.
+//! Undo: one `ModifyDBInstance` setting back only the settings that differ from the recorded
+//! `before` (`PubliclyAccessible=true`, `AutoMinorVersionUpgrade=false`), with
+//! `ApplyImmediately=false` as the fix used.
 //!
 //! RDS reports no pending value for these two settings (`PendingModifiedValues` has neither):
 //! the change shows in `DescribeDBInstances` once the modification completes, which takes
@@ -62,6 +64,12 @@ pub enum Change {
     /// `AutoMinorVersionUpgrade=true`.
     #[serde(rename = "rds:EnableAutoMinorVersionUpgrade")]
     EnableAutoMinorVersionUpgrade,
+    /// `PubliclyAccessible=true` (an undo: the recorded instance was publicly accessible).
+    #[serde(rename = "rds:EnablePublicAccess")]
+    EnablePublicAccess,
+    /// `AutoMinorVersionUpgrade=false` (an undo: the recorded instance had it off).
+    #[serde(rename = "rds:DisableAutoMinorVersionUpgrade")]
+    DisableAutoMinorVersionUpgrade,
 }
 
 impl Describe for Change {
@@ -69,6 +77,12 @@ impl Describe for Change {
         match self {
             Change::DisablePublicAccess => "set PubliclyAccessible=false (applied immediately)".into(),
             Change::EnableAutoMinorVersionUpgrade => "set AutoMinorVersionUpgrade=true (applied immediately)".into(),
+            Change::EnablePublicAccess => {
+                "set PubliclyAccessible=true again, as recorded before the fix (applied immediately)".into()
+            }
+            Change::DisableAutoMinorVersionUpgrade => {
+                "set AutoMinorVersionUpgrade=false again, as recorded before the fix (applied immediately)".into()
+            }
         }
     }
 }
@@ -81,7 +95,7 @@ impl RuleFamily for RdsInstance {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "one ModifyDBInstance with only the flagged setting (PubliclyAccessible=false or AutoMinorVersionUpgrade=true) and ApplyImmediately=false (changes queued for the maintenance window stay queued)",
         never: "security groups, subnets, parameter groups, class, storage, engine version, backups, the data, the other setting",
-        undo: "ModifyDBInstance with the recorded value and ApplyImmediately=false (changes queued for the maintenance window stay queued)",
+        undo: "one ModifyDBInstance setting back only the setting the fix changed to its recorded value (PubliclyAccessible=true or AutoMinorVersionUpgrade=false) with ApplyImmediately=false as the fix used (changes queued for the maintenance window stay queued)",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "RDS DB instance identifier";
@@ -200,6 +214,8 @@ impl RuleFamily for RdsInstance {
             req = match c {
                 Change::DisablePublicAccess => req.publicly_accessible(false),
                 Change::EnableAutoMinorVersionUpgrade => req.auto_minor_version_upgrade(true),
+                Change::EnablePublicAccess => req.publicly_accessible(true),
+                Change::DisableAutoMinorVersionUpgrade => req.auto_minor_version_upgrade(false),
             };
         }
         req.send()
@@ -214,9 +230,31 @@ impl RuleFamily for RdsInstance {
             match c {
                 Change::DisablePublicAccess => out.publicly_accessible = false,
                 Change::EnableAutoMinorVersionUpgrade => out.auto_minor_version_upgrade = true,
+                Change::EnablePublicAccess => out.publicly_accessible = true,
+                Change::DisableAutoMinorVersionUpgrade => out.auto_minor_version_upgrade = false,
             }
         }
         out
+    }
+
+    /// The undo: each setting that differs from the record, set back to it (one call).
+    fn revert(live: &Instance, before: &Instance) -> Option<Vec<Change>> {
+        let mut out = Vec::new();
+        if live.publicly_accessible != before.publicly_accessible {
+            out.push(if before.publicly_accessible {
+                Change::EnablePublicAccess
+            } else {
+                Change::DisablePublicAccess
+            });
+        }
+        if live.auto_minor_version_upgrade != before.auto_minor_version_upgrade {
+            out.push(if before.auto_minor_version_upgrade {
+                Change::EnableAutoMinorVersionUpgrade
+            } else {
+                Change::DisableAutoMinorVersionUpgrade
+            });
+        }
+        Some(out)
     }
 
     fn diff(before: &Instance, after: &Instance) -> Vec<String> {
@@ -384,6 +422,49 @@ mod tests {
         .unwrap();
         RdsInstance::apply(&ctx, "prod-db", &s, &[]).await.unwrap();
         assert_eq!((m1.num_calls(), m2.num_calls()), (1, 1));
+    }
+
+    #[test]
+    fn fix_then_revert_is_the_before_state_and_touches_only_the_fixed_setting() {
+        let before = Instance {
+            publicly_accessible: true,
+            auto_minor_version_upgrade: false,
+        };
+        for (p, rule, want) in [
+            (PUBLIC, "RDS-008", Change::EnablePublicAccess),
+            (MINOR, "RDS-006", Change::DisableAutoMinorVersionUpgrade),
+        ] {
+            let fixed = RdsInstance::simulate(&before, &RdsInstance::assess(&before, &p, target(rule)).plan.changes);
+            let undo = RdsInstance::revert(&fixed, &before).unwrap();
+            assert_eq!(undo, vec![want], "{rule}");
+            assert_eq!(RdsInstance::simulate(&fixed, &undo), before);
+        }
+        assert!(RdsInstance::revert(&before, &before).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_one_modify_with_only_the_recorded_values_and_apply_immediately_false() {
+        let both = expected(|b| b.publicly_accessible(true).auto_minor_version_upgrade(false));
+        let m = mock!(aws_sdk_rds::Client::modify_db_instance)
+            .match_requests(move |r| *r == both)
+            .then_output(|| ModifyDbInstanceOutput::builder().build());
+        let mocks = MockResponseInterceptor::new()
+            .rule_mode(RuleMode::Sequential)
+            .with_rule(&m);
+        let ctx = mock_ctx(mocks, RdsInstance::READS, RdsInstance::WRITES);
+        let s = Instance {
+            publicly_accessible: false,
+            auto_minor_version_upgrade: true,
+        };
+        RdsInstance::apply(
+            &ctx,
+            "prod-db",
+            &s,
+            &[Change::EnablePublicAccess, Change::DisableAutoMinorVersionUpgrade],
+        )
+        .await
+        .unwrap();
+        assert_eq!(m.num_calls(), 1);
     }
 
     #[tokio::test]
