@@ -315,3 +315,22 @@ async fn undo_of_rds_008_and_rds_006_puts_back_only_the_setting_each_fix_changed
         );
     }
 }
+
+#[tokio::test]
+async fn undo_of_rs_001_and_rs_019_puts_back_only_the_setting_each_fix_changed() {
+    let stack = Stack::connect();
+    for (rule, fixed) in [("RS-001", (false, 0)), ("RS-019", (true, 10))] {
+        let c = cluster(&stack, true, 0, None).await;
+        let before = cluster_settings(&stack, &c).await;
+        assert_eq!(before, (true, 0));
+        let run = healed(&stack, &redshift_message(&stack, rule, &c)).await;
+        assert_eq!(cluster_settings(&stack, &c).await, fixed, "{rule}");
+        let out = crate::cli::undo_restored(&stack, &run).await;
+        assert!(out.contains("as recorded before the fix"), "{out}");
+        assert_eq!(
+            cluster_settings(&stack, &c).await,
+            before,
+            "{rule}: both settings as recorded"
+        );
+    }
+}

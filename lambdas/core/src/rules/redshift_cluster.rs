@@ -5,7 +5,8 @@
 //! (RS-001), `AutomatedSnapshotRetentionPeriod=params.retention_days` (RS-019, default 7, 1..=35).
 //! Never touches: security groups, subnets, parameter groups, nodes, the master password,
 //! manual snapshots, the data; a retention that is already positive is never changed.
-//! Undo: `ModifyCluster` with the recorded `before` value.
+//! Undo: one `ModifyCluster` setting back only the settings that differ from the recorded
+//! `before` (`PubliclyAccessible=true`, `AutomatedSnapshotRetentionPeriod=0`).
 //!
 //! A value in `PendingModifiedValues` is what the cluster is becoming: a pending change to a
 //! failing value fails the rule, and so does the current value until the change completes
@@ -102,15 +103,22 @@ pub enum Change {
     /// `AutomatedSnapshotRetentionPeriod=days`.
     #[serde(rename = "redshift:SetAutomatedSnapshotRetention")]
     SetAutomatedSnapshotRetention { days: i32 },
+    /// `PubliclyAccessible=true` (an undo: the recorded cluster was publicly accessible).
+    #[serde(rename = "redshift:EnablePublicAccess")]
+    EnablePublicAccess,
 }
 
 impl Describe for Change {
     fn describe(&self) -> String {
         match self {
             Change::DisablePublicAccess => "set PubliclyAccessible=false".into(),
+            Change::SetAutomatedSnapshotRetention { days: 0 } => {
+                "set AutomatedSnapshotRetentionPeriod=0 (automated snapshots off, as recorded before the fix)".into()
+            }
             Change::SetAutomatedSnapshotRetention { days } => {
                 format!("set AutomatedSnapshotRetentionPeriod={days} (keep automated snapshots {days} days)")
             }
+            Change::EnablePublicAccess => "set PubliclyAccessible=true again, as recorded before the fix".into(),
         }
     }
 }
@@ -131,7 +139,7 @@ impl RuleFamily for RedshiftCluster {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "ModifyCluster with only the flagged setting: PubliclyAccessible=false, or AutomatedSnapshotRetentionPeriod=retention_days (default 7) when it is 0",
         never: "security groups, subnets, parameter groups, nodes, the master password, manual snapshots, the data, a positive retention",
-        undo: "ModifyCluster with the recorded value",
+        undo: "one ModifyCluster setting back only the setting the fix changed to its recorded value (PubliclyAccessible=true, or AutomatedSnapshotRetentionPeriod=0: automated snapshots off again)",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "Redshift cluster identifier";
@@ -251,6 +259,7 @@ impl RuleFamily for RedshiftCluster {
             req = match c {
                 Change::DisablePublicAccess => req.publicly_accessible(false),
                 Change::SetAutomatedSnapshotRetention { days } => req.automated_snapshot_retention_period(*days),
+                Change::EnablePublicAccess => req.publicly_accessible(true),
             };
         }
         req.send()
@@ -271,9 +280,31 @@ impl RuleFamily for RedshiftCluster {
                     out.automated_snapshot_retention_days = *days;
                     out.pending_automated_snapshot_retention_days = None;
                 }
+                Change::EnablePublicAccess => {
+                    out.publicly_accessible = true;
+                    out.pending_publicly_accessible = None;
+                }
             }
         }
         out
+    }
+
+    /// The undo: each setting that differs from the record, set back to it (one call).
+    fn revert(live: &Cluster, before: &Cluster) -> Option<Vec<Change>> {
+        let mut out = Vec::new();
+        if live.publicly_accessible != before.publicly_accessible {
+            out.push(if before.publicly_accessible {
+                Change::EnablePublicAccess
+            } else {
+                Change::DisablePublicAccess
+            });
+        }
+        if live.automated_snapshot_retention_days != before.automated_snapshot_retention_days {
+            out.push(Change::SetAutomatedSnapshotRetention {
+                days: before.automated_snapshot_retention_days,
+            });
+        }
+        Some(out)
     }
 
     fn diff(before: &Cluster, after: &Cluster) -> Vec<String> {
@@ -476,6 +507,61 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((both.num_calls(), one.num_calls()), (1, 1));
+    }
+
+    #[test]
+    fn fix_then_revert_is_the_before_state_and_touches_only_the_fixed_setting() {
+        let before = cluster(true, 0);
+        for (p, rule, want) in [
+            (
+                params(serde_json::json!({"setting": "publicly_accessible"})).unwrap(),
+                "RS-001",
+                Change::EnablePublicAccess,
+            ),
+            (
+                params(serde_json::json!({"setting": "automated_snapshot_retention"})).unwrap(),
+                "RS-019",
+                Change::SetAutomatedSnapshotRetention { days: 0 },
+            ),
+        ] {
+            let fixed = RedshiftCluster::simulate(&before, &RedshiftCluster::assess(&before, &p, t(rule)).plan.changes);
+            let undo = RedshiftCluster::revert(&fixed, &before).unwrap();
+            assert_eq!(undo, vec![want.clone()], "{rule}");
+            assert_eq!(RedshiftCluster::simulate(&fixed, &undo), before);
+        }
+        assert!(RedshiftCluster::revert(&before, &before).unwrap().is_empty());
+        assert!(Change::SetAutomatedSnapshotRetention { days: 0 }
+            .describe()
+            .contains("automated snapshots off"));
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_one_modify_cluster_with_only_the_recorded_values() {
+        let expected = ModifyClusterInput::builder()
+            .cluster_identifier("analytics")
+            .publicly_accessible(true)
+            .automated_snapshot_retention_period(0)
+            .build()
+            .unwrap();
+        let m = mock!(aws_sdk_redshift::Client::modify_cluster)
+            .match_requests(move |r| *r == expected)
+            .then_output(|| ModifyClusterOutput::builder().build());
+        let mocks = MockResponseInterceptor::new()
+            .rule_mode(RuleMode::Sequential)
+            .with_rule(&m);
+        let ctx = mock_ctx(mocks, RedshiftCluster::READS, RedshiftCluster::WRITES);
+        RedshiftCluster::apply(
+            &ctx,
+            "analytics",
+            &cluster(false, 7),
+            &[
+                Change::EnablePublicAccess,
+                Change::SetAutomatedSnapshotRetention { days: 0 },
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(m.num_calls(), 1);
     }
 
     #[tokio::test]
