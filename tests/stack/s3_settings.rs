@@ -116,3 +116,39 @@ async fn a_bucket_without_default_encryption_gets_sse_s3_and_a_kms_bucket_is_lef
         "the team's KMS key is kept"
     );
 }
+
+#[tokio::test]
+async fn undo_of_s3_012_suspends_versioning_and_says_a_never_versioned_bucket_cannot_be_returned_to() {
+    let stack = Stack::connect();
+    for suspended in [false, true] {
+        let b = bucket(&stack).await;
+        if suspended {
+            stack
+                .s3
+                .put_bucket_versioning()
+                .bucket(&b)
+                .versioning_configuration(
+                    VersioningConfiguration::builder()
+                        .status(BucketVersioningStatus::Suspended)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        let before = versioning(&stack, &b).await;
+        let (run, _) = stack.publish_for_execution(&stack.message("S3-012", &b)).await;
+        stack.wait(&run).await.assert_healed();
+        assert_eq!(versioning(&stack, &b).await.as_deref(), Some("Enabled"));
+        let out = crate::cli::undo_restored(&stack, &run).await;
+        assert!(out.contains("suspend versioning"), "{out}");
+        assert_eq!(
+            out.contains("never versioned before, which S3 cannot return a bucket to"),
+            !suspended,
+            "{out}"
+        );
+        // Suspended: as recorded, or the nearest S3 has to never versioned.
+        assert_eq!(before.as_deref(), suspended.then_some("Suspended"));
+        assert_eq!(versioning(&stack, &b).await.as_deref(), Some("Suspended"));
+    }
+}

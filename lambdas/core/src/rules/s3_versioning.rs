@@ -4,8 +4,12 @@
 //! is: changing it needs the root user's MFA).
 //! Never touches: objects, lifecycle rules, the bucket policy or ACL.
 //! Undo: `PutBucketVersioning` with `Status=Suspended` (S3 cannot return a bucket to "never
-//! versioned"; suspended keeps existing versions and stops making new ones).
+//! versioned"; suspended keeps existing versions and stops making new ones). A bucket never
+//! versioned before the fix is suspended, and the undo's plan says so; for this family "never
+//! versioned" and "suspended" are the same state (neither keeps new versions), so the undo of
+//! such a fix verifies as restored.
 
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
@@ -38,11 +42,34 @@ pub struct Versioning {
 pub enum Change {
     #[serde(rename = "s3:EnableVersioning")]
     EnableVersioning,
+    /// `Status=Suspended` (an undo). `never_versioned`: the recorded before-state was never
+    /// versioned, which S3 cannot return to.
+    #[serde(rename = "s3:SuspendVersioning")]
+    SuspendVersioning {
+        #[serde(default)]
+        never_versioned: bool,
+    },
 }
 
 impl Describe for Change {
     fn describe(&self) -> String {
-        "enable versioning".into()
+        match self {
+            Change::EnableVersioning => "enable versioning".into(),
+            Change::SuspendVersioning { never_versioned: false } => "suspend versioning (existing versions are kept)".into(),
+            Change::SuspendVersioning { never_versioned: true } => "suspend versioning: the bucket was never versioned \
+                 before, which S3 cannot return a bucket to; suspended is the nearest (existing versions are kept, no new \
+                 ones are made)"
+                .into(),
+        }
+    }
+}
+
+/// Never enabled and suspended are one state for this family: S3 keeps no new versions in either,
+/// and a bucket once versioned can only be suspended, never returned to "never enabled".
+fn keeps_versions(v: &Versioning) -> Option<&str> {
+    match v.status.as_deref() {
+        None | Some("Suspended") => None,
+        other => other,
     }
 }
 
@@ -55,7 +82,7 @@ impl RuleFamily for S3Versioning {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "PutBucketVersioning Status=Enabled",
         never: "MFA delete, objects, lifecycle rules, the policy and the ACL",
-        undo: "PutBucketVersioning Status=Suspended (S3 cannot return to never-versioned)",
+        undo: "PutBucketVersioning Status=Suspended, only when the recorded before-state was suspended or never versioned; S3 cannot return a bucket to never-versioned, so a never-versioned bucket is suspended (existing versions kept, no new ones made) and the undo's plan says so",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "S3 bucket name";
@@ -116,20 +143,33 @@ impl RuleFamily for S3Versioning {
     }
 
     async fn apply(ctx: &Ctx, bucket: &str, _: &Versioning, changes: &[Change]) -> Result<(), Error> {
-        for Change::EnableVersioning in changes {
-            enable(&s3_bucket::client(ctx, bucket).await?, bucket).await?;
+        for c in changes {
+            let status = match c {
+                Change::EnableVersioning => BucketVersioningStatus::Enabled,
+                Change::SuspendVersioning { .. } => BucketVersioningStatus::Suspended,
+            };
+            put(&s3_bucket::client(ctx, bucket).await?, bucket, status).await?;
         }
         Ok(())
     }
 
-    fn simulate(_: &Versioning, _: &[Change]) -> Versioning {
-        Versioning {
-            status: Some("Enabled".into()),
+    fn simulate(v: &Versioning, changes: &[Change]) -> Versioning {
+        let mut out = v.clone();
+        for c in changes {
+            out.status = Some(
+                match c {
+                    Change::EnableVersioning => "Enabled",
+                    Change::SuspendVersioning { .. } => "Suspended",
+                }
+                .into(),
+            );
         }
+        out
     }
 
+    /// Never enabled and suspended do not differ (see [`keeps_versions`]).
     fn diff(before: &Versioning, after: &Versioning) -> Vec<String> {
-        if before == after {
+        if keeps_versions(before) == keeps_versions(after) {
             return Vec::new();
         }
         vec![format!(
@@ -138,18 +178,29 @@ impl RuleFamily for S3Versioning {
             after.status.as_deref().unwrap_or("never enabled")
         )]
     }
+
+    /// The undo: suspend versioning when the bucket keeps versions now and did not before.
+    fn revert(live: &Versioning, before: &Versioning) -> Option<Vec<Change>> {
+        Some(if keeps_versions(live).is_some() && keeps_versions(before).is_none() {
+            vec![Change::SuspendVersioning {
+                never_versioned: before.status.is_none(),
+            }]
+        } else {
+            Vec::new()
+        })
+    }
 }
 
 /// `PutBucketVersioning` with `Status=Enabled` and nothing else.
 pub async fn enable(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), Error> {
-    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    put(s3, bucket, BucketVersioningStatus::Enabled).await
+}
+
+/// `PutBucketVersioning` with `status` and nothing else (no MFA delete).
+pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, status: BucketVersioningStatus) -> Result<(), Error> {
     s3.put_bucket_versioning()
         .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
+        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
         .send()
         .await
         .map(|_| ())
@@ -183,6 +234,54 @@ mod tests {
         let a = S3Versioning::assess(&on, &Params {}, target());
         assert!(a.plan.is_empty() && a.offending.is_empty());
         assert!(a.plan.removes.is_empty(), "enabling versioning removes no access");
+    }
+
+    #[test]
+    fn fix_then_revert_suspends_and_says_so_for_a_never_versioned_bucket() {
+        for status in [None, Some("Suspended".to_string())] {
+            let before = Versioning { status };
+            let fix = S3Versioning::assess(&before, &Params {}, target()).plan.changes;
+            let fixed = S3Versioning::simulate(&before, &fix);
+            assert_eq!(fixed.status.as_deref(), Some("Enabled"));
+            let undo = S3Versioning::revert(&fixed, &before).unwrap();
+            let never = before.status.is_none();
+            assert_eq!(undo, vec![Change::SuspendVersioning { never_versioned: never }]);
+            let restored = S3Versioning::simulate(&fixed, &undo);
+            assert_eq!(restored.status.as_deref(), Some("Suspended"));
+            assert!(S3Versioning::diff(&restored, &before).is_empty());
+            assert_eq!(
+                undo[0]
+                    .describe()
+                    .contains("never versioned before, which S3 cannot return a bucket to"),
+                never
+            );
+            assert!(S3Versioning::revert(&before, &before).unwrap().is_empty());
+            assert!(S3Versioning::revert(&restored, &before).unwrap().is_empty());
+        }
+        // Enabled differs from both; never enabled and suspended do not differ.
+        let on = Versioning {
+            status: Some("Enabled".into()),
+        };
+        assert_eq!(S3Versioning::diff(&Versioning { status: None }, &on).len(), 1);
+        assert!(S3Versioning::revert(&on, &on).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn apply_of_the_undo_sends_one_put_with_status_suspended() {
+        let put = mock!(aws_sdk_s3::Client::put_bucket_versioning)
+            .match_requests(|r| {
+                r.bucket() == Some("b")
+                    && r.versioning_configuration()
+                        .and_then(|v| v.status())
+                        .map(|s| s.as_str())
+                        == Some("Suspended")
+                    && r.versioning_configuration().and_then(|v| v.mfa_delete()).is_none()
+                    && r.mfa().is_none()
+            })
+            .then_output(|| PutBucketVersioningOutput::builder().build());
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&put]);
+        super::put(&s3, "b", BucketVersioningStatus::Suspended).await.unwrap();
+        assert_eq!(put.num_calls(), 1);
     }
 
     #[tokio::test]
