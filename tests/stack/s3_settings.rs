@@ -152,3 +152,22 @@ async fn undo_of_s3_012_suspends_versioning_and_says_a_never_versioned_bucket_ca
         assert_eq!(versioning(&stack, &b).await.as_deref(), Some("Suspended"));
     }
 }
+
+#[tokio::test]
+async fn undo_of_s3_016_deletes_the_default_encryption_that_was_not_there_before() {
+    let stack = Stack::connect();
+    let b = bucket(&stack).await;
+    let before = encryption(&stack, &b).await;
+    assert!(before.is_empty(), "{before:?}");
+    let (run, _) = stack.publish_for_execution(&stack.message("S3-016", &b)).await;
+    stack.wait(&run).await.assert_healed();
+    assert_eq!(encryption(&stack, &b).await, vec![("AES256".to_string(), None)]);
+    let out = crate::cli::undo_restored(&stack, &run).await;
+    assert!(out.contains("delete the default encryption configuration"), "{out}");
+    assert_eq!(encryption(&stack, &b).await, before);
+    let err = stack.s3.get_bucket_encryption().bucket(&b).send().await.unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("ServerSideEncryptionConfigurationNotFoundError")
+    );
+}

@@ -491,6 +491,7 @@ pub fn iam_action(service: &str, operation: &str) -> String {
         ("s3", "HeadBucket") => "ListBucket",
         ("s3", "GetBucketEncryption") => "GetEncryptionConfiguration",
         ("s3", "PutBucketEncryption") => "PutEncryptionConfiguration",
+        ("s3", "DeleteBucketEncryption") => "PutEncryptionConfiguration",
         ("s3", "GetPublicAccessBlock") => "GetBucketPublicAccessBlock",
         ("s3", "PutPublicAccessBlock") => "PutBucketPublicAccessBlock",
         ("s3", "DeleteBucketPolicy") => "DeleteBucketPolicy",
@@ -518,6 +519,7 @@ mod tests {
     fn sdk_operations_map_to_their_iam_actions() {
         assert_eq!(iam_action("S3", "PutBucketAcl"), "s3:PutBucketAcl");
         assert_eq!(iam_action("S3", "PutBucketEncryption"), "s3:PutEncryptionConfiguration");
+        assert_eq!(iam_action("S3", "DeleteBucketEncryption"), "s3:PutEncryptionConfiguration");
         assert_eq!(
             iam_action("EC2", "RevokeSecurityGroupIngress"),
             "ec2:RevokeSecurityGroupIngress"

@@ -3,7 +3,12 @@
 //! Changes: `PutBucketEncryption` with one rule, SSE-S3 (AES256). (The seed wrote a bucket policy
 //! denying unencrypted uploads instead, which breaks every client that does not set the header.)
 //! Never touches: existing objects (they keep their encryption), the policy, the ACL.
-//! Undo: `DeleteBucketEncryption` (the bucket had no default encryption before).
+//! Undo: the recorded configuration exactly: `DeleteBucketEncryption` when the bucket had no
+//! default encryption before (the only state the fix acts on), `PutBucketEncryption` with the
+//! recorded rules otherwise. Since January 2023 AWS gives every bucket SSE-S3 by default and
+//! `DeleteBucketEncryption` returns a bucket to that default: on AWS a bucket never reads as
+//! without default encryption, so only a recorded "none" (a local stack, an older record) is
+//! restored by deleting the configuration.
 
 use serde::{Deserialize, Serialize};
 
@@ -44,12 +49,34 @@ pub enum Change {
     /// Default encryption with S3-managed keys (SSE-S3).
     #[serde(rename = "s3:SetDefaultEncryption")]
     SetDefaultEncryption { algorithm: String },
+    /// Delete the default encryption configuration (an undo: the recorded state had none).
+    #[serde(rename = "s3:DeleteDefaultEncryption")]
+    DeleteDefaultEncryption,
+    /// Put back a recorded configuration, rule by rule (an undo).
+    #[serde(rename = "s3:RestoreDefaultEncryption")]
+    RestoreDefaultEncryption { rules: Vec<EncryptionRule> },
 }
 
 impl Describe for Change {
     fn describe(&self) -> String {
         match self {
             Change::SetDefaultEncryption { algorithm } => format!("set default encryption {algorithm}"),
+            Change::DeleteDefaultEncryption => "delete the default encryption configuration (none was recorded \
+                 before the fix; on AWS the bucket falls back to its SSE-S3 default)"
+                .into(),
+            Change::RestoreDefaultEncryption { rules } => format!(
+                "set default encryption back to {}",
+                rules.iter().map(EncryptionRule::show).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+}
+
+impl EncryptionRule {
+    fn show(&self) -> String {
+        match &self.kms_key_id {
+            Some(k) => format!("{} ({k})", self.algorithm),
+            None => self.algorithm.clone(),
         }
     }
 }
@@ -59,7 +86,7 @@ impl RuleFamily for S3DefaultEncryption {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "PutBucketEncryption with one SSE-S3 (AES256) default rule (the seed wrote a deny policy instead)",
         never: "existing objects, an existing default rule (SSE-KMS is kept), the policy and the ACL",
-        undo: "DeleteBucketEncryption",
+        undo: "the recorded configuration exactly: DeleteBucketEncryption when none was recorded (the state the fix acts on), else PutBucketEncryption with the recorded rules; on AWS every bucket has SSE-S3 by default since 2023 and DeleteBucketEncryption returns it to that, so a recorded none is only met on a local stack or in an older record",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "S3 bucket name";
@@ -137,27 +164,48 @@ impl RuleFamily for S3DefaultEncryption {
     }
 
     async fn apply(ctx: &Ctx, bucket: &str, _: &Encryption, changes: &[Change]) -> Result<(), Error> {
-        for Change::SetDefaultEncryption { algorithm } in changes {
-            put(&s3_bucket::client(ctx, bucket).await?, bucket, algorithm).await?;
+        for c in changes {
+            let s3 = s3_bucket::client(ctx, bucket).await?;
+            match c {
+                Change::SetDefaultEncryption { algorithm } => put(&s3, bucket, algorithm).await?,
+                Change::DeleteDefaultEncryption => delete(&s3, bucket).await?,
+                Change::RestoreDefaultEncryption { rules } => put_rules(&s3, bucket, rules).await?,
+            }
         }
         Ok(())
     }
 
-    fn simulate(_: &Encryption, changes: &[Change]) -> Encryption {
-        Encryption {
-            rules: changes
-                .iter()
-                .map(|Change::SetDefaultEncryption { algorithm }| EncryptionRule {
+    fn simulate(e: &Encryption, changes: &[Change]) -> Encryption {
+        let mut out = e.clone();
+        for c in changes {
+            out.rules = match c {
+                Change::SetDefaultEncryption { algorithm } => vec![EncryptionRule {
                     algorithm: algorithm.clone(),
                     kms_key_id: None,
-                })
-                .collect(),
+                }],
+                Change::DeleteDefaultEncryption => Vec::new(),
+                Change::RestoreDefaultEncryption { rules } => rules.clone(),
+            };
         }
+        out
+    }
+
+    /// The undo: the recorded configuration exactly (none: delete it).
+    fn revert(live: &Encryption, before: &Encryption) -> Option<Vec<Change>> {
+        Some(if live == before {
+            Vec::new()
+        } else if before.rules.is_empty() {
+            vec![Change::DeleteDefaultEncryption]
+        } else {
+            vec![Change::RestoreDefaultEncryption {
+                rules: before.rules.clone(),
+            }]
+        })
     }
 
     fn diff(before: &Encryption, after: &Encryption) -> Vec<String> {
         let show = |e: &Encryption| match e.rules.first() {
-            Some(r) => r.algorithm.clone(),
+            Some(_) => e.rules.iter().map(EncryptionRule::show).collect::<Vec<_>>().join(", "),
             None => "none".into(),
         };
         if before == after {
@@ -170,20 +218,47 @@ impl RuleFamily for S3DefaultEncryption {
 
 /// `PutBucketEncryption` with one default rule of `algorithm`.
 pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, algorithm: &str) -> Result<(), Error> {
+    put_rules(
+        s3,
+        bucket,
+        &[EncryptionRule {
+            algorithm: algorithm.into(),
+            kms_key_id: None,
+        }],
+    )
+    .await
+}
+
+/// `DeleteBucketEncryption` (IAM: `s3:PutEncryptionConfiguration`); idempotent.
+pub async fn delete(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), Error> {
+    s3.delete_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(PUT_ENCRYPTION, e))
+}
+
+/// `PutBucketEncryption` with exactly `rules` (algorithm and KMS key each).
+pub async fn put_rules(s3: &aws_sdk_s3::Client, bucket: &str, rules: &[EncryptionRule]) -> Result<(), Error> {
     use aws_sdk_s3::types::{
         ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
         ServerSideEncryptionRule,
     };
-    let by_default = ServerSideEncryptionByDefault::builder()
-        .sse_algorithm(ServerSideEncryption::from(algorithm))
-        .build()
-        .map_err(|e| Error::InvalidInput(format!("encryption rule: {e}")))?;
-    let config = ServerSideEncryptionConfiguration::builder()
-        .rules(
+    let mut config = ServerSideEncryptionConfiguration::builder();
+    for r in rules {
+        let by_default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::from(r.algorithm.as_str()))
+            .set_kms_master_key_id(r.kms_key_id.clone())
+            .build()
+            .map_err(|e| Error::InvalidInput(format!("encryption rule: {e}")))?;
+        config = config.rules(
             ServerSideEncryptionRule::builder()
                 .apply_server_side_encryption_by_default(by_default)
                 .build(),
-        )
+        );
+    }
+    let config = config
         .build()
         .map_err(|e| Error::InvalidInput(format!("encryption configuration: {e}")))?;
     s3.put_bucket_encryption()
@@ -225,6 +300,68 @@ mod tests {
             }],
         };
         assert!(S3DefaultEncryption::assess(&kms, &Params {}, target()).plan.is_empty());
+    }
+
+    #[test]
+    fn fix_then_revert_is_the_recorded_configuration_and_an_unchanged_one_needs_nothing() {
+        let none = Encryption { rules: vec![] };
+        let fixed = S3DefaultEncryption::simulate(
+            &none,
+            &S3DefaultEncryption::assess(&none, &Params {}, target()).plan.changes,
+        );
+        assert_ne!(fixed, none);
+        let undo = S3DefaultEncryption::revert(&fixed, &none).unwrap();
+        assert_eq!(undo, vec![Change::DeleteDefaultEncryption]);
+        assert_eq!(S3DefaultEncryption::simulate(&fixed, &undo), none);
+        assert!(undo[0].describe().contains("none was recorded"));
+        assert!(S3DefaultEncryption::revert(&none, &none).unwrap().is_empty());
+        assert!(S3DefaultEncryption::revert(&fixed, &fixed).unwrap().is_empty());
+        // A recorded configuration is put back exactly, key included.
+        let kms = Encryption {
+            rules: vec![EncryptionRule {
+                algorithm: "aws:kms".into(),
+                kms_key_id: Some("alias/team-key".into()),
+            }],
+        };
+        let undo = S3DefaultEncryption::revert(&fixed, &kms).unwrap();
+        assert_eq!(S3DefaultEncryption::simulate(&fixed, &undo), kms);
+        assert_eq!(
+            undo[0].describe(),
+            "set default encryption back to aws:kms (alias/team-key)"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_undo_deletes_the_configuration_or_puts_back_the_recorded_rule_with_its_key() {
+        use aws_sdk_s3::operation::delete_bucket_encryption::DeleteBucketEncryptionOutput;
+        let delete_enc = mock!(aws_sdk_s3::Client::delete_bucket_encryption)
+            .match_requests(|r| r.bucket() == Some("b"))
+            .then_output(|| DeleteBucketEncryptionOutput::builder().build());
+        let put_enc = mock!(aws_sdk_s3::Client::put_bucket_encryption)
+            .match_requests(|r| {
+                let rules = r
+                    .server_side_encryption_configuration()
+                    .map(|c| c.rules())
+                    .unwrap_or_default();
+                let d = rules[0].apply_server_side_encryption_by_default().unwrap();
+                rules.len() == 1
+                    && d.sse_algorithm().as_str() == "aws:kms"
+                    && d.kms_master_key_id() == Some("alias/team-key")
+            })
+            .then_output(|| PutBucketEncryptionOutput::builder().build());
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&delete_enc, &put_enc]);
+        delete(&s3, "b").await.unwrap();
+        put_rules(
+            &s3,
+            "b",
+            &[EncryptionRule {
+                algorithm: "aws:kms".into(),
+                kms_key_id: Some("alias/team-key".into()),
+            }],
+        )
+        .await
+        .unwrap();
+        assert_eq!((delete_enc.num_calls(), put_enc.num_calls()), (1, 1));
     }
 
     #[tokio::test]
