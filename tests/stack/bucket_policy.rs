@@ -327,3 +327,63 @@ async fn a_trail_named_by_its_arn_is_found_in_its_own_region() {
     run.assert_healed();
     assert_only_public_access_went(&stack, &t).await;
 }
+
+/// S3-014 healed for `bucket`; the run's name.
+async fn healed_policy(stack: &Stack, bucket: &str) -> String {
+    let (name, _) = stack.publish_for_execution(&stack.message("S3-014", bucket)).await;
+    stack.wait(&name).await.assert_healed();
+    name
+}
+
+#[tokio::test]
+async fn undo_of_s3_014_puts_back_exactly_the_removed_statement_in_its_place() {
+    let stack = Stack::connect();
+    let b = unique("it-policy");
+    stack.s3.create_bucket().bucket(&b).send().await.unwrap();
+    // Everyone and a partner in one statement (narrowed by the fix), then the public one.
+    let shared = json!({"Sid": "Shared", "Effect": "Allow",
+        "Principal": {"AWS": ["*", "arn:aws:iam::111122223333:root"]},
+        "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{b}/*")});
+    for statements in [
+        vec![from_vpce(&b), public_read(&b), partner(&b)],
+        vec![shared.clone(), partner(&b)],
+    ] {
+        let doc = json!({"Version": "2012-10-17", "Statement": statements});
+        stack
+            .s3
+            .put_bucket_policy()
+            .bucket(&b)
+            .policy(doc.to_string())
+            .send()
+            .await
+            .unwrap();
+        let before = policy(&stack, &b).await;
+        let run = healed_policy(&stack, &b).await;
+        assert_ne!(policy(&stack, &b).await, before);
+        let out = crate::cli::undo_restored(&stack, &run).await;
+        assert!(out.contains("put back policy statement(s)"), "{out}");
+        assert_eq!(policy(&stack, &b).await, before, "statement for statement, in order");
+    }
+}
+
+#[tokio::test]
+async fn undo_of_s3_014_puts_back_a_policy_the_fix_deleted_whole() {
+    let stack = Stack::connect();
+    let b = unique("it-policy");
+    stack.s3.create_bucket().bucket(&b).send().await.unwrap();
+    let doc = json!({"Version": "2012-10-17", "Id": "recorded", "Statement": [public_read(&b)]});
+    stack
+        .s3
+        .put_bucket_policy()
+        .bucket(&b)
+        .policy(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    let before = policy(&stack, &b).await;
+    let run = healed_policy(&stack, &b).await;
+    assert_eq!(policy(&stack, &b).await, None, "the fix deleted it");
+    let out = crate::cli::undo_restored(&stack, &run).await;
+    assert!(out.contains("put back the bucket policy the fix deleted"), "{out}");
+    assert_eq!(policy(&stack, &b).await, before);
+}

@@ -24,7 +24,9 @@
 //! Never touches: the other principals, actions, resources and conditions of any statement, the
 //! ACL, Block Public Access, objects. (`*Like` condition values whose account or organization is
 //! a wildcard restrict no one, so they do not save a statement.)
-//! Undo: `PutBucketPolicy` with the recorded `before` policy.
+//! Undo: one `PutBucketPolicy` putting back exactly the statements the fix removed, each at its
+//! recorded place, and dropping the narrowed copies it left; every other statement stays as live
+//! has it. A policy the fix deleted whole is put back as recorded.
 //!
 //! The policy helpers are public: CT-003 (a CloudTrail log bucket made public) uses the same
 //! judgement of statements.
@@ -73,6 +75,28 @@ pub enum PolicyChange {
     /// Every statement is offending: delete the whole policy.
     #[serde(rename = "s3:DeleteBucketPolicy")]
     DeletePolicy { labels: Vec<String> },
+    /// An undo: put back these recorded statements, each at its index in the recorded policy,
+    /// and drop `drop` (the narrowed copies the fix left); every other statement stays.
+    /// `as_object`: the recorded policy's `Statement` was one object, not a list.
+    #[serde(rename = "s3:RestorePolicyStatements")]
+    RestoreStatements {
+        labels: Vec<String>,
+        statements: Vec<PlacedStatement>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        drop: Vec<Value>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        as_object: bool,
+    },
+    /// An undo of a deleted policy: put the recorded policy back whole.
+    #[serde(rename = "s3:RestoreBucketPolicy")]
+    RestorePolicy { labels: Vec<String>, policy: Value },
+}
+
+/// A statement and its index in the policy it was recorded in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacedStatement {
+    pub index: usize,
+    pub statement: Value,
 }
 
 impl Describe for PolicyChange {
@@ -83,6 +107,22 @@ impl Describe for PolicyChange {
             }
             PolicyChange::DeletePolicy { labels } => format!(
                 "delete the bucket policy (its every statement, {}, allows everyone)",
+                labels.join(", ")
+            ),
+            PolicyChange::RestoreStatements { labels, drop, .. } if drop.is_empty() => {
+                format!(
+                    "put back policy statement(s) {} as recorded before the fix",
+                    labels.join(", ")
+                )
+            }
+            PolicyChange::RestoreStatements { labels, drop, .. } => format!(
+                "put back policy statement(s) {} as recorded before the fix, in place of the {} narrowed \
+                 statement(s) it left",
+                labels.join(", "),
+                drop.len()
+            ),
+            PolicyChange::RestorePolicy { labels, .. } => format!(
+                "put back the bucket policy the fix deleted, as recorded (statement(s) {})",
                 labels.join(", ")
             ),
         }
@@ -434,12 +474,76 @@ pub fn assess_policy(policy: Option<&Value>) -> PolicyAssessment {
     a
 }
 
+/// The undo of a fix to `before`, from `live`: the statements `before` had and `live` lacks, back
+/// at their recorded places, the statements `live` has and `before` lacked (the narrowed copies
+/// the fix left) dropped; every other statement as `live` has it. A policy the fix deleted comes
+/// back whole. `None` when `live` has a policy `before` did not (no fix adds one).
+pub fn revert_policy(live: Option<&Value>, before: Option<&Value>) -> Option<Vec<PolicyChange>> {
+    match (live, before) {
+        (_, None) if live == before => Some(Vec::new()),
+        (_, None) => None,
+        (None, Some(b)) => Some(vec![PolicyChange::RestorePolicy {
+            labels: statements(b).iter().enumerate().map(|(i, s)| label(i, s)).collect(),
+            policy: b.clone(),
+        }]),
+        (Some(l), Some(b)) => {
+            let (ls, bs) = (statements(l), statements(b));
+            let placed: Vec<PlacedStatement> = bs
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !ls.contains(s))
+                .map(|(index, s)| PlacedStatement {
+                    index,
+                    statement: (*s).clone(),
+                })
+                .collect();
+            let drop: Vec<Value> = ls.iter().filter(|s| !bs.contains(s)).map(|s| (*s).clone()).collect();
+            if placed.is_empty() && drop.is_empty() {
+                return Some(Vec::new());
+            }
+            Some(vec![PolicyChange::RestoreStatements {
+                labels: placed.iter().map(|p| label(p.index, &p.statement)).collect(),
+                statements: placed,
+                drop,
+                as_object: matches!(b.get("Statement"), Some(Value::Object(_))),
+            }])
+        }
+    }
+}
+
 /// The policy after `changes` (`None`: deleted).
 pub fn policy_after(policy: Option<&Value>, changes: &[PolicyChange]) -> Option<Value> {
     let mut current = policy.cloned();
     for c in changes {
         match c {
             PolicyChange::DeletePolicy { .. } => current = None,
+            PolicyChange::RestorePolicy { policy, .. } => current = Some(policy.clone()),
+            PolicyChange::RestoreStatements {
+                statements: placed,
+                drop,
+                as_object,
+                ..
+            } => {
+                if let Some(Value::Object(m)) = &mut current {
+                    let mut kept: Vec<Value> = match m.get("Statement") {
+                        Some(Value::Array(a)) => a.iter().filter(|s| !drop.contains(s)).cloned().collect(),
+                        Some(s @ Value::Object(_)) if !drop.contains(s) => vec![s.clone()],
+                        _ => Vec::new(),
+                    };
+                    let mut placed: Vec<&PlacedStatement> = placed.iter().collect();
+                    placed.sort_by_key(|p| p.index);
+                    for p in placed {
+                        if !kept.contains(&p.statement) {
+                            kept.insert(p.index.min(kept.len()), p.statement.clone());
+                        }
+                    }
+                    let one = kept.len() == 1 && *as_object;
+                    m.insert(
+                        "Statement".into(),
+                        if one { kept.remove(0) } else { Value::Array(kept) },
+                    );
+                }
+            }
             PolicyChange::RemoveStatements {
                 statements: drop,
                 narrowed,
@@ -557,7 +661,7 @@ impl RuleFamily for S3BucketPolicy {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "drop exactly the Allow statements whose principal is everyone and whose Condition restricts no one, or, when such a statement also names other principals, take only everyone out of it (one PutBucketPolicy with every other statement as read); DeleteBucketPolicy when every statement is everyone's only",
         never: "the other principals, actions, resources and conditions of any statement, statements restricted by a Condition (source VPC/VPCE/IP, principal org/account/ARN/user id, source account/owner/ARN/org, access points: the delegation statement on s3:DataAccessPointAccount), statements with a condition key not known to leave them open (fail closed, the plan names it), Deny statements, the ACL, Block Public Access, objects",
-        undo: "PutBucketPolicy with the recorded before policy",
+        undo: "one PutBucketPolicy putting back exactly the statements the fix removed, each at its recorded place, in place of the narrowed copies it left; every other statement stays as live has it; a policy the fix deleted whole is put back as recorded",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "S3 bucket name";
@@ -599,6 +703,8 @@ impl RuleFamily for S3BucketPolicy {
                 t.resource,
                 a.untouched.len()
             ),
+            // An assessment never restores (only an undo does).
+            Some(c @ (PolicyChange::RestoreStatements { .. } | PolicyChange::RestorePolicy { .. })) => c.describe(),
         };
         let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, a.changes);
         plan.removes = a.removes;
@@ -634,6 +740,10 @@ impl RuleFamily for S3BucketPolicy {
 
     fn diff(before: &BucketPolicy, after: &BucketPolicy) -> Vec<String> {
         diff_policy(before.policy.as_ref(), after.policy.as_ref())
+    }
+
+    fn revert(live: &BucketPolicy, before: &BucketPolicy) -> Option<Vec<PolicyChange>> {
+        revert_policy(live.policy.as_ref(), before.policy.as_ref())
     }
 }
 
@@ -1029,6 +1139,80 @@ pub(crate) mod tests {
             let a = S3BucketPolicy::assess(&s, &Params {}, target());
             assert!(a.plan.is_empty() && a.offending.is_empty() && a.plan.removes.is_empty());
         }
+    }
+
+    #[test]
+    fn fix_then_revert_is_the_recorded_policy_statement_for_statement_in_order() {
+        let narrowable = json!({
+            "Sid": "PublicAndPartner",
+            "Effect": "Allow",
+            "Principal": {"AWS": ["*", "arn:aws:iam::111122223333:root"]},
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::b/*"
+        });
+        for stmts in [
+            vec![from_vpce(), public_read(), partner()],
+            vec![public_read()],
+            vec![narrowable.clone(), partner()],
+            vec![public_read(), narrowable.clone()],
+        ] {
+            let before = policy(stmts);
+            let fixed = S3BucketPolicy::simulate(
+                &before,
+                &S3BucketPolicy::assess(&before, &Params {}, target()).plan.changes,
+            );
+            assert_ne!(fixed, before);
+            let undo = S3BucketPolicy::revert(&fixed, &before).unwrap();
+            assert_eq!(undo.len(), 1, "{undo:?}");
+            assert_eq!(S3BucketPolicy::simulate(&fixed, &undo), before, "{undo:?}");
+            assert!(S3BucketPolicy::revert(&before, &before).unwrap().is_empty());
+            assert!(S3BucketPolicy::revert(&fixed, &fixed).unwrap().is_empty());
+        }
+        // One statement object, narrowed by the fix: back as one object.
+        let single = BucketPolicy {
+            policy: Some(json!({"Version": "2012-10-17", "Statement": narrowable})),
+        };
+        let fixed = S3BucketPolicy::simulate(
+            &single,
+            &S3BucketPolicy::assess(&single, &Params {}, target()).plan.changes,
+        );
+        let undo = S3BucketPolicy::revert(&fixed, &single).unwrap();
+        assert_eq!(S3BucketPolicy::simulate(&fixed, &undo), single);
+        assert!(
+            undo[0].describe().contains("in place of the 1 narrowed statement(s)"),
+            "{}",
+            undo[0].describe()
+        );
+        // A deleted policy comes back whole.
+        let all_public = policy(vec![public_read()]);
+        let undo = S3BucketPolicy::revert(&BucketPolicy { policy: None }, &all_public).unwrap();
+        assert!(matches!(&undo[..], [PolicyChange::RestorePolicy { .. }]));
+    }
+
+    #[test]
+    fn the_undo_keeps_a_statement_added_since_and_only_puts_back_the_removed_one() {
+        let before = policy(vec![public_read(), partner()]);
+        let fixed = S3BucketPolicy::simulate(
+            &before,
+            &S3BucketPolicy::assess(&before, &Params {}, target()).plan.changes,
+        );
+        let undo = S3BucketPolicy::revert(&fixed, &before).unwrap();
+        let PolicyChange::RestoreStatements { statements, drop, .. } = &undo[0] else {
+            panic!("{undo:?}")
+        };
+        assert_eq!(
+            statements,
+            &vec![PlacedStatement {
+                index: 0,
+                statement: public_read()
+            }]
+        );
+        assert!(drop.is_empty());
+        // Applied to a policy with one more statement, that statement stays.
+        let mut more = fixed.policy.clone().unwrap();
+        more["Statement"].as_array_mut().unwrap().push(from_vpce());
+        let out = policy_after(Some(&more), &undo).unwrap();
+        assert_eq!(out["Statement"], json!([public_read(), partner(), from_vpce()]));
     }
 
     #[tokio::test]
