@@ -274,3 +274,24 @@ async fn a_protected_stack_reads_as_compliant_and_stays_protected() {
     let out = cfn.describe_stacks().stack_name(&name).send().await.unwrap();
     assert_eq!(out.stacks()[0].enable_termination_protection(), Some(true));
 }
+
+#[tokio::test]
+async fn undo_of_kinesis_001_stops_the_encryption_and_the_stream_is_as_it_was() {
+    let stack = Stack::connect();
+    let (kinesis, name) = stream(&stack).await;
+    let before = stream_state(&kinesis, &name).await;
+    assert_eq!((before.0.as_str(), before.1.as_deref()), ("NONE", None));
+    let (run, _) = stack.publish_for_execution(&stack.message("Kinesis-001", &name)).await;
+    stack.wait(&run).await.assert_healed();
+    assert_eq!(stream_state(&kinesis, &name).await.0, "KMS");
+    let out = crate::cli::undo_restored(&stack, &run).await;
+    assert!(
+        out.contains("stop encrypting the stream with KMS key alias/aws/kinesis"),
+        "{out}"
+    );
+    assert_eq!(
+        stream_state(&kinesis, &name).await,
+        before,
+        "encryption type, key, retention and shards as recorded"
+    );
+}

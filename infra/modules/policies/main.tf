@@ -101,6 +101,7 @@ locals {
     "cloudtrail:UpdateTrail"                     = ["arn:${local.p}:cloudtrail:*:${var.account_id}:trail/*"]
     "cloudtrail:StartLogging"                    = ["arn:${local.p}:cloudtrail:*:${var.account_id}:trail/*"]
     "kinesis:StartStreamEncryption"              = ["arn:${local.p}:kinesis:*:${var.account_id}:stream/*"]
+    "kinesis:StopStreamEncryption"               = ["arn:${local.p}:kinesis:*:${var.account_id}:stream/*"]
     "lambda:UpdateFunctionConfiguration"         = ["arn:${local.p}:lambda:*:${var.account_id}:function:*"]
     "sqs:SetQueueAttributes"                     = ["arn:${local.p}:sqs:*:${var.account_id}:*"]
     "cloudformation:UpdateTerminationProtection" = ["arn:${local.p}:cloudformation:*:${var.account_id}:stack/*"]

@@ -4,7 +4,8 @@
 //! (default the AWS-managed `alias/aws/kinesis`), nothing else.
 //! Never touches: records, shards, retention, consumers, a stream already encrypted (its key is
 //! kept).
-//! Undo: `StopStreamEncryption` with the same key (records written meanwhile stay encrypted).
+//! Undo: `StopStreamEncryption` with the key the stream is encrypted with now (the fix's), when
+//! the recorded stream was not encrypted (records written meanwhile stay encrypted).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -23,6 +24,8 @@ pub struct KinesisEncryption;
 const DESCRIBE_STREAM_SUMMARY: &str = "kinesis:DescribeStreamSummary";
 const LIST_TAGS_FOR_STREAM: &str = "kinesis:ListTagsForStream";
 const START_STREAM_ENCRYPTION: &str = "kinesis:StartStreamEncryption";
+/// The undo's only write.
+const STOP_STREAM_ENCRYPTION: &str = "kinesis:StopStreamEncryption";
 
 fn default_key() -> String {
     "alias/aws/kinesis".into()
@@ -52,12 +55,18 @@ pub struct StreamEncryption {
 pub enum Change {
     #[serde(rename = "kinesis:StartStreamEncryption")]
     StartEncryption { key_id: String },
+    /// Stop encrypting with `key_id` (an undo: the recorded stream was not encrypted).
+    #[serde(rename = "kinesis:StopStreamEncryption")]
+    StopEncryption { key_id: String },
 }
 
 impl Describe for Change {
     fn describe(&self) -> String {
         match self {
             Change::StartEncryption { key_id } => format!("encrypt the stream with KMS key {key_id}"),
+            Change::StopEncryption { key_id } => {
+                format!("stop encrypting the stream with KMS key {key_id} (records already written stay encrypted)")
+            }
         }
     }
 }
@@ -79,12 +88,12 @@ impl RuleFamily for KinesisEncryption {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "StartStreamEncryption EncryptionType=KMS with params.kms_key_id (default alias/aws/kinesis)",
         never: "records, shards, retention, consumers, the key of a stream already encrypted",
-        undo: "StopStreamEncryption with the same key",
+        undo: "StopStreamEncryption with the key the fix set, when the recorded stream was not encrypted (records written meanwhile stay encrypted)",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "Kinesis stream name";
     const READS: &'static [&'static str] = &[DESCRIBE_STREAM_SUMMARY, LIST_TAGS_FOR_STREAM];
-    const WRITES: &'static [&'static str] = &[START_STREAM_ENCRYPTION];
+    const WRITES: &'static [&'static str] = &[START_STREAM_ENCRYPTION, STOP_STREAM_ENCRYPTION];
     /// The stream is UPDATING for a few seconds, on a large stream longer.
     const SETTLE: Duration = Duration::from_secs(120);
     type Params = Params;
@@ -176,19 +185,44 @@ impl RuleFamily for KinesisEncryption {
     }
 
     async fn apply(ctx: &Ctx, stream: &str, _: &StreamEncryption, changes: &[Change]) -> Result<(), Error> {
-        for Change::StartEncryption { key_id } in changes {
-            start(&crate::sdk_client!(ctx, aws_sdk_kinesis), stream, key_id).await?;
+        for c in changes {
+            let kinesis = crate::sdk_client!(ctx, aws_sdk_kinesis);
+            match c {
+                Change::StartEncryption { key_id } => start(&kinesis, stream, key_id).await?,
+                Change::StopEncryption { key_id } => stop(&kinesis, stream, key_id).await?,
+            }
         }
         Ok(())
     }
 
     fn simulate(s: &StreamEncryption, changes: &[Change]) -> StreamEncryption {
         let mut out = s.clone();
-        for Change::StartEncryption { key_id } in changes {
-            out.encryption_type = "KMS".into();
-            out.key_id = Some(key_id.clone());
+        for c in changes {
+            match c {
+                Change::StartEncryption { key_id } => {
+                    out.encryption_type = "KMS".into();
+                    out.key_id = Some(key_id.clone());
+                }
+                Change::StopEncryption { .. } => {
+                    out.encryption_type = "NONE".into();
+                    out.key_id = None;
+                }
+            }
         }
         out
+    }
+
+    /// The undo: stop the encryption the fix started (the recorded stream was not encrypted), or
+    /// put the recorded key back.
+    fn revert(live: &StreamEncryption, before: &StreamEncryption) -> Option<Vec<Change>> {
+        if Self::diff(live, before).is_empty() {
+            return Some(Vec::new());
+        }
+        Some(match (encrypted(before), &before.key_id, &live.key_id) {
+            (false, _, Some(key_id)) if encrypted(live) => vec![Change::StopEncryption { key_id: key_id.clone() }],
+            (true, Some(key_id), _) => vec![Change::StartEncryption { key_id: key_id.clone() }],
+            _ => return None,
+        })
     }
 
     fn diff(before: &StreamEncryption, after: &StreamEncryption) -> Vec<String> {
@@ -219,6 +253,28 @@ pub async fn start(kinesis: &aws_sdk_kinesis::Client, stream: &str, key_id: &str
         Err(e) => match Error::from_sdk(START_STREAM_ENCRYPTION, e) {
             err if err.aws_code() == Some("ResourceInUseException") => Err(Error::AwsTransient {
                 operation: START_STREAM_ENCRYPTION,
+                detail: format!("stream {stream} is not ACTIVE yet (ResourceInUseException)"),
+            }),
+            err => Err(err),
+        },
+    }
+}
+
+/// `StopStreamEncryption` KMS with `key_id` (the key the stream is encrypted with). A stream not
+/// ACTIVE (`ResourceInUseException`) is transient, as for [`start`].
+pub async fn stop(kinesis: &aws_sdk_kinesis::Client, stream: &str, key_id: &str) -> Result<(), Error> {
+    match kinesis
+        .stop_stream_encryption()
+        .stream_name(stream)
+        .encryption_type(EncryptionType::Kms)
+        .key_id(key_id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => match Error::from_sdk(STOP_STREAM_ENCRYPTION, e) {
+            err if err.aws_code() == Some("ResourceInUseException") => Err(Error::AwsTransient {
+                operation: STOP_STREAM_ENCRYPTION,
                 detail: format!("stream {stream} is not ACTIVE yet (ResourceInUseException)"),
             }),
             err => Err(err),
@@ -321,6 +377,49 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(start.num_calls(), 1);
+    }
+
+    #[test]
+    fn fix_then_revert_stops_the_encryption_and_an_unchanged_stream_needs_nothing() {
+        let before = stream("NONE", None);
+        let fixed = KinesisEncryption::simulate(
+            &before,
+            &KinesisEncryption::assess(&before, &params(), target()).plan.changes,
+        );
+        let undo = KinesisEncryption::revert(&fixed, &before).unwrap();
+        assert_eq!(
+            undo,
+            vec![Change::StopEncryption {
+                key_id: "alias/aws/kinesis".into()
+            }]
+        );
+        assert_eq!(KinesisEncryption::simulate(&fixed, &undo), before);
+        assert!(KinesisEncryption::revert(&before, &before).unwrap().is_empty());
+        assert!(KinesisEncryption::revert(&fixed, &fixed).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_exactly_one_stop_with_kms_and_the_key() {
+        use aws_sdk_kinesis::operation::stop_stream_encryption::StopStreamEncryptionOutput;
+        let stop = mock!(aws_sdk_kinesis::Client::stop_stream_encryption)
+            .match_requests(|r| {
+                r.stream_name() == Some("clicks")
+                    && r.encryption_type() == Some(&EncryptionType::Kms)
+                    && r.key_id() == Some("alias/aws/kinesis")
+            })
+            .then_output(|| StopStreamEncryptionOutput::builder().build());
+        let ctx = mock_ctx::ctx(KinesisEncryption::READS, KinesisEncryption::WRITES, &[&stop]);
+        KinesisEncryption::apply(
+            &ctx,
+            "clicks",
+            &stream("KMS", Some("alias/aws/kinesis")),
+            &[Change::StopEncryption {
+                key_id: "alias/aws/kinesis".into(),
+            }],
+        )
+        .await
+        .unwrap();
+        assert_eq!(stop.num_calls(), 1);
     }
 
     #[tokio::test]
