@@ -295,3 +295,33 @@ async fn undo_of_kinesis_001_stops_the_encryption_and_the_stream_is_as_it_was() 
         "encryption type, key, retention and shards as recorded"
     );
 }
+
+#[tokio::test]
+async fn undo_of_sqs_004_turns_sqs_managed_sse_off_and_every_attribute_is_as_it_was() {
+    let stack = Stack::connect();
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let name = unique("it-queue");
+    let url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .attributes(QueueAttributeName::SqsManagedSseEnabled, "false")
+        .attributes(QueueAttributeName::VisibilityTimeout, "45")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    // Every attribute but the time of the last change, which any write moves.
+    let settings = |mut a: HashMap<QueueAttributeName, String>| {
+        a.remove(&QueueAttributeName::LastModifiedTimestamp);
+        a
+    };
+    let before = settings(queue_attributes(&sqs, &url).await);
+    let (run, _) = stack.publish_for_execution(&stack.message("SQS-004", &name)).await;
+    stack.wait(&run).await.assert_healed();
+    assert_ne!(settings(queue_attributes(&sqs, &url).await), before);
+    let out = crate::cli::undo_restored(&stack, &run).await;
+    assert!(out.contains("set SqsManagedSseEnabled=false"), "{out}");
+    assert_eq!(settings(queue_attributes(&sqs, &url).await), before);
+}

@@ -5,7 +5,8 @@
 //! (the seed's pattern of re-sending attributes can wipe a queue's access policy).
 //! Never touches: messages, the access policy, the redrive policy, timeouts, tags, a queue already
 //! encrypted either way.
-//! Undo: `SetQueueAttributes` `SqsManagedSseEnabled=false` (or `KmsMasterKeyId=""`).
+//! Undo: `SetQueueAttributes` with only the attribute the fix set, back to its recorded value:
+//! `SqsManagedSseEnabled=false`, or `KmsMasterKeyId=""` (messages sent meanwhile stay encrypted).
 //!
 //! The resource is the queue's URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`), ARN or
 //! name; either way the queue is looked up by name in the finding's account and region
@@ -53,6 +54,12 @@ pub enum Change {
     EnableSqsManagedSse,
     #[serde(rename = "sqs:EnableKmsSse")]
     EnableKmsSse { key_id: String },
+    /// `SqsManagedSseEnabled=false` (an undo: the recorded queue had no SQS-managed encryption).
+    #[serde(rename = "sqs:DisableSqsManagedSse")]
+    DisableSqsManagedSse,
+    /// `KmsMasterKeyId=""` (an undo: the recorded queue had no KMS key).
+    #[serde(rename = "sqs:DisableKmsSse")]
+    DisableKmsSse,
 }
 
 impl Describe for Change {
@@ -60,6 +67,10 @@ impl Describe for Change {
         match self {
             Change::EnableSqsManagedSse => "set SqsManagedSseEnabled=true (SQS-managed encryption)".into(),
             Change::EnableKmsSse { key_id } => format!("set KmsMasterKeyId={key_id} (SSE-KMS)"),
+            Change::DisableSqsManagedSse => {
+                "set SqsManagedSseEnabled=false (no SQS-managed encryption, as recorded before the fix)".into()
+            }
+            Change::DisableKmsSse => "set KmsMasterKeyId=\"\" (no KMS key, as recorded before the fix)".into(),
         }
     }
 }
@@ -151,7 +162,7 @@ impl RuleFamily for SqsEncryption {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "SetQueueAttributes with only SqsManagedSseEnabled=true (or only KmsMasterKeyId=params.kms_key_id)",
         never: "messages, the access policy, the redrive policy, timeouts, tags, any other attribute",
-        undo: "SetQueueAttributes SqsManagedSseEnabled=false (or KmsMasterKeyId=\"\")",
+        undo: "SetQueueAttributes with only the attribute the fix set, back to its recorded value: SqsManagedSseEnabled=false (or KmsMasterKeyId=\"\"); messages sent meanwhile stay encrypted",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "SQS queue URL, ARN or name";
@@ -276,9 +287,28 @@ impl RuleFamily for SqsEncryption {
             match c {
                 Change::EnableSqsManagedSse => out.sqs_managed_sse = true,
                 Change::EnableKmsSse { key_id } => out.kms_master_key_id = Some(key_id.clone()),
+                Change::DisableSqsManagedSse => out.sqs_managed_sse = false,
+                Change::DisableKmsSse => out.kms_master_key_id = None,
             }
         }
         out
+    }
+
+    /// The undo: each of the two attributes that differs from the record, set back to it.
+    fn revert(live: &QueueEncryption, before: &QueueEncryption) -> Option<Vec<Change>> {
+        let mut out = Vec::new();
+        match (before.sqs_managed_sse, live.sqs_managed_sse) {
+            (false, true) => out.push(Change::DisableSqsManagedSse),
+            (true, false) => out.push(Change::EnableSqsManagedSse),
+            _ => {}
+        }
+        if before.kms_master_key_id != live.kms_master_key_id {
+            out.push(match &before.kms_master_key_id {
+                Some(k) => Change::EnableKmsSse { key_id: k.clone() },
+                None => Change::DisableKmsSse,
+            });
+        }
+        Some(out)
     }
 
     fn diff(before: &QueueEncryption, after: &QueueEncryption) -> Vec<String> {
@@ -305,6 +335,8 @@ pub async fn set(sqs: &aws_sdk_sqs::Client, url: &str, change: &Change) -> Resul
     let (name, value) = match change {
         Change::EnableSqsManagedSse => (QueueAttributeName::SqsManagedSseEnabled, "true".to_string()),
         Change::EnableKmsSse { key_id } => (QueueAttributeName::KmsMasterKeyId, key_id.clone()),
+        Change::DisableSqsManagedSse => (QueueAttributeName::SqsManagedSseEnabled, "false".to_string()),
+        Change::DisableKmsSse => (QueueAttributeName::KmsMasterKeyId, String::new()),
     };
     sqs.set_queue_attributes()
         .queue_url(url)
@@ -416,6 +448,54 @@ mod tests {
         .err()
         .unwrap();
         assert_eq!(err.name(), "InvalidInput");
+    }
+
+    #[test]
+    fn fix_then_revert_is_the_before_state_and_an_unchanged_queue_needs_nothing() {
+        for p in [
+            Params { kms_key_id: None },
+            Params {
+                kms_key_id: Some("alias/team".into()),
+            },
+        ] {
+            let before = queue(false, None);
+            let fixed = SqsEncryption::simulate(&before, &SqsEncryption::assess(&before, &p, target()).plan.changes);
+            assert_ne!(fixed, before);
+            let undo = SqsEncryption::revert(&fixed, &before).unwrap();
+            assert_eq!(undo.len(), 1, "only the attribute the fix set: {undo:?}");
+            assert_eq!(SqsEncryption::simulate(&fixed, &undo), before);
+            assert!(SqsEncryption::revert(&before, &before).unwrap().is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_undo_sets_only_the_one_attribute_back() {
+        let off = mock!(aws_sdk_sqs::Client::set_queue_attributes)
+            .match_requests(|r| {
+                r.queue_url() == Some(URL)
+                    && r.attributes().is_some_and(|a| {
+                        a.len() == 1
+                            && a.get(&QueueAttributeName::SqsManagedSseEnabled).map(String::as_str) == Some("false")
+                    })
+            })
+            .then_output(|| SetQueueAttributesOutput::builder().build());
+        let no_key = mock!(aws_sdk_sqs::Client::set_queue_attributes)
+            .match_requests(|r| {
+                r.attributes().is_some_and(|a| {
+                    a.len() == 1 && a.get(&QueueAttributeName::KmsMasterKeyId).map(String::as_str) == Some("")
+                })
+            })
+            .then_output(|| SetQueueAttributesOutput::builder().build());
+        let ctx = mock_ctx::ctx(SqsEncryption::READS, SqsEncryption::WRITES, &[&off, &no_key]);
+        SqsEncryption::apply(
+            &ctx,
+            "orders",
+            &queue(true, Some("alias/team")),
+            &[Change::DisableSqsManagedSse, Change::DisableKmsSse],
+        )
+        .await
+        .unwrap();
+        assert_eq!((off.num_calls(), no_key.num_calls()), (1, 1));
     }
 
     #[tokio::test]
