@@ -4,7 +4,8 @@
 //! Never touches: the function's execution role or any other role or policy (the seed attached
 //! X-Ray policies to workloads' roles): when the role cannot write to X-Ray, the plan says so and
 //! leaves it to the role's owner. Nor the code, environment, layers, VPC, memory or timeout.
-//! Undo: `UpdateFunctionConfiguration` with `TracingConfig.Mode=PassThrough`.
+//! Undo: `UpdateFunctionConfiguration` with only `TracingConfig.Mode` set back to the recorded
+//! mode (`PassThrough`); the role was never changed and is not touched.
 
 use std::time::Duration;
 
@@ -50,11 +51,17 @@ pub struct Tracing {
 pub enum Change {
     #[serde(rename = "lambda:EnableActiveTracing")]
     EnableActiveTracing,
+    /// `TracingConfig.Mode=PassThrough` (an undo: the recorded function did not trace actively).
+    #[serde(rename = "lambda:DisableActiveTracing")]
+    DisableActiveTracing,
 }
 
 impl Describe for Change {
     fn describe(&self) -> String {
-        "set TracingConfig Mode=Active".into()
+        match self {
+            Change::EnableActiveTracing => "set TracingConfig Mode=Active".into(),
+            Change::DisableActiveTracing => "set TracingConfig Mode=PassThrough, as recorded before the fix".into(),
+        }
     }
 }
 
@@ -99,7 +106,7 @@ impl RuleFamily for LambdaTracing {
         changes: "UpdateFunctionConfiguration with only TracingConfig Mode=Active (a role without X-Ray rights is \
                   reported in the plan, not changed)",
         never: "the execution role or any role or policy, code, environment, layers, VPC, memory, timeout",
-        undo: "UpdateFunctionConfiguration TracingConfig Mode=PassThrough",
+        undo: "UpdateFunctionConfiguration with only TracingConfig Mode set back to the recorded PassThrough (the role is not touched)",
         tested: "request-level",
     };
     const RESOURCE: &'static str = "Lambda function name or ARN";
@@ -225,7 +232,7 @@ impl RuleFamily for LambdaTracing {
     }
 
     async fn apply(ctx: &Ctx, _: &str, s: &Tracing, changes: &[Change]) -> Result<(), Error> {
-        if !changes.is_empty() && s.role_allows_xray == Some(false) {
+        if changes.contains(&Change::EnableActiveTracing) && s.role_allows_xray == Some(false) {
             // Lambda would refuse the update (InvalidParameterValueException); say why, change nothing.
             return Err(Error::InvalidInput(format!(
                 "function {}: its execution role {} lacks xray:PutTraceSegments/PutTelemetryRecords, which active \
@@ -234,18 +241,35 @@ impl RuleFamily for LambdaTracing {
                 s.function_arn, s.role
             )));
         }
-        for Change::EnableActiveTracing in changes {
-            enable(&crate::sdk_client!(ctx, aws_sdk_lambda), &s.function_arn).await?;
+        for c in changes {
+            let mode = match c {
+                Change::EnableActiveTracing => TracingMode::Active,
+                Change::DisableActiveTracing => TracingMode::PassThrough,
+            };
+            set_mode(&crate::sdk_client!(ctx, aws_sdk_lambda), &s.function_arn, mode).await?;
         }
         Ok(())
     }
 
     fn simulate(s: &Tracing, changes: &[Change]) -> Tracing {
         let mut out = s.clone();
-        if !changes.is_empty() {
-            out.mode = "Active".into();
+        for c in changes {
+            out.mode = match c {
+                Change::EnableActiveTracing => "Active",
+                Change::DisableActiveTracing => "PassThrough",
+            }
+            .into();
         }
         out
+    }
+
+    /// The undo: the recorded tracing mode back when it was not active (the fix only turns it on).
+    fn revert(live: &Tracing, before: &Tracing) -> Option<Vec<Change>> {
+        Some(match (active(live), active(before)) {
+            (true, false) => vec![Change::DisableActiveTracing],
+            (false, true) => vec![Change::EnableActiveTracing],
+            _ => Vec::new(),
+        })
     }
 
     fn diff(before: &Tracing, after: &Tracing) -> Vec<String> {
@@ -278,13 +302,18 @@ async fn role_allows_xray(iam: &aws_sdk_iam::Client, role: &str) -> Option<bool>
     Some(results.iter().all(|r| r.eval_decision().as_str() == "allowed"))
 }
 
-/// `UpdateFunctionConfiguration` with `TracingConfig.Mode=Active` and nothing else. An update in
-/// progress (`ResourceConflictException`) is transient: the state machine retries.
+/// `UpdateFunctionConfiguration` with `TracingConfig.Mode=Active` and nothing else.
 pub async fn enable(lambda: &aws_sdk_lambda::Client, function: &str) -> Result<(), Error> {
+    set_mode(lambda, function, TracingMode::Active).await
+}
+
+/// `UpdateFunctionConfiguration` with `TracingConfig.Mode=mode` and nothing else. An update in
+/// progress (`ResourceConflictException`) is transient: the state machine retries.
+pub async fn set_mode(lambda: &aws_sdk_lambda::Client, function: &str, mode: TracingMode) -> Result<(), Error> {
     match lambda
         .update_function_configuration()
         .function_name(function)
-        .tracing_config(TracingConfig::builder().mode(TracingMode::Active).build())
+        .tracing_config(TracingConfig::builder().mode(mode).build())
         .send()
         .await
     {
@@ -421,6 +450,49 @@ mod tests {
             "orders",
             &tracing("PassThrough", None),
             &[Change::EnableActiveTracing],
+        )
+        .await
+        .unwrap();
+        assert_eq!(update.num_calls(), 1);
+    }
+
+    #[test]
+    fn fix_then_revert_is_the_before_state_and_an_unchanged_function_needs_nothing() {
+        let before = tracing("PassThrough", Some(true));
+        let fixed = LambdaTracing::simulate(
+            &before,
+            &LambdaTracing::assess(&before, &Params {}, target()).plan.changes,
+        );
+        let undo = LambdaTracing::revert(&fixed, &before).unwrap();
+        assert_eq!(undo, vec![Change::DisableActiveTracing]);
+        assert_eq!(LambdaTracing::simulate(&fixed, &undo), before);
+        assert!(LambdaTracing::revert(&before, &before).unwrap().is_empty());
+        assert!(LambdaTracing::revert(&fixed, &fixed).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_exactly_one_update_with_only_pass_through_even_when_the_role_lacks_xray() {
+        let update = mock!(aws_sdk_lambda::Client::update_function_configuration)
+            .match_requests(|r| {
+                r.function_name() == Some(ARN)
+                    && r.tracing_config().and_then(|t| t.mode()) == Some(&TracingMode::PassThrough)
+                    && r.role().is_none()
+                    && r.environment().is_none()
+                    && r.layers().is_empty()
+                    && r.vpc_config().is_none()
+                    && r.memory_size().is_none()
+                    && r.timeout().is_none()
+                    && r.handler().is_none()
+                    && r.runtime().is_none()
+            })
+            .then_output(|| UpdateFunctionConfigurationOutput::builder().build());
+        let ctx = mock_ctx::ctx(LambdaTracing::READS, LambdaTracing::WRITES, &[&update]);
+        // Turning tracing off needs no X-Ray rights: a role without them does not stop the undo.
+        LambdaTracing::apply(
+            &ctx,
+            "orders",
+            &tracing("Active", Some(false)),
+            &[Change::DisableActiveTracing],
         )
         .await
         .unwrap();
