@@ -4,7 +4,8 @@
 //! A nested stack follows its root stack's protection (AWS refuses the call on it): the fix
 //! refuses it by name and changes nothing.
 //! Never touches: the stack's resources, template, parameters, tags, policies, drift.
-//! Undo: `UpdateTerminationProtection` with `EnableTerminationProtection=false`.
+//! Undo: `UpdateTerminationProtection` with `EnableTerminationProtection=false` on the stack id,
+//! when the recorded stack was unprotected.
 
 use serde::{Deserialize, Serialize};
 
@@ -39,11 +40,19 @@ pub struct Stack {
 pub enum Change {
     #[serde(rename = "cloudformation:EnableTerminationProtection")]
     EnableTerminationProtection,
+    /// `EnableTerminationProtection=false` (an undo: the recorded stack was unprotected).
+    #[serde(rename = "cloudformation:DisableTerminationProtection")]
+    DisableTerminationProtection,
 }
 
 impl Describe for Change {
     fn describe(&self) -> String {
-        "enable termination protection".into()
+        match self {
+            Change::EnableTerminationProtection => "enable termination protection".into(),
+            Change::DisableTerminationProtection => {
+                "disable termination protection again, as recorded before the fix".into()
+            }
+        }
     }
 }
 
@@ -88,7 +97,7 @@ impl RuleFamily for CfnTerminationProtection {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "UpdateTerminationProtection EnableTerminationProtection=true (a nested stack is refused: it follows its root)",
         never: "the stack's resources, template, parameters, tags and policies",
-        undo: "UpdateTerminationProtection EnableTerminationProtection=false",
+        undo: "UpdateTerminationProtection EnableTerminationProtection=false on the stack id, when the recorded stack was unprotected",
         tested: "request-level",
     };
     const RESOURCE: &'static str = "CloudFormation stack name or stack id";
@@ -136,23 +145,34 @@ impl RuleFamily for CfnTerminationProtection {
     }
 
     async fn apply(ctx: &Ctx, stack: &str, s: &Stack, changes: &[Change]) -> Result<(), Error> {
-        for Change::EnableTerminationProtection in changes {
+        for c in changes {
             if let Some(root) = nested(s) {
                 return Err(Error::InvalidInput(format!(
                     "stack {stack} is nested in {root}: AWS sets termination protection on the root stack only; \
                      nothing was changed"
                 )));
             }
-            enable(&crate::sdk_client!(ctx, aws_sdk_cloudformation), &s.stack_id).await?;
+            let on = matches!(c, Change::EnableTerminationProtection);
+            set(&crate::sdk_client!(ctx, aws_sdk_cloudformation), &s.stack_id, on).await?;
         }
         Ok(())
     }
 
     fn simulate(s: &Stack, changes: &[Change]) -> Stack {
-        Stack {
-            termination_protection: s.termination_protection || !changes.is_empty(),
-            ..s.clone()
+        let mut out = s.clone();
+        for c in changes {
+            out.termination_protection = matches!(c, Change::EnableTerminationProtection);
         }
+        out
+    }
+
+    /// The undo: protection off again when the recorded stack was unprotected.
+    fn revert(live: &Stack, before: &Stack) -> Option<Vec<Change>> {
+        Some(match (live.termination_protection, before.termination_protection) {
+            (true, false) => vec![Change::DisableTerminationProtection],
+            (false, true) => vec![Change::EnableTerminationProtection],
+            _ => Vec::new(),
+        })
     }
 
     fn diff(before: &Stack, after: &Stack) -> Vec<String> {
@@ -215,9 +235,14 @@ pub async fn read_stack(
 
 /// `UpdateTerminationProtection` with `EnableTerminationProtection=true` (idempotent on AWS).
 pub async fn enable(cfn: &aws_sdk_cloudformation::Client, stack_id: &str) -> Result<(), Error> {
+    set(cfn, stack_id, true).await
+}
+
+/// `UpdateTerminationProtection` with `EnableTerminationProtection=on` (idempotent on AWS).
+pub async fn set(cfn: &aws_sdk_cloudformation::Client, stack_id: &str, on: bool) -> Result<(), Error> {
     cfn.update_termination_protection()
         .stack_name(stack_id)
-        .enable_termination_protection(true)
+        .enable_termination_protection(on)
         .send()
         .await
         .map(|_| ())
@@ -295,6 +320,38 @@ mod tests {
             &[&update],
         );
         CfnTerminationProtection::apply(&ctx, "web", &stack(false, None), &[Change::EnableTerminationProtection])
+            .await
+            .unwrap();
+        assert_eq!(update.num_calls(), 1);
+    }
+
+    #[test]
+    fn fix_then_revert_is_the_before_state_and_an_unchanged_stack_needs_nothing() {
+        let before = stack(false, None);
+        let fixed = CfnTerminationProtection::simulate(
+            &before,
+            &CfnTerminationProtection::assess(&before, &Params {}, target())
+                .plan
+                .changes,
+        );
+        let undo = CfnTerminationProtection::revert(&fixed, &before).unwrap();
+        assert_eq!(undo, vec![Change::DisableTerminationProtection]);
+        assert_eq!(CfnTerminationProtection::simulate(&fixed, &undo), before);
+        assert!(CfnTerminationProtection::revert(&before, &before).unwrap().is_empty());
+        assert!(CfnTerminationProtection::revert(&fixed, &fixed).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_exactly_one_update_with_protection_off_for_the_stack_id() {
+        let update = mock!(aws_sdk_cloudformation::Client::update_termination_protection)
+            .match_requests(|r| r.stack_name() == Some(ID) && r.enable_termination_protection() == Some(false))
+            .then_output(|| UpdateTerminationProtectionOutput::builder().stack_id(ID).build());
+        let ctx = mock_ctx::ctx(
+            CfnTerminationProtection::READS,
+            CfnTerminationProtection::WRITES,
+            &[&update],
+        );
+        CfnTerminationProtection::apply(&ctx, "web", &stack(true, None), &[Change::DisableTerminationProtection])
             .await
             .unwrap();
         assert_eq!(update.num_calls(), 1);
