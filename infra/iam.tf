@@ -37,6 +37,7 @@ module "policies" {
     log_group_arns        = { for k, g in aws_cloudwatch_log_group.function : k => g.arn }
     dead_letter_queue_arn = aws_sqs_queue.dead_letter.arn
     outcome_topic_arn     = aws_sns_topic.outcome.arn
+    config_object_arn     = local.config_in_s3 ? "${aws_s3_bucket.config[0].arn}/${local.config_object_key}" : null
   }
 
   member_role_arns = local.member_role_arns

@@ -90,12 +90,23 @@ locals {
     APPROVAL_SIGNING_KEY_PARAMETER = aws_ssm_parameter.signing_key[0].name
   }
 
-  common_env = {
+  # The config reaches the handlers in their environment while it fits Lambda's 4 KB beside the
+  # other settings (a config of about 150 accounts); a larger one, or any with config_store =
+  # "s3", is an object in the module's bucket and the environment names it and its version, so
+  # every config change still changes every function's configuration (fresh cold starts). Each
+  # handler reads it once at cold start (lambdas/core/src/config.rs `Settings::load`), with
+  # s3:GetObject on exactly that object. One line each: infra/tests evaluates them for 1,000 accounts.
+  config_text         = jsonencode(local.config)
+  inline_config_limit = 3000
+  config_in_s3        = var.config_store == "s3" || (var.config_store == "auto" && length(local.config_text) > local.inline_config_limit)
+  config_object_key   = "${var.name}/config.json"
+  config_env          = local.config_in_s3 ? { AUTO_REMEDIATE_CONFIG_S3 = "s3://${aws_s3_bucket.config[0].id}/${local.config_object_key}", AUTO_REMEDIATE_CONFIG_S3_VERSION = aws_s3_object.config[0].version_id } : { AUTO_REMEDIATE_CONFIG = local.config_text }
+
+  common_env = merge(local.config_env, {
     AUTO_REMEDIATE_ACCOUNT_ID = local.account_id
-    AUTO_REMEDIATE_CONFIG     = jsonencode(local.config)
     STATE_TABLE               = aws_dynamodb_table.state.name
     APPROVAL_TABLE            = aws_dynamodb_table.approvals.name
-  }
+  })
 
   # Each handler gets what its catalog actions say it uses: the state machine ARN to whoever
   # starts executions, the signing key and the pages' address to whoever reads the key. (A
@@ -179,6 +190,24 @@ data "aws_iam_policy_document" "kms" {
     }
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.config_in_s3 ? [1] : []
+    content {
+      sid = "HandlersReadTheConfigThroughS3"
+      principals {
+        type        = "AWS"
+        identifiers = [for r in aws_iam_role.handler : r.arn]
+      }
+      actions   = ["kms:Decrypt"]
+      resources = ["*"]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
+    }
   }
 
   statement {
@@ -307,6 +336,72 @@ resource "aws_ssm_parameter" "signing_key" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The config document, when it is kept in S3 (local.config_in_s3): a private, versioned bucket
+# encrypted with the module's key; the object is written by Terraform and read by the handlers
+# at cold start, at the version their environment names.
+
+resource "aws_s3_bucket" "config" {
+  #checkov:skip=CKV_AWS_18:Holds one object written by Terraform and read by the module's own roles; CloudTrail records its reads, no access log bucket is needed.
+  #checkov:skip=CKV_AWS_144:The config is in the Terraform configuration it is written from; a replica adds nothing.
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to the object's changes: a change reaches the functions through their environment (its version).
+  #checkov:skip=CKV2_AWS_61:Every version of the config is kept, as the state of a deployment; it is small.
+  count         = local.config_in_s3 ? 1 : 0
+  bucket_prefix = "${substr(lower(var.name), 0, 29)}-config-"
+  tags          = local.tags
+}
+
+resource "aws_s3_bucket_public_access_block" "config" {
+  count                   = local.config_in_s3 ? 1 : 0
+  bucket                  = aws_s3_bucket.config[0].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "config" {
+  count  = local.config_in_s3 ? 1 : 0
+  bucket = aws_s3_bucket.config[0].id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "config" {
+  count  = local.config_in_s3 ? 1 : 0
+  bucket = aws_s3_bucket.config[0].id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "config" {
+  count  = local.config_in_s3 ? 1 : 0
+  bucket = aws_s3_bucket.config[0].id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.this.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_object" "config" {
+  count                  = local.config_in_s3 ? 1 : 0
+  bucket                 = aws_s3_bucket.config[0].id
+  key                    = local.config_object_key
+  content                = local.config_text
+  content_type           = "application/json"
+  server_side_encryption = "aws:kms"
+  kms_key_id             = aws_kms_key.this.arn
+  tags                   = local.tags
+
+  # Versioned before the first write, so the object has the version the functions are given.
+  depends_on = [aws_s3_bucket_versioning.config, aws_s3_bucket_server_side_encryption_configuration.config]
+}
+
+# ---------------------------------------------------------------------------------------------
 # Functions: one artefact, one function per handler.
 
 resource "aws_cloudwatch_log_group" "function" {
@@ -368,7 +463,7 @@ resource "aws_lambda_function" "handler" {
     }
     precondition {
       condition     = length(jsonencode(local.function_env[each.key])) < 4000
-      error_message = "The environment (config_json minified, with the settings) exceeds Lambda's 4 KB: shorten the config."
+      error_message = "The environment (with config_json minified, unless it is in S3) exceeds Lambda's 4 KB: set config_store = \"s3\" (or \"auto\")."
     }
   }
 

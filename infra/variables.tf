@@ -10,12 +10,23 @@ variable "name" {
 }
 
 variable "config_json" {
-  description = "The auto-remediate configuration document (the same JSON as `local/config.json`): rules and their modes, exclusion tags, accounts, member_role, approval (approvers, sender, timeout). Passed to every handler as AUTO_REMEDIATE_CONFIG; the handlers validate it at cold start."
+  description = "The auto-remediate configuration document (the same JSON as `local/config.json`): rules and their modes, exclusion tags, accounts, member_role, approval (approvers, sender, timeout). Passed to every handler as AUTO_REMEDIATE_CONFIG, or kept in S3 (config_store); the handlers validate it at cold start."
   type        = string
 
   validation {
     condition     = can(jsondecode(var.config_json)) && can(keys(jsondecode(var.config_json)))
     error_message = "config_json must be a JSON object (see local/config.json)."
+  }
+}
+
+variable "config_store" {
+  description = "Where the handlers read config_json from: `env` (AUTO_REMEDIATE_CONFIG in each function's environment, Lambda's 4 KB), `s3` (an object in a private, versioned, KMS-encrypted bucket this module creates; the environment names it and its version, read once per cold start), or `auto`: the environment while the minified config is at most 3,000 characters (about 150 accounts), S3 above."
+  type        = string
+  default     = "auto"
+
+  validation {
+    condition     = contains(["auto", "env", "s3"], var.config_store)
+    error_message = "config_store must be auto, env or s3."
   }
 }
 

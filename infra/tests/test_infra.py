@@ -461,6 +461,7 @@ module "p" {
     log_group_arns        = { for h in jsondecode(file("%(catalog)s")).handlers : h.name => "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/ar-${h.name}" }
     dead_letter_queue_arn = "arn:aws:sqs:eu-west-1:111111111111:ar-trigger-dlq"
     outcome_topic_arn     = "arn:aws:sns:eu-west-1:111111111111:ar-outcome"
+    config_object_arn     = "%(config_object)s"
   }
   member_role_arns = {
     read  = ["arn:aws:iam::*:role/%(read_role)s"]
@@ -485,12 +486,15 @@ output "unscoped_rule_actions" { value = module.p.unscoped_rule_actions }
 # The member roles' default names (lambdas/core/src/config.rs; infra/main.tf local.member_role and
 # local.member_read_role): which role each handler's sts:AssumeRole may name.
 MEMBER_ROLES = {"read": "auto-remediate-member-read", "write": "auto-remediate-member"}
+# The config object, when the config is kept in S3: every handler reads it, and nothing else in S3.
+CONFIG_OBJECT = "arn:aws:s3:::ar-config-20261205101500123400000001/ar/config.json"
+CONFIG_READ = {"s3:GetObject", "s3:GetObjectVersion"}
 
 
 def evaluated_policies(repo: Path, work: Path) -> tuple[dict, str]:
     (work / "main.tf").write_text(
         POLICIES_ROOT % {"module": repo / "infra" / "modules" / "policies", "catalog": repo / CATALOG,
-                         "read_role": MEMBER_ROLES["read"], "write_role": MEMBER_ROLES["write"]}
+                         "read_role": MEMBER_ROLES["read"], "write_role": MEMBER_ROLES["write"], "config_object": CONFIG_OBJECT}
     )
     return apply_outputs(work)
 
@@ -545,7 +549,7 @@ def iam_problems(repo: Path, work: Path) -> list[str]:
         if name not in policies:
             problems.append(f"{name}: no policy")
             continue
-        expected = set(h["actions"]) | PLATFORM | PLATFORM_BY_HANDLER.get(name, set())
+        expected = set(h["actions"]) | PLATFORM | PLATFORM_BY_HANDLER.get(name, set()) | CONFIG_READ
         if h["rule_access"] in ("read", "read-write"):
             expected |= reads
         if h["rule_access"] == "read-write":
@@ -568,6 +572,10 @@ def iam_problems(repo: Path, work: Path) -> list[str]:
                 if loose:
                     problems.append(f"{name}: Resource \"*\" for actions that can be scoped: {loose}")
         problems += assume_problems(name, h, stmts)
+        for s in stmts:
+            for a in set(s["Action"]) & CONFIG_READ:
+                if s["Resource"] != [CONFIG_OBJECT]:
+                    problems.append(f"{name}: {a} on {s['Resource']}, not only the config object")
     if set(policies) - {h["name"] for h in cat["handlers"]}:
         problems.append(f"policies for no handler: {sorted(set(policies) - {h['name'] for h in cat['handlers']})}")
     problems += member_role_problems(cat, outputs)
@@ -770,6 +778,12 @@ locals {
   member_read_role = %(member_read_role)s
   member_accounts  = %(member_accounts)s
   member_role_arns = %(member_role_arns)s
+
+  config_text         = %(config_text)s
+  inline_config_limit = %(inline_config_limit)s
+  config_in_s3        = %(config_in_s3)s
+  config_object_key   = %(config_object_key)s
+  config_env          = %(config_env)s
 }
 
 module "p" {
@@ -802,7 +816,8 @@ output "handler_policies" { value = module.p.handler_policies }
 output "member_read_policy" { value = module.member.member_read_policy }
 output "member_write_policy" { value = module.member.member_write_policy }
 output "member_accounts" { value = length(local.member_accounts) }
-output "config_env" { value = jsonencode(local.config) }
+output "config_env" { value = local.config_env }
+output "config_in_s3" { value = local.config_in_s3 }
 """
 
 # What the largest environment holds besides AUTO_REMEDIATE_CONFIG (main.tf local.function_env,
@@ -843,6 +858,11 @@ def scale_outputs(repo: Path, work: Path, config: dict) -> tuple[dict, str]:
         "member_accounts": root_expression(infra / "main.tf", "member_accounts"),
         "member_role_arns": root_expression(infra / "iam.tf", "member_role_arns"),
     }
+    for name in ("config_text", "inline_config_limit", "config_in_s3", "config_object_key", "config_env"):
+        expr = root_expression(infra / "main.tf", name)
+        for ref, value in CONFIG_RESOURCES.items():
+            expr = expr.replace(ref, value) if expr else expr
+        exprs[name] = expr
     missing = [k for k, v in exprs.items() if v is None]
     if missing:
         return {}, f"no one-line expression for local {missing} in infra/main.tf or iam.tf"
@@ -852,9 +872,20 @@ def scale_outputs(repo: Path, work: Path, config: dict) -> tuple[dict, str]:
     return apply_outputs(work)
 
 
-def env_size(config_env: str) -> int:
-    """The environment's size as Lambda counts it (keys and values), the config as Terraform encodes it."""
-    return sum(len(k) + len(v) for k, v in dict(OTHER_ENV, AUTO_REMEDIATE_CONFIG=config_env).items())
+# What the root's config expressions refer to besides locals, as an apply gives them: the bucket
+# name from its prefix (`<name>-config-` and 26 characters), a 32-character S3 version id.
+CONFIG_RESOURCES = {
+    "aws_s3_bucket.config[0].id": '"auto-remediate-config-20261205101500123400000001"',
+    "aws_s3_object.config[0].version_id": '"' + "v" * 32 + '"',
+    "var.config_store": '"auto"',
+    "var.name": '"auto-remediate"',
+}
+
+
+def env_size(config_env: dict) -> int:
+    """The environment's size as Lambda counts it (keys and values), the config (or where it is
+    kept) as Terraform renders it."""
+    return sum(len(k) + len(v) for k, v in dict(OTHER_ENV, **config_env).items())
 
 
 def scale_problems(repo: Path, work: Path, accounts: int) -> tuple[list[str], dict]:
@@ -870,8 +901,10 @@ def scale_problems(repo: Path, work: Path, accounts: int) -> tuple[list[str], di
     sizes = policy_sizes(outputs)
     problems += [f"{p} ({accounts} accounts)" for p in policy_size_problems(outputs)]
     sizes["environment"] = env = env_size(outputs["config_env"])
+    sizes["config_in_s3"] = outputs["config_in_s3"]
     if env > ENV_LIMIT:
-        problems.append(f"the environment of {env} bytes with {accounts} accounts exceeds Lambda's {ENV_LIMIT} (AUTO_REMEDIATE_CONFIG is {len(outputs['config_env'])})")
+        where = "in S3" if outputs["config_in_s3"] else f"inline, {len(outputs['config_env'].get('AUTO_REMEDIATE_CONFIG', ''))} characters"
+        problems.append(f"the environment of {env} bytes with {accounts} accounts exceeds Lambda's {ENV_LIMIT} (the config {where})")
     return problems, sizes
 
 
@@ -977,7 +1010,8 @@ def conformity_access_problems(repo: Path) -> list[str]:
             problems.append(f"Conformity's use of the key is not limited to SNS (kms:ViaService {via})")
         for dyn in kms_body.get("dynamic", []):
             for k, v in dyn.items():
-                if unquote(k) == "statement" and "var.conformity_publisher_account_id" not in unquote(v.get("for_each")):
+                if unquote(k) == "statement" and unquote(v.get("content", [{}])[0].get("sid")) == "ConformityPublishesToTheEncryptedTopic" \
+                        and "var.conformity_publisher_account_id" not in unquote(v.get("for_each")):
                     problems.append("the key statement for Conformity does not iterate over conformity_publisher_account_id")
     topics = {n: b for (f, n), b in blocks(infra, "resource", "aws_sns_topic").items() if f == "main.tf"}
     if unquote(topics.get("conformity", {}).get("kms_master_key_id")) != "var.encrypt_conformity_topic ? aws_kms_key.this.arn : null":
@@ -1351,9 +1385,9 @@ class Offline(unittest.TestCase):
         sizes = {}
         for accounts in (1, 1000):
             problems, sizes[accounts] = scale_problems(REPO, self.work(f"org-{accounts}"), accounts)
-            self.assertNone([p for p in problems if "environment" not in p])
+            self.assertNone(problems)
         print(f"\n  policy sizes (IAM characters) at 1 and 1,000 accounts: "
-              f"{ {k: (sizes[1][k], sizes[1000][k]) for k in sizes[1] if k != 'environment'} }", end=" ")
+              f"{ {k: (sizes[1][k], sizes[1000][k]) for k in sizes[1] if k not in ('environment', 'config_in_s3')} }", end=" ")
         broken = copy_tree(self.work("broken"))
         edit(broken / "infra/iam.tf",
              'write = ["arn:${local.partition}:iam::*:role/${local.member_role}"]',
@@ -1362,16 +1396,29 @@ class Offline(unittest.TestCase):
         self.assertFound(problems, f"remediate: policy of {broken_sizes.get('remediate')} characters exceeds IAM's 10240")
         self.assertFound(problems, "exceeds IAM's 6144 for a managed policy")
 
-    def test_the_environment_fits_lambdas_4kb_for_a_few_hundred_accounts_and_1000_do_not(self):
-        """Found at 1,000 accounts: AUTO_REMEDIATE_CONFIG lists every account, so the environment
-        passes Lambda's 4 KB at about 220 plain account entries, about 175 in this test's mix
-        (main.tf's precondition refuses the plan before). Holds for the example and for 150 accounts; 1,000 is the broken variant."""
-        for accounts in (2, 150):
+    def test_the_environment_fits_lambdas_4kb_at_1000_accounts_and_an_inline_config_is_found(self):
+        """The environment each function gets, rendered by main.tf's own expressions: a small
+        config inline (AUTO_REMEDIATE_CONFIG), a large one (1,000 accounts) kept in S3 with only
+        its URL and version in the environment, both within Lambda's 4 KB. Broken: the config
+        always inline, as before config_store existed: 1,000 accounts pass the limit (at about
+        175 accounts of this mix)."""
+        for accounts, in_s3 in ((2, False), (100, False), (150, True), (1000, True)):
             problems, sizes = scale_problems(REPO, self.work(f"env-{accounts}"), accounts)
             self.assertNone(problems)
-        problems, sizes = scale_problems(REPO, self.work("env-1000"), 1000)
-        self.assertFound(problems, "with 1000 accounts exceeds Lambda's 4096")
-        print(f"\n  environment at 1,000 accounts: {sizes['environment']} bytes", end=" ")
+            self.assertEqual(sizes["config_in_s3"], in_s3, f"{accounts} accounts")
+        print(f"\n  environment at 1,000 accounts (config in S3): {sizes['environment']} bytes", end=" ")
+        broken = copy_tree(self.work("broken"))
+        edit(broken / "infra/main.tf", "inline_config_limit = 3000", "inline_config_limit = 1000000")
+        problems, sizes = scale_problems(broken, self.work("broken-eval"), 1000)
+        self.assertFound(problems, "with 1000 accounts exceeds Lambda's 4096 (the config inline")
+
+    def test_the_config_object_is_read_by_every_handler_and_nothing_else_and_a_wider_grant_is_found(self):
+        self.assertNone(iam_problems(REPO, self.work("real")))
+        broken = copy_tree(self.work("broken"))
+        edit(broken / "infra/modules/policies/main.tf", '"s3:GetObjectVersion" = [local.res.config_object_arn]',
+             '"s3:GetObjectVersion" = ["arn:${local.p}:s3:::*"]')
+        problems = iam_problems(broken, self.work("broken-eval"))
+        self.assertFound(problems, "trigger: s3:GetObjectVersion on ['arn:aws:s3:::*'], not only the config object")
 
     def test_no_wildcard_action_anywhere_and_an_added_one_is_found(self):
         self.assertNone(static_action_problems(REPO))

@@ -11,6 +11,7 @@ mod breaker;
 mod browser;
 mod bucket_policy;
 mod cli;
+mod config_source;
 mod conformity;
 mod ec2;
 mod faults;

@@ -15,8 +15,9 @@
 #   declared next to the family's calls: `iam:PassRole` with `iam:PassedToService`,
 #   `iam:CreateServiceLinkedRole` with `iam:AWSServiceName`) get statements of their own carrying
 #   that `Condition` block, in the handler roles and in the member roles alike.
-# - Platform actions every Lambda needs (its log group, X-Ray) and the trigger's dead-letter queue
-#   are declared in `local.platform_actions`, never taken from the catalog.
+# - Platform actions every Lambda needs (its log group, X-Ray, the config object when the config is
+#   kept in S3) and the trigger's dead-letter queue are declared in `local.platform_actions`, never
+#   taken from the catalog.
 
 locals {
   p = var.partition
@@ -138,7 +139,12 @@ locals {
         "xray:PutTraceSegments"    = ["*"]
         "xray:PutTelemetryRecords" = ["*"]
       },
-      name == "trigger" ? { "sqs:SendMessage" = [local.res.dead_letter_queue_arn] } : {}
+      name == "trigger" ? { "sqs:SendMessage" = [local.res.dead_letter_queue_arn] } : {},
+      # The config document, when it is kept in S3: that object alone, at any version.
+      try(local.res.config_object_arn, null) == null ? {} : {
+        "s3:GetObject"        = [local.res.config_object_arn]
+        "s3:GetObjectVersion" = [local.res.config_object_arn]
+      },
     )
   }
 

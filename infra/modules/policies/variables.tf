@@ -42,6 +42,8 @@ variable "resources" {
     log_group_arns        = map(string)
     dead_letter_queue_arn = string
     outcome_topic_arn     = string
+    # The config object's ARN when the config is kept in S3 (every handler reads it); else null.
+    config_object_arn = optional(string)
   })
   default = null
 }

@@ -195,6 +195,16 @@ impl Aws {
         Ok(creds)
     }
 
+    /// S3 in this deployment's account, with its own credentials (path-style on the local stack):
+    /// the config document kept there (`crate::config::Settings::load`).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk)
+                .force_path_style(self.path_style)
+                .build(),
+        )
+    }
+
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
         aws_sdk_sfn::Client::new(&self.sdk)
     }

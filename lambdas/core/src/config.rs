@@ -11,7 +11,8 @@
 //! A rule not listed uses its catalog default. `exclusion_tags` defaults to the two above; a
 //! resource carrying any of them (live or in the finding) is never touched. `accounts` defaults to
 //! the deployment's own account; another account is entered through `member_role` (default
-//! `auto-remediate-member`). A rule's `params` are laid over its catalog parameters and checked by
+//! `auto-remediate-member`, the write role, remediate only) or `member_read_role` (default
+//! `<member_role>-read`, the handlers that only read). A rule's `params` are laid over its catalog parameters and checked by
 //! its family (`Catalog::configured`). `notify.outcomes` lists the end states that publish to
 //! the outcome topic (default: all but `RuleOff`); `undo.mode` decides `auto-remediate undo`
 //! runs (default `approve`).
@@ -593,6 +594,47 @@ impl<'de> Deserialize<'de> for AccountEntry {
     }
 }
 
+/// Where a config kept in S3 is (`s3://bucket/key`), and its version.
+pub const CONFIG_S3: &str = "AUTO_REMEDIATE_CONFIG_S3";
+pub const CONFIG_S3_VERSION: &str = "AUTO_REMEDIATE_CONFIG_S3_VERSION";
+/// The largest config document read from S3 (one of 1,000 accounts is about 20 KB).
+pub const CONFIG_S3_MAX_BYTES: i64 = 1024 * 1024;
+
+/// The bucket and key of an `s3://bucket/key` URL.
+pub fn parse_s3_url(url: &str) -> Result<(&str, &str), Error> {
+    url.strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
+        .ok_or_else(|| Error::ConfigInvalid(format!("{CONFIG_S3}: {url:?} is not s3://<bucket>/<key>")))
+}
+
+/// The config document at `url` (at `version` when given), as text.
+pub async fn fetch_config(s3: &aws_sdk_s3::Client, url: &str, version: Option<&str>) -> Result<String, Error> {
+    let (bucket, key) = parse_s3_url(url)?;
+    let failed = |e: String| Error::ConfigInvalid(format!("{CONFIG_S3} {url}: {e}"));
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version.map(str::to_string))
+        .send()
+        .await
+        .map_err(|e| failed(Error::from_sdk("s3:GetObject", e).to_string()))?;
+    if out.content_length().unwrap_or(0) > CONFIG_S3_MAX_BYTES {
+        return Err(failed(format!(
+            "{} bytes, more than the {CONFIG_S3_MAX_BYTES} read",
+            out.content_length().unwrap_or(0)
+        )));
+    }
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| failed(format!("reading the object: {e}")))?
+        .into_bytes();
+    String::from_utf8(bytes.to_vec()).map_err(|_| failed("not UTF-8 text".into()))
+}
+
 /// Process settings from the environment, read once at cold start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -627,7 +669,42 @@ impl Settings {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
+    /// [`Settings::from_lookup`], and a config kept in S3: `AUTO_REMEDIATE_CONFIG_S3`
+    /// (`s3://bucket/key`) read once with `s3` (the deployment's credentials), at the version
+    /// `AUTO_REMEDIATE_CONFIG_S3_VERSION` names when set (Terraform sets it, so a changed config
+    /// changes every function's configuration and starts fresh cold starts). A config too large
+    /// for Lambda's 4 KB environment lives there (infra/main.tf). Setting it beside
+    /// `AUTO_REMEDIATE_CONFIG` or `AUTO_REMEDIATE_CONFIG_FILE` is refused: one source, never a
+    /// silent choice.
+    pub async fn load(get: impl Fn(&str) -> Option<String>, s3: &aws_sdk_s3::Client) -> Result<Settings, Error> {
+        let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let Some(url) = nonempty(CONFIG_S3) else {
+            return Self::from_lookup(get);
+        };
+        if let Some(other) = ["AUTO_REMEDIATE_CONFIG", "AUTO_REMEDIATE_CONFIG_FILE"]
+            .into_iter()
+            .find(|k| nonempty(k).is_some())
+        {
+            return Err(Error::ConfigInvalid(format!(
+                "{CONFIG_S3} and {other} are both set: set one config source"
+            )));
+        }
+        let version = nonempty(CONFIG_S3_VERSION);
+        let text = fetch_config(s3, &url, version.as_deref()).await?;
+        let origin = match &version {
+            Some(v) => format!("{CONFIG_S3} {url} (version {v})"),
+            None => format!("{CONFIG_S3} {url}"),
+        };
+        Self::from_parts(get, Some((origin, text)))
+    }
+
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, Error> {
+        Self::from_parts(get, None)
+    }
+
+    /// The settings, the config document being `fetched` (where it came from, its text) when
+    /// read by [`Settings::load`].
+    fn from_parts(get: impl Fn(&str) -> Option<String>, fetched: Option<(String, String)>) -> Result<Settings, Error> {
         let region = get("AWS_REGION")
             .or_else(|| get("AWS_DEFAULT_REGION"))
             .ok_or_else(|| Error::ConfigInvalid("AWS_REGION is not set".into()))?;
@@ -640,6 +717,10 @@ impl Settings {
         }
         let catalog = Catalog::builtin();
         let config = match (get("AUTO_REMEDIATE_CONFIG"), get("AUTO_REMEDIATE_CONFIG_FILE")) {
+            _ if fetched.is_some() => {
+                let (origin, text) = fetched.expect("checked");
+                Config::parse(&text, catalog).map_err(|e| e.context(&origin))?
+            }
             (Some(text), _) if !text.trim().is_empty() => {
                 Config::parse(&text, catalog).map_err(|e| e.context("AUTO_REMEDIATE_CONFIG"))?
             }
@@ -742,6 +823,39 @@ mod tests {
             let err = Config::parse(&text, catalog).unwrap_err();
             assert!(err.to_string().contains("member_role"), "{role:?}: {err}");
         }
+    }
+
+    /// A config kept in S3: its URL must name a bucket and a key, and it is never read beside
+    /// another source (refused before any call: the endpoint here is unreachable). Without it,
+    /// `load` is `from_lookup`. The read itself is tested against moto (tests/stack/startup.rs).
+    #[tokio::test]
+    async fn a_config_in_s3_is_one_source_with_a_bucket_and_a_key() {
+        assert_eq!(parse_s3_url("s3://b/k/config.json").unwrap(), ("b", "k/config.json"));
+        for bad in ["s3://b", "s3://b/", "s3:///k", "https://b/k", "b/k"] {
+            assert_eq!(parse_s3_url(bad).unwrap_err().name(), "ConfigInvalid", "{bad}");
+        }
+        let s3 = aws_sdk_s3::Client::new(&crate::aws::local_sdk_config("http://127.0.0.1:9", "us-east-1"));
+        let base = [
+            ("AWS_REGION", "us-east-1"),
+            ("AUTO_REMEDIATE_ACCOUNT_ID", "111111111111"),
+        ];
+        let load = |extra: Vec<(&'static str, &'static str)>| {
+            let vars: Vec<(&str, &str)> = base.iter().copied().chain(extra).collect();
+            let s3 = s3.clone();
+            async move { Settings::load(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()), &s3).await }
+        };
+        for other in ["AUTO_REMEDIATE_CONFIG", "AUTO_REMEDIATE_CONFIG_FILE"] {
+            let err = load(vec![(CONFIG_S3, "s3://b/k"), (other, "{}")]).await.unwrap_err();
+            assert!(err.to_string().contains("set one config source"), "{err}");
+        }
+        let err = load(vec![(CONFIG_S3, "s3://b")]).await.unwrap_err();
+        assert!(err.to_string().contains("is not s3://<bucket>/<key>"), "{err}");
+        let text =
+            r#"{"member_role": "ar-w", "approval": {"approvers": ["a@example.com"], "sender": "ar@example.com"}}"#;
+        let inline = load(vec![(CONFIG_S3, " "), ("AUTO_REMEDIATE_CONFIG", text)])
+            .await
+            .unwrap();
+        assert_eq!(inline.config.member_role, "ar-w");
     }
 
     /// The read-only handlers' member role: `<member_role>-read` unless named; a name that is

@@ -31,8 +31,8 @@ pub struct MemberRole {
 impl Deps {
     /// Reads the environment and builds the SDK clients; fails naming the bad variable.
     pub async fn from_env() -> Result<Deps, Error> {
-        let mut settings = Settings::from_env()?;
         let aws = Aws::load().await;
+        let mut settings = Settings::load(|k| std::env::var(k).ok(), &aws.s3()).await?;
         settings.load_signing_keys(aws.sdk_config()).await?;
         Deps::new(settings, aws)
     }
