@@ -120,3 +120,60 @@ async fn a_suspended_detector_is_enabled_not_replaced() {
     );
     delete_detectors(&gd).await;
 }
+
+/// The region's one detector's settings that the fix leaves alone (publishing frequency).
+async fn frequency(gd: &aws_sdk_guardduty::Client, id: &str) -> Option<String> {
+    let d = gd.get_detector().detector_id(id).send().await.unwrap();
+    d.finding_publishing_frequency().map(|f| f.as_str().to_string())
+}
+
+#[tokio::test]
+async fn undo_of_gd_001_on_a_suspended_detector_suspends_it_again_and_keeps_it() {
+    let stack = Stack::connect();
+    let region = "sa-east-1";
+    let gd = guardduty(&stack, region);
+    delete_detectors(&gd).await;
+    let id = gd
+        .create_detector()
+        .enable(false)
+        .finding_publishing_frequency(aws_sdk_guardduty::types::FindingPublishingFrequency::SixHours)
+        .send()
+        .await
+        .unwrap()
+        .detector_id()
+        .unwrap()
+        .to_string();
+    let before = detectors(&gd).await;
+    assert_eq!(before, vec![(id.clone(), DetectorStatus::Disabled)]);
+    let (healed, _) = stack.publish_for_execution(&message(&stack, region)).await;
+    stack.wait(&healed).await.assert_healed();
+    assert_eq!(detectors(&gd).await, vec![(id.clone(), DetectorStatus::Enabled)]);
+    let out = crate::cli::undo_restored(&stack, &healed).await;
+    assert!(out.contains(&format!("suspend GuardDuty detector {id}")), "{out}");
+    // Re-read: the same detector, suspended as before, its settings kept.
+    assert_eq!(detectors(&gd).await, before);
+    assert_eq!(frequency(&gd, &id).await.as_deref(), Some("SIX_HOURS"));
+    delete_detectors(&gd).await;
+}
+
+#[tokio::test]
+async fn undo_of_gd_001_where_there_was_no_detector_deletes_the_one_the_fix_created() {
+    let stack = Stack::connect();
+    let region = "me-south-1";
+    let gd = guardduty(&stack, region);
+    delete_detectors(&gd).await;
+    let home = guardduty(&stack, &stack.info.region);
+    let (healed, _) = stack.publish_for_execution(&message(&stack, region)).await;
+    stack.wait(&healed).await.assert_healed();
+    let created = detectors(&gd).await;
+    assert_eq!(created.len(), 1);
+    let elsewhere = detectors(&home).await;
+    let out = crate::cli::undo_restored(&stack, &healed).await;
+    assert!(
+        out.contains(&format!("delete GuardDuty detector {}", created[0].0)),
+        "{out}"
+    );
+    // Re-read: no detector, as before; another region's are untouched.
+    assert!(detectors(&gd).await.is_empty());
+    assert_eq!(detectors(&home).await, elsewhere);
+}

@@ -325,3 +325,60 @@ async fn a_forged_exposed_key_finding_waits_for_approval_and_the_key_stays_activ
     assert_eq!(after.len(), 2);
     assert_eq!((status(&after, &named), status(&after, &other)), ("Active", "Active"));
 }
+
+#[tokio::test]
+async fn undo_of_iam_038_reactivates_the_deactivated_key_and_nothing_else() {
+    let stack = Stack::connect();
+    let gus = user(&stack).await;
+    let (flagged, other) = (key(&stack, &gus).await, key(&stack, &gus).await);
+    // The user's other key was inactive before the fix: the undo leaves it so.
+    iam(&stack)
+        .update_access_key()
+        .user_name(&gus)
+        .access_key_id(&other)
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .unwrap();
+    let before = keys(&stack, &gus).await;
+    let (healed, _) = stack
+        .publish_for_execution(&key_message(&stack, "IAM-038", &gus, &flagged))
+        .await;
+    stack.wait(&healed).await.assert_healed();
+    assert_eq!(status(&keys(&stack, &gus).await, &flagged), "Inactive");
+    let out = crate::cli::undo_restored(&stack, &healed).await;
+    assert!(
+        out.contains(&format!("reactivate access key {flagged} of user {gus}")),
+        "{out}"
+    );
+    // Re-read: every key as before the fix, none created or deleted; the policy stays.
+    assert_eq!(keys(&stack, &gus).await, before);
+    assert_eq!(status(&before, &flagged), "Active");
+    assert_eq!(status(&before, &other), "Inactive");
+    assert_eq!(policies(&stack, &gus).await, vec!["list"]);
+}
+
+#[tokio::test]
+async fn undo_of_an_exposed_key_is_refused_by_name_and_the_key_stays_inactive() {
+    let stack = Stack::connect();
+    let hal = user(&stack).await;
+    let exposed = key(&stack, &hal).await;
+    let (healed, _) = stack
+        .publish_for_execution(&stack.message("TrustedAdvisor-003", &exposed))
+        .await;
+    stack.wait(&healed).await.assert_healed();
+    let (ok, out, err) = crate::cli::cli_at(&ar_tests::stack_dir(), &["undo", &healed]);
+    assert!(!ok, "refused: {out}");
+    assert!(
+        format!("{out}{err}").contains("reactivating an exposed key needs an explicit force"),
+        "{out}\n{err}"
+    );
+    assert!(
+        !stack.execution_exists(&format!("undo-{healed}")).await,
+        "no undo run was started"
+    );
+    assert_eq!(
+        keys(&stack, &hal).await,
+        vec![(exposed.clone(), "Inactive".to_string())]
+    );
+}

@@ -107,6 +107,36 @@ async fn a_vpc_without_flow_logs_gets_one_and_a_vpc_with_one_is_left_alone() {
     );
 }
 
+#[tokio::test]
+async fn undo_of_vpc_001_deletes_the_flow_log_the_fix_created_and_no_other() {
+    let stack = Stack::connect();
+    let bare = vpc(&stack, 43).await;
+    let logged = vpc(&stack, 44).await;
+    // Another VPC's flow log to the same group: not the fix's, never deleted.
+    stack
+        .ec2
+        .create_flow_logs()
+        .resource_type(FlowLogsResourceType::Vpc)
+        .resource_ids(&logged)
+        .traffic_type(TrafficType::All)
+        .log_destination_type(LogDestinationType::CloudWatchLogs)
+        .log_group_name(FLOW_LOGS_GROUP)
+        .deliver_logs_permission_arn(FLOW_LOGS_ROLE)
+        .send()
+        .await
+        .unwrap();
+    let team_log = flow_logs(&stack, &logged).await;
+    assert!(flow_logs(&stack, &bare).await.is_empty());
+    let (healed, _) = stack.publish_for_execution(&stack.message("VPC-001", &bare)).await;
+    stack.wait(&healed).await.assert_healed();
+    assert_eq!(flow_logs(&stack, &bare).await.len(), 1);
+    let out = crate::cli::undo_restored(&stack, &healed).await;
+    assert!(out.contains("the one the fix created"), "{out}");
+    // Re-read: the VPC has no flow log, as before; the other VPC's stays.
+    assert!(flow_logs(&stack, &bare).await.is_empty());
+    assert_eq!(flow_logs(&stack, &logged).await, team_log);
+}
+
 async fn stream(stack: &Stack) -> (aws_sdk_kinesis::Client, String) {
     let kinesis = aws_sdk_kinesis::Client::new(&stack.sdk);
     let name = unique("it-stream");

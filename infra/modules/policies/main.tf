@@ -109,6 +109,10 @@ locals {
     "kms:EnableKeyRotation"                      = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
     "kms:CancelKeyDeletion"                      = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
     "kms:EnableKey"                              = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
+    "kms:DisableKeyRotation"                     = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
+    "kms:ScheduleKeyDeletion"                    = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
+    "guardduty:DeleteDetector"                   = ["arn:${local.p}:guardduty:*:${var.account_id}:detector/*"]
+    "ec2:DeleteFlowLogs"                         = ["arn:${local.p}:ec2:*:${var.account_id}:vpc-flow-log/*"]
     # Never any role of any account: only this account's, and only to the services the families
     # hand roles to (the catalog's iam:PassedToService condition).
     "iam:PassRole" = ["arn:${local.p}:iam::${var.account_id}:role/*"]

@@ -8,8 +8,10 @@
 //! (nothing else of it).
 //! Never touches: a detector's data sources, features, filters, members or tags; never deletes
 //! or replaces a detector.
-//! Undo: `UpdateDetector Enable=false` (suspend); a detector created where `before` recorded none
-//! can be deleted with `DeleteDetector`.
+//! Undo: a detector the fix enabled is suspended again (`UpdateDetector Enable=false`, its
+//! recorded status); where `before` recorded no detector, the one the fix created (the region's
+//! only detector, AWS allows one, matched to the plan's new detector) is deleted with
+//! `DeleteDetector`. No other detector is ever suspended or deleted.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +29,12 @@ const LIST_DETECTORS: &str = "guardduty:ListDetectors";
 const GET_DETECTOR: &str = "guardduty:GetDetector";
 const CREATE_DETECTOR: &str = "guardduty:CreateDetector";
 const UPDATE_DETECTOR: &str = "guardduty:UpdateDetector";
+/// An undo only: the detector the fix created, deleted.
+const DELETE_DETECTOR: &str = "guardduty:DeleteDetector";
+
+/// The id a detector the plan creates has in the simulated state (its real id is AWS's).
+pub const NEW: &str = "(new)";
+pub const DISABLED: &str = "DISABLED";
 
 pub const ENABLED: &str = "ENABLED";
 
@@ -61,6 +69,12 @@ pub enum Change {
     /// `UpdateDetector Enable=true` on that detector.
     #[serde(rename = "guardduty:EnableDetector")]
     Enable { detector_id: String },
+    /// An undo's: `UpdateDetector Enable=false` on a detector recorded suspended before the fix.
+    #[serde(rename = "guardduty:SuspendDetector")]
+    Suspend { detector_id: String },
+    /// An undo's: `DeleteDetector` on the detector the fix created.
+    #[serde(rename = "guardduty:DeleteDetector")]
+    Delete { detector_id: String },
 }
 
 impl Describe for Change {
@@ -68,6 +82,12 @@ impl Describe for Change {
         match self {
             Change::Create => "create a GuardDuty detector, enabled".into(),
             Change::Enable { detector_id } => format!("enable (un-suspend) GuardDuty detector {detector_id}"),
+            Change::Suspend { detector_id } => {
+                format!("suspend GuardDuty detector {detector_id} again (suspended before the fix)")
+            }
+            Change::Delete { detector_id } => {
+                format!("delete GuardDuty detector {detector_id}, the one the fix created (none before it)")
+            }
         }
     }
 }
@@ -162,13 +182,18 @@ impl RuleFamily for GuardDutyDetector {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "ListDetectors; none: CreateDetector Enable=true (AWS defaults); a suspended one: UpdateDetector Enable=true (resource: the region, or its detector id)",
         never: "a detector's data sources, features, filters, members and tags; no detector is deleted or replaced",
-        undo: "UpdateDetector Enable=false; a detector created where before recorded none: DeleteDetector",
+        undo: "a detector the fix enabled: UpdateDetector Enable=false (suspended, as recorded); where before recorded none: DeleteDetector of the one the fix created (its findings go with it); no other detector",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "region name or GuardDuty detector id";
     const PLACEMENT: Placement = Placement::Region;
     const READS: &'static [&'static str] = &[LIST_DETECTORS, GET_DETECTOR];
-    const WRITES: &'static [&'static str] = &[CREATE_DETECTOR, UPDATE_DETECTOR, CREATE_SERVICE_LINKED_ROLE];
+    const WRITES: &'static [&'static str] = &[
+        CREATE_DETECTOR,
+        UPDATE_DETECTOR,
+        CREATE_SERVICE_LINKED_ROLE,
+        DELETE_DETECTOR,
+    ];
     /// Only GuardDuty's own service-linked role may be created.
     const CONDITIONS: &'static [ActionCondition] = &[ActionCondition::string_equals(
         CREATE_SERVICE_LINKED_ROLE,
@@ -222,6 +247,8 @@ impl RuleFamily for GuardDutyDetector {
                 "turn GuardDuty on in {}: enable its suspended detector {detector_id}",
                 s.region
             ),
+            // Undo changes only (never planned by an assessment).
+            Some(c @ (Change::Suspend { .. } | Change::Delete { .. })) => c.describe(),
         };
         let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
         plan.untouched = vec![
@@ -236,6 +263,8 @@ impl RuleFamily for GuardDutyDetector {
             match change {
                 Change::Enable { detector_id } => enable(&gd, detector_id).await?,
                 Change::Create => create(&gd).await?,
+                Change::Suspend { detector_id } => suspend(&gd, detector_id).await?,
+                Change::Delete { detector_id } => delete(&gd, detector_id).await?,
             }
         }
         Ok(())
@@ -246,7 +275,7 @@ impl RuleFamily for GuardDutyDetector {
         for c in changes {
             match c {
                 Change::Create if out.detectors.is_empty() => out.detectors.push(Detector {
-                    id: "(new)".into(),
+                    id: NEW.into(),
                     status: ENABLED.into(),
                 }),
                 Change::Create => {}
@@ -255,12 +284,19 @@ impl RuleFamily for GuardDutyDetector {
                         d.status = ENABLED.into();
                     }
                 }
+                Change::Suspend { detector_id } => {
+                    for d in out.detectors.iter_mut().filter(|d| &d.id == detector_id) {
+                        d.status = DISABLED.into();
+                    }
+                }
+                Change::Delete { detector_id } => out.detectors.retain(|d| &d.id != detector_id),
             }
         }
         out
     }
 
     fn diff(before: &Detectors, after: &Detectors) -> Vec<String> {
+        let (before, after) = (&named_new(before, after), &named_new(after, before));
         let mut out = Vec::new();
         for a in &after.detectors {
             match before.detectors.iter().find(|b| b.id == a.id) {
@@ -277,6 +313,72 @@ impl RuleFamily for GuardDutyDetector {
             out.push(format!("detector {} is gone", b.id));
         }
         out
+    }
+
+    fn revert(live: &Detectors, before: &Detectors) -> Option<Vec<Change>> {
+        if before.detectors.is_empty() {
+            // The fix created the region's detector (AWS allows one): that one, and only when it
+            // is the only one, goes.
+            return Some(match live.detectors.as_slice() {
+                [d] => vec![Change::Delete {
+                    detector_id: d.id.clone(),
+                }],
+                _ => Vec::new(),
+            });
+        }
+        Some(
+            before
+                .detectors
+                .iter()
+                .filter(|b| b.status != ENABLED)
+                .filter(|b| live.detectors.iter().any(|l| l.id == b.id && l.status == ENABLED))
+                .map(|b| Change::Suspend {
+                    detector_id: b.id.clone(),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// `s` with the detector a plan creates ([`NEW`]) named as the one detector of `other` that `s`
+/// does not know, if there is exactly one (the simulated state after a create, against a read).
+fn named_new(s: &Detectors, other: &Detectors) -> Detectors {
+    let mut out = s.clone();
+    let unknown: Vec<&Detector> = other
+        .detectors
+        .iter()
+        .filter(|o| !s.detectors.iter().any(|d| d.id == o.id))
+        .collect();
+    if let [real] = unknown.as_slice() {
+        for d in out.detectors.iter_mut().filter(|d| d.id == NEW) {
+            d.id = real.id.clone();
+        }
+    }
+    out
+}
+
+/// `UpdateDetector` with the detector id and `Enable=false` (an undo), nothing else.
+pub async fn suspend(gd: &aws_sdk_guardduty::Client, detector: &str) -> Result<(), Error> {
+    gd.update_detector()
+        .detector_id(detector)
+        .enable(false)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(UPDATE_DETECTOR, e))
+}
+
+/// `DeleteDetector` (an undo); a detector already gone (a retry) counts as done.
+pub async fn delete(gd: &aws_sdk_guardduty::Client, detector: &str) -> Result<(), Error> {
+    match gd.delete_detector().detector_id(detector).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = Error::from_sdk(DELETE_DETECTOR, e);
+            if err.aws_code() == Some("BadRequestException") && !list(gd).await?.iter().any(|id| id == detector) {
+                return Ok(());
+            }
+            Err(err)
+        }
     }
 }
 
@@ -376,6 +478,88 @@ mod tests {
         let on = state(vec![det(ENABLED)]);
         let a = GuardDutyDetector::assess(&on, &Params {}, t());
         assert!(a.plan.is_empty() && a.offending.is_empty());
+    }
+
+    #[test]
+    fn the_undo_suspends_again_or_deletes_only_the_created_detector() {
+        // A suspended detector enabled by the fix: suspended again.
+        let before = state(vec![det(DISABLED)]);
+        let fix = GuardDutyDetector::assess(&before, &Params {}, t()).plan.changes;
+        let after = GuardDutyDetector::simulate(&before, &fix);
+        let undo = GuardDutyDetector::revert(&after, &before).unwrap();
+        assert_eq!(
+            undo,
+            vec![Change::Suspend {
+                detector_id: DET.into()
+            }]
+        );
+        assert_eq!(GuardDutyDetector::simulate(&after, &undo), before);
+        assert!(GuardDutyDetector::revert(&before, &before).unwrap().is_empty());
+        // None before: the fix's detector (AWS's id, the plan's "(new)") is deleted.
+        let none = state(vec![]);
+        let fix = GuardDutyDetector::assess(&none, &Params {}, t()).plan.changes;
+        let simulated = GuardDutyDetector::simulate(&none, &fix);
+        let live = state(vec![det(ENABLED)]);
+        assert!(
+            GuardDutyDetector::diff(&simulated, &live).is_empty(),
+            "the created detector is the plan's new one"
+        );
+        assert_eq!(
+            GuardDutyDetector::diff(&live, &none),
+            vec![format!("detector {DET} is gone")]
+        );
+        let undo = GuardDutyDetector::revert(&live, &none).unwrap();
+        assert_eq!(
+            undo,
+            vec![Change::Delete {
+                detector_id: DET.into()
+            }]
+        );
+        assert_eq!(GuardDutyDetector::simulate(&live, &undo), none);
+        assert!(GuardDutyDetector::revert(&none, &none).unwrap().is_empty());
+        // An enabled detector recorded enabled is never touched.
+        let on = state(vec![det(ENABLED)]);
+        assert!(GuardDutyDetector::revert(&on, &on).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_one_update_with_enable_false_or_one_delete() {
+        let suspend = mock!(aws_sdk_guardduty::Client::update_detector)
+            .match_requests(|r| r.detector_id() == Some(DET) && r.enable() == Some(false))
+            .then_output(|| UpdateDetectorOutput::builder().build());
+        let delete = mock!(aws_sdk_guardduty::Client::delete_detector)
+            .match_requests(|r| r.detector_id() == Some(DET))
+            .then_output(|| aws_sdk_guardduty::operation::delete_detector::DeleteDetectorOutput::builder().build());
+        let ctx = mocked(
+            GuardDutyDetector::READS,
+            GuardDutyDetector::WRITES,
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&suspend)
+                .with_rule(&delete),
+        );
+        let live = state(vec![det(ENABLED)]);
+        GuardDutyDetector::apply(
+            &ctx,
+            "us-east-1",
+            &live,
+            &[Change::Suspend {
+                detector_id: DET.into(),
+            }],
+        )
+        .await
+        .unwrap();
+        GuardDutyDetector::apply(
+            &ctx,
+            "us-east-1",
+            &live,
+            &[Change::Delete {
+                detector_id: DET.into(),
+            }],
+        )
+        .await
+        .unwrap();
+        assert_eq!((suspend.num_calls(), delete.num_calls()), (1, 1));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Resource: the access key id (`AKIA...`). Its user is found with `GetAccessKeyLastUsed`.
 //! Changes: `UpdateAccessKey Status=Inactive` for that key, with its user's name.
 //! Never touches: the user's other keys, the user, its policies; never deletes the key.
-//! Undo: `UpdateAccessKey Status=Active` for the key (only after rotating it: it is exposed).
+//! Undo: refused (`CannotUndo`, saying why): reactivating an exposed key hands a leaked credential
+//! back, and needs an explicit force, which no flag gives yet.
 //! Notifying people is the outcome notifications' job: the plan says the key was exposed.
 
 use serde::Deserialize;
@@ -27,7 +28,7 @@ impl RuleFamily for IamExposedKey {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "UpdateAccessKey Status=Inactive for the exposed key (its user found with GetAccessKeyLastUsed)",
         never: "the user's other keys, the user and its policies; the key is never deleted",
-        undo: "UpdateAccessKey Status=Active for the key (rotate it first: it was exposed)",
+        undo: "refused (CannotUndo): reactivating an exposed key needs an explicit force, which no flag gives yet; rotate the key instead",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "IAM access key id";
@@ -105,6 +106,29 @@ impl RuleFamily for IamExposedKey {
     fn diff(before: &UserKeys, after: &UserKeys) -> Vec<String> {
         iam_keys::diff(before, after)
     }
+
+    /// What an undo would do; [`RuleFamily::cannot_undo`] refuses it first while it would
+    /// reactivate a key.
+    fn revert(live: &UserKeys, before: &UserKeys) -> Option<Vec<Change>> {
+        Some(iam_keys::revert(live, before))
+    }
+
+    fn cannot_undo(live: &UserKeys, before: &UserKeys) -> Option<String> {
+        let keys: Vec<String> = iam_keys::revert(live, before)
+            .iter()
+            .filter_map(|c| match c {
+                Change::Reactivate { access_key_id, .. } => Some(access_key_id.clone()),
+                Change::Deactivate { .. } => None,
+            })
+            .collect();
+        (!keys.is_empty()).then(|| {
+            format!(
+                "reactivating an exposed key needs an explicit force, and no flag gives one yet: access key {} was exposed, \
+                 so create a new key for its user instead",
+                keys.join(", ")
+            )
+        })
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +190,37 @@ mod tests {
     fn an_inactive_exposed_key_is_compliant() {
         let a = IamExposedKey::assess(&state(INACTIVE), &Params {}, t());
         assert!(a.plan.is_empty() && a.offending.is_empty());
+    }
+
+    #[test]
+    fn the_undo_is_refused_by_name_saying_why_and_plans_nothing() {
+        use crate::rules::family::{DynFamily, Erased, ResourceState};
+        let (before, after) = (state(ACTIVE), state(INACTIVE));
+        let fix = IamExposedKey::assess(&before, &Params {}, t()).plan.changes;
+        assert_eq!(IamExposedKey::simulate(&before, &fix), after);
+        let why = IamExposedKey::cannot_undo(&after, &before).unwrap();
+        assert!(
+            why.starts_with("reactivating an exposed key needs an explicit force"),
+            "{why}"
+        );
+        assert!(why.contains(KEY_OLD), "{why}");
+        assert!(IamExposedKey::cannot_undo(&before, &before).is_none());
+        let tag = |s: &UserKeys| {
+            let mut v = serde_json::to_value(s).unwrap();
+            v["kind"] = "iam-exposed-key".into();
+            ResourceState(v)
+        };
+        let recorded = crate::finding::Recorded {
+            execution: "arn:aws:states:us-east-1:111122223333:execution:auto-remediate:fix-1".into(),
+            before: tag(&before),
+            after: tag(&after),
+        };
+        let err = Erased::<IamExposedKey>::NEW
+            .restore(&tag(&after), &recorded, t())
+            .err()
+            .unwrap();
+        assert_eq!(err.name(), "CannotUndo");
+        assert!(err.to_string().contains("reactivating an exposed key needs"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! `params.max_age_days` old, each with its user's name.
 //! Never touches: younger keys, inactive keys, the user, its policies, groups and login profile;
 //! never deletes a key.
-//! Undo: `UpdateAccessKey Status=Active` for each key recorded `Active` in `before`.
+//! Undo: `UpdateAccessKey Status=Active` for each key the fix deactivated (recorded `Active` in
+//! `before`); it gives an old credential back, so by default it waits for an approver
+//! (`undo.mode`'s default, `approve`).
 
 use serde::Deserialize;
 
@@ -31,7 +33,7 @@ impl RuleFamily for IamKeyAge {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "UpdateAccessKey Status=Inactive (with the user name) for each active key at least max_age_days old (resource: the user; an AKIA key id: only that key)",
         never: "younger keys, inactive keys, the user, its policies, groups and login profile; no key is ever deleted",
-        undo: "UpdateAccessKey Status=Active for each key recorded Active in before",
+        undo: "UpdateAccessKey Status=Active for each key the fix deactivated (recorded Active in before), nothing else; gated by undo.mode's default (approve)",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "IAM user name or access key id";
@@ -123,6 +125,10 @@ impl RuleFamily for IamKeyAge {
 
     fn diff(before: &UserKeys, after: &UserKeys) -> Vec<String> {
         iam_keys::diff(before, after)
+    }
+
+    fn revert(live: &UserKeys, before: &UserKeys) -> Option<Vec<Change>> {
+        Some(iam_keys::revert(live, before))
     }
 }
 
@@ -250,6 +256,52 @@ mod tests {
         IamKeyAge::apply(&ctx, "alice", &alice(), &a.plan.changes)
             .await
             .unwrap();
+        assert_eq!(update.num_calls(), 1);
+    }
+
+    #[test]
+    fn the_undo_reactivates_exactly_the_keys_the_fix_deactivated() {
+        let before = alice();
+        let fix = IamKeyAge::assess(&before, &Params { max_age_days: 30 }, t())
+            .plan
+            .changes;
+        let after = IamKeyAge::simulate(&before, &fix);
+        let undo = IamKeyAge::revert(&after, &before).unwrap();
+        assert_eq!(
+            undo,
+            vec![Change::Reactivate {
+                user: "alice".into(),
+                access_key_id: KEY_OLD.into()
+            }],
+            "the key inactive before the fix stays inactive"
+        );
+        assert_eq!(IamKeyAge::simulate(&after, &undo), before);
+        assert!(IamKeyAge::revert(&before, &before).unwrap().is_empty());
+        assert!(IamKeyAge::cannot_undo(&after, &before).is_none());
+        const { assert!(!IamKeyAge::UNDO_GATED) };
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_one_update_access_key_active_with_the_user() {
+        let update = mock!(aws_sdk_iam::Client::update_access_key)
+            .match_requests(|r| {
+                r.user_name() == Some("alice")
+                    && r.access_key_id() == Some(KEY_OLD)
+                    && r.status() == Some(&aws_sdk_iam::types::StatusType::Active)
+            })
+            .then_output(|| UpdateAccessKeyOutput::builder().build());
+        let ctx = mocked(
+            IamKeyAge::READS,
+            IamKeyAge::WRITES,
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&update),
+        );
+        let undo = vec![Change::Reactivate {
+            user: "alice".into(),
+            access_key_id: KEY_OLD.into(),
+        }];
+        IamKeyAge::apply(&ctx, "alice", &alice(), &undo).await.unwrap();
         assert_eq!(update.num_calls(), 1);
     }
 

@@ -101,6 +101,9 @@ pub enum Change {
     /// `UpdateAccessKey Status=Inactive` for that key of that user.
     #[serde(rename = "iam:DeactivateAccessKey")]
     Deactivate { user: String, access_key_id: String },
+    /// An undo's: `UpdateAccessKey Status=Active` for a key recorded active before the fix.
+    #[serde(rename = "iam:ReactivateAccessKey")]
+    Reactivate { user: String, access_key_id: String },
 }
 
 impl Describe for Change {
@@ -108,6 +111,9 @@ impl Describe for Change {
         match self {
             Change::Deactivate { user, access_key_id } => {
                 format!("deactivate access key {access_key_id} of user {user}")
+            }
+            Change::Reactivate { user, access_key_id } => {
+                format!("reactivate access key {access_key_id} of user {user} (active before the fix)")
             }
         }
     }
@@ -252,14 +258,29 @@ pub async fn deactivate(iam: &aws_sdk_iam::Client, user: &str, key: &str) -> Res
         .map_err(|e| Error::from_sdk(UPDATE_ACCESS_KEY, e))
 }
 
+/// `UpdateAccessKey` with the user's name, the key and `Status=Active` (an undo), nothing else.
+pub async fn reactivate(iam: &aws_sdk_iam::Client, user: &str, key: &str) -> Result<(), Error> {
+    iam.update_access_key()
+        .user_name(user)
+        .access_key_id(key)
+        .status(aws_sdk_iam::types::StatusType::Active)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(UPDATE_ACCESS_KEY, e))
+}
+
 /// Deactivates each key of `changes` (deactivating an inactive key is a no-op: idempotent).
 /// A failure after some keys were deactivated names what was done.
 pub async fn apply(ctx: &Ctx, changes: &[Change]) -> Result<(), Error> {
     let iam = iam(ctx);
     let mut done = Vec::new();
     for change in changes {
-        let Change::Deactivate { user, access_key_id } = change;
-        match deactivate(&iam, user, access_key_id).await {
+        let result = match change {
+            Change::Deactivate { user, access_key_id } => deactivate(&iam, user, access_key_id).await,
+            Change::Reactivate { user, access_key_id } => reactivate(&iam, user, access_key_id).await,
+        };
+        match result {
             Ok(()) => done.push(change.describe()),
             Err(e) if done.is_empty() || e.is_retryable() => return Err(e),
             Err(e) => {
@@ -276,12 +297,30 @@ pub async fn apply(ctx: &Ctx, changes: &[Change]) -> Result<(), Error> {
 
 pub fn simulate(s: &UserKeys, changes: &[Change]) -> UserKeys {
     let mut out = s.clone();
-    for Change::Deactivate { access_key_id, .. } in changes {
+    for change in changes {
+        let (access_key_id, status) = match change {
+            Change::Deactivate { access_key_id, .. } => (access_key_id, INACTIVE),
+            Change::Reactivate { access_key_id, .. } => (access_key_id, ACTIVE),
+        };
         for k in out.keys.iter_mut().filter(|k| &k.id == access_key_id) {
-            k.status = INACTIVE.into();
+            k.status = status.into();
         }
     }
     out
+}
+
+/// An undo's changes: each key recorded `Active` in `before` and inactive now is reactivated;
+/// nothing else (a key deactivated before the fix stays so, no key is created or deleted).
+pub fn revert(live: &UserKeys, before: &UserKeys) -> Vec<Change> {
+    live.keys
+        .iter()
+        .filter(|k| k.status == INACTIVE)
+        .filter(|k| before.keys.iter().any(|b| b.id == k.id && b.status == ACTIVE))
+        .map(|k| Change::Reactivate {
+            user: live.user.clone(),
+            access_key_id: k.id.clone(),
+        })
+        .collect()
 }
 
 pub fn diff(before: &UserKeys, after: &UserKeys) -> Vec<String> {

@@ -6,8 +6,10 @@
 //! unless the rule's `params.enable_after_cancel` is true, then `EnableKey` follows in the same
 //! plan (only ever right after the cancel: a key found merely disabled is never enabled).
 //! Never touches: the key's policy, rotation, aliases, grants and material.
-//! Undo: `ScheduleKeyDeletion` again (the recorded `before` has its deletion date; the pending
-//! window is 7-30 days), after `DisableKey` if it was enabled.
+//! Undo: `ScheduleKeyDeletion` again, due no earlier than the recorded `before`'s deletion date:
+//! the pending window is the whole days from now to that date, rounded up, and at least 7 (KMS's
+//! minimum). It destroys a key, so it always waits for an approver (`UNDO_GATED`), whatever
+//! `undo.mode` says.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +24,8 @@ pub struct KmsPendingDeletion;
 
 const CANCEL_KEY_DELETION: &str = "kms:CancelKeyDeletion";
 const ENABLE_KEY: &str = "kms:EnableKey";
+/// An undo only: the deletion scheduled again, as recorded before the fix.
+const SCHEDULE_KEY_DELETION: &str = "kms:ScheduleKeyDeletion";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +42,17 @@ pub enum Change {
     CancelDeletion,
     #[serde(rename = "kms:EnableKey")]
     Enable,
+    /// An undo's: the deletion scheduled again, due no earlier than `deletion_date` (epoch
+    /// seconds, the recorded one).
+    #[serde(rename = "kms:ScheduleKeyDeletion")]
+    ScheduleDeletion { deletion_date: i64 },
+}
+
+/// The pending window that schedules a deletion due no earlier than `due` when asked at `now`
+/// (epoch seconds): whole days, rounded up, 7-30 (KMS's bounds).
+pub fn window_days(due: i64, now: i64) -> i32 {
+    let days = ((due - now).max(0) + 86_399) / 86_400;
+    days.clamp(7, 30) as i32
 }
 
 impl Describe for Change {
@@ -45,6 +60,10 @@ impl Describe for Change {
         match self {
             Change::CancelDeletion => "cancel the scheduled deletion (the key is then disabled)".into(),
             Change::Enable => "enable the key (params.enable_after_cancel)".into(),
+            Change::ScheduleDeletion { deletion_date } => format!(
+                "schedule the key's deletion again, due {} as recorded before the fix (at least 7 days from now)",
+                kms_key::date(*deletion_date)
+            ),
         }
     }
 }
@@ -58,12 +77,13 @@ impl RuleFamily for KmsPendingDeletion {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "CancelKeyDeletion; the key is then Disabled and stays so (its state before scheduling is not knowable) unless params.enable_after_cancel, then EnableKey",
         never: "the key's policy, rotation, aliases, grants and key material; a key merely disabled is never enabled",
-        undo: "ScheduleKeyDeletion again (7-30 day window), after DisableKey if it was enabled",
+        undo: "ScheduleKeyDeletion again, due no earlier than the recorded deletion date (the whole days to it, at least 7); it destroys a key, so it is gated: it waits for an approver even when undo.mode is auto",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "KMS key id or key ARN";
     const READS: &'static [&'static str] = &[kms_key::DESCRIBE_KEY, kms_key::LIST_RESOURCE_TAGS];
-    const WRITES: &'static [&'static str] = &[CANCEL_KEY_DELETION, ENABLE_KEY];
+    const WRITES: &'static [&'static str] = &[CANCEL_KEY_DELETION, ENABLE_KEY, SCHEDULE_KEY_DELETION];
+    const UNDO_GATED: bool = true;
     type Params = Params;
     type State = KeyInfo;
     type Change = Change;
@@ -152,6 +172,7 @@ impl RuleFamily for KmsPendingDeletion {
                         ))
                     }
                 })?,
+                Change::ScheduleDeletion { deletion_date } => schedule(&kms, id, *deletion_date).await?,
             }
         }
         Ok(())
@@ -167,6 +188,10 @@ impl RuleFamily for KmsPendingDeletion {
                 }
                 Change::CancelDeletion => {}
                 Change::Enable => out.state = "Enabled".into(),
+                Change::ScheduleDeletion { deletion_date } => {
+                    out.state = "PendingDeletion".into();
+                    out.deletion_date = Some(*deletion_date);
+                }
             }
         }
         out
@@ -183,6 +208,50 @@ impl RuleFamily for KmsPendingDeletion {
             _ => {}
         }
         out
+    }
+
+    /// A deletion the fix cancelled is scheduled again; the key's enabled/disabled state is not
+    /// restored on its own: scheduling leaves it `PendingDeletion`, as recorded.
+    fn revert(live: &KeyInfo, before: &KeyInfo) -> Option<Vec<Change>> {
+        Some(match (pending(live), pending(before), before.deletion_date) {
+            (false, true, Some(deletion_date)) => vec![Change::ScheduleDeletion { deletion_date }],
+            _ => Vec::new(),
+        })
+    }
+
+    fn cannot_undo(live: &KeyInfo, before: &KeyInfo) -> Option<String> {
+        (!pending(live) && pending(before) && before.deletion_date.is_none()).then(|| {
+            "the record holds no deletion date for the key, so the deletion cannot be scheduled again as it was".into()
+        })
+    }
+}
+
+/// `ScheduleKeyDeletion` due no earlier than `due` ([`window_days`] from now); a key already
+/// pending deletion (a retry) counts as done.
+pub async fn schedule(kms: &aws_sdk_kms::Client, key: &str, due: i64) -> Result<(), Error> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    match kms
+        .schedule_key_deletion()
+        .key_id(key)
+        .pending_window_in_days(window_days(due, now))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = Error::from_sdk(SCHEDULE_KEY_DELETION, e);
+            if err.aws_code() == Some("KMSInvalidStateException") {
+                if let Some(k) = kms_key::describe(kms, key).await? {
+                    if pending(&k) {
+                        return Ok(());
+                    }
+                }
+            }
+            Err(err)
+        }
     }
 }
 
@@ -245,6 +314,67 @@ mod tests {
             replica: false,
             deletion_date: (state == "PendingDeletion").then_some(1_800_000_000),
         }
+    }
+
+    #[test]
+    fn the_undo_schedules_the_deletion_again_no_earlier_than_recorded() {
+        for enable_after_cancel in [false, true] {
+            let before = key("PendingDeletion");
+            let fix = KmsPendingDeletion::assess(&before, &Params { enable_after_cancel }, t())
+                .plan
+                .changes;
+            let after = KmsPendingDeletion::simulate(&before, &fix);
+            let undo = KmsPendingDeletion::revert(&after, &before).unwrap();
+            assert_eq!(
+                undo,
+                vec![Change::ScheduleDeletion {
+                    deletion_date: 1_800_000_000
+                }]
+            );
+            assert_eq!(KmsPendingDeletion::simulate(&after, &undo), before);
+            assert!(KmsPendingDeletion::diff(&before, &KmsPendingDeletion::simulate(&after, &undo)).is_empty());
+            assert!(KmsPendingDeletion::revert(&before, &before).unwrap().is_empty());
+            assert!(KmsPendingDeletion::cannot_undo(&after, &before).is_none());
+        }
+        const { assert!(KmsPendingDeletion::UNDO_GATED) };
+        // Never earlier than recorded; KMS's 7-30 day bounds.
+        assert_eq!(window_days(1_000 + 7 * 86_400, 1_000), 7);
+        assert_eq!(window_days(1_000 + 7 * 86_400 - 5, 1_000), 7);
+        assert_eq!(window_days(1_000 + 10 * 86_400 + 1, 1_000), 11);
+        assert_eq!(window_days(1_000, 2_000), 7);
+        assert_eq!(window_days(1_000 + 40 * 86_400, 1_000), 30);
+        let mut undated = key("PendingDeletion");
+        undated.deletion_date = None;
+        let why = KmsPendingDeletion::cannot_undo(&key("Disabled"), &undated).unwrap();
+        assert!(why.contains("no deletion date"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_one_schedule_with_a_window_of_at_least_seven_days() {
+        let schedule = mock!(aws_sdk_kms::Client::schedule_key_deletion)
+            .match_requests(|r| r.key_id() == Some(KEY) && r.pending_window_in_days() == Some(7))
+            .then_output(|| {
+                aws_sdk_kms::operation::schedule_key_deletion::ScheduleKeyDeletionOutput::builder().build()
+            });
+        let ctx = mocked(
+            KmsPendingDeletion::READS,
+            KmsPendingDeletion::WRITES,
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&schedule),
+        );
+        // Recorded as due in the past (an undo long after the fix): KMS's minimum, 7 days.
+        KmsPendingDeletion::apply(
+            &ctx,
+            KEY,
+            &key("Disabled"),
+            &[Change::ScheduleDeletion {
+                deletion_date: 1_000_000_000,
+            }],
+        )
+        .await
+        .unwrap();
+        assert_eq!(schedule.num_calls(), 1);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! custom key store, multi-Region replica, AWS-managed, disabled, pending deletion) the read fails with a named
 //! `InvalidInput` saying why, and nothing is changed.
 //! Never touches: the key's policy, state, aliases, grants and material.
-//! Undo: `DisableKeyRotation`.
+//! Undo: `DisableKeyRotation` when the recorded `before` had rotation off (the key's other
+//! settings were never changed).
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,8 @@ pub struct KmsKeyRotation;
 
 const GET_KEY_ROTATION_STATUS: &str = "kms:GetKeyRotationStatus";
 const ENABLE_KEY_ROTATION: &str = "kms:EnableKeyRotation";
+/// An undo only: rotation off again, as recorded before the fix.
+const DISABLE_KEY_ROTATION: &str = "kms:DisableKeyRotation";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,11 +42,17 @@ pub struct KeyRotation {
 pub enum Change {
     #[serde(rename = "kms:EnableKeyRotation")]
     EnableRotation,
+    /// An undo's: rotation off again.
+    #[serde(rename = "kms:DisableKeyRotation")]
+    DisableRotation,
 }
 
 impl Describe for Change {
     fn describe(&self) -> String {
-        "enable automatic key rotation".into()
+        match self {
+            Change::EnableRotation => "enable automatic key rotation".into(),
+            Change::DisableRotation => "disable automatic key rotation (as it was before the fix)".into(),
+        }
     }
 }
 
@@ -95,7 +104,7 @@ impl RuleFamily for KmsKeyRotation {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "EnableKeyRotation (default period) on an enabled symmetric customer-managed key with KMS material (not a replica); any other key: InvalidInput, nothing changed",
         never: "the key's policy, state, aliases, grants and key material",
-        undo: "DisableKeyRotation",
+        undo: "DisableKeyRotation (rotation off, as recorded before the fix); nothing else",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "KMS key id or key ARN";
@@ -104,7 +113,7 @@ impl RuleFamily for KmsKeyRotation {
         GET_KEY_ROTATION_STATUS,
         kms_key::LIST_RESOURCE_TAGS,
     ];
-    const WRITES: &'static [&'static str] = &[ENABLE_KEY_ROTATION];
+    const WRITES: &'static [&'static str] = &[ENABLE_KEY_ROTATION, DISABLE_KEY_ROTATION];
     type Params = Params;
     type State = KeyRotation;
     type Change = Change;
@@ -171,16 +180,20 @@ impl RuleFamily for KmsKeyRotation {
 
     async fn apply(ctx: &Ctx, resource: &str, _: &KeyRotation, changes: &[Change]) -> Result<(), Error> {
         let id = kms_key::bare_id(ctx, resource)?;
-        for Change::EnableRotation in changes {
-            enable(&kms_key::kms(ctx), id).await?;
+        let kms = kms_key::kms(ctx);
+        for change in changes {
+            match change {
+                Change::EnableRotation => enable(&kms, id).await?,
+                Change::DisableRotation => disable(&kms, id).await?,
+            }
         }
         Ok(())
     }
 
     fn simulate(s: &KeyRotation, changes: &[Change]) -> KeyRotation {
         let mut out = s.clone();
-        if changes.contains(&Change::EnableRotation) {
-            out.rotation_enabled = true;
+        for c in changes {
+            out.rotation_enabled = *c == Change::EnableRotation;
         }
         out
     }
@@ -200,6 +213,24 @@ impl RuleFamily for KmsKeyRotation {
         }
         out
     }
+
+    fn revert(live: &KeyRotation, before: &KeyRotation) -> Option<Vec<Change>> {
+        Some(match (live.rotation_enabled, before.rotation_enabled) {
+            (true, false) => vec![Change::DisableRotation],
+            (false, true) => vec![Change::EnableRotation],
+            _ => Vec::new(),
+        })
+    }
+}
+
+/// `DisableKeyRotation` (an undo), idempotent on AWS.
+pub async fn disable(kms: &aws_sdk_kms::Client, key: &str) -> Result<(), Error> {
+    kms.disable_key_rotation()
+        .key_id(key)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(DISABLE_KEY_ROTATION, e))
 }
 
 /// `EnableKeyRotation` with the key id only (no period: the default), idempotent on AWS.
@@ -258,6 +289,48 @@ mod tests {
         let after = KmsKeyRotation::simulate(&off, &a.plan.changes);
         assert!(KmsKeyRotation::assess(&after, &Params {}, t()).plan.is_empty());
         assert_eq!(KmsKeyRotation::diff(&off, &after), vec!["key rotation off → on"]);
+    }
+
+    #[test]
+    fn the_undo_turns_rotation_off_again_and_nothing_else() {
+        let before = KeyRotation {
+            key: key("Enabled"),
+            rotation_enabled: false,
+        };
+        let fix = KmsKeyRotation::assess(&before, &Params {}, t()).plan.changes;
+        let after = KmsKeyRotation::simulate(&before, &fix);
+        let undo = KmsKeyRotation::revert(&after, &before).unwrap();
+        assert_eq!(undo, vec![Change::DisableRotation]);
+        assert_eq!(KmsKeyRotation::simulate(&after, &undo), before);
+        assert_eq!(
+            undo[0].describe(),
+            "disable automatic key rotation (as it was before the fix)"
+        );
+        assert!(KmsKeyRotation::revert(&before, &before).unwrap().is_empty());
+        assert!(KmsKeyRotation::revert(&after, &after).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_one_disable_key_rotation_with_the_bare_id() {
+        let disable = mock!(aws_sdk_kms::Client::disable_key_rotation)
+            .match_requests(|r| r.key_id() == Some(KEY))
+            .then_output(|| aws_sdk_kms::operation::disable_key_rotation::DisableKeyRotationOutput::builder().build());
+        let ctx = mocked(
+            KmsKeyRotation::READS,
+            KmsKeyRotation::WRITES,
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&disable),
+        );
+        let on = KeyRotation {
+            key: key("Enabled"),
+            rotation_enabled: true,
+        };
+        let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{KEY}");
+        KmsKeyRotation::apply(&ctx, &arn, &on, &[Change::DisableRotation])
+            .await
+            .unwrap();
+        assert_eq!(disable.num_calls(), 1);
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! fix fails with `ConfigInvalid`).
 //! Never touches: existing flow logs (of any status or destination), the VPC, its subnets and
 //! network interfaces, the role and the log group.
-//! Undo: `DeleteFlowLogs` of the flow log the fix created (the recorded `before` lists the flow
-//! logs that existed; the one not among them is the fix's).
+//! Undo: `DeleteFlowLogs` of the flow log the fix created: the one live flow log not among those
+//! the recorded `before` lists, matching the plan's new one (all traffic to its log group; the
+//! undo is refused as a change when there is any other). No other flow log is ever deleted.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +27,10 @@ pub struct VpcFlowLogs;
 const DESCRIBE_VPCS: &str = "ec2:DescribeVpcs";
 const DESCRIBE_FLOW_LOGS: &str = "ec2:DescribeFlowLogs";
 const CREATE_FLOW_LOGS: &str = "ec2:CreateFlowLogs";
+/// An undo only: the flow log the fix created, deleted.
+const DELETE_FLOW_LOGS: &str = "ec2:DeleteFlowLogs";
+/// The id a flow log the plan creates has in the simulated state (its real id is AWS's).
+const NEW: &str = "(new)";
 /// `CreateFlowLogs` hands the delivery role to the flow-logs service: AWS checks `iam:PassRole`
 /// on it for the caller (no SDK call of its own).
 const PASS_ROLE: &str = "iam:PassRole";
@@ -151,6 +156,9 @@ pub enum Change {
         /// `None`: not configured, the change fails with `ConfigInvalid` before any call.
         role_arn: Option<String>,
     },
+    /// An undo's: `DeleteFlowLogs` of the flow log the fix created.
+    #[serde(rename = "ec2:DeleteFlowLogs")]
+    DeleteFlowLog { flow_log_id: String },
 }
 
 impl Describe for Change {
@@ -162,6 +170,9 @@ impl Describe for Change {
                     .as_deref()
                     .unwrap_or("(none: rules.VPC-001.params.role_arn is not set)")
             ),
+            Change::DeleteFlowLog { flow_log_id } => {
+                format!("delete flow log {flow_log_id}, the one the fix created")
+            }
         }
     }
 }
@@ -176,12 +187,12 @@ impl RuleFamily for VpcFlowLogs {
         changes: "CreateFlowLogs for the VPC: traffic ALL to the CloudWatch Logs group params.log_group, delivered by \
                   params.role_arn (required; unset: ConfigInvalid, nothing changed)",
         never: "existing flow logs, the VPC, its subnets and interfaces, the delivery role and the log group",
-        undo: "DeleteFlowLogs of the flow log not in the recorded before",
+        undo: "DeleteFlowLogs of the one flow log the fix created (the live one not in the recorded before, matching the plan's: ALL traffic to its log group); no other flow log",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "VPC id";
     const READS: &'static [&'static str] = &[DESCRIBE_VPCS, DESCRIBE_FLOW_LOGS];
-    const WRITES: &'static [&'static str] = &[CREATE_FLOW_LOGS, PASS_ROLE];
+    const WRITES: &'static [&'static str] = &[CREATE_FLOW_LOGS, PASS_ROLE, DELETE_FLOW_LOGS];
     /// The delivery role may be handed to the flow-logs service only.
     const CONDITIONS: &'static [ActionCondition] = &[ActionCondition::string_equals(
         PASS_ROLE,
@@ -292,7 +303,13 @@ impl RuleFamily for VpcFlowLogs {
 
     async fn apply(ctx: &Ctx, vpc: &str, _: &FlowLogs, changes: &[Change]) -> Result<(), Error> {
         for change in changes {
-            let Change::CreateFlowLogs { log_group, role_arn } = change;
+            let (log_group, role_arn) = match change {
+                Change::CreateFlowLogs { log_group, role_arn } => (log_group, role_arn),
+                Change::DeleteFlowLog { flow_log_id } => {
+                    delete(&ctx.ec2(), flow_log_id).await?;
+                    continue;
+                }
+            };
             let Some(role_arn) = role_arn else {
                 return Err(Error::ConfigInvalid(format!(
                     "{ROLE_SETTING} is not set: flow logs of {vpc} need the IAM role that delivers them to \
@@ -306,9 +323,16 @@ impl RuleFamily for VpcFlowLogs {
 
     fn simulate(s: &FlowLogs, changes: &[Change]) -> FlowLogs {
         let mut out = s.clone();
-        for Change::CreateFlowLogs { log_group, .. } in changes {
+        for change in changes {
+            let log_group = match change {
+                Change::CreateFlowLogs { log_group, .. } => log_group,
+                Change::DeleteFlowLog { flow_log_id } => {
+                    out.flow_logs.retain(|f| &f.id != flow_log_id);
+                    continue;
+                }
+            };
             out.flow_logs.push(FlowLog {
-                id: "(new)".into(),
+                id: NEW.into(),
                 status: "ACTIVE".into(),
                 traffic_type: Some("ALL".into()),
                 destination_type: Some("cloud-watch-logs".into()),
@@ -320,6 +344,7 @@ impl RuleFamily for VpcFlowLogs {
     }
 
     fn diff(before: &FlowLogs, after: &FlowLogs) -> Vec<String> {
+        let (before, after) = (&named_new(before, after), &named_new(after, before));
         let mut out = Vec::new();
         for f in &after.flow_logs {
             match before.flow_logs.iter().find(|b| b.id == f.id) {
@@ -337,6 +362,72 @@ impl RuleFamily for VpcFlowLogs {
         }
         out
     }
+
+    fn revert(live: &FlowLogs, before: &FlowLogs) -> Option<Vec<Change>> {
+        Some(
+            live.flow_logs
+                .iter()
+                .filter(|f| f.id != NEW && !before.flow_logs.iter().any(|b| b.id == f.id))
+                .filter(|f| {
+                    f.traffic_type.as_deref() == Some("ALL")
+                        && f.destination_type.as_deref() == Some("cloud-watch-logs")
+                })
+                .map(|f| Change::DeleteFlowLog {
+                    flow_log_id: f.id.clone(),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// `s` with the flow log a plan creates ([`NEW`]) named as the one flow log of `other` that `s`
+/// does not know and that matches it (traffic, destination), if there is exactly one: the
+/// simulated state after the fix, against a read.
+fn named_new(s: &FlowLogs, other: &FlowLogs) -> FlowLogs {
+    let mut out = s.clone();
+    for n in out.flow_logs.iter_mut().filter(|f| f.id == NEW) {
+        let unknown: Vec<&FlowLog> = other
+            .flow_logs
+            .iter()
+            .filter(|o| !s.flow_logs.iter().any(|f| f.id == o.id))
+            .filter(|o| {
+                o.traffic_type == n.traffic_type
+                    && o.destination_type == n.destination_type
+                    && o.destination == n.destination
+            })
+            .collect();
+        if let [real] = unknown.as_slice() {
+            n.id = real.id.clone();
+        }
+    }
+    out
+}
+
+/// `DeleteFlowLogs` of one flow log (an undo); one already gone (a retry) counts as done.
+pub async fn delete(ec2: &aws_sdk_ec2::Client, flow_log_id: &str) -> Result<(), Error> {
+    let out = match ec2.delete_flow_logs().flow_log_ids(flow_log_id).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let err = Error::from_sdk(DELETE_FLOW_LOGS, e);
+            return if err.aws_code() == Some("InvalidFlowLogId.NotFound") {
+                Ok(())
+            } else {
+                Err(err)
+            };
+        }
+    };
+    for item in out.unsuccessful() {
+        let code = item.error().and_then(|e| e.code()).unwrap_or("Unknown");
+        if code == "InvalidFlowLogId.NotFound" {
+            continue;
+        }
+        return Err(Error::Aws {
+            operation: DELETE_FLOW_LOGS,
+            code: code.to_string(),
+            message: item.error().and_then(|e| e.message()).unwrap_or_default().to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// `CreateFlowLogs` for one VPC, all traffic, to a CloudWatch Logs group by name (moto does not
@@ -503,6 +594,78 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.name(), "ConfigInvalid");
         assert!(err.to_string().contains("rules.VPC-001.params.role_arn is not set"));
+    }
+
+    fn logging(id: &str, traffic: &str, group: &str) -> FlowLog {
+        FlowLog {
+            id: id.into(),
+            status: "ACTIVE".into(),
+            traffic_type: Some(traffic.into()),
+            destination_type: Some("cloud-watch-logs".into()),
+            destination: Some(group.into()),
+            deliver_status: None,
+        }
+    }
+
+    #[test]
+    fn the_undo_deletes_only_the_flow_log_the_fix_created() {
+        // A flow log that is not active existed before and stays.
+        let mut old = logging("fl-old", "REJECT", "/other");
+        old.status = "FAILED".into();
+        let before = FlowLogs { flow_logs: vec![old] };
+        let fix = VpcFlowLogs::assess(&before, &params(Some(ROLE)), target()).plan.changes;
+        let simulated = VpcFlowLogs::simulate(&before, &fix);
+        let mut live = before.clone();
+        live.flow_logs
+            .push(logging("fl-new", "ALL", "/auto-remediate/vpc-flow-logs"));
+        assert!(
+            VpcFlowLogs::diff(&simulated, &live).is_empty(),
+            "the created flow log is the plan's new one"
+        );
+        let undo = VpcFlowLogs::revert(&live, &before).unwrap();
+        assert_eq!(
+            undo,
+            vec![Change::DeleteFlowLog {
+                flow_log_id: "fl-new".into()
+            }]
+        );
+        assert_eq!(VpcFlowLogs::simulate(&live, &undo), before);
+        assert!(VpcFlowLogs::revert(&before, &before).unwrap().is_empty());
+        // A second new flow log is no longer what the fix left: the undo is refused as a change.
+        let mut more = live.clone();
+        more.flow_logs
+            .push(logging("fl-other", "ALL", "/auto-remediate/vpc-flow-logs"));
+        assert!(!VpcFlowLogs::diff(&simulated, &more).is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_one_delete_flow_logs_with_that_id_and_a_gone_one_counts_as_done() {
+        let delete = mock!(aws_sdk_ec2::Client::delete_flow_logs)
+            .match_requests(|r| r.flow_log_ids() == ["fl-new".to_string()])
+            .then_output(|| aws_sdk_ec2::operation::delete_flow_logs::DeleteFlowLogsOutput::builder().build());
+        let gone = mock!(aws_sdk_ec2::Client::delete_flow_logs).then_output(|| {
+            aws_sdk_ec2::operation::delete_flow_logs::DeleteFlowLogsOutput::builder()
+                .unsuccessful(
+                    UnsuccessfulItem::builder()
+                        .resource_id("fl-new")
+                        .error(
+                            UnsuccessfulItemError::builder()
+                                .code("InvalidFlowLogId.NotFound")
+                                .message("gone")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+        let ctx = mock_ctx::ctx(VpcFlowLogs::READS, VpcFlowLogs::WRITES, &[&delete, &gone]);
+        let undo = [Change::DeleteFlowLog {
+            flow_log_id: "fl-new".into(),
+        }];
+        let live = FlowLogs { flow_logs: vec![] };
+        VpcFlowLogs::apply(&ctx, VPC, &live, &undo).await.unwrap();
+        VpcFlowLogs::apply(&ctx, VPC, &live, &undo).await.unwrap();
+        assert_eq!((delete.num_calls(), gone.num_calls()), (1, 1));
     }
 
     #[tokio::test]
