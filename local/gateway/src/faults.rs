@@ -402,6 +402,10 @@ pub struct RuleSpec {
     pub seed: Option<u64>,
 }
 
+/// The most one rule may delay a call, and the most all rules together do: a test's fault must
+/// stay shorter than the SDK's and the handlers' timeouts, never hang the gateway.
+pub const MAX_LATENCY: Duration = Duration::from_secs(60);
+
 fn one() -> f64 {
     1.0
 }
@@ -455,6 +459,12 @@ impl Rule {
                     Effect::LostWrite
                 }
             },
+            (None, Some(ms), None) if ms > MAX_LATENCY.as_millis() as u64 => {
+                return Err(format!(
+                    "{name}: `latency_ms` must be at most {} (a minute)",
+                    MAX_LATENCY.as_millis()
+                ))
+            }
             (None, Some(ms), None) => Effect::Latency(Duration::from_millis(ms)),
             (None, None, Some(n)) => {
                 if spec.resource.is_none() {
@@ -539,6 +549,12 @@ pub struct Faults {
 }
 
 impl Faults {
+    /// The rules. A panic while they were held (a bug) must not take every later request of
+    /// the gateway down with a poisoned lock: the rules are plain data, valid after any panic.
+    fn rules(&self) -> std::sync::MutexGuard<'_, Vec<Rule>> {
+        self.rules.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Cheap check, so that a gateway without rules does no parsing at all.
     pub fn active(&self) -> bool {
         self.any.load(Ordering::Relaxed)
@@ -556,7 +572,7 @@ impl Faults {
             }
             new.push(Rule::new(spec, i)?);
         }
-        let mut rules = self.rules.lock().expect("faults lock");
+        let mut rules = self.rules();
         let replaced = |r: &Rule| owner.is_none_or(|o| r.spec.owner == o);
         for (i, r) in new.iter().enumerate() {
             let clash = rules
@@ -580,7 +596,7 @@ impl Faults {
 
     /// The rules (of `owner`, or all) with their counters.
     pub fn list(&self, owner: Option<&str>) -> Vec<Value> {
-        let rules = self.rules.lock().expect("faults lock");
+        let rules = self.rules();
         rules
             .iter()
             .filter(|r| owner.is_none_or(|o| r.spec.owner == o))
@@ -590,7 +606,7 @@ impl Faults {
 
     /// Removes the rules of `owner` (all when `None`); returns how many went.
     pub fn clear(&self, owner: Option<&str>) -> usize {
-        let mut rules = self.rules.lock().expect("faults lock");
+        let mut rules = self.rules();
         let before = rules.len();
         rules.retain(|r| owner.is_some_and(|o| r.spec.owner != o));
         self.any.store(!rules.is_empty(), Ordering::Relaxed);
@@ -602,7 +618,7 @@ impl Faults {
     /// actually be forwarded.
     pub fn decide(&self, call: &Call) -> Decision {
         let mut d = Decision::default();
-        let mut rules = self.rules.lock().expect("faults lock");
+        let mut rules = self.rules();
         for rule in rules.iter_mut() {
             match rule.effect {
                 Effect::Crash { .. } | Effect::LostWrite => continue,
@@ -618,7 +634,7 @@ impl Faults {
             }
             rule.injected += 1;
             match rule.effect {
-                Effect::Latency(t) => d.delay += t,
+                Effect::Latency(t) => d.delay = d.delay.saturating_add(t).min(MAX_LATENCY),
                 Effect::Error(e) => d.error = Some(e),
                 Effect::Crash { .. } | Effect::LostWrite => unreachable!("skipped above"),
             }
@@ -662,7 +678,7 @@ impl Faults {
 
     /// Records which invocations a crash rule killed (shown by `GET`).
     pub fn note_killed(&self, crash: &Crash, killed: Vec<Value>) {
-        let mut rules = self.rules.lock().expect("faults lock");
+        let mut rules = self.rules();
         if let Some(r) = rules
             .iter_mut()
             .find(|r| r.spec.owner == crash.owner && r.spec.id == crash.id)
@@ -966,6 +982,26 @@ mod tests {
     }
 
     #[test]
+    fn latency_adds_up_to_at_most_a_minute_and_a_poisoned_lock_still_serves() {
+        let f = rules(json!([
+            {"id": "a", "service": "s3", "latency_ms": 60_000},
+            {"id": "b", "service": "s3", "latency_ms": 60_000}
+        ]));
+        let get = call(Method::GET, "/b?acl", auth("s3"), "");
+        assert_eq!(f.decide(&get).delay, MAX_LATENCY);
+        let f = std::sync::Arc::new(f);
+        let held = f.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = held.rules();
+            panic!("a bug while the rules are held");
+        })
+        .join();
+        assert!(f.rules.is_poisoned());
+        assert_eq!(f.decide(&get).delay, MAX_LATENCY);
+        assert_eq!(f.list(None).len(), 2);
+    }
+
+    #[test]
     fn a_lost_write_answers_only_the_s3_writes_it_names_and_takes_them_from_crash_rules() {
         let f = rules(json!([
             {"id": "lost", "service": "s3", "operation": "PutBucketVersioning", "resource": "it-b-1", "effect": "lost_write"},
@@ -1090,6 +1126,8 @@ mod tests {
         assert!(bad(json!([{"service": "ec2", "effect": "throttle", "latency_ms": 5}])).contains("exactly one"));
         assert!(bad(json!([{"service": "ec2", "effect": "throttle", "rate": 1.5}])).contains("rate"));
         assert!(bad(json!([{"service": "ec2", "crash_after_writes": 1}])).contains("resource"));
+        assert!(bad(json!([{"service": "ec2", "latency_ms": u64::MAX}])).contains("at most 60000"));
+        assert!(bad(json!([{"service": "ec2", "latency_ms": 60_001}])).contains("latency_ms"));
         assert!(serde_json::from_value::<Vec<RuleSpec>>(json!([{"service": "ec2", "effct": "throttle"}])).is_err());
     }
 
