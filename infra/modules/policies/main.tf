@@ -113,6 +113,7 @@ locals {
     "kms:ScheduleKeyDeletion"                    = ["arn:${local.p}:kms:*:${var.account_id}:key/*"]
     "guardduty:DeleteDetector"                   = ["arn:${local.p}:guardduty:*:${var.account_id}:detector/*"]
     "ec2:DeleteFlowLogs"                         = ["arn:${local.p}:ec2:*:${var.account_id}:vpc-flow-log/*"]
+    "organizations:CancelHandshake"              = ["arn:${local.p}:organizations::${var.account_id}:handshake/*"]
     # Never any role of any account: only this account's, and only to the services the families
     # hand roles to (the catalog's iam:PassedToService condition).
     "iam:PassRole" = ["arn:${local.p}:iam::${var.account_id}:role/*"]

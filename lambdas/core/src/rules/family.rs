@@ -162,7 +162,8 @@ pub trait RuleFamily: Send + Sync + 'static {
     }
 
     /// Why `live` cannot be put back as `before` at all (an undo refused by name, `CannotUndo`
-    /// with this reason), checked before [`RuleFamily::revert`]; `None`: it can.
+    /// with this reason), checked before the resource-changed check and [`RuleFamily::revert`];
+    /// `None`: it can.
     fn cannot_undo(_live: &Self::State, _before: &Self::State) -> Option<String> {
         None
     }
@@ -362,18 +363,20 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
                 Plan::new(t.rule_id, t.resource, t.region, summary, Vec::<F::Change>::new()).erase(),
             ));
         }
+        // A refusal by name first: a change since the fix that makes the undo impossible (an
+        // organization whose handshake completed) is said as such, not as a mere difference.
+        if let Some(why) = F::cannot_undo(&live, &before) {
+            return Err(Error::CannotUndo(format!(
+                "{} cannot be put back as it was before {run}: {why}",
+                t.resource
+            )));
+        }
         let changed = F::diff(&after, &live);
         if !changed.is_empty() {
             return Err(Error::ResourceChanged(format!(
                 "since {run}, {}: {}",
                 t.resource,
                 changed.join("; ")
-            )));
-        }
-        if let Some(why) = F::cannot_undo(&live, &before) {
-            return Err(Error::CannotUndo(format!(
-                "{} cannot be put back as it was before {run}: {why}",
-                t.resource
             )));
         }
         let changes = F::revert(&live, &before)

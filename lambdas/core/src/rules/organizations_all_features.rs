@@ -24,7 +24,13 @@ pub struct OrganizationsAllFeatures;
 
 const DESCRIBE_ORGANIZATION: &str = "organizations:DescribeOrganization";
 const LIST_HANDSHAKES: &str = "organizations:ListHandshakesForOrganization";
+/// An undo's retry only: whether a handshake it could not cancel is cancelled already.
+const DESCRIBE_HANDSHAKE: &str = "organizations:DescribeHandshake";
 const ENABLE_ALL_FEATURES: &str = "organizations:EnableAllFeatures";
+/// An undo only: the handshake the fix started, cancelled while it is open.
+const CANCEL_HANDSHAKE: &str = "organizations:CancelHandshake";
+/// The id a handshake the plan starts has in the simulated state (its real id is AWS's).
+const NEW: &str = "(new)";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,11 +51,21 @@ pub struct Organization {
 pub enum Change {
     #[serde(rename = "organizations:EnableAllFeatures")]
     EnableAllFeatures,
+    /// An undo's: `CancelHandshake` of the handshake the fix started, while it is open.
+    #[serde(rename = "organizations:CancelHandshake")]
+    CancelHandshake { handshake_id: String },
 }
 
 impl Describe for Change {
     fn describe(&self) -> String {
-        "start the enable-all-features handshake (every member account must approve it)".into()
+        match self {
+            Change::EnableAllFeatures => {
+                "start the enable-all-features handshake (every member account must approve it)".into()
+            }
+            Change::CancelHandshake { handshake_id } => {
+                format!("cancel the enable-all-features handshake {handshake_id}, the one the fix started")
+            }
+        }
     }
 }
 
@@ -70,13 +86,13 @@ impl RuleFamily for OrganizationsAllFeatures {
         changes:
             "EnableAllFeatures (starts the handshake the member accounts approve; an open one counts as in progress)",
         never: "accounts, OUs, policies, an open handshake",
-        undo: "CancelHandshake while it is open (all features cannot be turned off)",
+        undo: "CancelHandshake of the handshake the fix started, while it is open; once the organization has all features the undo is refused (CannotUndo): AWS cannot return it to consolidated billing only",
         tested: "request-level",
     };
     const RESOURCE: &'static str = "AWS organization id";
     const PLACEMENT: Placement = Placement::Global;
-    const READS: &'static [&'static str] = &[DESCRIBE_ORGANIZATION, LIST_HANDSHAKES];
-    const WRITES: &'static [&'static str] = &[ENABLE_ALL_FEATURES];
+    const READS: &'static [&'static str] = &[DESCRIBE_ORGANIZATION, LIST_HANDSHAKES, DESCRIBE_HANDSHAKE];
+    const WRITES: &'static [&'static str] = &[ENABLE_ALL_FEATURES, CANCEL_HANDSHAKE];
     const SETTLE: Duration = Duration::from_secs(30);
     type Params = Params;
     type State = Organization;
@@ -190,21 +206,30 @@ impl RuleFamily for OrganizationsAllFeatures {
     }
 
     async fn apply(ctx: &Ctx, _: &str, _: &Organization, changes: &[Change]) -> Result<(), Error> {
-        for Change::EnableAllFeatures in changes {
-            enable(&crate::sdk_client!(ctx, aws_sdk_organizations)).await?;
+        let orgs = crate::sdk_client!(ctx, aws_sdk_organizations);
+        for change in changes {
+            match change {
+                Change::EnableAllFeatures => enable(&orgs).await?,
+                Change::CancelHandshake { handshake_id } => cancel(&orgs, handshake_id).await?,
+            }
         }
         Ok(())
     }
 
     fn simulate(o: &Organization, changes: &[Change]) -> Organization {
         let mut out = o.clone();
-        if !changes.is_empty() && !in_progress(o) {
-            out.open_handshakes.push("(new)".into());
+        for c in changes {
+            match c {
+                Change::EnableAllFeatures if !in_progress(&out) => out.open_handshakes.push(NEW.into()),
+                Change::EnableAllFeatures => {}
+                Change::CancelHandshake { handshake_id } => out.open_handshakes.retain(|h| h != handshake_id),
+            }
         }
         out
     }
 
     fn diff(before: &Organization, after: &Organization) -> Vec<String> {
+        let (before, after) = (&named_new(before, after), &named_new(after, before));
         let mut out = Vec::new();
         if before.feature_set != after.feature_set {
             out.push(format!("feature set {} → {}", before.feature_set, after.feature_set));
@@ -216,7 +241,80 @@ impl RuleFamily for OrganizationsAllFeatures {
         {
             out.push(format!("started the enable-all-features handshake {h}"));
         }
+        for h in before
+            .open_handshakes
+            .iter()
+            .filter(|h| !after.open_handshakes.contains(h))
+        {
+            out.push(format!(
+                "the enable-all-features handshake {h} is no longer in progress"
+            ));
+        }
         out
+    }
+
+    fn revert(live: &Organization, before: &Organization) -> Option<Vec<Change>> {
+        Some(
+            live.open_handshakes
+                .iter()
+                .filter(|h| h.as_str() != NEW && !before.open_handshakes.contains(h))
+                .map(|h| Change::CancelHandshake {
+                    handshake_id: h.clone(),
+                })
+                .collect(),
+        )
+    }
+
+    fn cannot_undo(live: &Organization, before: &Organization) -> Option<String> {
+        (live.feature_set == "ALL" && before.feature_set != "ALL").then(|| {
+            format!(
+                "the member accounts approved the handshake and the organization has all features now: AWS cannot \
+                 return an organization to {} only",
+                before.feature_set
+            )
+        })
+    }
+}
+
+/// `o` with the handshake a plan starts ([`NEW`]) named as the one handshake of `other` that `o`
+/// does not know, if there is exactly one (the simulated state after the fix, against a read).
+fn named_new(o: &Organization, other: &Organization) -> Organization {
+    let mut out = o.clone();
+    let unknown: Vec<&String> = other
+        .open_handshakes
+        .iter()
+        .filter(|h| !o.open_handshakes.contains(h))
+        .collect();
+    if let [real] = unknown.as_slice() {
+        for h in out.open_handshakes.iter_mut().filter(|h| h.as_str() == NEW) {
+            *h = (*real).clone();
+        }
+    }
+    out
+}
+
+/// `CancelHandshake` (an undo); a handshake no longer open (a retry: already cancelled) counts as
+/// done when it is no longer in progress.
+pub async fn cancel(orgs: &aws_sdk_organizations::Client, handshake: &str) -> Result<(), Error> {
+    match orgs.cancel_handshake().handshake_id(handshake).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => match Error::from_sdk(CANCEL_HANDSHAKE, e) {
+            err if err.aws_code() == Some("InvalidHandshakeTransitionException") => {
+                let h = orgs
+                    .describe_handshake()
+                    .handshake_id(handshake)
+                    .send()
+                    .await
+                    .map_err(|e| Error::from_sdk(DESCRIBE_HANDSHAKE, e))?;
+                let state = h.handshake().and_then(|h| h.state()).map(|s| s.as_str().to_string());
+                if state.as_deref() == Some("CANCELED") {
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            }
+            err => Err(err),
+        },
     }
 }
 
@@ -283,6 +381,101 @@ mod tests {
                 &org("CONSOLIDATED_BILLING", &["h-1"])
             ),
             vec!["started the enable-all-features handshake h-1"]
+        );
+    }
+
+    #[test]
+    fn the_undo_cancels_the_handshake_the_fix_started_and_is_refused_once_all_features_are_on() {
+        use crate::rules::family::{DynFamily, Erased, ResourceState};
+        let before = org("CONSOLIDATED_BILLING", &[]);
+        let fix = OrganizationsAllFeatures::assess(&before, &Params {}, target())
+            .plan
+            .changes;
+        let simulated = OrganizationsAllFeatures::simulate(&before, &fix);
+        let live = org("CONSOLIDATED_BILLING", &["h-0123456789"]);
+        assert!(
+            OrganizationsAllFeatures::diff(&simulated, &live).is_empty(),
+            "the open handshake is the one the fix started"
+        );
+        assert_eq!(
+            OrganizationsAllFeatures::diff(&live, &before),
+            vec!["the enable-all-features handshake h-0123456789 is no longer in progress"]
+        );
+        let undo = OrganizationsAllFeatures::revert(&live, &before).unwrap();
+        assert_eq!(
+            undo,
+            vec![Change::CancelHandshake {
+                handshake_id: "h-0123456789".into()
+            }]
+        );
+        assert_eq!(OrganizationsAllFeatures::simulate(&live, &undo), before);
+        assert!(OrganizationsAllFeatures::revert(&before, &before).unwrap().is_empty());
+        assert!(OrganizationsAllFeatures::cannot_undo(&live, &before).is_none());
+        // Once the members approved: refused by name, saying why (not as a mere difference).
+        let tag = |o: &Organization| {
+            let mut v = serde_json::to_value(o).unwrap();
+            v["kind"] = "organizations-all-features".into();
+            ResourceState(v)
+        };
+        let recorded = crate::finding::Recorded {
+            execution: "arn:aws:states:us-east-1:111122223333:execution:auto-remediate:fix-1".into(),
+            before: tag(&before),
+            after: tag(&simulated),
+        };
+        let err = Erased::<OrganizationsAllFeatures>::NEW
+            .restore(&tag(&org("ALL", &[])), &recorded, target())
+            .err()
+            .unwrap();
+        assert_eq!(err.name(), "CannotUndo");
+        assert!(err.to_string().contains("has all features now"), "{err}");
+        // While it is open, the undo's plan is the cancel.
+        let (steps, plan) = Erased::<OrganizationsAllFeatures>::NEW
+            .restore(&tag(&live), &recorded, target())
+            .unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(plan.changes.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_one_cancel_handshake_and_an_already_cancelled_one_counts_as_done() {
+        use aws_sdk_organizations::operation::cancel_handshake::{CancelHandshakeError, CancelHandshakeOutput};
+        use aws_sdk_organizations::operation::describe_handshake::DescribeHandshakeOutput;
+        let cancel_ok = mock!(aws_sdk_organizations::Client::cancel_handshake)
+            .match_requests(|r| r.handshake_id() == Some("h-0123456789"))
+            .then_output(|| CancelHandshakeOutput::builder().build());
+        let transition = mock!(aws_sdk_organizations::Client::cancel_handshake).then_error(|| {
+            CancelHandshakeError::generic(
+                aws_sdk_organizations::error::ErrorMetadata::builder()
+                    .code("InvalidHandshakeTransitionException")
+                    .build(),
+            )
+        });
+        let described = mock!(aws_sdk_organizations::Client::describe_handshake)
+            .match_requests(|r| r.handshake_id() == Some("h-0123456789"))
+            .then_output(|| {
+                DescribeHandshakeOutput::builder()
+                    .handshake(
+                        Handshake::builder()
+                            .id("h-0123456789")
+                            .state(HandshakeState::Canceled)
+                            .build(),
+                    )
+                    .build()
+            });
+        let ctx = mock_ctx::ctx(
+            OrganizationsAllFeatures::READS,
+            OrganizationsAllFeatures::WRITES,
+            &[&cancel_ok, &transition, &described],
+        );
+        let s = org("CONSOLIDATED_BILLING", &["h-0123456789"]);
+        let undo = [Change::CancelHandshake {
+            handshake_id: "h-0123456789".into(),
+        }];
+        OrganizationsAllFeatures::apply(&ctx, ORG, &s, &undo).await.unwrap();
+        OrganizationsAllFeatures::apply(&ctx, ORG, &s, &undo).await.unwrap();
+        assert_eq!(
+            (cancel_ok.num_calls(), transition.num_calls(), described.num_calls()),
+            (1, 1, 1)
         );
     }
 
