@@ -204,7 +204,9 @@ async fn only_remediate_assumes_the_write_role_and_classify_reads_through_the_re
     let sg = open_group(&account).await;
     let write_role = format!("{NO_WRITE_ROLE}:role/auto-remediate-member");
     let faults = stack
-        .faults(json!([{"service": "sts", "operation": "AssumeRole", "resource": write_role, "effect": "access_denied"}]))
+        .faults(
+            json!([{"service": "sts", "operation": "AssumeRole", "resource": write_role, "effect": "access_denied"}]),
+        )
         .await;
 
     let run = stack
@@ -215,8 +217,15 @@ async fn only_remediate_assumes_the_write_role_and_classify_reads_through_the_re
     let failed = failures(&run);
     assert!(!failed.is_empty(), "{:?}", run.states());
     for (state, error, cause) in &failed {
-        assert_eq!((state.as_str(), error.as_str()), ("Remediate", "MemberRoleUnavailable"), "{cause}");
-        assert!(cause.contains("role auto-remediate-member could not be assumed"), "{cause}");
+        assert_eq!(
+            (state.as_str(), error.as_str()),
+            ("Remediate", "MemberRoleUnavailable"),
+            "{cause}"
+        );
+        assert!(
+            cause.contains("role auto-remediate-member could not be assumed"),
+            "{cause}"
+        );
     }
     let states = run.states();
     assert!(states.iter().any(|s| s == "Classify"), "{states:?}");
@@ -235,7 +244,9 @@ async fn a_read_only_handler_never_falls_back_to_the_write_role() {
     let sg = open_group(&account).await;
     let read_role = format!("{NO_READ_ROLE}:role/auto-remediate-member-read");
     let faults = stack
-        .faults(json!([{"service": "sts", "operation": "AssumeRole", "resource": read_role, "effect": "access_denied"}]))
+        .faults(
+            json!([{"service": "sts", "operation": "AssumeRole", "resource": read_role, "effect": "access_denied"}]),
+        )
         .await;
 
     let run = stack
@@ -246,8 +257,15 @@ async fn a_read_only_handler_never_falls_back_to_the_write_role() {
     let failed = failures(&run);
     assert!(!failed.is_empty(), "{:?}", run.states());
     for (state, error, cause) in &failed {
-        assert_eq!((state.as_str(), error.as_str()), ("Classify", "MemberRoleUnavailable"), "{cause}");
-        assert!(cause.contains("role auto-remediate-member-read could not be assumed"), "{cause}");
+        assert_eq!(
+            (state.as_str(), error.as_str()),
+            ("Classify", "MemberRoleUnavailable"),
+            "{cause}"
+        );
+        assert!(
+            cause.contains("role auto-remediate-member-read could not be assumed"),
+            "{cause}"
+        );
     }
     assert!(!run.states().iter().any(|s| s == "Remediate"), "{:?}", run.states());
     assert!(faults.injected().await >= 1);
