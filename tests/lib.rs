@@ -392,7 +392,8 @@ pub struct OutcomeMessage {
 }
 
 impl OutcomeInbox {
-    /// Every message received within `seconds` (ending early once one arrived and the queue is empty).
+    /// Every message received within `seconds` (ending early once one arrived and the queue is
+    /// empty), each deleted from the queue once received.
     pub async fn take(&self, seconds: u64) -> Vec<OutcomeMessage> {
         let deadline = Instant::now() + Duration::from_secs(seconds);
         let mut got = Vec::new();
@@ -420,6 +421,17 @@ impl OutcomeInbox {
                         })
                         .unwrap_or_default(),
                 });
+                // Received once: a message left in the queue would come back after the
+                // visibility timeout (30 s) to an inbox read more than once.
+                if let Some(receipt) = m.receipt_handle() {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await
+                        .expect("DeleteMessage");
+                }
             }
             if batch.is_empty() && !got.is_empty() {
                 break;

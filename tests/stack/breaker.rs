@@ -114,7 +114,8 @@ async fn settled(stack: &Stack, name: &str) -> Progress {
             "{name} settled in 240 s: {:?}",
             p.1
         );
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Polled gently: each look reads the whole history from moto, which the burst needs too.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
     }
 }
 

@@ -17,12 +17,13 @@
 //! decided in that minute (`n`) and the fixes that failed verification (`failed_runs`). The
 //! window is the current minute and the 59 before it: a change leaves the window between 59 and
 //! 60 minutes after it was counted. A decision
-//! 1. seals the minute just ended (`SET sealed = true`, returning its count): from then on that
-//!    item refuses increments, so a write computed in that minute but still waiting (a burst
-//!    queues on the item) cannot land after the count was read; it is retried in the new minute;
-//! 2. reads the 58 older minutes and the current one (one consistent BatchGetItem; the older
-//!    ones were sealed long ago, and no Classify outlives a minute); verification failures at
-//!    their limit open the breaker here;
+//! 1. reads the 59 closed minutes, the current one and the trip marker (one consistent
+//!    BatchGetItem; the older minutes were sealed long ago, and no Classify outlives a minute);
+//! 2. seals the minute just ended unless the read found it sealed (`SET sealed = true`,
+//!    returning its count): from then on that item refuses increments, so a write computed in
+//!    that minute but still waiting (a burst queues on the item) cannot land after the count was
+//!    read; it is retried in the new minute. Only a minute's first decision writes here, so a
+//!    burst does not queue on the item; verification failures at their limit open the breaker;
 //! 3. adds 1 to the current minute's item with `ADD n :one` under
 //!    `attribute_not_exists(sealed) AND (attribute_not_exists(n) OR n < :room)`, `room` being the
 //!    limit less the closed minutes' sum.
@@ -168,6 +169,9 @@ pub struct Trip {
     pub limit: u64,
     /// When the window clears (epoch seconds) unless more is counted.
     pub until: u64,
+    /// The trip marker's `until` as read with the window (`None`: no marker): a refusal that
+    /// finds it live and not earlier than its own `until` has nothing to write.
+    pub marked_until: Option<u64>,
 }
 
 /// A decision of the breaker.
@@ -268,6 +272,8 @@ pub fn trip_message(
 struct Bucket {
     changes: u64,
     failures: u64,
+    /// Refuses further changes (its minute has ended and a decision read its final count).
+    sealed: bool,
 }
 
 impl Bucket {
@@ -278,6 +284,11 @@ impl Bucket {
                 .get("failed_runs")
                 .and_then(|v| v.as_ss().ok())
                 .map_or(0, |set| set.len() as u64),
+            sealed: item
+                .get("sealed")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false),
         }
     }
 }
@@ -307,26 +318,20 @@ impl Ledger {
             attempt += 1;
             let current = bucket_of(crate::ledger::now_epoch());
             let closed = closed_buckets(current * BUCKET_SECONDS);
-            let mut window = match limits.changes {
-                // Seal the minute just ended: a write still in flight for it is refused (and
-                // retried in the current minute), so the count read here is that minute's last.
-                Some(limit) => {
-                    let previous = self.seal(account, family, current - 1, limit).await?;
-                    let mut w = self
-                        .buckets(
-                            account,
-                            family,
-                            closed.filter(|b| *b + 1 != current).chain(std::iter::once(current)),
-                        )
-                        .await?;
-                    w.insert(current - 1, previous);
-                    w
+            let (mut window, marked_until) = self
+                .window(account, family, closed.chain(std::iter::once(current)))
+                .await?;
+            if let Some(limit) = limits.changes {
+                // Seal the minute just ended, unless the read found it sealed: a write still in
+                // flight for it is refused (and retried in the current minute), so the count used
+                // here is that minute's last. Only the minute's first decision writes: the rest
+                // do not queue on the item.
+                let previous = current - 1;
+                if !window.get(&previous).is_some_and(|b| b.sealed) {
+                    let sealed = self.seal(account, family, previous, limit).await?;
+                    window.insert(previous, sealed);
                 }
-                None => {
-                    self.buckets(account, family, closed.chain(std::iter::once(current)))
-                        .await?
-                }
-            };
+            }
             if let Some(limit) = limits.failures {
                 let failures: BTreeMap<u64, u64> = window.iter().map(|(b, c)| (*b, c.failures)).collect();
                 let count = failures.values().sum::<u64>();
@@ -336,6 +341,7 @@ impl Ledger {
                         count,
                         limit,
                         until: clears_at(&failures, limit, current),
+                        marked_until,
                     }));
                 }
             }
@@ -351,6 +357,7 @@ impl Ledger {
                     count: changes.values().sum(),
                     limit,
                     until: clears_at(&changes, limit, current),
+                    marked_until,
                 })
             };
             if room == 0 {
@@ -406,6 +413,11 @@ impl Ledger {
     /// call opened it (no trip marker, or one whose `until` had passed), which only one of any
     /// number of concurrent refusals sees; a later `until` only extends the marker.
     pub async fn mark_tripped(&self, account: &str, family: &str, trip: &Trip) -> Result<bool, Error> {
+        if !needs_marking(trip) {
+            // Live (its `until` is later than now, as `trip.until` is) and not to be extended:
+            // no write, so a burst of refusals does not queue on the marker.
+            return Ok(false);
+        }
         let now = crate::ledger::now_epoch();
         let result = self
             .client
@@ -522,19 +534,23 @@ impl Ledger {
         Ok(out.attributes().map(Bucket::of).unwrap_or_default())
     }
 
-    /// What some buckets of one account and family hold (absent buckets: nothing counted).
-    async fn buckets(
+    /// What some buckets of one account and family hold (absent buckets: nothing counted), and
+    /// the `until` of its trip marker, in one consistent read.
+    async fn window(
         &self,
         account: &str,
         family: &str,
         buckets: impl Iterator<Item = u64>,
-    ) -> Result<BTreeMap<u64, Bucket>, Error> {
+    ) -> Result<(BTreeMap<u64, Bucket>, Option<u64>), Error> {
         let by_key: HashMap<String, u64> = buckets.map(|b| (bucket_key(account, family, b), b)).collect();
+        let marker = trip_key(account, family);
         let mut pending: Vec<HashMap<String, AttributeValue>> = by_key
             .keys()
+            .chain(std::iter::once(&marker))
             .map(|k| HashMap::from([("pk".to_string(), s(k))]))
             .collect();
         let mut out = BTreeMap::new();
+        let mut marked_until = None;
         let mut rounds = 0;
         while !pending.is_empty() {
             rounds += 1;
@@ -548,7 +564,8 @@ impl Ledger {
             let keys = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
                 .consistent_read(true)
-                .projection_expression("pk, n, failed_runs")
+                .projection_expression("pk, n, failed_runs, sealed, #u")
+                .expression_attribute_names("#u", "until")
                 .build()
                 .map_err(|e| Error::InvalidInput(e.to_string()))?;
             let got = self
@@ -562,6 +579,8 @@ impl Ledger {
                 let pk = get_s(item, "pk")?;
                 if let Some(b) = by_key.get(&pk) {
                     out.insert(*b, Bucket::of(item));
+                } else if pk == marker {
+                    marked_until = get_n(item, "until").ok();
                 }
             }
             if let Some(left) = got.unprocessed_keys().and_then(|u| u.get(&self.table)) {
@@ -569,7 +588,7 @@ impl Ledger {
                 tokio::time::sleep(std::time::Duration::from_millis(50 * rounds)).await;
             }
         }
-        Ok(out)
+        Ok((out, marked_until))
     }
 
     /// Every breaker item: the minutes' buckets and the trip markers.
@@ -631,6 +650,12 @@ impl Ledger {
         }
         Ok(cleared.len())
     }
+}
+
+/// Whether a refusal must write the trip marker: there was none, or its `until` is earlier than
+/// this refusal's (passed: a new trip; else more failures came in and push it later).
+fn needs_marking(trip: &Trip) -> bool {
+    trip.marked_until.is_none_or(|u| u < trip.until)
 }
 
 /// Sums the items in the window at `now` per account and family.
@@ -766,6 +791,7 @@ mod tests {
             count: 20,
             limit: 20,
             until: 0,
+            marked_until: None,
         };
         let r = open_reason(&trip, "s3-acl", "123456789012", "the approval gate");
         assert!(r.starts_with(
@@ -777,6 +803,7 @@ mod tests {
             count: 3,
             limit: 3,
             until: 0,
+            marked_until: None,
         };
         let r = open_reason(
             &trip,
@@ -796,6 +823,7 @@ mod tests {
             count: 5,
             limit: 5,
             until: 1_767_225_600, // 2026-01-01T00:00:00Z
+            marked_until: None,
         };
         let (subject, body, attributes) = trip_message(
             &trip,
@@ -831,13 +859,42 @@ mod tests {
         assert!(body.contains("5 auto changes within the last hour, limit 5 (breaker.max_auto_changes_per_hour)"));
     }
 
+    #[test]
+    fn a_refusal_writes_the_trip_marker_only_when_there_is_none_or_it_ends_earlier() {
+        let trip = |marked_until| Trip {
+            cause: Cause::AutoChanges,
+            count: 20,
+            limit: 20,
+            until: 160 * 60,
+            marked_until,
+        };
+        assert!(
+            needs_marking(&trip(None)),
+            "no trip yet: the conditional write elects the notifier"
+        );
+        assert!(
+            needs_marking(&trip(Some(100 * 60))),
+            "an earlier trip, long over: a new one"
+        );
+        assert!(
+            needs_marking(&trip(Some(150 * 60))),
+            "live but ending earlier: extended (no notification)"
+        );
+        assert!(!needs_marking(&trip(Some(160 * 60))), "the same trip: nothing to write");
+        assert!(!needs_marking(&trip(Some(170 * 60))));
+    }
+
     fn bucket(family: &str, minute: u64, changes: u64, failures: u64, limit: Option<u64>, fl: Option<u64>) -> Item {
         Item {
             pk: bucket_key("1", family, minute),
             account: "1".into(),
             family: family.into(),
             bucket: Some(minute),
-            counts: Bucket { changes, failures },
+            counts: Bucket {
+                changes,
+                failures,
+                sealed: false,
+            },
             limit,
             failure_limit: fl,
             until: None,
