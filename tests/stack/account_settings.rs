@@ -263,3 +263,68 @@ async fn a_stopped_recorder_is_only_started_and_kept_as_it_was() {
         vec![("theirs".into(), "their-config-bucket".into())]
     );
 }
+
+#[tokio::test]
+async fn undo_of_config_001_where_config_was_off_stops_and_deletes_only_what_the_fix_created() {
+    let stack = Stack::connect();
+    let region = "eu-central-2";
+    let cfg = aws_sdk_config::Client::new(&in_region(&stack, region));
+    reset_config(&cfg).await;
+    let (healed, _) = stack
+        .publish_for_execution(&regional(&stack, "Config-001", "Config", region))
+        .await;
+    stack.wait(&healed).await.assert_healed();
+    assert_eq!(recorders(&cfg).await.len(), 1);
+    let out = crate::cli::undo_restored(&stack, &healed).await;
+    assert!(out.contains("delete configuration recorder default"), "{out}");
+    // Re-read: no recorder, no channel, as before.
+    assert!(recorders(&cfg).await.is_empty());
+    assert!(channels(&cfg).await.is_empty());
+}
+
+#[tokio::test]
+async fn undo_of_config_001_on_a_stopped_recorder_stops_it_again_and_keeps_it_and_its_channel() {
+    let stack = Stack::connect();
+    let region = "ap-southeast-3";
+    let cfg = aws_sdk_config::Client::new(&in_region(&stack, region));
+    reset_config(&cfg).await;
+    cfg.put_configuration_recorder()
+        .configuration_recorder(
+            ConfigurationRecorder::builder()
+                .name("theirs")
+                .role_arn("arn:aws:iam::123456789012:role/their-recorder")
+                .recording_group(
+                    RecordingGroup::builder()
+                        .all_supported(false)
+                        .resource_types(aws_sdk_config::types::ResourceType::Instance)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    cfg.put_delivery_channel()
+        .delivery_channel(
+            DeliveryChannel::builder()
+                .name("theirs")
+                .s3_bucket_name("their-config-bucket")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (before_recorders, before_channels) = (recorders(&cfg).await, channels(&cfg).await);
+    assert!(!before_recorders[0].5, "stopped before the fix");
+    let (healed, _) = stack
+        .publish_for_execution(&regional(&stack, "Config-001", "Config", region))
+        .await;
+    stack.wait(&healed).await.assert_healed();
+    assert!(recorders(&cfg).await[0].5, "started by the fix");
+    let out = crate::cli::undo_restored(&stack, &healed).await;
+    assert!(out.contains("stop configuration recorder theirs"), "{out}");
+    // Re-read: the recorder stopped again with its settings, the channel as it was.
+    assert_eq!(recorders(&cfg).await, before_recorders);
+    assert_eq!(channels(&cfg).await, before_channels);
+    reset_config(&cfg).await;
+}

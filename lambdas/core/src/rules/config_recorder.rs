@@ -12,8 +12,10 @@
 //! or channel is reused as it is: a stopped recorder is only started.
 //! Never touches: an existing recorder's settings (role, recording group), an existing delivery
 //! channel, service-linked recorders, Config rules; nothing is ever deleted or replaced.
-//! Undo: from the recorded `before`: `StopConfigurationRecorder`, then `DeleteDeliveryChannel` /
-//! `DeleteConfigurationRecorder` of what the fix created.
+//! Undo: from the recorded `before`: `StopConfigurationRecorder` of a recorder the fix started
+//! (recorded stopped, or created by the fix), then `DeleteDeliveryChannel` and
+//! `DeleteConfigurationRecorder` of exactly those the fix created (absent from `before`, by
+//! name). A recorder or channel that existed before is never deleted or changed otherwise.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +34,10 @@ const DESCRIBE_CHANNELS: &str = "config:DescribeDeliveryChannels";
 const PUT_RECORDER: &str = "config:PutConfigurationRecorder";
 const PUT_CHANNEL: &str = "config:PutDeliveryChannel";
 const START_RECORDER: &str = "config:StartConfigurationRecorder";
+/// Undo only: stop a recorder the fix started, delete what the fix created.
+const STOP_RECORDER: &str = "config:StopConfigurationRecorder";
+const DELETE_CHANNEL: &str = "config:DeleteDeliveryChannel";
+const DELETE_RECORDER: &str = "config:DeleteConfigurationRecorder";
 
 fn default_name() -> String {
     "default".into()
@@ -98,6 +104,15 @@ pub enum Change {
     },
     #[serde(rename = "config:StartConfigurationRecorder")]
     StartRecorder { name: String },
+    /// An undo's: stop a recorder the fix started.
+    #[serde(rename = "config:StopConfigurationRecorder")]
+    StopRecorder { name: String },
+    /// An undo's: delete the delivery channel the fix created.
+    #[serde(rename = "config:DeleteDeliveryChannel")]
+    DeleteChannel { name: String },
+    /// An undo's: delete the recorder the fix created.
+    #[serde(rename = "config:DeleteConfigurationRecorder")]
+    DeleteRecorder { name: String },
 }
 
 impl Describe for Change {
@@ -112,6 +127,13 @@ impl Describe for Change {
                 bucket.as_deref().unwrap_or("(NOT SET: rules.Config-001.params.bucket)")
             ),
             Change::StartRecorder { name } => format!("start configuration recorder {name}"),
+            Change::StopRecorder { name } => {
+                format!("stop configuration recorder {name} (not recording before the fix)")
+            }
+            Change::DeleteChannel { name } => format!("delete delivery channel {name}, the one the fix created"),
+            Change::DeleteRecorder { name } => {
+                format!("delete configuration recorder {name}, the one the fix created")
+            }
         }
     }
 }
@@ -160,13 +182,21 @@ impl RuleFamily for ConfigRecorder {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "each only if missing: PutConfigurationRecorder (params.recorder_name, role params.role_arn, all supported resource types incl. global), PutDeliveryChannel (params.channel_name to params.bucket), StartConfigurationRecorder; an existing stopped recorder is only started",
         never: "an existing recorder's settings, an existing delivery channel, service-linked recorders, Config rules; nothing is deleted or replaced",
-        undo: "StopConfigurationRecorder; then DeleteDeliveryChannel and DeleteConfigurationRecorder of what the recorded before did not have",
+        undo: "StopConfigurationRecorder of a recorder the fix started; then DeleteDeliveryChannel and DeleteConfigurationRecorder of exactly those the fix created (not in the recorded before); a recorder or channel that existed before is never deleted",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "region name (or an AWS Config recorder name)";
     const PLACEMENT: Placement = Placement::Region;
     const READS: &'static [&'static str] = &[DESCRIBE_RECORDERS, DESCRIBE_RECORDER_STATUS, DESCRIBE_CHANNELS];
-    const WRITES: &'static [&'static str] = &[PUT_RECORDER, PUT_CHANNEL, START_RECORDER, PASS_ROLE];
+    const WRITES: &'static [&'static str] = &[
+        PUT_RECORDER,
+        PUT_CHANNEL,
+        START_RECORDER,
+        PASS_ROLE,
+        STOP_RECORDER,
+        DELETE_CHANNEL,
+        DELETE_RECORDER,
+    ];
     /// The recorder's role may be handed to AWS Config only.
     const CONDITIONS: &'static [ActionCondition] = &[ActionCondition::string_equals(
         PASS_ROLE,
@@ -390,6 +420,36 @@ impl RuleFamily for ConfigRecorder {
                         .await
                         .map_err(|e| Error::from_sdk(START_RECORDER, e))?;
                 }
+                // Stopping a stopped recorder is a no-op on AWS.
+                Change::StopRecorder { name } => {
+                    cfg.stop_configuration_recorder()
+                        .configuration_recorder_name(name)
+                        .send()
+                        .await
+                        .map_err(|e| Error::from_sdk(STOP_RECORDER, e))?;
+                }
+                // Already gone (a retry): done.
+                Change::DeleteChannel { name } => {
+                    if let Err(e) = cfg.delete_delivery_channel().delivery_channel_name(name).send().await {
+                        let err = Error::from_sdk(DELETE_CHANNEL, e);
+                        if err.aws_code() != Some("NoSuchDeliveryChannelException") {
+                            return Err(err);
+                        }
+                    }
+                }
+                Change::DeleteRecorder { name } => {
+                    if let Err(e) = cfg
+                        .delete_configuration_recorder()
+                        .configuration_recorder_name(name)
+                        .send()
+                        .await
+                    {
+                        let err = Error::from_sdk(DELETE_RECORDER, e);
+                        if err.aws_code() != Some("NoSuchConfigurationRecorderException") {
+                            return Err(err);
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -424,9 +484,39 @@ impl RuleFamily for ConfigRecorder {
                         r.recording = true;
                     }
                 }
+                Change::StopRecorder { name } => {
+                    for r in out.recorders.iter_mut().filter(|r| r.name == *name) {
+                        r.recording = false;
+                    }
+                }
+                Change::DeleteChannel { name } => out.channels.retain(|c| c.name != *name),
+                Change::DeleteRecorder { name } => out.recorders.retain(|r| r.name != *name),
             }
         }
         out
+    }
+
+    fn revert(live: &ConfigState, before: &ConfigState) -> Option<Vec<Change>> {
+        let was = |name: &str| before.recorders.iter().find(|r| r.name == name);
+        let created = |name: &str| was(name).is_none();
+        // Stop first: AWS refuses to delete the channel of a running recorder.
+        let stop = live
+            .recorders
+            .iter()
+            .filter(|r| !r.service_linked && r.recording)
+            .filter(|r| was(&r.name).is_none_or(|b| !b.recording))
+            .map(|r| Change::StopRecorder { name: r.name.clone() });
+        let channels = live
+            .channels
+            .iter()
+            .filter(|c| !before.channels.iter().any(|b| b.name == c.name))
+            .map(|c| Change::DeleteChannel { name: c.name.clone() });
+        let recorders = live
+            .recorders
+            .iter()
+            .filter(|r| !r.service_linked && created(&r.name))
+            .map(|r| Change::DeleteRecorder { name: r.name.clone() });
+        Some(stop.chain(channels).chain(recorders).collect())
     }
 
     fn diff(before: &ConfigState, after: &ConfigState) -> Vec<String> {
@@ -560,6 +650,84 @@ mod tests {
             .plan
             .is_empty());
         assert_eq!(ConfigRecorder::diff(&s, &after).len(), 2);
+    }
+
+    #[test]
+    fn the_undo_stops_a_recorder_the_fix_started_and_deletes_only_what_it_created() {
+        // Nothing before: stop, then delete the channel, then the recorder.
+        let none = state(vec![], vec![]);
+        let p = params(Some(ROLE), Some("cfg-bucket"));
+        let after = ConfigRecorder::simulate(&none, &ConfigRecorder::assess(&none, &p, target()).plan.changes);
+        let undo = ConfigRecorder::revert(&after, &none).unwrap();
+        assert_eq!(
+            undo,
+            vec![
+                Change::StopRecorder { name: "default".into() },
+                Change::DeleteChannel { name: "default".into() },
+                Change::DeleteRecorder { name: "default".into() },
+            ]
+        );
+        assert_eq!(ConfigRecorder::simulate(&after, &undo), none);
+        // Their stopped recorder and channel: only stopped again, nothing deleted.
+        let theirs = state(vec![recorder("theirs", false)], vec![channel("theirs")]);
+        let after = ConfigRecorder::simulate(&theirs, &ConfigRecorder::assess(&theirs, &p, target()).plan.changes);
+        let undo = ConfigRecorder::revert(&after, &theirs).unwrap();
+        assert_eq!(undo, vec![Change::StopRecorder { name: "theirs".into() }]);
+        assert_eq!(ConfigRecorder::simulate(&after, &undo), theirs);
+        // Their stopped recorder without a channel: stopped, the fix's channel deleted, the recorder kept.
+        let bare = state(vec![recorder("theirs", false)], vec![]);
+        let after = ConfigRecorder::simulate(&bare, &ConfigRecorder::assess(&bare, &p, target()).plan.changes);
+        let undo = ConfigRecorder::revert(&after, &bare).unwrap();
+        assert_eq!(
+            undo,
+            vec![
+                Change::StopRecorder { name: "theirs".into() },
+                Change::DeleteChannel { name: "default".into() },
+            ]
+        );
+        assert_eq!(ConfigRecorder::simulate(&after, &undo), bare);
+        for s in [&none, &theirs, &bare] {
+            assert!(ConfigRecorder::revert(s, s).unwrap().is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_stop_then_the_deletes_and_a_gone_channel_counts_as_done() {
+        use aws_sdk_config::operation::delete_configuration_recorder::DeleteConfigurationRecorderOutput;
+        use aws_sdk_config::operation::delete_delivery_channel::DeleteDeliveryChannelError;
+        use aws_sdk_config::operation::stop_configuration_recorder::StopConfigurationRecorderOutput;
+        let stop = mock!(aws_sdk_config::Client::stop_configuration_recorder)
+            .match_requests(|r| r.configuration_recorder_name() == Some("default"))
+            .then_output(|| StopConfigurationRecorderOutput::builder().build());
+        let channel_gone = mock!(aws_sdk_config::Client::delete_delivery_channel)
+            .match_requests(|r| r.delivery_channel_name() == Some("default"))
+            .then_error(|| {
+                DeleteDeliveryChannelError::generic(
+                    aws_sdk_config::error::ErrorMetadata::builder()
+                        .code("NoSuchDeliveryChannelException")
+                        .build(),
+                )
+            });
+        let delete = mock!(aws_sdk_config::Client::delete_configuration_recorder)
+            .match_requests(|r| r.configuration_recorder_name() == Some("default"))
+            .then_output(|| DeleteConfigurationRecorderOutput::builder().build());
+        let ctx = crate::rules::mock_ctx::ctx(
+            ConfigRecorder::READS,
+            ConfigRecorder::WRITES,
+            &[&stop, &channel_gone, &delete],
+        );
+        let undo = [
+            Change::StopRecorder { name: "default".into() },
+            Change::DeleteChannel { name: "default".into() },
+            Change::DeleteRecorder { name: "default".into() },
+        ];
+        ConfigRecorder::apply(&ctx, "us-east-1", &state(vec![], vec![]), &undo)
+            .await
+            .unwrap();
+        assert_eq!(
+            (stop.num_calls(), channel_gone.num_calls(), delete.num_calls()),
+            (1, 1, 1)
+        );
     }
 
     #[test]
