@@ -529,7 +529,10 @@ mod tests {
     fn sdk_operations_map_to_their_iam_actions() {
         assert_eq!(iam_action("S3", "PutBucketAcl"), "s3:PutBucketAcl");
         assert_eq!(iam_action("S3", "PutBucketEncryption"), "s3:PutEncryptionConfiguration");
-        assert_eq!(iam_action("S3", "DeleteBucketEncryption"), "s3:PutEncryptionConfiguration");
+        assert_eq!(
+            iam_action("S3", "DeleteBucketEncryption"),
+            "s3:PutEncryptionConfiguration"
+        );
         assert_eq!(
             iam_action("EC2", "RevokeSecurityGroupIngress"),
             "ec2:RevokeSecurityGroupIngress"

@@ -360,7 +360,12 @@ impl Ledger {
                     marked_until,
                 })
             };
-            if room == 0 {
+            // Full already, as read: the conditional write would be refused, so it is not queued
+            // behind the burst's other writes on the same item (DynamoDB serializes writes to one
+            // item; so does the local stack). Only within the minute read: past it, the minute
+            // read is a closed one and the decision is made again below.
+            let taken_now = window.get(&current).map_or(0, |b| b.changes);
+            if room == 0 || (taken_now >= room && bucket_of(crate::ledger::now_epoch()) == current) {
                 return Ok(open(&window));
             }
             let result = self
