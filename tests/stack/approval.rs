@@ -81,6 +81,14 @@ pub fn links_for(stack: &Stack, resource: &str) -> Vec<Link> {
     out
 }
 
+/// The signing key the stack's approval pages use (`signing.key` in the stack's folder).
+fn stack_key_text() -> String {
+    std::fs::read_to_string(stack_dir().join("signing.key"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
 pub fn outbox(stack: &Stack) -> std::path::PathBuf {
     std::path::PathBuf::from(&stack.info.outbox_dir)
 }
@@ -231,14 +239,7 @@ async fn tampered_foreign_expired_swapped_and_wrong_method_requests_change_nothi
     assert_eq!(http("POST", &base, &swapped).await.0, 403);
 
     // A correctly signed link whose expiry has passed.
-    let key = SigningKey::new(
-        std::fs::read_to_string(stack_dir().join("signing.key"))
-            .unwrap()
-            .trim()
-            .as_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let key = SigningKey::new(stack_key_text().into_bytes()).unwrap();
     let approval_id = base.rsplit('/').next().unwrap().to_string();
     let expired = LinkClaims {
         approval_id,
@@ -312,14 +313,7 @@ async fn a_link_of_an_approver_removed_from_the_config_since_the_e_mail_decides_
         .await
         .expect("UpdateItem");
 
-    let key = SigningKey::new(
-        std::fs::read_to_string(stack_dir().join("signing.key"))
-            .unwrap()
-            .trim()
-            .as_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let key = SigningKey::new(stack_key_text().into_bytes()).unwrap();
     let (base, _) = split(&g.links[0].approve);
     let claims = LinkClaims {
         approval_id: approval_id_of(&g.links[0].approve),
@@ -396,10 +390,7 @@ async fn no_task_token_or_signing_key_appears_in_logs_mail_or_pages() {
     // The token as Step Functions handed it to the request task.
     let token = token_in(&run.events).expect("the approval task was scheduled with a token");
     assert!(token.len() > 8);
-    let key = std::fs::read_to_string(stack_dir().join("signing.key"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let key = stack_key_text();
     assert!(key.len() >= 32);
 
     let mut haystacks = vec![

@@ -29,18 +29,23 @@ fn partner(bucket: &str) -> Value {
            "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}")})
 }
 
-async fn bucket_with_policy(stack: &Stack, statements: Vec<Value>) -> String {
-    let b = unique("it-policy");
-    stack.s3.create_bucket().bucket(&b).send().await.unwrap();
-    let policy = json!({"Version": "2012-10-17", "Statement": statements});
+/// Puts `policy` on `bucket`.
+async fn put_policy(stack: &Stack, bucket: &str, policy: &Value) {
     stack
         .s3
         .put_bucket_policy()
-        .bucket(&b)
+        .bucket(bucket)
         .policy(policy.to_string())
         .send()
         .await
         .unwrap();
+}
+
+async fn bucket_with_policy(stack: &Stack, statements: Vec<Value>) -> String {
+    let b = unique("it-policy");
+    stack.s3.create_bucket().bucket(&b).send().await.unwrap();
+    let policy = json!({"Version": "2012-10-17", "Statement": statements});
+    put_policy(stack, &b, &policy).await;
     b
 }
 
@@ -81,14 +86,7 @@ async fn a_public_statement_goes_and_restricted_and_named_ones_stay() {
     let b = unique("it-policy");
     stack.s3.create_bucket().bucket(&b).send().await.unwrap();
     let before = json!({"Version": "2012-10-17", "Statement": [public_read(&b), from_vpce(&b), partner(&b)]});
-    stack
-        .s3
-        .put_bucket_policy()
-        .bucket(&b)
-        .policy(before.to_string())
-        .send()
-        .await
-        .unwrap();
+    put_policy(&stack, &b, &before).await;
     let acl_before = grants(&stack, &b).await;
 
     let run = stack.publish_and_wait(&stack.message("S3-014", &b)).await;
@@ -138,14 +136,7 @@ async fn the_access_point_delegation_statement_survives_and_only_the_public_one_
     let account = stack.info.account_id.clone();
     stack.s3.create_bucket().bucket(&b).send().await.unwrap();
     let before = json!({"Version": "2012-10-17", "Statement": [delegation(&b, &account), public_read(&b)]});
-    stack
-        .s3
-        .put_bucket_policy()
-        .bucket(&b)
-        .policy(before.to_string())
-        .send()
-        .await
-        .unwrap();
+    put_policy(&stack, &b, &before).await;
 
     let run = stack.publish_and_wait(&stack.message("S3-014", &b)).await;
     run.assert_healed();
@@ -238,14 +229,7 @@ async fn public_trail(stack: &Stack) -> PublicTrail {
     let created = ct.create_trail().name(&trail).s3_bucket_name(&b).send().await.unwrap();
     let trail_arn = created.trail_arn().unwrap().to_string();
     let policy = json!({"Version": "2012-10-17", "Statement": [cloudtrail_write(&b, &trail_arn), public_read(&b)]});
-    stack
-        .s3
-        .put_bucket_policy()
-        .bucket(&b)
-        .policy(policy.to_string())
-        .send()
-        .await
-        .unwrap();
+    put_policy(stack, &b, &policy).await;
     PublicTrail {
         ct,
         bucket: b,
@@ -349,14 +333,7 @@ async fn undo_of_s3_014_puts_back_exactly_the_removed_statement_in_its_place() {
         vec![shared.clone(), partner(&b)],
     ] {
         let doc = json!({"Version": "2012-10-17", "Statement": statements});
-        stack
-            .s3
-            .put_bucket_policy()
-            .bucket(&b)
-            .policy(doc.to_string())
-            .send()
-            .await
-            .unwrap();
+        put_policy(&stack, &b, &doc).await;
         let before = policy(&stack, &b).await;
         let run = healed_policy(&stack, &b).await;
         assert_ne!(policy(&stack, &b).await, before);
@@ -372,14 +349,7 @@ async fn undo_of_s3_014_puts_back_a_policy_the_fix_deleted_whole() {
     let b = unique("it-policy");
     stack.s3.create_bucket().bucket(&b).send().await.unwrap();
     let doc = json!({"Version": "2012-10-17", "Id": "recorded", "Statement": [public_read(&b)]});
-    stack
-        .s3
-        .put_bucket_policy()
-        .bucket(&b)
-        .policy(doc.to_string())
-        .send()
-        .await
-        .unwrap();
+    put_policy(&stack, &b, &doc).await;
     let before = policy(&stack, &b).await;
     let run = healed_policy(&stack, &b).await;
     assert_eq!(policy(&stack, &b).await, None, "the fix deleted it");
