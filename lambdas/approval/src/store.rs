@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use ar_core::finding::Finding;
-use ar_core::ledger::{conditional, get_json, get_n, get_s, is_condition_failure, json, n, s};
+use ar_core::ledger::{conditional, get_json, get_n, get_s, get_s_opt, is_condition_failure, json, n, s};
 use ar_core::plan::Plan;
 use ar_core::Error;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -43,10 +43,6 @@ impl std::fmt::Debug for ApprovalRecord {
             .field("status", &self.status)
             .finish_non_exhaustive()
     }
-}
-
-fn get_s_opt(item: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
-    item.get(k).and_then(|v| v.as_s().ok()).cloned()
 }
 
 pub struct Store<'a> {

@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::ledger::{get_json, get_s};
+use crate::ledger::{get_json, get_s, get_s_opt};
 use crate::state::ApprovalDecision;
 use crate::Error;
 
@@ -31,14 +31,13 @@ pub struct Recorded {
 impl Recorded {
     /// An approval's record; `None` for the table's other items (a batch, a resource's pointer).
     fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Option<Recorded>, Error> {
-        let opt = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-        if opt("kind").is_some() || !item.contains_key("token") {
+        if get_s_opt(item, "kind").is_some() || !item.contains_key("token") {
             return Ok(None);
         }
         Ok(Some(Recorded {
             execution_arn: get_s(item, "execution_arn")?,
             status: get_s(item, "status")?,
-            decided_by: opt("decided_by"),
+            decided_by: get_s_opt(item, "decided_by"),
             approved_removes: item
                 .contains_key("approved_removes")
                 .then(|| get_json(item, "approved_removes"))

@@ -87,6 +87,11 @@ fn corrupt(operation: &'static str, what: String) -> Error {
     }
 }
 
+/// A string attribute that may be absent.
+pub fn get_s_opt(item: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
+    item.get(k).and_then(|v| v.as_s().ok()).cloned()
+}
+
 pub fn get_s(item: &HashMap<String, AttributeValue>, k: &str) -> Result<String, Error> {
     item.get(k)
         .and_then(|v| v.as_s().ok())
