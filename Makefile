@@ -156,6 +156,8 @@ clean: local-down
 ## handlers, end to end against a no-op workflow, bursts, cost, artefacts, on a stack of its own
 ## (.local/bench, ports 4700-4702). Minutes; builds the release binaries when missing. Table in
 ## target/bench/latest.md. BENCH_ARGS="--runs 5 --e2e 20 --burst 100 --dups 100" for a quick look.
+## The seed column needs SEED_REPO=<git dir of cloudconformity/auto-remediate> (no default; without
+## it that column is skipped, saying so).
 .PHONY: bench
 bench: venv
 	$(PY) bench/bench.py $(BENCH_ARGS)

@@ -6,7 +6,8 @@ latest.json, latest.md). How each figure is measured: docs/bench.md.
 
     .venv/bin/python bench/bench.py [--runs 30] [--e2e 100] [--burst 1000] [--dups 1000] [--only cold,e2e,cost,burst]
 
-Environment: SEED_REPO (the seed's git dir), BENCH_GATEWAY_PORT (4700; moto +1, approvals +2).
+Environment: SEED_REPO (the seed's git dir, as --seed-repo; no default: without it the seed column is
+skipped and says so), BENCH_GATEWAY_PORT (4700; moto +1, approvals +2).
 """
 import argparse
 import concurrent.futures as cf
@@ -45,7 +46,11 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STATE_TABLE = "auto-remediate-state"
 APPROVAL_TABLE = "auto-remediate-approvals"
-DEFAULT_SEED_REPO = "/work/.mirror/cloudconformity+auto-remediate/repo"
+# The seed: a git directory of github.com/cloudconformity/auto-remediate (a clone's `.git`, or a bare
+# clone), given by --seed-repo or SEED_REPO. No default: where it lives is the caller's machine's business.
+SEED_REPO_HELP = ("the Conformity project's repository as a git directory, e.g. "
+                  "`git clone --bare https://github.com/cloudconformity/auto-remediate /tmp/seed.git` then "
+                  "SEED_REPO=/tmp/seed.git (or `make bench SEED_REPO=...`, or --seed-repo)")
 ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 
 # List prices used for the cost figures (AWS, us-east-1, first tier, free tier ignored).
@@ -238,14 +243,19 @@ def artefacts():
 
 # ---------------------------------------------------------------- the seed (never committed)
 
-def prepare_seed(notes):
-    repo = os.environ.get("SEED_REPO", DEFAULT_SEED_REPO)
+def prepare_seed(repo, notes):
     dest = os.path.join(OUT, "seed")
+    if not repo:
+        notes.append(f"seed column skipped: no seed repository given; it needs {SEED_REPO_HELP}")
+        print(f"bench: {notes[-1]}", file=sys.stderr)
+        return None
     if not shutil.which("node") or not shutil.which("npm"):
         notes.append("seed column skipped: node/npm not found")
         return None
     if not os.path.isdir(repo):
-        notes.append(f"seed column skipped: SEED_REPO {repo} not found")
+        notes.append(f"seed column skipped: the seed repository {repo} (SEED_REPO / --seed-repo) is not a "
+                     f"directory; it needs {SEED_REPO_HELP}")
+        print(f"bench: {notes[-1]}", file=sys.stderr)
         return None
     try:
         head = subprocess.run(["git", "--git-dir", repo, "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -1125,6 +1135,8 @@ def main():
     ap.add_argument("--dup-distinct", type=int, default=50)
     ap.add_argument("--only", default="cold,e2e,cost,burst")
     ap.add_argument("--port", type=int, default=int(os.environ.get("BENCH_GATEWAY_PORT", 4700)))
+    ap.add_argument("--seed-repo", default=os.environ.get("SEED_REPO") or None,
+                    help="the seed's git directory (default: $SEED_REPO; none: the seed column is skipped)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     os.makedirs(OUT, exist_ok=True)
@@ -1139,7 +1151,7 @@ def main():
     zip_path, gateway, binary, builds = ensure_artefacts(notes)
     res["builds"] = builds
     res["artefacts"] = artefacts() if os.path.exists(zip_path) else None
-    res["seed"] = prepare_seed(notes) if "cold" in only else None
+    res["seed"] = prepare_seed(args.seed_repo, notes) if "cold" in only else None
     stack = Stack(os.path.relpath(gateway, ROOT), args.port)
 
     def on_signal(sig, _frame):
