@@ -10,7 +10,6 @@
 //! on AWS anyway; here it fails at once, by name, in every test and on the local stack.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -28,7 +27,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use aws_types::region::Region;
 
 use crate::error::Error;
-use crate::rules::family::ActionCondition;
+pub use crate::error::UndeclaredAction;
 
 /// The IAM action STS needs to act in a member account.
 pub const STS_ASSUME_ROLE: &str = "sts:AssumeRole";
@@ -100,28 +99,6 @@ impl Aws {
 
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.sdk
-    }
-
-    /// What a rule family acts with: bound to the scope's region, limited to its declared
-    /// actions, and in another account with the member role's credentials (a session policy
-    /// narrows them to the same actions).
-    /// Where `spec`'s family acts for `finding`: its account and region, its declared actions.
-    pub async fn family_ctx(
-        &self,
-        finding: &crate::finding::Finding,
-        spec: &crate::catalog::RuleSpec,
-        member: Member<'_>,
-    ) -> Result<Ctx, Error> {
-        let family = spec.family_impl();
-        let scope = Scope {
-            account: &finding.account_id,
-            region: &finding.region,
-            family: family.name(),
-            reads: family.reads(),
-            writes: if member.writes { family.writes() } else { &[] },
-            conditions: family.conditions(),
-        };
-        self.ctx(scope, member).await
     }
 
     pub async fn ctx(&self, scope: Scope<'_>, member: Member<'_>) -> Result<Ctx, Error> {
@@ -243,6 +220,28 @@ pub fn partition(region: &str) -> &'static str {
         "aws-us-gov"
     } else {
         "aws"
+    }
+}
+
+/// An IAM condition on one of a family's declared actions: `test` (`StringEquals`) on the
+/// condition key `variable` with `values`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ActionCondition {
+    pub action: &'static str,
+    pub test: &'static str,
+    pub variable: &'static str,
+    pub values: &'static [&'static str],
+}
+
+impl ActionCondition {
+    /// `action` granted only when `variable` equals one of `values`.
+    pub const fn string_equals(action: &'static str, variable: &'static str, values: &'static [&'static str]) -> Self {
+        ActionCondition {
+            action,
+            test: "StringEquals",
+            variable,
+            values,
+        }
     }
 }
 
@@ -441,25 +440,6 @@ pub struct Declared {
     writes: &'static [&'static str],
 }
 
-/// The error [`Declared`] raises; [`Error::from_sdk`] turns it into `Error::UndeclaredAction`.
-#[derive(Debug)]
-pub struct UndeclaredAction {
-    pub action: String,
-    pub family: &'static str,
-}
-
-impl fmt::Display for UndeclaredAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} is not among the {} family's declared actions",
-            self.action, self.family
-        )
-    }
-}
-
-impl std::error::Error for UndeclaredAction {}
-
 impl Intercept for Declared {
     fn name(&self) -> &'static str {
         "DeclaredActions"
@@ -518,6 +498,20 @@ pub fn local_sdk_config(endpoint: &str, region: &str) -> SdkConfig {
         .region(Region::new(region.to_string()))
         .endpoint_url(endpoint)
         .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
+        .build()
+}
+
+/// SDK configuration for tests: us-east-1, test credentials, and an HTTP client that never
+/// reaches the network (a mock interceptor answers).
+#[cfg(test)]
+pub(crate) fn test_sdk_config() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::for_tests(),
+        ))
+        .http_client(aws_smithy_mocks::create_mock_http_client())
         .build()
 }
 
@@ -595,7 +589,7 @@ mod tests {
     /// A call the family did not declare is refused before it is sent, by name.
     #[tokio::test]
     async fn an_undeclared_call_is_refused_before_it_is_sent() {
-        let sdk = crate::rules::mock_ctx::sdk_config();
+        let sdk = test_sdk_config();
         let sent = Transmits::default();
         let ctx = Ctx::new(sdk, "123456789012", &["ec2:DescribeSecurityGroups"], &[]).with_interceptor(sent.clone());
         let err = ctx
@@ -653,52 +647,5 @@ mod tests {
             p["Statement"][1]["Condition"],
             serde_json::json!({"StringEquals": {"iam:PassedToService": ["vpc-flow-logs.amazonaws.com"]}})
         );
-    }
-
-    /// A session that only reads (the read role's) grants no write, not even one the family
-    /// declares a condition for.
-    #[test]
-    fn a_read_session_policy_grants_no_write_and_no_conditioned_write() {
-        for f in crate::rules::FAMILIES {
-            let p: serde_json::Value = serde_json::from_str(&session_policy(f.reads(), &[], f.conditions())).unwrap();
-            let granted: Vec<&str> = p["Statement"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|s| match &s["Action"] {
-                    serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
-                    v => vec![v.as_str().unwrap()],
-                })
-                .collect();
-            let writes: Vec<&&str> = f.writes().iter().filter(|w| !f.reads().contains(w)).collect();
-            assert!(
-                granted.iter().all(|a| !writes.contains(&a)),
-                "{}: {granted:?} holds a write",
-                f.name()
-            );
-            let mut reads: Vec<&str> = f.reads().to_vec();
-            reads.sort_unstable();
-            reads.dedup();
-            let mut g = granted.clone();
-            g.sort_unstable();
-            assert_eq!(g, reads, "{}", f.name());
-        }
-    }
-
-    /// Every family's member session policy fits STS's 2,048 characters (sizes printed with
-    /// `--nocapture`); a family declaring far more actions would not, and is found.
-    #[test]
-    fn every_familys_session_policy_fits_sts_limit_and_an_oversized_one_is_found() {
-        for f in crate::rules::FAMILIES {
-            let policy = session_policy(f.reads(), f.writes(), f.conditions());
-            match session_policy_size(&policy) {
-                Ok(n) => println!("session policy {}: {n} characters", f.name()),
-                Err(e) => panic!("{}: {e}", f.name()),
-            }
-        }
-        let many: Vec<String> = (0..80).map(|i| format!("ec2:DescribeSomething{i:02}")).collect();
-        let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        let err = session_policy_size(&session_policy(&many, &[], &[])).unwrap_err();
-        assert!(err.contains("exceed STS's 2048"), "{err}");
     }
 }

@@ -8,70 +8,18 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::Error;
 use crate::rules::{self, family::DynFamily};
 
-/// How a rule is handled: the user's config picks one per rule, the catalog gives the default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    /// Never act on this rule.
-    Off,
-    /// Compute and record the plan, change nothing.
-    DryRun,
-    /// Wait for a human to approve the plan.
-    Approve,
-    /// Apply the plan at once.
-    Auto,
-}
+pub use crate::spec::{Mode, RuleSpec};
 
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Off => "off",
-            Mode::DryRun => "dry-run",
-            Mode::Approve => "approve",
-            Mode::Auto => "auto",
-        }
-    }
-}
-
-/// One rule of the catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleSpec {
-    pub id: String,
-    pub title: String,
-    pub service: String,
-    /// The family of code that heals it (a name in `rules::FAMILIES`).
-    pub family: String,
-    /// That family's parameters for this rule.
-    pub params: serde_json::Value,
-    pub risk: String,
-    pub default_mode: Mode,
-    /// Why the default is a human gate, where it is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub why_gate: Option<String>,
-    /// Set (to why) on a rule whose failure the live read cannot confirm: the fix acts on the
-    /// finding's word (TrustedAdvisor-003: an exposed key looks like any active key), so a forged
-    /// or mistaken finding would act too. Such a rule defaults to `approve` (checked when the
-    /// catalog is parsed), and `auto` for it is refused when the config loads unless the rule's
-    /// `unverifiable_auto` acknowledges it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unverifiable: Option<String>,
-}
-
+/// The family lookups of a rule: the registry sits above the catalog's plain data ([`crate::spec`]).
 impl RuleSpec {
     /// The family's code (the catalog is checked against the registry when parsed).
     pub fn family_impl(&self) -> &'static dyn DynFamily {
         rules::family(&self.family).expect("the catalog names only registered families (checked at parse)")
-    }
-
-    /// Whether the live read cannot confirm this rule fails ([`RuleSpec::unverifiable`]).
-    pub fn is_unverifiable(&self) -> bool {
-        self.unverifiable.is_some()
     }
 
     /// The IAM actions the rule's fix reads with, declared by its family.
@@ -93,7 +41,7 @@ struct CatalogFile {
 /// The parsed catalog, keyed by rule id.
 #[derive(Debug)]
 pub struct Catalog {
-    rules: BTreeMap<String, RuleSpec>,
+    pub(crate) rules: BTreeMap<String, RuleSpec>,
 }
 
 static CATALOG: OnceLock<Catalog> = OnceLock::new();
@@ -125,27 +73,6 @@ impl Catalog {
             if let Some(dup) = rules.insert(rule.id.clone(), rule) {
                 return Err(Error::ConfigInvalid(format!("rule {} is listed twice", dup.id)));
             }
-        }
-        Ok(Catalog { rules })
-    }
-
-    /// The catalog with the config's per-rule `params` laid over the catalog's, each checked by
-    /// its family.
-    pub fn configured(&self, config: &crate::config::Config) -> Result<Catalog, Error> {
-        let mut rules = self.rules.clone();
-        for (id, rc) in &config.rules {
-            let (Some(spec), Some(over)) = (rules.get_mut(id), rc.params.as_ref()) else {
-                continue;
-            };
-            let mut merged = match &spec.params {
-                serde_json::Value::Object(m) => m.clone(),
-                _ => serde_json::Map::new(),
-            };
-            merged.extend(over.clone());
-            spec.params = serde_json::Value::Object(merged);
-            spec.family_impl()
-                .check_params(&spec.params)
-                .map_err(|e| Error::ConfigInvalid(format!("rules.{id}.params: {e}")))?;
         }
         Ok(Catalog { rules })
     }

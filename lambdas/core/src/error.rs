@@ -228,11 +228,30 @@ impl Error {
     }
 }
 
-/// The [`UndeclaredAction`](crate::aws::UndeclaredAction) behind an SDK error, if that is what it is.
-fn undeclared<'e>(err: &'e (dyn std::error::Error + 'static)) -> Option<&'e crate::aws::UndeclaredAction> {
+/// The error [`crate::aws::Ctx`]'s guard raises; [`Error::from_sdk`] turns it into `Error::UndeclaredAction`.
+#[derive(Debug)]
+pub struct UndeclaredAction {
+    pub action: String,
+    pub family: &'static str,
+}
+
+impl std::fmt::Display for UndeclaredAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is not among the {} family's declared actions",
+            self.action, self.family
+        )
+    }
+}
+
+impl std::error::Error for UndeclaredAction {}
+
+/// The [`UndeclaredAction`] behind an SDK error, if that is what it is.
+fn undeclared<'e>(err: &'e (dyn std::error::Error + 'static)) -> Option<&'e UndeclaredAction> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
-        if let Some(u) = e.downcast_ref::<crate::aws::UndeclaredAction>() {
+        if let Some(u) = e.downcast_ref::<UndeclaredAction>() {
             return Some(u);
         }
         cur = e.source();

@@ -90,8 +90,8 @@ pub struct Undo {
 pub struct Recorded {
     /// The execution whose fix is undone (its ARN).
     pub execution: String,
-    pub before: crate::rules::ResourceState,
-    pub after: crate::rules::ResourceState,
+    pub before: ResourceState,
+    pub after: ResourceState,
 }
 
 impl Finding {
@@ -142,6 +142,19 @@ pub fn execution_name_prefix(rule_id: &str, resource: &str) -> String {
         .take(room)
         .collect();
     format!("{rule_id}-{readable}-")
+}
+
+/// A resource's rule-relevant state as recorded: the family's state as JSON, tagged with the
+/// family's name under `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResourceState(pub serde_json::Value);
+
+impl ResourceState {
+    /// The family that recorded it.
+    pub fn kind(&self) -> Option<&str> {
+        self.0.get("kind").and_then(serde_json::Value::as_str)
+    }
 }
 
 #[cfg(test)]

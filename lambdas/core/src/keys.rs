@@ -310,9 +310,8 @@ impl KeySource {
 /// The region of an ARN (`arn:aws:secretsmanager:eu-west-1:...`), so a secret or parameter in
 /// another region is read there.
 fn arn_region(id: &str) -> Option<String> {
-    let mut parts = id.strip_prefix("arn:")?.split(':');
-    let region = parts.nth(2)?;
-    (!region.is_empty()).then(|| region.to_string())
+    let arn = crate::rules::ids::Arn::parse(id)?;
+    (!arn.region.is_empty()).then(|| arn.region.to_string())
 }
 
 /// The `AWSCURRENT` version signs; `AWSPREVIOUS`, when the secret has one, verifies too.

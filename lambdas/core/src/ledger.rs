@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::finding::Finding;
+use crate::finding::ResourceState;
 use crate::plan::Plan;
-use crate::rules::ResourceState;
 
 /// How long a lease holds without its holder: longer than Remediate's and Verify's task timeouts.
 pub const LEASE_SECONDS: u64 = 150;

@@ -1,24 +1,27 @@
 //! auto-remediate's core: everything the handlers share, and nothing that runs by itself.
 //!
-//! - [`intake`]: what arrives on the topic, sorted into acted on, acknowledged and rejected;
-//! - [`finding`]: the typed, validated [`finding::Finding`] every source becomes;
-//! - [`catalog`]: the rules auto-remediate heals, as data (`catalog/rules.json`);
-//! - [`config`]: the user's per-rule modes, exclusion tags and accounts;
-//! - [`approvals`]: the proof of an approve decision (the approval store's record, not the task output);
-//! - [`keys`]: the approval links' signing keys (environment, Secrets Manager, SSM), with rotation;
-//! - [`rules`]: the code behind each rule family (inspect, plan, apply), over live AWS state;
-//! - [`ledger`]: per-resource leases, fix journals and check generations (safety under real traffic);
-//! - [`breaker`]: the blast-radius circuit breaker (auto changes and failed verifications per
-//!   account and family per hour);
-//! - [`plan`]: what a fix will change, as data a person reads before and after;
-//! - [`outcome`]: how executions end (the state machine's end states), and which are notified;
-//! - [`topic`]: the outcome topic's one publisher (run outcomes, breaker trips);
-//! - [`logs`]: the execution, rule and resource every log line of a run carries;
-//! - [`metrics`]: CloudWatch metrics as Embedded Metric Format lines (deliveries by kind and reason);
-//! - [`local`]: the local stack's `stack.json` ([`local::StackInfo`]), for the gateway, CLI and tests;
-//! - [`aws`]: SDK clients built once, per region; [`error`]: the named errors the state machine matches.
+//! Five layers, bottom to top; a module imports only from its own layer or below, and no two
+//! modules import each other in a circle (held by `tests/layers.rs` over the `use` lines):
 //!
-//! Handlers (trigger, classify, remediate, verify) are thin crates over this one.
+//! 1. **model**, plain data and no AWS call: [`error`] (the named errors the state machine
+//!    matches), [`spec`] (a catalog rule and its [`spec::Mode`]), [`finding`] (the typed, validated
+//!    finding every source becomes, and a resource's recorded state), [`plan`] (what a fix will
+//!    change, as data a person reads before and after), [`state`] (what the state machine carries),
+//!    [`outcome`] (how executions end), [`logs`] (what every log line of a run carries), [`local`]
+//!    (the local stack's `stack.json`), and `rules::ids` (resource ids and ARNs);
+//! 2. **aws**: [`aws`] (SDK clients per region and account, limited to the declared actions, with
+//!    the member roles' session policies) and [`keys`] (the approval links' signing keys);
+//! 3. **families**: `rules::*`, the code behind each rule family (read → assess → apply over live
+//!    state, and revert), each behind the one seam `rules::family::RuleFamily`;
+//! 4. **registry**: [`rules`] (which families exist, and what a rule's family does for a finding),
+//!    [`catalog`] (the rules healed, as data: `catalog/rules.json`), [`config`] (the user's modes,
+//!    exclusion tags, accounts and limits, laid over the catalog);
+//! 5. **run**: [`ledger`] (leases, fix journals, generations), [`breaker`] (the blast-radius
+//!    circuit breaker), [`approvals`] (the proof of an approve decision), [`intake`] (what arrives,
+//!    sorted into acted on, acknowledged and rejected), [`deps`] (what a handler holds),
+//!    [`metrics`] (Embedded Metric Format lines) and [`topic`] (the outcome topic's publisher).
+//!
+//! Handlers (trigger, classify, remediate, verify, approval, notify) are thin crates over this one.
 
 pub mod approvals;
 pub mod aws;
@@ -37,6 +40,7 @@ pub mod metrics;
 pub mod outcome;
 pub mod plan;
 pub mod rules;
+pub mod spec;
 pub mod state;
 pub mod topic;
 

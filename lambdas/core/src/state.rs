@@ -5,10 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Mode;
 use crate::finding::Finding;
+use crate::finding::ResourceState;
 use crate::plan::Plan;
-use crate::rules::ResourceState;
+use crate::spec::Mode;
 
 /// What Classify decided. The state machine's `Choice` reads `decision` and `outcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

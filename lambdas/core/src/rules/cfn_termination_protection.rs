@@ -13,6 +13,7 @@ use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
 use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::{ids, kit};
 
 /// The family: `cloudformation-termination-protection` in the catalog.
 pub struct CfnTerminationProtection;
@@ -67,20 +68,11 @@ pub fn is_stack_ref(id: &str) -> bool {
     if !id.starts_with("arn:") {
         return is_name(id);
     }
-    let parts: Vec<&str> = id.splitn(6, ':').collect();
-    let [_, partition, service, region, account, resource] = parts[..] else {
+    let Some(arn) = ids::Arn::regional(id, "cloudformation") else {
         return false;
     };
-    let mut res = resource.split('/');
-    matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
-        && service == "cloudformation"
-        && !region.is_empty()
-        && region
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-        && account.len() == 12
-        && account.bytes().all(|c| c.is_ascii_digit())
-        && res.next() == Some("stack")
+    let mut res = arn.resource.split('/');
+    res.next() == Some("stack")
         && res.next().is_some_and(is_name)
         && res
             .next()
@@ -221,14 +213,9 @@ pub async fn read_stack(
             termination_protection: found.enable_termination_protection().unwrap_or(false),
             root_id: found.root_id().map(str::to_string),
         },
-        tags: if tags == Tags::Read {
-            found
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
-                .collect()
-        } else {
-            Default::default()
+        tags: match tags {
+            Tags::Read => kit::tag_map(found.tags().iter().map(|t| (t.key(), t.value()))),
+            Tags::Skip => Default::default(),
         },
     }))
 }

@@ -14,12 +14,14 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::aws::ActionCondition;
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::finding::Recorded;
+pub use crate::finding::ResourceState;
 use crate::plan::{Describe, Plan};
 
 /// Whether to read the resource's tags too (needed to honour exclusion tags, not to verify).
@@ -65,28 +67,6 @@ pub struct Read<S> {
 pub struct Assessment<C> {
     pub offending: Vec<String>,
     pub plan: Plan<C>,
-}
-
-/// An IAM condition on one of a family's declared actions: `test` (`StringEquals`) on the
-/// condition key `variable` with `values`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ActionCondition {
-    pub action: &'static str,
-    pub test: &'static str,
-    pub variable: &'static str,
-    pub values: &'static [&'static str],
-}
-
-impl ActionCondition {
-    /// `action` granted only when `variable` equals one of `values`.
-    pub const fn string_equals(action: &'static str, variable: &'static str, values: &'static [&'static str]) -> Self {
-        ActionCondition {
-            action,
-            test: "StringEquals",
-            variable,
-            values,
-        }
-    }
 }
 
 /// One rule family. Implement it in one module, add one line to the registry in `rules/mod.rs`,
@@ -190,19 +170,6 @@ pub struct FamilyDoc {
     pub undo: &'static str,
     /// `local stack` when its integration tests run on moto, `request-level` when moto lacks the call.
     pub tested: &'static str,
-}
-
-/// A resource's rule-relevant state as recorded: the family's state as JSON, tagged with the
-/// family's name under `kind`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ResourceState(pub Value);
-
-impl ResourceState {
-    /// The family that recorded it.
-    pub fn kind(&self) -> Option<&str> {
-        self.0.get("kind").and_then(Value::as_str)
-    }
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

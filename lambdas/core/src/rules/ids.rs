@@ -1,5 +1,59 @@
-//! Shapes of AWS resource ids, shared by the families whose resources they are. A finding whose
-//! resource id does not have its family's shape is refused at intake (`InvalidResourceId`).
+//! Shapes of AWS resource ids, ARNs, regions and account numbers: one reader, shared by every
+//! family and the intake. A finding whose resource id does not have its family's shape is
+//! refused at intake (`InvalidResourceId`).
+
+/// The partitions auto-remediate acts in.
+pub fn is_partition(p: &str) -> bool {
+    matches!(p, "aws" | "aws-cn" | "aws-us-gov")
+}
+
+/// A 12-digit AWS account number.
+pub fn is_account_number(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// An ARN, `arn:<partition>:<service>:<region>:<account>:<resource>`, split once and checked: a
+/// known partition, a service, a region name or nothing (global services), an account number or
+/// nothing (S3 buckets). The resource part is the family's to read (it may hold `:` and `/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arn<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    pub fn parse(s: &'a str) -> Option<Arn<'a>> {
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        let [arn, partition, service, region, account, resource] = parts[..] else {
+            return None;
+        };
+        (arn == "arn"
+            && is_partition(partition)
+            && !service.is_empty()
+            && (region.is_empty() || is_region_name(region))
+            && (account.is_empty() || is_account_number(account)))
+        .then_some(Arn {
+            partition,
+            service,
+            region,
+            account,
+            resource,
+        })
+    }
+
+    /// An ARN of `service` with a region and an account (every regional resource's shape).
+    pub fn regional(s: &'a str, service: &str) -> Option<Arn<'a>> {
+        Arn::parse(s).filter(|a| a.service == service && !a.region.is_empty() && !a.account.is_empty())
+    }
+
+    /// An ARN of a global `service` (IAM): no region, an account.
+    pub fn global(s: &'a str, service: &str) -> Option<Arn<'a>> {
+        Arn::parse(s).filter(|a| a.service == service && a.region.is_empty() && !a.account.is_empty())
+    }
+}
 
 /// An S3 bucket name (lowercase, 3-63 characters, no `..`, not an IP address).
 pub fn is_bucket_name(id: &str) -> bool {
@@ -71,19 +125,9 @@ pub fn is_trail_name(id: &str) -> bool {
 /// A CloudTrail trail ARN, `arn:<partition>:cloudtrail:<region>:<account>:trail/<name>`: its
 /// region and name.
 pub fn trail_arn_parts(id: &str) -> Option<(&str, &str)> {
-    let parts: Vec<&str> = id.splitn(6, ':').collect();
-    let [arn, partition, service, region, account, rest] = parts[..] else {
-        return None;
-    };
-    let name = rest.strip_prefix("trail/")?;
-    (arn == "arn"
-        && matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
-        && service == "cloudtrail"
-        && is_region_name(region)
-        && account.len() == 12
-        && account.bytes().all(|c| c.is_ascii_digit())
-        && is_trail_name(name))
-    .then_some((region, name))
+    let arn = Arn::regional(id, "cloudtrail")?;
+    let name = arn.resource.strip_prefix("trail/")?;
+    is_trail_name(name).then_some((arn.region, name))
 }
 
 /// A trail's name or ARN.
@@ -94,6 +138,32 @@ pub fn is_trail(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_arn_reader_checks_partition_region_and_account() {
+        let a = Arn::parse("arn:aws:sqs:eu-west-1:123456789012:queue:with:colons").unwrap();
+        assert_eq!(
+            (a.service, a.region, a.account, a.resource),
+            ("sqs", "eu-west-1", "123456789012", "queue:with:colons")
+        );
+        assert!(Arn::parse("arn:aws:s3:::my-bucket").is_some_and(|a| a.region.is_empty() && a.account.is_empty()));
+        assert!(Arn::global("arn:aws:iam::123456789012:role/x", "iam").is_some());
+        assert!(Arn::global("arn:aws:iam:us-east-1:123456789012:role/x", "iam").is_none());
+        for bad in [
+            "arn:aws:sqs:us-east-:123456789012:q",
+            "arn:aws:sqs:US-EAST-1:123456789012:q",
+            "arn:aws:sqs:us-east-1:12345678901:q",
+            "arn:aws-iso:sqs:us-east-1:123456789012:q",
+            "arn:aws::us-east-1:123456789012:q",
+            "arn:aws:sqs:us-east-1:123456789012",
+            "urn:aws:sqs:us-east-1:123456789012:q",
+        ] {
+            assert!(Arn::parse(bad).is_none(), "{bad}");
+        }
+        assert!(Arn::regional("arn:aws:sqs:us-east-1:123456789012:q", "sns").is_none());
+        assert!(is_region_name("us-gov-west-1") && is_region_name("ap-southeast-5"));
+        assert!(!is_region_name("us-east-") && !is_region_name("global") && !is_region_name(""));
+    }
 
     #[test]
     fn resource_ids_of_the_wrong_shape_are_rejected() {

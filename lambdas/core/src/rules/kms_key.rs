@@ -30,22 +30,9 @@ pub fn is_bare_key_id(id: &str) -> bool {
 
 /// A key ARN's (region, account, key id).
 pub fn parse_arn(arn: &str) -> Option<(&str, &str, &str)> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    if parts.len() != 6
-        || parts[0] != "arn"
-        || !["aws", "aws-cn", "aws-us-gov"].contains(&parts[1])
-        || parts[2] != "kms"
-    {
-        return None;
-    }
-    let (region, account) = (parts[3], parts[4]);
-    let key = parts[5].strip_prefix("key/")?;
-    let region_ok = !region.is_empty()
-        && region
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
-    (region_ok && account.len() == 12 && account.bytes().all(|c| c.is_ascii_digit()) && is_bare_key_id(key))
-        .then_some((region, account, key))
+    let arn = crate::rules::ids::Arn::regional(arn, "kms")?;
+    let key = arn.resource.strip_prefix("key/")?;
+    is_bare_key_id(key).then_some((arn.region, arn.account, key))
 }
 
 /// A key id or key ARN (aliases are not accepted: they can be re-pointed).

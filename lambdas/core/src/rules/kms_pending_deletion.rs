@@ -17,6 +17,7 @@ use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
 use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::kit;
 use crate::rules::kms_key::{self, KeyInfo};
 
 /// The family: `kms-pending-deletion` in the catalog.
@@ -99,11 +100,7 @@ impl RuleFamily for KmsPendingDeletion {
             return Ok(None);
         };
         Ok(Some(Read {
-            tags: if tags == Tags::Read {
-                kms_key::tags(&kms, id).await?
-            } else {
-                Default::default()
-            },
+            tags: kit::tags_if(tags, || kms_key::tags(&kms, id)).await?,
             state: key,
         }))
     }

@@ -16,6 +16,7 @@ use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
 use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::kit;
 use crate::rules::kms_key::{self, KeyInfo};
 
 /// The family: `kms-key-rotation` in the catalog.
@@ -141,11 +142,7 @@ impl RuleFamily for KmsKeyRotation {
             .map_err(|e| Error::from_sdk(GET_KEY_ROTATION_STATUS, e))?
             .key_rotation_enabled();
         Ok(Some(Read {
-            tags: if tags == Tags::Read {
-                kms_key::tags(&kms, id).await?
-            } else {
-                Default::default()
-            },
+            tags: kit::tags_if(tags, || kms_key::tags(&kms, id)).await?,
             state: KeyRotation { key, rotation_enabled },
         }))
     }

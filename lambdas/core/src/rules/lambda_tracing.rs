@@ -16,6 +16,7 @@ use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
 use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::ids;
 
 /// The family: `lambda-tracing` in the catalog.
 pub struct LambdaTracing;
@@ -75,24 +76,11 @@ fn function_ref(id: &str) -> Result<Option<(&str, &str)>, ()> {
     if !id.starts_with("arn:") {
         return if is_function_name(id) { Ok(None) } else { Err(()) };
     }
-    let parts: Vec<&str> = id.split(':').collect();
-    let [_, partition, service, region, account, kind, name] = parts[..] else {
-        return Err(());
-    };
-    let ok = matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
-        && service == "lambda"
-        && !region.is_empty()
-        && region
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-        && account.len() == 12
-        && account.bytes().all(|c| c.is_ascii_digit())
-        && kind == "function"
-        && is_function_name(name);
-    if ok {
-        Ok(Some((account, region)))
-    } else {
-        Err(())
+    match ids::Arn::regional(id, "lambda") {
+        Some(arn) if arn.resource.strip_prefix("function:").is_some_and(is_function_name) => {
+            Ok(Some((arn.account, arn.region)))
+        }
+        _ => Err(()),
     }
 }
 

@@ -11,14 +11,7 @@ pub const ACCOUNT: &str = "111122223333";
 /// SDK configuration for mocked clients: us-east-1, test credentials, and an HTTP client that
 /// never reaches the network (a mock interceptor answers).
 pub fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_types::region::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            aws_credential_types::Credentials::for_tests(),
-        ))
-        .http_client(aws_smithy_mocks::create_mock_http_client())
-        .build()
+    crate::aws::test_sdk_config()
 }
 
 /// A context of [`ACCOUNT`] on [`sdk_config`] whose requests `mocks` answers, refused when their

@@ -11,9 +11,7 @@ pub mod cfn_termination_protection;
 pub mod cloudtrail_bucket;
 pub mod cloudtrail_multi_region;
 pub mod config_recorder;
-pub mod ebs_public_snapshot;
 pub mod ec2_ports;
-pub mod ec2_public_ami;
 pub mod family;
 pub mod guardduty;
 pub mod iam_exposed_key;
@@ -21,6 +19,7 @@ pub mod iam_key_age;
 pub mod iam_keys;
 pub mod ids;
 pub mod kinesis_encryption;
+pub mod kit;
 pub mod kms_key;
 pub mod kms_pending_deletion;
 pub mod kms_rotation;
@@ -28,8 +27,8 @@ pub mod lambda_tracing;
 #[cfg(test)]
 pub mod mock_ctx;
 pub mod organizations_all_features;
+pub mod public_share;
 pub mod rds_instance;
-pub mod rds_public_snapshot;
 pub mod redshift_cluster;
 pub mod redshift_user_activity_logging;
 pub mod s3_acl;
@@ -37,7 +36,6 @@ pub mod s3_bucket;
 pub mod s3_encryption;
 pub mod s3_policy;
 pub mod s3_versioning;
-pub mod shares;
 pub mod sqs_encryption;
 pub mod vpc_flow_logs;
 
@@ -45,12 +43,13 @@ use std::collections::BTreeMap;
 
 use family::{DynFamily, Erased};
 pub use family::{ResourceState, Tags, Target};
+use public_share::PublicShare;
 
 use crate::aws::Ctx;
-use crate::catalog::RuleSpec;
 use crate::error::Error;
 use crate::finding::Finding;
 use crate::plan::Plan;
+use crate::spec::RuleSpec;
 
 /// Every rule family, by the name the catalog uses.
 pub static FAMILIES: &[&dyn DynFamily] = &[
@@ -58,8 +57,8 @@ pub static FAMILIES: &[&dyn DynFamily] = &[
     &Erased::<ec2_ports::Ec2WorldPort>::NEW,
     &Erased::<s3_versioning::S3Versioning>::NEW,
     &Erased::<s3_encryption::S3DefaultEncryption>::NEW,
-    &Erased::<ec2_public_ami::Ec2PublicAmi>::NEW,
-    &Erased::<ebs_public_snapshot::EbsPublicSnapshot>::NEW,
+    &Erased::<PublicShare<public_share::ec2::Ami>>::NEW,
+    &Erased::<PublicShare<public_share::ec2::EbsSnapshot>>::NEW,
     &Erased::<vpc_flow_logs::VpcFlowLogs>::NEW,
     &Erased::<cfn_termination_protection::CfnTerminationProtection>::NEW,
     &Erased::<kinesis_encryption::KinesisEncryption>::NEW,
@@ -76,7 +75,7 @@ pub static FAMILIES: &[&dyn DynFamily] = &[
     &Erased::<cloudtrail_multi_region::CloudTrailMultiRegion>::NEW,
     &Erased::<config_recorder::ConfigRecorder>::NEW,
     &Erased::<rds_instance::RdsInstance>::NEW,
-    &Erased::<rds_public_snapshot::RdsPublicSnapshot>::NEW,
+    &Erased::<PublicShare<public_share::rds::DbSnapshot>>::NEW,
     &Erased::<redshift_cluster::RedshiftCluster>::NEW,
     &Erased::<redshift_user_activity_logging::RedshiftUserActivityLogging>::NEW,
 ];
@@ -84,6 +83,32 @@ pub static FAMILIES: &[&dyn DynFamily] = &[
 /// The family named `name`.
 pub fn family(name: &str) -> Option<&'static dyn DynFamily> {
     FAMILIES.iter().copied().find(|f| f.name() == name)
+}
+
+/// A family's AWS context, bound here where the registry meets the context (the context itself
+/// knows no family).
+impl crate::aws::Aws {
+    /// What a rule family acts with: bound to the scope's region, limited to its declared
+    /// actions, and in another account with the member role's credentials (a session policy
+    /// narrows them to the same actions).
+    /// Where `spec`'s family acts for `finding`: its account and region, its declared actions.
+    pub async fn family_ctx(
+        &self,
+        finding: &Finding,
+        spec: &RuleSpec,
+        member: crate::aws::Member<'_>,
+    ) -> Result<Ctx, Error> {
+        let family = spec.family_impl();
+        let scope = crate::aws::Scope {
+            account: &finding.account_id,
+            region: &finding.region,
+            family: family.name(),
+            reads: family.reads(),
+            writes: if member.writes { family.writes() } else { &[] },
+            conditions: family.conditions(),
+        };
+        self.ctx(scope, member).await
+    }
 }
 
 /// A fresh look at a resource.
@@ -187,6 +212,7 @@ mod tests {
     use crate::catalog::Catalog;
     use crate::intake::{conformity, Intake, IntakeCtx};
 
+    use crate::aws::{session_policy, session_policy_size};
     #[test]
     fn every_family_is_named_once_used_by_a_rule_and_declares_exact_actions() {
         let mut names = BTreeSet::new();
@@ -254,5 +280,52 @@ mod tests {
             .filter(|id| !seen.contains(*id))
             .collect();
         assert!(missing.is_empty(), "rules without a fixture: {missing:?}");
+    }
+
+    /// A session that only reads (the read role's) grants no write, not even one the family
+    /// declares a condition for.
+    #[test]
+    fn a_read_session_policy_grants_no_write_and_no_conditioned_write() {
+        for f in FAMILIES {
+            let p: serde_json::Value = serde_json::from_str(&session_policy(f.reads(), &[], f.conditions())).unwrap();
+            let granted: Vec<&str> = p["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| match &s["Action"] {
+                    serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
+                    v => vec![v.as_str().unwrap()],
+                })
+                .collect();
+            let writes: Vec<&&str> = f.writes().iter().filter(|w| !f.reads().contains(w)).collect();
+            assert!(
+                granted.iter().all(|a| !writes.contains(&a)),
+                "{}: {granted:?} holds a write",
+                f.name()
+            );
+            let mut reads: Vec<&str> = f.reads().to_vec();
+            reads.sort_unstable();
+            reads.dedup();
+            let mut g = granted.clone();
+            g.sort_unstable();
+            assert_eq!(g, reads, "{}", f.name());
+        }
+    }
+
+    /// Every family's member session policy fits STS's 2,048 characters (sizes printed with
+    /// `--nocapture`); a family declaring far more actions would not, and is found.
+    #[test]
+    fn every_familys_session_policy_fits_sts_limit_and_an_oversized_one_is_found() {
+        for f in FAMILIES {
+            let policy = session_policy(f.reads(), f.writes(), f.conditions());
+            match session_policy_size(&policy) {
+                Ok(n) => println!("session policy {}: {n} characters", f.name()),
+                Err(e) => panic!("{}: {e}", f.name()),
+            }
+        }
+        let many: Vec<String> = (0..80).map(|i| format!("ec2:DescribeSomething{i:02}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let err = session_policy_size(&session_policy(&many, &[], &[])).unwrap_err();
+        assert!(err.contains("exceed STS's 2048"), "{err}");
     }
 }

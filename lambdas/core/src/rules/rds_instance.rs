@@ -141,10 +141,9 @@ impl RuleFamily for RdsInstance {
                 publicly_accessible: db.publicly_accessible().unwrap_or(false),
                 auto_minor_version_upgrade: db.auto_minor_version_upgrade().unwrap_or(false),
             },
-            tags: if tags == Tags::Read {
-                rds_tags(db.tag_list())
-            } else {
-                BTreeMap::new()
+            tags: match tags {
+                Tags::Read => rds_tags(db.tag_list()),
+                Tags::Skip => BTreeMap::new(),
             },
         }))
     }

@@ -21,6 +21,7 @@ use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
 use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::rules::ids;
 
 /// The family: `sqs-encryption` in the catalog.
 pub struct SqsEncryption;
@@ -98,19 +99,11 @@ pub struct QueueRef<'a> {
 /// `https://<region>.queue.amazonaws.com/<account>/<name>`).
 pub fn queue_ref(id: &str) -> Option<QueueRef<'_>> {
     if id.starts_with("arn:") {
-        let parts: Vec<&str> = id.split(':').collect();
-        let [_, partition, service, region, account, name] = parts[..] else {
-            return None;
-        };
-        let ok = matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
-            && service == "sqs"
-            && is_region_name(region)
-            && is_account(account)
-            && is_queue_name(name);
-        return ok.then_some(QueueRef {
-            account: Some(account),
-            region: Some(region),
-            name,
+        let arn = ids::Arn::regional(id, "sqs").filter(|a| is_queue_name(a.resource))?;
+        return Some(QueueRef {
+            account: Some(arn.account),
+            region: Some(arn.region),
+            name: arn.resource,
         });
     }
     let Some(rest) = id.strip_prefix("https://") else {
@@ -129,21 +122,11 @@ pub fn queue_ref(id: &str) -> Option<QueueRef<'_>> {
         .strip_suffix(".amazonaws.com")
         .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
     let region = domain.strip_prefix("sqs.").or_else(|| domain.strip_suffix(".queue"))?;
-    (is_region_name(region) && is_account(account) && is_queue_name(name)).then_some(QueueRef {
+    (ids::is_region_name(region) && ids::is_account_number(account) && is_queue_name(name)).then_some(QueueRef {
         account: Some(account),
         region: Some(region),
         name,
     })
-}
-
-fn is_region_name(r: &str) -> bool {
-    !r.is_empty()
-        && r.bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-}
-
-fn is_account(a: &str) -> bool {
-    a.len() == 12 && a.bytes().all(|c| c.is_ascii_digit())
 }
 
 fn encrypted(s: &QueueEncryption) -> bool {

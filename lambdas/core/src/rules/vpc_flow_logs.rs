@@ -19,7 +19,7 @@ use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
 use crate::rules::family::{ActionCondition, Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
-use crate::rules::{ids, shares};
+use crate::rules::{ids, kit};
 
 /// The family: `vpc-flow-logs` in the catalog.
 pub struct VpcFlowLogs;
@@ -224,7 +224,7 @@ impl RuleFamily for VpcFlowLogs {
             return Ok(None);
         };
         let live_tags = if tags == Tags::Read {
-            shares::ec2_tags(found.tags())
+            kit::ec2_tags(found.tags())
         } else {
             BTreeMap::new()
         };
