@@ -1,5 +1,5 @@
 //! Conformity check messages, shaped like those Conformity publishes to its SNS topic
-//! (`lambdas/core/fixtures/conformity-*.json`).
+//! (`tests/fixtures/conformity/*.json`).
 
 use ar_core::catalog::Catalog;
 use ar_core::intake::conformity;

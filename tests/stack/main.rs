@@ -5,7 +5,6 @@
 mod account_settings;
 mod accounts;
 mod approval;
-mod asl;
 mod aws_cli;
 mod breaker;
 mod browser;

@@ -130,8 +130,8 @@ fn message_object() -> impl Strategy<Value = Value> {
 /// The real shapes: the committed fixtures of the two shapes Conformity sends.
 fn real_message() -> impl Strategy<Value = Value> {
     prop::sample::select(vec![
-        include_str!("../../../fixtures/conformity-ec2-002.json"),
-        include_str!("../../../fixtures/conformity-s3-001.json"),
+        include_str!("../../../../../tests/fixtures/conformity/EC2-002.json"),
+        include_str!("../../../../../tests/fixtures/conformity-s3-001-tagged.json"),
         include_str!("../../../../../tests/fixtures/conformity-samples/seed-test-S3-002-event-2018-original.json"),
     ])
     .prop_map(|t| serde_json::from_str(t).unwrap())
@@ -171,7 +171,7 @@ proptest! {
     fn a_real_message_with_bytes_changed_is_sorted_or_refused_by_name(
         edits in vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
     ) {
-        let mut bytes = include_str!("../../../fixtures/conformity-ec2-002.json").as_bytes().to_vec();
+        let mut bytes = include_str!("../../../../../tests/fixtures/conformity/EC2-002.json").as_bytes().to_vec();
         for (at, b) in edits {
             let i = at.index(bytes.len());
             bytes[i] = b;
