@@ -14,6 +14,7 @@ pub mod callback;
 pub mod mail;
 pub mod request;
 pub mod signing;
+pub mod status;
 pub mod store;
 
 use ar_core::deps::Deps;

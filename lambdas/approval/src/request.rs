@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::mail::{self, Email};
 use crate::signing::{Action, LinkClaims};
+use crate::status::{ApprovalStatus, BatchStatus};
 use crate::store::{ApprovalRecord, Store};
 use crate::{dynamodb, now_epoch, parse_rfc3339, Combined, Details, Gate};
 
@@ -102,7 +103,7 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
         offending: state.classification.offending.clone(),
         approvers: approval.approvers.clone(),
         deadline: entered + timeout,
-        status: "pending".into(),
+        status: ApprovalStatus::Pending,
         decided_by: None,
         decided_at: None,
     };
@@ -176,7 +177,7 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
             Err(later) => closes_at = later.max(closes_at + 1),
         }
     };
-    if batch.status == "sent" {
+    if batch.status == BatchStatus::Sent {
         return Ok(RequestOutput {
             approval_id: record.approval_id,
             batch_id: mine,

@@ -10,6 +10,7 @@
 
 use ar_core::config::{KeyRing, SigningKey};
 use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -113,16 +114,14 @@ impl LinkClaims {
     }
 }
 
+/// A link's field, percent-encoded: RFC 3986's unreserved characters as they are, every other
+/// byte `%XY` with uppercase hex digits (the only escapes [`url_decode`] accepts).
 pub fn url_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
+
+/// Every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Why a form was refused. The text names the problem, never a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,44 +149,25 @@ impl std::fmt::Display for FormError {
 
 impl std::error::Error for FormError {}
 
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Decodes one `application/x-www-form-urlencoded` part in one pass: `+` is a space, `%XY` a
-/// byte. Only uppercase hex digits (what browsers and our links send), so each decoded value has
-/// one encoding of each of its bytes.
+/// Decodes one `application/x-www-form-urlencoded` part: `+` is a space, `%XY` a byte (decoded by
+/// the `percent-encoding` crate). Only uppercase hex digits (what browsers and our links send),
+/// and every `%` must start such an escape, so each decoded value has one encoding of each of its
+/// bytes; the decoded bytes must be UTF-8.
 pub fn url_decode(s: &str) -> Result<String, FormError> {
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let (Some(hi), Some(lo)) = (
-                    bytes.get(i + 1).copied().and_then(hex_digit),
-                    bytes.get(i + 2).copied().and_then(hex_digit),
-                ) else {
-                    return Err(FormError::BadEncoding);
-                };
-                out.push(hi << 4 | lo);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    let upper_hex = |b: &u8| matches!(b, b'0'..=b'9' | b'A'..=b'F');
+    let escapes_are_canonical = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'%')
+        .all(|(i, _)| matches!(bytes.get(i + 1..i + 3), Some([hi, lo]) if upper_hex(hi) && upper_hex(lo)));
+    if !escapes_are_canonical {
+        return Err(FormError::BadEncoding);
     }
-    String::from_utf8(out).map_err(|_| FormError::BadEncoding)
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .map_err(|_| FormError::BadEncoding)
 }
 
 /// Parses `a=b&c=d` (query strings and form bodies), bounded: at most [`MAX_FORM_BYTES`] bytes
@@ -311,6 +291,18 @@ mod tests {
         assert_eq!(url_decode("%4"), Err(FormError::BadEncoding));
         assert_eq!(url_decode("%2b"), Err(FormError::BadEncoding), "uppercase hex only");
         assert_eq!(url_decode("%FF"), Err(FormError::BadEncoding), "not UTF-8");
+        assert_eq!(url_decode("100%"), Err(FormError::BadEncoding));
+        assert_eq!(url_decode("%%41"), Err(FormError::BadEncoding));
+        assert_eq!(url_decode("%2541"), Ok("%41".into()), "decoded once");
+        assert_eq!(url_decode("%2B+%20"), Ok("+  ".into()));
+    }
+
+    #[test]
+    fn links_encode_all_but_the_unreserved_characters_in_uppercase_hex() {
+        assert_eq!(url_encode("a.b-c_d~e@f+g h/é"), "a.b-c_d~e%40f%2Bg%20h%2F%C3%A9");
+        for s in ["sec+ops@example.com", "o'brien@x.io", "a b&c=d%e", "ünï@x"] {
+            assert_eq!(url_decode(&url_encode(s)), Ok(s.to_string()), "{s}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use ar_core::plan::Plan;
 use ar_core::Error;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::status::{ApprovalStatus, BatchStatus};
 use crate::Combined;
 
 /// Kept a week after the deadline, for the audit trail, then expired by DynamoDB's TTL.
@@ -28,8 +29,7 @@ pub struct ApprovalRecord {
     pub approvers: Vec<String>,
     /// Epoch seconds.
     pub deadline: u64,
-    /// `pending`, `approved`, `rejected`, `already-compliant` or `expired`.
-    pub status: String,
+    pub status: ApprovalStatus,
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
 }
@@ -68,10 +68,10 @@ impl Store<'_> {
             .item("approvers", json(&r.approvers))
             .item("deadline", n(r.deadline))
             .item("expires_at", n(r.deadline + KEEP_AFTER_DEADLINE))
-            .item("status", s("pending"))
+            .item("status", s(ApprovalStatus::Pending.as_str()))
             .condition_expression("attribute_not_exists(approval_id) OR #s = :pending")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":pending", s(ApprovalStatus::Pending.as_str()))
             .send()
             .await;
         match result {
@@ -115,7 +115,7 @@ impl Store<'_> {
             offending: get_json(item, "offending")?,
             approvers: get_json(item, "approvers")?,
             deadline,
-            status: get_s(item, "status")?,
+            status: parse_status(&get_s(item, "status")?, ApprovalStatus::parse)?,
             decided_by: get_s_opt(item, "decided_by"),
             decided_at: get_s_opt(item, "decided_at"),
         }))
@@ -128,7 +128,7 @@ impl Store<'_> {
     pub async fn decide(
         &self,
         approval_id: &str,
-        status: &str,
+        status: ApprovalStatus,
         approver: &str,
         at: &str,
         now: u64,
@@ -143,10 +143,10 @@ impl Store<'_> {
             .expression_attribute_values(":removes", json(&removes))
             .condition_expression("#s = :pending AND deadline > :now")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":status", s(status))
+            .expression_attribute_values(":status", s(status.as_str()))
             .expression_attribute_values(":who", s(approver))
             .expression_attribute_values(":at", s(at))
-            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":pending", s(ApprovalStatus::Pending.as_str()))
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
@@ -162,8 +162,8 @@ impl Store<'_> {
             .update_expression("SET #s = :expired")
             .condition_expression("#s = :pending")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":expired", s("expired"))
-            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":expired", s(ApprovalStatus::Expired.as_str()))
+            .expression_attribute_values(":pending", s(ApprovalStatus::Pending.as_str()))
             .send()
             .await
             .map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e))
@@ -173,7 +173,7 @@ impl Store<'_> {
 
     /// Takes a decision back (the execution could not be resumed), if it is still this one's:
     /// the record then says `pending` again, never "approved" for something that was not.
-    pub async fn undecide(&self, approval_id: &str, status: &str, approver: &str) -> Result<(), Error> {
+    pub async fn undecide(&self, approval_id: &str, status: ApprovalStatus, approver: &str) -> Result<(), Error> {
         self.client
             .update_item()
             .table_name(self.table)
@@ -181,8 +181,8 @@ impl Store<'_> {
             .update_expression("SET #s = :pending REMOVE decided_by, decided_at, approved_removes")
             .condition_expression("#s = :status AND decided_by = :who")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":status", s(status))
+            .expression_attribute_values(":pending", s(ApprovalStatus::Pending.as_str()))
+            .expression_attribute_values(":status", s(status.as_str()))
             .expression_attribute_values(":who", s(approver))
             .send()
             .await
@@ -209,7 +209,7 @@ impl Store<'_> {
                 .key("approval_id", s(batch_id))
                 .expression_attribute_names("#s", "status")
                 .expression_attribute_values(":m", AttributeValue::Ss(vec![approval_id.to_string()]))
-                .expression_attribute_values(":open", s("open"));
+                .expression_attribute_values(":open", s(BatchStatus::Open.as_str()));
             req = if extend {
                 req.update_expression("ADD members :m SET closes_at = :until")
                     .condition_expression("#s = :open AND last_close >= :until AND closes_at < :until")
@@ -248,7 +248,7 @@ impl Store<'_> {
             .item("kind", s("batch"))
             .item("resource", s(resource))
             .item("members", AttributeValue::Ss(vec![leader.to_string()]))
-            .item("status", s("open"))
+            .item("status", s(BatchStatus::Open.as_str()))
             .item("closes_at", n(closes_at))
             .item("last_close", n(last_close))
             .item("expires_at", n(closes_at + 8 * 86400))
@@ -299,8 +299,8 @@ impl Store<'_> {
             .update_expression("SET #s = :closed")
             .condition_expression("#s = :open AND closes_at <= :now")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":closed", s("closed"))
-            .expression_attribute_values(":open", s("open"))
+            .expression_attribute_values(":closed", s(BatchStatus::Closed.as_str()))
+            .expression_attribute_values(":open", s(BatchStatus::Open.as_str()))
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
@@ -310,7 +310,7 @@ impl Store<'_> {
             code: "CorruptApproval".into(),
             message: format!("batch {batch_id} vanished"),
         })?;
-        Ok(if batch.status == "open" {
+        Ok(if batch.status == BatchStatus::Open {
             Err(batch.closes_at)
         } else {
             Ok(batch)
@@ -325,7 +325,7 @@ impl Store<'_> {
             .key("approval_id", s(batch_id))
             .update_expression("SET #s = :sending, combined = :c, deadline = :d")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":sending", s(BatchStatus::Sending.as_str()))
             .expression_attribute_values(":c", json(combined))
             .expression_attribute_values(":d", n(deadline))
             .send()
@@ -342,7 +342,7 @@ impl Store<'_> {
             .key("approval_id", s(batch_id))
             .update_expression("SET #s = :sent")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":sent", s(BatchStatus::Sent.as_str()))
             .send()
             .await
             .map(|_| ())
@@ -365,7 +365,7 @@ impl Store<'_> {
         Ok(Some(Batch {
             batch_id: batch_id.to_string(),
             members,
-            status: get_s(&item, "status")?,
+            status: parse_status(&get_s(&item, "status")?, BatchStatus::parse)?,
             closes_at: get_n(&item, "closes_at")?,
             deadline: get_n(&item, "deadline").ok(),
             combined: get_json(&item, "combined").ok(),
@@ -398,6 +398,15 @@ impl Store<'_> {
     }
 }
 
+/// A stored status word, or the named error for a word no version of this code writes.
+fn parse_status<T>(word: &str, parse: fn(&str) -> Option<T>) -> Result<T, Error> {
+    parse(word).ok_or_else(|| Error::Aws {
+        operation: "dynamodb:GetItem",
+        code: "CorruptApproval".into(),
+        message: format!("unknown approval status {word:?}"),
+    })
+}
+
 /// Findings on one resource that wait for approval at the same time, shown to the approver
 /// together: one e-mail, one page, one decision recorded on each member's execution.
 #[derive(Debug, Clone)]
@@ -405,8 +414,7 @@ pub struct Batch {
     pub batch_id: String,
     /// Member approval ids (sorted).
     pub members: Vec<String>,
-    /// `open` (gathering), `closed` (members final), `sending` (shown on the pages) or `sent`.
-    pub status: String,
+    pub status: BatchStatus,
     pub closes_at: u64,
     /// Set once sent: the earliest deadline of its members (no link outlives any member's task).
     pub deadline: Option<u64>,
