@@ -41,6 +41,11 @@ CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.17.1
 # arm64 (Graviton) first, where its Rust target can be added; x86_64 always.
 ARCHS ?= arm64 x86_64
+# `make lint`'s unused-dependency check: cargo-machete, pinned, built once into $(CARGO_TOOLS) by
+# `cargo install --root` (kept: not built again while the version stays).
+CARGO_MACHETE_VERSION := 0.9.2
+CARGO_TOOLS := $(TOOLS)/cargo-bin
+CARGO_MACHETE := $(CARGO_TOOLS)/bin/cargo-machete
 
 all: build
 
@@ -71,6 +76,10 @@ $(SCHEMAS)/%.json: infra/tests/provider_schema.py $(INFRA_VENV)/.installed
 
 $(TOOLS)/node_modules/.installed-$(ASL_VALIDATOR_VERSION):
 	npm install --prefix $(TOOLS) --no-audit --no-fund --silent asl-validator@$(ASL_VALIDATOR_VERSION)
+	touch $@
+
+$(CARGO_TOOLS)/.installed-cargo-machete-$(CARGO_MACHETE_VERSION):
+	$(CARGO) install --quiet --locked --root $(CARGO_TOOLS) cargo-machete@$(CARGO_MACHETE_VERSION)
 	touch $@
 
 $(PACKAGE_VENV)/.installed-$(CARGO_LAMBDA_VERSION)-$(ZIG_VERSION):
@@ -141,10 +150,13 @@ test: lint infra-check build venv browser-deps
 	trap '$(call stacks,down) >/dev/null' EXIT; $(call stacks,up); \
 	set -o pipefail; STACK_DIR=.local/test $(CARGO) test --workspace --locked
 
-## Formatting, and clippy with every warning an error (all targets: handlers, gateway, CLI, tests).
-lint:
+## Formatting, clippy with every warning an error (all targets: handlers, gateway, CLI, tests), and
+## no unused dependency in any Cargo.toml (cargo-machete: a crate named in Cargo.toml and never in
+## the crate's code; a false positive goes in that crate's [package.metadata.cargo-machete] ignored).
+lint: $(CARGO_TOOLS)/.installed-cargo-machete-$(CARGO_MACHETE_VERSION)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO_MACHETE) --skip-target-dir
 
 fmt:
 	$(CARGO) fmt --all
