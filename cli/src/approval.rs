@@ -12,8 +12,8 @@ use ar_core::rules::ec2_ports::IngressRule;
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::Value;
 
+use crate::case::{heading, print_remediation, publish, Case, TIMEOUT};
 use crate::checks::Checks;
-use crate::demo::{heading, print_remediation, publish, Case, TIMEOUT};
 use crate::progress::{Run, Watch};
 use crate::stack::Stack;
 use crate::{group, http};

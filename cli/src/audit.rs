@@ -115,7 +115,7 @@ impl Target {
         ),
         String,
     > {
-        let arn = crate::show::resolve(self, execution).await?;
+        let arn = self.resolve(execution).await?;
         let d = self
             .sfn
             .describe_execution()
@@ -124,6 +124,41 @@ impl Target {
             .await
             .map_err(aws("states:DescribeExecution"))?;
         Ok((arn, d))
+    }
+
+    /// An execution name, a unique start of one, or an ARN → its ARN.
+    pub async fn resolve(&self, execution: &str) -> Result<String, String> {
+        let arn = self.execution_arn(execution);
+        match self.sfn.describe_execution().execution_arn(&arn).send().await {
+            Ok(_) => return Ok(arn),
+            Err(e) if execution.starts_with("arn:") => return Err(aws("states:DescribeExecution")(e)),
+            Err(_) => {}
+        }
+        let mut pages = self
+            .sfn
+            .list_executions()
+            .state_machine_arn(&self.state_machine_arn)
+            .into_paginator()
+            .page_size(1000)
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            for e in page.map_err(aws("states:ListExecutions"))?.executions() {
+                if e.name().starts_with(execution) {
+                    found.push(e.execution_arn().to_string());
+                }
+            }
+        }
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(format!(
+                "no execution named {execution} in {} (list them with `auto-remediate runs`)",
+                self.state_machine_arn
+            )),
+            n => Err(format!(
+                "{n} executions start with {execution}; give more of the name (see `auto-remediate runs`)"
+            )),
+        }
     }
 
     /// The execution's last `n` events, oldest first (one call).

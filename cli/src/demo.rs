@@ -14,31 +14,13 @@
 //! Names are unique per run (`demo-public-<unix-ms>`), so the demo can run again on the same stack.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::case::{heading, print_remediation, publish, Case, TIMEOUT};
 use crate::checks::Checks;
 use crate::progress::{self, Run};
-use crate::stack::{aws, Stack};
-use crate::{approval, bucket, conformity, group};
-
-/// How long each execution may take, from publishing to its end (not counting a wait for approval).
-pub const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// One failure the demo reports and expects healed.
-pub struct Case {
-    pub rule_id: &'static str,
-    /// As Conformity reports it: `global` for S3.
-    pub region: String,
-    pub resource: String,
-    pub text: String,
-}
-
-impl Case {
-    /// The prefix of the execution the trigger starts for it: `<ruleId>-<resource>-`.
-    pub fn execution_prefix(&self) -> String {
-        ar_core::finding::execution_name_prefix(self.rule_id, &self.resource)
-    }
-}
+use crate::stack::Stack;
+use crate::{approval, bucket, group};
 
 /// Runs the demo; `Ok(true)` when every check passed. With `wait_for_approval`, a person decides
 /// on the approval e-mail instead of the demo.
@@ -119,84 +101,11 @@ pub async fn run(stack_dir: &Path, wait_for_approval: bool) -> Result<bool, Stri
     Ok(checks.print_summary())
 }
 
-pub fn heading(n: u32, title: &str) {
-    println!("\n{n}. {title}");
-}
-
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default()
-}
-
-pub async fn publish(stack: &Stack, case: &Case, now: u64) -> Result<(), String> {
-    let message = conformity::failure(
-        &stack.info.account_id,
-        case.rule_id,
-        &case.region,
-        &case.resource,
-        &case.text,
-        now,
-    );
-    let out = stack
-        .sns
-        .publish()
-        .topic_arn(&stack.info.topic_arn)
-        .message(message.to_string())
-        .send()
-        .await
-        .map_err(aws("sns:Publish"))?;
-    println!(
-        "  {} FAILURE on {} → SNS message {}",
-        case.rule_id,
-        case.resource,
-        out.message_id().unwrap_or("?")
-    );
-    Ok(())
-}
-
-/// Prints the plan and what was applied, from the Remediate state's output.
-pub fn print_remediation(run: &Result<Run, String>) {
-    let run = match run {
-        Ok(run) => run,
-        Err(e) => return println!("    (no execution to show: {e})"),
-    };
-    let remediation = match run.remediation() {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return println!("    ({e})"),
-        None => {
-            return println!(
-                "    (Remediate did not run: the execution ended in {})",
-                run.last_state().unwrap_or("no state")
-            )
-        }
-    };
-    let outcome = serde_json::to_value(remediation.outcome).unwrap_or_default();
-    println!("    outcome: {}", outcome.as_str().unwrap_or("?"));
-    let plan = remediation.plan.as_ref();
-    if plan.map(|p| &p.summary) != Some(&remediation.reason) {
-        println!("    reason: {}", remediation.reason);
-    }
-    if let Some(plan) = plan {
-        println!("    plan: {}", plan.summary);
-        for step in &plan.steps {
-            println!("      • {step}");
-        }
-        for lost in &plan.cannot_keep {
-            println!("      ! cannot keep: {lost}");
-        }
-    }
-    let planned = plan.map(|p| p.steps.len()).unwrap_or_default();
-    println!(
-        "    applied: {} of {planned} planned change(s)",
-        remediation.applied.len()
-    );
-    if plan.map(|p| &p.steps) != Some(&remediation.applied) {
-        for done in &remediation.applied {
-            println!("      ✓ {done}");
-        }
-    }
 }
 
 fn check_run(checks: &mut Checks, case: &Case, run: &Result<Run, String>) {

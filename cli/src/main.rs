@@ -20,6 +20,7 @@ mod approval;
 mod audit;
 mod breaker;
 mod bucket;
+mod case;
 mod checks;
 mod conformity;
 mod demo;

@@ -5,7 +5,6 @@ use std::fmt::Write;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 
 use crate::audit::{self, kebab, Story, Target};
-use crate::stack::aws;
 
 /// The run as text: timeline, finding, decision, plan, approval, before → after, verification,
 /// failure, console URL.
@@ -156,41 +155,6 @@ pub async fn render(target: &Target, execution: &str) -> Result<String, String> 
         }
     }
     Ok(o)
-}
-
-/// An execution name, a unique start of one, or an ARN → its ARN.
-pub(crate) async fn resolve(target: &Target, execution: &str) -> Result<String, String> {
-    let arn = target.execution_arn(execution);
-    match target.sfn.describe_execution().execution_arn(&arn).send().await {
-        Ok(_) => return Ok(arn),
-        Err(e) if execution.starts_with("arn:") => return Err(aws("states:DescribeExecution")(e)),
-        Err(_) => {}
-    }
-    let mut pages = target
-        .sfn
-        .list_executions()
-        .state_machine_arn(&target.state_machine_arn)
-        .into_paginator()
-        .page_size(1000)
-        .send();
-    let mut found = Vec::new();
-    while let Some(page) = pages.next().await {
-        for e in page.map_err(aws("states:ListExecutions"))?.executions() {
-            if e.name().starts_with(execution) {
-                found.push(e.execution_arn().to_string());
-            }
-        }
-    }
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(format!(
-            "no execution named {execution} in {} (list them with `auto-remediate runs`)",
-            target.state_machine_arn
-        )),
-        n => Err(format!(
-            "{n} executions start with {execution}; give more of the name (see `auto-remediate runs`)"
-        )),
-    }
 }
 
 /// One line per state entered: its name, when, and how long it took (until it was exited, or
