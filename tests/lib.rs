@@ -264,14 +264,13 @@ impl Stack {
     /// Calls a handler through the Lambda Invoke API the gateway serves, as Step Functions does.
     /// Returns the payload, or `Err((errorType, errorMessage))`.
     pub async fn invoke(&self, function: &str, payload: &Value) -> Result<Value, (String, String)> {
-        let (headers, body) = http_post(
-            &self.info.endpoint_url,
-            &format!("/2015-03-31/functions/{function}/invocations"),
-            &payload.to_string(),
-        )
-        .await;
-        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-        if headers.to_ascii_lowercase().contains("x-amz-function-error") {
+        let url = format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            self.info.endpoint_url.trim_end_matches('/')
+        );
+        let r = request("POST", &url, Some(("application/json", &payload.to_string()))).await;
+        let v: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+        if r.headers.contains_key("x-amz-function-error") {
             Err((
                 v["errorType"].as_str().unwrap_or_default().to_string(),
                 v["errorMessage"].as_str().unwrap_or_default().to_string(),
@@ -598,77 +597,32 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// A minimal HTTP/1.1 request to a loopback URL; returns (status, body).
+/// How long one request to the stack may take, connecting to the last byte of the response.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `method url` on the stack (a form body for POST); returns (status, body). Panics when the
+/// stack does not answer.
 pub async fn http(method: &str, url: &str, body: &str) -> (u16, String) {
-    let rest = url.trim_start_matches("http://");
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let path = if path.is_empty() { "/" } else { path };
     let content_type = if method == "POST" {
         "application/x-www-form-urlencoded"
     } else {
         "text/plain"
     };
-    let (head, body) = raw_request(authority, method, path, content_type, body).await;
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, body)
+    let r = request(method, url, Some((content_type, body))).await;
+    (r.status.as_u16(), r.body)
 }
 
-/// A minimal HTTP/1.1 POST on loopback; returns (raw headers, body).
-pub async fn http_post(base: &str, path: &str, body: &str) -> (String, String) {
-    let authority = base.trim_start_matches("http://").trim_end_matches('/');
-    raw_request(authority, "POST", path, "application/json", body).await
-}
-
-pub async fn raw_request(
-    authority: &str,
-    method: &str,
-    path: &str,
-    content_type: &str,
-    body: &str,
-) -> (String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(authority)
+/// One request on the stack, through the shared client; panics when the stack does not answer.
+pub async fn request(method: &str, url: &str, body: Option<(&str, &str)>) -> ar_http::Response {
+    ar_http::request(method, url, body, HTTP_TIMEOUT)
         .await
-        .expect("connect to the stack");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(req.as_bytes()).await.expect("write");
-    // Read until the body is complete (Content-Length), or the peer closes: some servers keep
-    // the connection open despite `Connection: close`.
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 16384];
-    loop {
-        let n = tokio::time::timeout(std::time::Duration::from_secs(60), stream.read(&mut buf))
-            .await
-            .expect("a response within 60 s")
-            .expect("read");
-        if n == 0 {
-            break;
-        }
-        raw.extend_from_slice(&buf[..n]);
-        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-            let length = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok());
-            if let Some(length) = length {
-                if raw.len() >= end + 4 + length {
-                    break;
-                }
-            }
-        }
-    }
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (head.to_string(), body.to_string())
+        .unwrap_or_else(|e| panic!("the stack does not answer: {e}"))
 }
 
 /// Fault rules on the gateway (`/_local/faults`), owned by one test: `Drop` clears exactly those.
 pub struct FaultGuard {
-    authority: String,
+    /// The gateway's URL, `http://host:port`.
+    endpoint: String,
     owner: String,
 }
 
@@ -689,37 +643,25 @@ impl Stack {
     /// with a `resource` this test created.
     pub async fn faults(&self, rules: Value) -> FaultGuard {
         let guard = FaultGuard {
-            authority: self
-                .info
-                .endpoint_url
-                .trim_start_matches("http://")
-                .trim_end_matches('/')
-                .to_string(),
+            endpoint: self.info.endpoint_url.trim_end_matches('/').to_string(),
             owner: unique("faults"),
         };
-        let (head, body) = raw_request(
-            &guard.authority,
-            "PUT",
-            &guard.path(),
-            "application/json",
-            &rules.to_string(),
-        )
-        .await;
-        assert!(head.starts_with("HTTP/1.1 200"), "PUT /_local/faults: {head}\n{body}");
+        let r = request("PUT", &guard.url(), Some(("application/json", &rules.to_string()))).await;
+        assert_eq!(r.status, 200, "PUT /_local/faults: {}", r.body);
         guard
     }
 }
 
 impl FaultGuard {
-    fn path(&self) -> String {
-        format!("/_local/faults?owner={}", self.owner)
+    fn url(&self) -> String {
+        format!("{}/_local/faults?owner={}", self.endpoint, self.owner)
     }
 
     /// The counters of this guard's rules, in the order they were given.
     pub async fn stats(&self) -> Vec<FaultStats> {
-        let (head, body) = raw_request(&self.authority, "GET", &self.path(), "text/plain", "").await;
-        assert!(head.starts_with("HTTP/1.1 200"), "GET /_local/faults: {head}\n{body}");
-        serde_json::from_str(&body).expect("fault stats parse")
+        let r = request("GET", &self.url(), None).await;
+        assert_eq!(r.status, 200, "GET /_local/faults: {}", r.body);
+        serde_json::from_str(&r.body).expect("fault stats parse")
     }
 
     /// The calls injected with a fault, over all of this guard's rules.
@@ -731,21 +673,7 @@ impl FaultGuard {
 impl Drop for FaultGuard {
     /// Clears this guard's rules (blocking: `Drop` cannot await; it is one loopback round trip).
     fn drop(&mut self) {
-        use std::io::{Read, Write};
-        let clear = || -> std::io::Result<()> {
-            let mut s = std::net::TcpStream::connect(&self.authority)?;
-            s.set_read_timeout(Some(Duration::from_secs(10)))?;
-            write!(
-                s,
-                "DELETE {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                self.path(),
-                self.authority
-            )?;
-            let mut resp = Vec::new();
-            s.read_to_end(&mut resp)?;
-            Ok(())
-        };
-        if let Err(e) = clear() {
+        if let Err(e) = ar_http::blocking("DELETE", &self.url(), None, Duration::from_secs(10)) {
             eprintln!("clearing fault rules {}: {e}", self.owner);
         }
     }

@@ -154,7 +154,7 @@ async fn gate(
     );
     // As the tests do: give a wrongly acting GET the time to have an effect.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let unchanged = unchanged_after_get(stack, &watch, outcome, page.status).await;
+    let unchanged = unchanged_after_get(stack, &watch, outcome, page.status.as_u16()).await;
     match &unchanged {
         Ok(()) => println!(
             "    nothing changed yet: the execution still waits in {GATE}, and re-read from EC2 the group still has:"

@@ -60,13 +60,13 @@ pub async fn provision(
     sns_endpoint: &str,
     sender: Option<&str>,
 ) -> Result<Provisioned, String> {
-    let http = reqwest_like_post(
+    let status = moto_post(
         moto_url,
         "/moto-api/config",
         r#"{"stepfunctions": {"execute_state_machine": true}}"#,
     )
     .await?;
-    tracing::info!(status = http, "moto configured to execute state machines");
+    tracing::info!(status, "moto configured to execute state machines");
     let sdk = sdk_config(moto_url, region);
     let sns = aws_sdk_sns::Client::new(&sdk);
     let topic_arn = sns
@@ -196,29 +196,21 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, table: &str, key: &str) ->
     Ok(())
 }
 
-/// A tiny HTTP/1.1 POST for moto's own API (not an AWS API, so no SDK).
-async fn reqwest_like_post(base: &str, path: &str, body: &str) -> Result<u16, String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let authority = base.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = tokio::net::TcpStream::connect(authority)
-        .await
-        .map_err(|e| format!("moto at {authority}: {e}"))?;
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
-    let mut resp = String::new();
-    stream.read_to_string(&mut resp).await.map_err(|e| e.to_string())?;
-    let status = resp
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| "moto gave no HTTP status".to_string())?;
-    if !(200..300).contains(&status) {
-        return Err(format!("moto {path} answered {status}"));
+/// A POST of JSON to moto's own API (not an AWS API, so no SDK); its status, an error unless 2xx.
+async fn moto_post(base: &str, path: &str, body: &str) -> Result<u16, String> {
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let response = ar_http::request(
+        "POST",
+        &url,
+        Some(("application/json", body)),
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .map_err(|e| format!("moto: {e}"))?;
+    if !response.status.is_success() {
+        return Err(format!("moto {path} answered {}", response.status.as_u16()));
     }
-    Ok(status)
+    Ok(response.status.as_u16())
 }
 
 #[cfg(test)]
