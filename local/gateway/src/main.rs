@@ -23,49 +23,37 @@ use ar_core::aws::Aws;
 use ar_core::catalog::Catalog;
 use ar_core::config::{Config, Settings};
 use ar_core::deps::Deps;
+use clap::Parser;
 
+/// The local stack's gateway: binds the gateway and the approval pages on 127.0.0.1, provisions
+/// the topic and the state machine on moto, writes `<stack-dir>/stack.json`, then serves until
+/// killed.
+#[derive(Parser, Debug)]
+#[command(name = "ar-local")]
 struct Args {
+    /// The gateway's port (moto must run with MOTO_PORT set to it).
+    #[arg(long, default_value_t = 4510)]
     port: u16,
+    /// moto's URL.
+    #[arg(long, default_value = "http://127.0.0.1:4511")]
     moto: String,
+    /// Where `stack.json` and the outbox go.
+    #[arg(long, default_value = ".local")]
     stack_dir: PathBuf,
+    /// The rules config (JSON); none or empty: the catalog's defaults.
+    #[arg(long)]
     config: Option<String>,
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     region: String,
+    /// The state machine's definition.
+    #[arg(long, default_value = "statemachines/remediation.asl.json")]
     asl: PathBuf,
+    /// The approval pages' port.
+    #[arg(long, default_value_t = 4512)]
     approval_port: u16,
+    /// The approval links' signing key file, as the handlers' APPROVAL_SIGNING_KEY_FILE.
+    #[arg(long)]
     signing_key_file: Option<String>,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        port: 4510,
-        moto: "http://127.0.0.1:4511".into(),
-        stack_dir: PathBuf::from(".local"),
-        config: None,
-        region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
-        asl: PathBuf::from("statemachines/remediation.asl.json"),
-        approval_port: 4512,
-        signing_key_file: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--port" => args.port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
-            "--moto" => args.moto = value()?,
-            "--stack-dir" => args.stack_dir = PathBuf::from(value()?),
-            "--config" => args.config = Some(value()?).filter(|s| !s.is_empty()),
-            "--region" => args.region = value()?,
-            "--asl" => args.asl = PathBuf::from(value()?),
-            "--approval-port" => args.approval_port = value()?.parse().map_err(|e| format!("--approval-port: {e}"))?,
-            "--signing-key-file" => args.signing_key_file = Some(value()?),
-            "-h" | "--help" => {
-                println!("usage: ar-local [--port N] [--moto URL] [--stack-dir DIR] [--config FILE] [--region R] [--asl FILE] [--approval-port N] [--signing-key-file FILE]");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    Ok(args)
 }
 
 #[tokio::main]
@@ -78,7 +66,8 @@ async fn main() {
 }
 
 async fn run() -> Result<(), String> {
-    let args = parse_args()?;
+    let mut args = Args::parse();
+    args.config = args.config.filter(|path| !path.is_empty());
     // A config that cannot work stops the stack here, before anything is bound or provisioned.
     let config_text = match &args.config {
         Some(path) => Some(std::fs::read_to_string(path).map_err(|e| format!("--config {path}: {e}"))?),

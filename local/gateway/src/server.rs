@@ -477,10 +477,9 @@ fn kill_invocations(gw: &Gateway, resource: &str) -> Vec<Value> {
 async fn faults_api(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
     let request_id = gw.request_id();
     let owner = req.uri().query().and_then(|q| {
-        q.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == "owner")
-            .map(|(_, v)| faults::percent_decode(v, true))
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "owner")
+            .map(|(_, v)| v.into_owned())
     });
     let owner = owner.as_deref().filter(|o| !o.is_empty());
     let method = req.method().clone();
@@ -715,22 +714,9 @@ fn aws_shaped_versioning(body: Bytes) -> Bytes {
     }
 }
 
+/// A path segment percent-decoded (`+` stays a `+`; a malformed escape stays as is).
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 #[cfg(test)]
