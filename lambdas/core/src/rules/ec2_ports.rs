@@ -447,38 +447,29 @@ async fn describe_group(
     let Some(group) = groups.security_groups().iter().find(|g| g.group_id() == Some(group_id)) else {
         return Ok(None);
     };
-    let tags = group
-        .tags()
-        .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
-        .collect();
+    let tags = kit::ec2_tags(group.tags());
     Ok(Some((group.group_name().map(str::to_string), tags)))
 }
 
 /// The group's ingress rules, every page.
 async fn ingress_rules(ec2: &aws_sdk_ec2::Client, group_id: &str) -> Result<Vec<IngressRule>, Error> {
     let mut ingress = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = ec2
-            .describe_security_group_rules()
-            .filters(Filter::builder().name("group-id").values(group_id).build())
-            .max_results(1000)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(DESCRIBE_SECURITY_GROUP_RULES, e))?;
+    let mut pages = ec2
+        .describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(group_id).build())
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Error::from_sdk(DESCRIBE_SECURITY_GROUP_RULES, e))?;
         ingress.extend(
-            out.security_group_rules()
+            page.security_group_rules()
                 .iter()
                 .filter(|r| r.is_egress() == Some(false) && r.group_id() == Some(group_id))
                 .map(from_sdk_rule),
         );
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(ingress),
-        }
     }
+    Ok(ingress)
 }
 
 fn to_permission(rule: &IngressRule) -> IpPermission {

@@ -14,6 +14,7 @@ use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::Describe;
 use crate::rules::family::{Read, Tags};
+use crate::rules::kit;
 
 pub const LIST_ACCESS_KEYS: &str = "iam:ListAccessKeys";
 pub const GET_ACCESS_KEY_LAST_USED: &str = "iam:GetAccessKeyLastUsed";
@@ -135,21 +136,21 @@ fn now() -> i64 {
         .unwrap_or_default()
 }
 
+/// IAM's codes for a user or key that does not exist.
+const NOT_FOUND: &[&str] = &["NoSuchEntity", "NoSuchEntityException"];
+
 fn not_found(err: &Error) -> bool {
-    matches!(err.aws_code(), Some("NoSuchEntity") | Some("NoSuchEntityException"))
+    err.aws_code().is_some_and(|c| NOT_FOUND.contains(&c))
 }
 
 /// The user's access keys; `None` when the user does not exist.
 pub async fn list_keys(iam: &aws_sdk_iam::Client, user: &str) -> Result<Option<Vec<AccessKey>>, Error> {
     let mut keys = Vec::new();
-    let mut marker = None;
-    loop {
-        let out = match iam.list_access_keys().user_name(user).set_marker(marker).send().await {
-            Ok(out) => out,
-            Err(e) => {
-                let err = Error::from_sdk(LIST_ACCESS_KEYS, e);
-                return if not_found(&err) { Ok(None) } else { Err(err) };
-            }
+    let mut pages = iam.list_access_keys().user_name(user).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Error::from_sdk(LIST_ACCESS_KEYS, e));
+        let Some(out) = kit::gone_if(page, NOT_FOUND)? else {
+            return Ok(None);
         };
         for k in out.access_key_metadata() {
             let Some(id) = k.access_key_id() else { continue };
@@ -161,11 +162,8 @@ pub async fn list_keys(iam: &aws_sdk_iam::Client, user: &str) -> Result<Option<V
                 created: k.create_date().map(|d| d.secs()).unwrap_or(i64::MAX),
             });
         }
-        marker = out.marker().filter(|_| out.is_truncated()).map(str::to_string);
-        if marker.is_none() {
-            return Ok(Some(keys));
-        }
     }
+    Ok(Some(keys))
 }
 
 /// The user an access key belongs to; `None` when no user of this account has it.
@@ -185,23 +183,12 @@ pub async fn owner(iam: &aws_sdk_iam::Client, key: &str) -> Result<Option<String
 
 async fn user_tags(iam: &aws_sdk_iam::Client, user: &str) -> Result<BTreeMap<String, String>, Error> {
     let mut tags = BTreeMap::new();
-    let mut marker = None;
-    loop {
-        let out = iam
-            .list_user_tags()
-            .user_name(user)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(LIST_USER_TAGS, e))?;
-        for t in out.tags() {
-            tags.insert(t.key().to_string(), t.value().to_string());
-        }
-        marker = out.marker().filter(|_| out.is_truncated()).map(str::to_string);
-        if marker.is_none() {
-            return Ok(tags);
-        }
+    let mut pages = iam.list_user_tags().user_name(user).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Error::from_sdk(LIST_USER_TAGS, e))?;
+        tags.extend(page.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())));
     }
+    Ok(tags)
 }
 
 /// Reads a user's keys (`resource` a user name), or the keys of the user an access key id
@@ -230,11 +217,7 @@ pub async fn read(ctx: &Ctx, resource: &str, tags: Tags) -> Result<Option<Read<U
             )));
         }
     }
-    let tags = if tags == Tags::Read {
-        user_tags(&iam, &user).await?
-    } else {
-        BTreeMap::new()
-    };
+    let tags = kit::tags_if(tags, || user_tags(&iam, &user)).await?;
     Ok(Some(Read {
         state: UserKeys {
             user,

@@ -120,23 +120,16 @@ pub async fn describe(kms: &aws_sdk_kms::Client, key: &str) -> Result<Option<Key
 /// The key's tags (for exclusion tags).
 pub async fn tags(kms: &aws_sdk_kms::Client, key: &str) -> Result<BTreeMap<String, String>, Error> {
     let mut tags = BTreeMap::new();
-    let mut marker = None;
-    loop {
-        let out = kms
-            .list_resource_tags()
-            .key_id(key)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(LIST_RESOURCE_TAGS, e))?;
-        for t in out.tags() {
-            tags.insert(t.tag_key().to_string(), t.tag_value().to_string());
-        }
-        marker = out.next_marker().filter(|_| out.truncated()).map(str::to_string);
-        if marker.is_none() {
-            return Ok(tags);
-        }
+    let mut pages = kms.list_resource_tags().key_id(key).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Error::from_sdk(LIST_RESOURCE_TAGS, e))?;
+        tags.extend(
+            page.tags()
+                .iter()
+                .map(|t| (t.tag_key().to_string(), t.tag_value().to_string())),
+        );
     }
+    Ok(tags)
 }
 
 /// An RFC 3339 date (UTC) of epoch seconds, for plans.
