@@ -353,7 +353,8 @@ mod tests {
 
     #[test]
     fn the_fixture_envelope_yields_its_message() {
-        let event: Value = serde_json::from_str(include_str!("../../../tests/fixtures/sns/envelope-s3-001.json")).unwrap();
+        let event: Value =
+            serde_json::from_str(include_str!("../../../tests/fixtures/sns/envelope-s3-001.json")).unwrap();
         let records = sns_records(&event).unwrap();
         assert_eq!(records.len(), 1);
         assert!(records[0].message.contains("S3-001"));
