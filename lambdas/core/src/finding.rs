@@ -17,7 +17,7 @@ pub enum Status {
 /// A normalized finding: what the state machine carries from Classify to Verify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Where it came from (`conformity` today; Security Hub and Config later).
+    /// Where it came from: `conformity`, `securityhub` or `config` ([`crate::intake`]).
     pub source: String,
     /// The scanner's check id (unique per rule and resource).
     pub check_id: String,
@@ -54,6 +54,11 @@ pub struct Finding {
     /// The resource's tags as the scanner saw them (live tags are re-read before acting).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The source's own ids of this finding, for updates back to it (Security Hub: `Id` and
+    /// `ProductArn`, what `BatchUpdateFindings` names a finding by; Config: the rule name,
+    /// resource type and resource id of the evaluation). Empty for Conformity.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub source_ids: BTreeMap<String, String>,
     /// Set on an undo run (`auto-remediate undo`): the run restores the state recorded before
     /// that execution's fix instead of healing the rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,6 +75,8 @@ pub enum AccountSource {
     Link,
     /// The config's `accounts` entry listing the scanner's account id.
     Config,
+    /// The finding's own account field (Security Hub `AwsAccountId`, Config `awsAccountId`).
+    Event,
 }
 
 /// What an undo run is given: the run to undo, and nothing else. The states it restores and

@@ -1,4 +1,13 @@
-//! Trigger: SNS delivery → intake → one Step Functions execution per failure of a check.
+//! Trigger: SNS delivery or EventBridge event → intake → one Step Functions execution per
+//! failure of a check.
+//!
+//! Two Lambda event shapes arrive: SNS `Records` (Conformity's messages, one per record), and an
+//! EventBridge event itself, as an EventBridge rule's target receives it (top-level
+//! `detail-type` and `source`: Security Hub's `Security Hub Findings - Imported`, several findings
+//! each, and AWS Config's `Config Rules Compliance Change`; `ar_core::intake::eventbridge`). Each
+//! finding an event carries is a delivery of its own, logged with the event's id (`<id>#<n>`
+//! when it carries several); a transient failure of one fails the invocation, and the retried
+//! event finds the findings already started (`AlreadyStarted`).
 //!
 //! Every delivery is one of three kinds (`ar_core::intake`), each logged once with the SNS
 //! message id and counted as a CloudWatch metric (`AutoRemediate/Deliveries`, by `Delivery` and
@@ -21,7 +30,7 @@
 use ar_core::catalog::Mode;
 use ar_core::deps::Deps;
 use ar_core::finding::Finding;
-use ar_core::intake::{conformity, Ack, AckReason, Delivery, Intake};
+use ar_core::intake::{conformity, event, eventbridge, Ack, AckReason, Delivery, Intake};
 use ar_core::ledger::CheckRecord;
 use ar_core::Error;
 use serde::Serialize;
@@ -130,6 +139,17 @@ pub fn sns_records(event: &Value) -> Result<Vec<SnsRecord<'_>>, Error> {
 }
 
 pub async fn handle(deps: &Deps, event: Value) -> Result<TriggerOutput, Error> {
+    if eventbridge::is_event(&event) {
+        let id = event::event_id(&event).to_string();
+        let results = eventbridge::sort(&event, &deps.intake());
+        let many = results.len() > 1;
+        let mut out = Vec::with_capacity(results.len());
+        for (n, parsed) in results.into_iter().enumerate() {
+            let message_id = if many { format!("{id}#{n}") } else { id.clone() };
+            out.push(counted(act(deps, &message_id, parsed).await?));
+        }
+        return Ok(TriggerOutput { records: out });
+    }
     let records = match sns_records(&event) {
         Ok(records) => records,
         Err(e) => {
@@ -175,8 +195,17 @@ fn acknowledged(message_id: &str, ack: Ack) -> RecordResult {
 
 /// One record's kind; an error only for what a retry can fix (or a deployment that cannot work).
 async fn handle_record(deps: &Deps, record: SnsRecord<'_>) -> Result<RecordResult, Error> {
-    let id = record.message_id;
-    let finding = match conformity::parse(record.message, &deps.intake()) {
+    act(
+        deps,
+        record.message_id,
+        conformity::parse(record.message, &deps.intake()),
+    )
+    .await
+}
+
+/// What intake made of one delivery (any source), acted on: a run started, or why not.
+async fn act(deps: &Deps, id: &str, parsed: Result<Intake, Error>) -> Result<RecordResult, Error> {
+    let finding = match parsed {
         Err(e) => return Ok(rejected(id, &e)),
         Ok(Intake::Acknowledged(ack)) => {
             ar_core::logs::record(None, ack.rule_id.as_deref(), None);
@@ -184,7 +213,8 @@ async fn handle_record(deps: &Deps, record: SnsRecord<'_>) -> Result<RecordResul
         }
         Ok(Intake::Failure(finding)) => finding,
     };
-    // SNS gives a Lambda one record per invocation: the invocation is this finding's.
+    // SNS gives a Lambda one record per invocation, an event's findings are acted on one after
+    // the other: the log lines from here on are this finding's.
     ar_core::logs::record(None, Some(&finding.rule_id), Some(&finding.resource));
     let ack = |reason: AckReason, detail: String| {
         acknowledged(
@@ -222,6 +252,7 @@ async fn handle_record(deps: &Deps, record: SnsRecord<'_>) -> Result<RecordResul
         message_id = id,
         delivery = "ActedOn",
         reason = result.delivery().1,
+        source = finding.source,
         account_source = ?finding.account_source,
         "acted on"
     );
@@ -359,6 +390,18 @@ mod tests {
         assert_eq!(records.len(), 1);
         assert!(records[0].message.contains("S3-001"));
         assert_eq!(records[0].message_id, "95df01b4-ee98-5cb9-9903-4c221d41eb5e");
+    }
+
+    #[test]
+    fn eventbridge_events_are_told_from_sns_records() {
+        let hub = serde_json::json!({"version": "0", "id": "e1", "detail-type": "Security Hub Findings - Imported",
+            "source": "aws.securityhub", "detail": {"findings": []}});
+        assert!(eventbridge::is_event(&hub));
+        assert_eq!(event::event_id(&hub), "e1");
+        let sns: Value =
+            serde_json::from_str(include_str!("../../../tests/fixtures/sns/envelope-s3-001.json")).unwrap();
+        assert!(!eventbridge::is_event(&sns));
+        assert!(!eventbridge::is_event(&serde_json::json!({})));
     }
 
     #[test]

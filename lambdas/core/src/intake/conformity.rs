@@ -263,6 +263,7 @@ pub fn parse(message: &str, cx: &IntakeCtx<'_>) -> Result<Intake, Error> {
         discovered_at_ms,
         created_at_ms,
         tags,
+        source_ids: Default::default(),
         undo: None,
     })))
 }

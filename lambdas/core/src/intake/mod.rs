@@ -6,11 +6,20 @@
 //!   [`AckReason`] (a passed check, a rule this project does not heal, the channel's test string…);
 //! - **rejected** (an [`Error`]): malformed or hostile, named by what is wrong.
 //!
-//! Each source is one module turning its message into the same [`Finding`] ([`conformity`]
-//! today). Nothing here performs I/O: an acknowledged or rejected message touches nothing.
+//! Each source is one module turning its message into the same [`Finding`]: [`conformity`]
+//! (SNS), [`securityhub`] and [`awsconfig`] (EventBridge events, told apart and handed over by
+//! [`eventbridge`]); which catalog rules a Security Hub control or Config rule heals is data,
+//! [`sources`] (`catalog/sources.json`). Adding a source is one module here and its table
+//! entries: no family changes. Nothing here performs I/O: an acknowledged or rejected message
+//! touches nothing.
 
+pub mod awsconfig;
 pub mod conformity;
+pub mod event;
+pub mod eventbridge;
 mod fields;
+pub mod securityhub;
+pub mod sources;
 
 use std::sync::LazyLock;
 
@@ -63,12 +72,22 @@ pub enum AckReason {
     AccountUnresolved,
     /// The channel's set-up string, `Test Message from Cloud Conformity`.
     ChannelTest,
-    /// A JSON message that is not a check (no `ruleId`: Real-Time Monitoring activity, ...).
+    /// A JSON message that is not a check (no `ruleId`: Real-Time Monitoring activity, ...; a
+    /// Security Hub finding without `Compliance`; an EventBridge event no source reads).
     NotACheck,
+    /// A check neither passed nor failed (Security Hub `WARNING`/`NOT_AVAILABLE`, Config
+    /// `NOT_APPLICABLE`/`INSUFFICIENT_DATA`).
+    NotFailed,
+    /// A Security Hub finding someone suppressed (`Workflow.Status` SUPPRESSED).
+    Suppressed,
+    /// A Security Hub finding marked resolved (`Workflow.Status` RESOLVED).
+    Resolved,
+    /// A Security Hub finding no longer live (`RecordState` ARCHIVED: the resource or control is gone).
+    Archived,
 }
 
 impl AckReason {
-    pub const ALL: [AckReason; 7] = [
+    pub const ALL: [AckReason; 11] = [
         AckReason::Success,
         AckReason::RuleNotHealed,
         AckReason::RuleOff,
@@ -76,6 +95,10 @@ impl AckReason {
         AckReason::AccountUnresolved,
         AckReason::ChannelTest,
         AckReason::NotACheck,
+        AckReason::NotFailed,
+        AckReason::Suppressed,
+        AckReason::Resolved,
+        AckReason::Archived,
     ];
 
     pub fn name(self) -> &'static str {
@@ -87,6 +110,10 @@ impl AckReason {
             AckReason::AccountUnresolved => "AccountUnresolved",
             AckReason::ChannelTest => "ChannelTest",
             AckReason::NotACheck => "NotACheck",
+            AckReason::NotFailed => "NotFailed",
+            AckReason::Suppressed => "Suppressed",
+            AckReason::Resolved => "Resolved",
+            AckReason::Archived => "Archived",
         }
     }
 }

@@ -1,0 +1,227 @@
+//! What the EventBridge sources ([`super::securityhub`], [`super::awsconfig`]) share: the event
+//! envelope, RFC 3339 dates, and an ARN's resource id as a family takes it (through the one ARN
+//! reader). Which source reads an event is [`super::eventbridge`]'s.
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::rules::family::DynFamily;
+use crate::rules::ids::Arn;
+
+use super::fields::{free_text, optional_str};
+
+/// The envelope of one EventBridge event.
+#[derive(Debug, Clone)]
+pub struct Envelope<'a> {
+    /// The event's id (logged as the delivery's message id).
+    pub id: String,
+    pub source: String,
+    pub detail_type: String,
+    pub detail: &'a Map<String, Value>,
+}
+
+/// The event's id, for logs, whatever else is wrong with it.
+pub fn event_id(event: &Value) -> &str {
+    event
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| s.len() <= 128)
+        .unwrap_or("")
+}
+
+pub fn envelope(event: &Value) -> Result<Envelope<'_>, Error> {
+    let obj = event
+        .as_object()
+        .ok_or_else(|| Error::InvalidEnvelope("an EventBridge event is a JSON object".into()))?;
+    let text =
+        |field: &'static str| -> Result<String, Error> { optional_str(obj, field)?.ok_or(Error::MissingField(field)) };
+    let source = text("source")?;
+    let detail_type = free_text(obj, "detail-type")?.ok_or(Error::MissingField("detail-type"))?;
+    let detail = match obj.get("detail") {
+        Some(Value::Object(d)) => d,
+        None | Some(Value::Null) => return Err(Error::MissingField("detail")),
+        Some(_) => return Err(Error::invalid_field("detail", "expected an object")),
+    };
+    Ok(Envelope {
+        id: optional_str(obj, "id")?.unwrap_or_default(),
+        source,
+        detail_type,
+        detail,
+    })
+}
+
+/// An RFC 3339 date (`2021-07-22T15:22:40.888Z`, an offset `+hh:mm` allowed) as epoch milliseconds.
+pub fn rfc3339_ms(field: &'static str, s: &str) -> Result<u64, Error> {
+    let bad = || Error::invalid_field(field, "expected an RFC 3339 date like 2021-07-22T15:22:40.888Z");
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+        return Err(bad());
+    }
+    let num = |from: usize, to: usize| -> Result<i64, Error> {
+        s.get(from..to)
+            .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(bad)
+    };
+    let (y, mo, d, h, mi, sec) = (
+        num(0, 4)?,
+        num(5, 7)?,
+        num(8, 10)?,
+        num(11, 13)?,
+        num(14, 16)?,
+        num(17, 19)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return Err(bad());
+    }
+    let mut rest = &s[19..];
+    let mut millis = 0i64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return Err(bad());
+        }
+        let ms: String = frac[..digits].chars().chain("000".chars()).take(3).collect();
+        millis = ms.parse().map_err(|_| bad())?;
+        rest = &frac[digits..];
+    }
+    let offset_min = match rest {
+        "Z" | "z" => 0,
+        o if o.len() == 6 && matches!(&o[..1], "+" | "-") && &o[3..4] == ":" => {
+            let hh = num_of(&o[1..3]).ok_or_else(bad)?;
+            let mm = num_of(&o[4..6]).ok_or_else(bad)?;
+            let m = hh * 60 + mm;
+            if &o[..1] == "-" {
+                -m
+            } else {
+                m
+            }
+        }
+        _ => return Err(bad()),
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (yy, mm) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * mm + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let ms = ((days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60) * 1000) + millis;
+    u64::try_from(ms).map_err(|_| bad())
+}
+
+fn num_of(s: &str) -> Option<i64> {
+    s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse().ok()).flatten()
+}
+
+/// An optional RFC 3339 date field of `obj`.
+pub fn optional_date(obj: &Map<String, Value>, field: &'static str) -> Result<Option<u64>, Error> {
+    optional_str(obj, field)?.map(|s| rfc3339_ms(field, &s)).transpose()
+}
+
+/// An optional object field of `obj`.
+pub fn optional_object<'a>(
+    obj: &'a Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<&'a Map<String, Value>>, Error> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(_) => Err(Error::invalid_field(field, "expected an object")),
+    }
+}
+
+/// The resource id part of an ARN's resource (`security-group/sg-1` → `sg-1`, `db:mydb` →
+/// `mydb`, `key/<uuid>` → `<uuid>`, `user/path/name` → `name`, a bucket's `name` → `name`).
+pub fn arn_resource_id(resource: &str) -> &str {
+    if let Some((_, id)) = resource.split_once(':') {
+        id
+    } else if let Some((_, id)) = resource.rsplit_once('/') {
+        id
+    } else {
+        resource
+    }
+}
+
+/// The resource a family acts on, from an ARN the source names: its short id when the family
+/// takes it (so the same resource flagged by two sources is one resource, one lease), else the
+/// whole ARN. The ARN's account and region, when it has them, must be the finding's.
+pub fn resource_from_arn(
+    field: &'static str,
+    text: &str,
+    family: &dyn DynFamily,
+    account: &str,
+    region: &str,
+) -> Result<String, Error> {
+    let arn = Arn::parse(text).ok_or_else(|| Error::invalid_field(field, "not an AWS ARN"))?;
+    if !arn.account.is_empty() && arn.account != account {
+        return Err(Error::AccountMismatch(format!(
+            "the finding's account is {account}, its resource's ARN names {}",
+            arn.account
+        )));
+    }
+    if !arn.region.is_empty() && arn.region != region {
+        return Err(Error::RegionMismatch(format!(
+            "the finding's region is {region}, its resource's ARN names {}",
+            arn.region
+        )));
+    }
+    let short = arn_resource_id(arn.resource);
+    if family.valid_id(short) {
+        Ok(short.to_string())
+    } else if family.valid_id(text) {
+        Ok(text.to_string())
+    } else {
+        Err(Error::InvalidResourceId {
+            id: short.chars().take(80).collect(),
+            kind: family.resource(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates_are_epoch_milliseconds_and_anything_else_is_named() {
+        assert_eq!(rfc3339_ms("t", "1970-01-01T00:00:00Z").unwrap(), 0);
+        assert_eq!(rfc3339_ms("t", "2021-07-22T15:22:40.888Z").unwrap(), 1_626_967_360_888);
+        assert_eq!(
+            rfc3339_ms("t", "2021-07-22T17:22:40.888+02:00").unwrap(),
+            1_626_967_360_888
+        );
+        assert_eq!(rfc3339_ms("t", "2020-02-29T00:00:00.5Z").unwrap(), 1_582_934_400_500);
+        for bad in [
+            "",
+            "2021-07-22",
+            "2021-07-22 15:22:40Z",
+            "2021-13-22T15:22:40Z",
+            "2021-07-22T15:22:40",
+            "2021-07-22T15:22:40.Z",
+            "1969-12-31T23:59:59Z",
+            "２０21-07-22T15:22:40Z",
+            "2021-07-22T15:22:40+0200",
+        ] {
+            assert_eq!(rfc3339_ms("t", bad).unwrap_err().name(), "InvalidField", "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_arns_resource_id_is_what_follows_its_type() {
+        for (resource, id) in [
+            ("security-group/sg-0123456789abcdef0", "sg-0123456789abcdef0"),
+            ("db:mydb", "mydb"),
+            ("snapshot:rds:mydb-2021-01-01-00-00", "rds:mydb-2021-01-01-00-00"),
+            (
+                "key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "1234abcd-12ab-34cd-56ef-1234567890ab",
+            ),
+            ("user/division/alice", "alice"),
+            ("my-bucket", "my-bucket"),
+            ("test_queue_3", "test_queue_3"),
+        ] {
+            assert_eq!(arn_resource_id(resource), id);
+        }
+    }
+}
