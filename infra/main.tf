@@ -562,6 +562,74 @@ resource "aws_lambda_permission" "trigger_from_sns" {
   source_arn    = aws_sns_topic.conformity.arn
 }
 
+# ---------------------------------------------------------------------------------------------
+# The other sources (issue 20), each opt-in: EventBridge rules on the default bus whose target is
+# the trigger, which receives the event itself (README, "Sources"). The patterns let through only
+# what can be acted on; the trigger sorts everything again.
+
+locals {
+  sources = jsondecode(file("${path.module}/../lambdas/core/catalog/sources.json"))
+  source_rules = merge(
+    var.subscribe_security_hub ? {
+      security_hub = {
+        description = "Security Hub control findings auto-remediate heals, to its trigger"
+        pattern = {
+          source        = ["aws.securityhub"]
+          "detail-type" = ["Security Hub Findings - Imported"]
+          detail = {
+            findings = {
+              Compliance  = { Status = ["FAILED"], SecurityControlId = keys(local.sources.securityhub) }
+              RecordState = ["ACTIVE"]
+              Workflow    = { Status = ["NEW", "NOTIFIED"] }
+            }
+          }
+        }
+      }
+    } : {},
+    var.subscribe_config_rules ? {
+      config_rules = {
+        description = "AWS Config non-compliance of the managed rules auto-remediate heals, to its trigger"
+        pattern = {
+          source        = ["aws.config"]
+          "detail-type" = ["Config Rules Compliance Change"]
+          detail = {
+            newEvaluationResult = { complianceType = ["NON_COMPLIANT"] }
+          }
+        }
+      }
+    } : {},
+  )
+}
+
+resource "aws_cloudwatch_event_rule" "source" {
+  for_each      = local.source_rules
+  name          = "${var.name}-${replace(each.key, "_", "-")}"
+  description   = each.value.description
+  event_pattern = jsonencode(each.value.pattern)
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "source" {
+  for_each = local.source_rules
+  rule     = aws_cloudwatch_event_rule.source[each.key].name
+  arn      = aws_lambda_function.handler["trigger"].arn
+  # EventBridge invokes the trigger asynchronously: a failed invocation is retried by Lambda and
+  # then lands in the function's dead-letter queue, as an SNS delivery does.
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 8
+  }
+}
+
+resource "aws_lambda_permission" "trigger_from_events" {
+  for_each      = local.source_rules
+  statement_id  = "EventBridge-${each.key}"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.handler["trigger"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.source[each.key].arn
+}
+
 # SNS invokes the trigger asynchronously: a failed invocation (only a transient error, a timeout or
 # a crash) is retried twice by Lambda, then its event goes to the function's dead_letter_config.
 resource "aws_lambda_function_event_invoke_config" "trigger" {

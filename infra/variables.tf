@@ -171,3 +171,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "subscribe_security_hub" {
+  description = "Invoke the trigger with AWS Security Hub's 'Security Hub Findings - Imported' events from this account's default event bus: FAILED, ACTIVE findings of the controls lambdas/core/catalog/sources.json maps, not SUPPRESSED or RESOLVED (the trigger sorts again whatever arrives). Deploy in the Security Hub administrator account and its aggregation Region to receive every member account's and linked Region's findings (cross-Region aggregation sends them all to that Region's bus)."
+  type        = bool
+  default     = false
+}
+
+variable "subscribe_config_rules" {
+  description = "Invoke the trigger with AWS Config's 'Config Rules Compliance Change' events (NON_COMPLIANT) from this account's default event bus. Config sends them in each account and Region where the rule runs: forward them to this bus (an EventBridge rule in each member account and Region targeting it, allowed by the bus's policy) to heal an organization from one deployment."
+  type        = bool
+  default     = false
+}
