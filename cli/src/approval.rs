@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use ar_core::rules::ec2_ports::IngressRule;
+use ar_core::state::ApprovalStatus;
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::Value;
 
@@ -213,9 +214,9 @@ fn approval(run: &Run) -> Option<Value> {
 
 fn describe_decision(approval: &Value) -> String {
     let s = |k: &str| approval[k].as_str().unwrap_or("?").to_string();
-    let consequence = match s("decision").as_str() {
-        "approved" => "",
-        "rejected" => " — nothing was changed: the group is not healed",
+    let consequence = match ApprovalStatus::parse(&s("decision")) {
+        Some(ApprovalStatus::Approved) => "",
+        Some(ApprovalStatus::Rejected) => " — nothing was changed: the group is not healed",
         _ => " — nothing was applied",
     };
     format!(
@@ -249,7 +250,7 @@ pub fn check(checks: &mut Checks, outcome: &Outcome) {
                 || {
                     let path = states.join(" → ");
                     match approval(run) {
-                        Some(a) if a["decision"] == "rejected" => {
+                        Some(a) if a["decision"] == ApprovalStatus::Rejected.as_str() => {
                             format!("rejected by {}: {path}", a["approver"].as_str().unwrap_or("?"))
                         }
                         _ if run.succeeded() => format!("it succeeded without healing: {path}"),
@@ -259,7 +260,7 @@ pub fn check(checks: &mut Checks, outcome: &Outcome) {
             );
             let found = approval(run);
             let approved_by = |a: &Value| {
-                a["decision"] == "approved"
+                a["decision"] == ApprovalStatus::Approved.as_str()
                     && outcome.approvers.iter().any(|who| a["approver"] == who.as_str())
                     && a["decided_at"].as_str().is_some_and(|t| !t.is_empty())
             };

@@ -1,68 +1,14 @@
 //! The statuses the approvals table records, as types. Each is stored, logged and sent to the
 //! state machine as the same lowercase word as before (`pending`, `already-compliant`, …): the
 //! table's items, the task output the ASL reads and Remediate's proof (`ar_core::approvals`) are
-//! unchanged by these types.
+//! unchanged by these types. [`ApprovalStatus`] lives in core's model layer (`ar_core::state`),
+//! beside the decision it names, so Remediate's proof and the CLI read the same words.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Where one approval (one finding's task) stands: `pending` until a decision or the deadline,
-/// then one of the others, once (a conditional write), unless the execution could not be resumed
-/// (the decision is then taken back to `pending`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ApprovalStatus {
-    Pending,
-    /// The approver approved and the live resource still fails the rule: the fix goes ahead.
-    Approved,
-    /// The approver rejected: nothing changes.
-    Rejected,
-    /// Approved, but the live resource passes the rule already: nothing to apply.
-    AlreadyCompliant,
-    /// Approved, but the live resource no longer exists.
-    ResourceGone,
-    /// No decision before the deadline, or the execution stopped waiting.
-    Expired,
-}
-
-impl ApprovalStatus {
-    pub const ALL: [ApprovalStatus; 6] = [
-        ApprovalStatus::Pending,
-        ApprovalStatus::Approved,
-        ApprovalStatus::Rejected,
-        ApprovalStatus::AlreadyCompliant,
-        ApprovalStatus::ResourceGone,
-        ApprovalStatus::Expired,
-    ];
-
-    /// The word stored in the table and sent as the task's `decision`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApprovalStatus::Pending => "pending",
-            ApprovalStatus::Approved => "approved",
-            ApprovalStatus::Rejected => "rejected",
-            ApprovalStatus::AlreadyCompliant => "already-compliant",
-            ApprovalStatus::ResourceGone => "resource-gone",
-            ApprovalStatus::Expired => "expired",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ApprovalStatus> {
-        ApprovalStatus::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
-    /// Whether a decision was recorded (or the deadline passed): only `pending` can still change.
-    pub fn is_final(self) -> bool {
-        self != ApprovalStatus::Pending
-    }
-}
-
-impl fmt::Display for ApprovalStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use ar_core::state::ApprovalStatus;
 
 /// Where a batch (the approvals gathered on one resource) stands: `open` while gathering, then
 /// `closed` (members final), `sending` (what the e-mail shows is recorded: the pages serve it),

@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::ledger::{get_json, get_s, get_s_opt};
-use crate::state::ApprovalDecision;
+use crate::state::{ApprovalDecision, ApprovalStatus};
 use crate::Error;
 
 /// What the approval store says about one approval, as far as the proof needs it.
@@ -58,7 +58,7 @@ pub fn check(claim: &ApprovalDecision, execution: &str, record: Option<&Recorded
             crate::state::execution_name(&r.execution_arn)
         ));
     }
-    if r.status != "approved" {
+    if r.status != ApprovalStatus::Approved.as_str() {
         return Err(format!(
             "approval {} is recorded as {}, not approved",
             claim.approval_id, r.status
@@ -120,7 +120,7 @@ mod tests {
 
     fn claim() -> ApprovalDecision {
         ApprovalDecision {
-            decision: "approved".into(),
+            decision: ApprovalStatus::Approved.as_str().into(),
             approver: "alice@example.com".into(),
             decided_at: "2026-12-05T10:00:00Z".into(),
             approval_id: "a1".into(),
@@ -132,7 +132,7 @@ mod tests {
     fn record() -> Recorded {
         Recorded {
             execution_arn: "arn:aws:states:us-east-1:1:execution:sm:run".into(),
-            status: "approved".into(),
+            status: ApprovalStatus::Approved.as_str().into(),
             decided_by: Some("alice@example.com".into()),
             approved_removes: Some(vec!["tcp 22 from 0.0.0.0/0".into()]),
         }
@@ -151,7 +151,7 @@ mod tests {
             (
                 "still pending (token taken from the history)",
                 Some(Recorded {
-                    status: "pending".into(),
+                    status: ApprovalStatus::Pending.as_str().into(),
                     decided_by: None,
                     approved_removes: None,
                     ..record()
@@ -161,7 +161,7 @@ mod tests {
             (
                 "rejected by the approver",
                 Some(Recorded {
-                    status: "rejected".into(),
+                    status: ApprovalStatus::Rejected.as_str().into(),
                     ..record()
                 }),
                 "recorded as rejected",
@@ -216,7 +216,10 @@ mod tests {
     fn a_record_item_reads_back_with_or_without_its_decision_and_a_batch_is_no_record() {
         let mut item = HashMap::from([
             ("execution_arn".to_string(), AttributeValue::S(RUN.into())),
-            ("status".to_string(), AttributeValue::S("pending".into())),
+            (
+                "status".to_string(),
+                AttributeValue::S(ApprovalStatus::Pending.as_str().into()),
+            ),
             ("token".to_string(), AttributeValue::S("secret".into())),
         ]);
         let r = Recorded::from_item(&item).unwrap().unwrap();

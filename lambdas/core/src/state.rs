@@ -170,7 +170,8 @@ pub struct VerifyInput {
 /// What the approval gate resolved (the task token's output, stored at `$.approval`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApprovalDecision {
-    /// `approved`, `rejected` or `already-compliant`.
+    /// An [`ApprovalStatus`]'s word: `approved`, `rejected`, `already-compliant` or
+    /// `resource-gone` (kept as the text the task output carried: a claim, checked by Remediate).
     pub decision: String,
     pub approver: String,
     pub decided_at: String,
@@ -181,6 +182,70 @@ pub struct ApprovalDecision {
     /// The access the approver agreed to remove (every plan they were shown, combined).
     #[serde(default)]
     pub approved_removes: Vec<String>,
+}
+
+impl ApprovalDecision {
+    /// Whether the decision is `status`.
+    pub fn is(&self, status: ApprovalStatus) -> bool {
+        self.decision == status.as_str()
+    }
+}
+
+/// Where one approval (one finding's task) stands: `pending` until a decision or the deadline,
+/// then one of the others, once (a conditional write), unless the execution could not be resumed
+/// (the decision is then taken back to `pending`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalStatus {
+    Pending,
+    /// The approver approved and the live resource still fails the rule: the fix goes ahead.
+    Approved,
+    /// The approver rejected: nothing changes.
+    Rejected,
+    /// Approved, but the live resource passes the rule already: nothing to apply.
+    AlreadyCompliant,
+    /// Approved, but the live resource no longer exists.
+    ResourceGone,
+    /// No decision before the deadline, or the execution stopped waiting.
+    Expired,
+}
+
+impl ApprovalStatus {
+    pub const ALL: [ApprovalStatus; 6] = [
+        ApprovalStatus::Pending,
+        ApprovalStatus::Approved,
+        ApprovalStatus::Rejected,
+        ApprovalStatus::AlreadyCompliant,
+        ApprovalStatus::ResourceGone,
+        ApprovalStatus::Expired,
+    ];
+
+    /// The word stored in the table and sent as the task's `decision`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Approved => "approved",
+            ApprovalStatus::Rejected => "rejected",
+            ApprovalStatus::AlreadyCompliant => "already-compliant",
+            ApprovalStatus::ResourceGone => "resource-gone",
+            ApprovalStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ApprovalStatus> {
+        ApprovalStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Whether a decision was recorded (or the deadline passed): only `pending` can still change.
+    pub fn is_final(self) -> bool {
+        self != ApprovalStatus::Pending
+    }
+}
+
+impl std::fmt::Display for ApprovalStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// An execution's name from its ARN (`…:execution:<state machine>:<name>`), or the name itself.
@@ -273,13 +338,11 @@ impl Story {
             return Some(found);
         }
         if let Some(a) = &self.approval {
-            match a.decision.as_str() {
-                "rejected" => return Some("ApprovalRejected"),
-                other => {
-                    if let Some(found) = by_outcome(other) {
-                        return Some(found);
-                    }
-                }
+            if a.is(ApprovalStatus::Rejected) {
+                return Some("ApprovalRejected");
+            }
+            if let Some(found) = by_outcome(&a.decision) {
+                return Some(found);
             }
         }
         self.classification
