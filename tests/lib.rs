@@ -216,6 +216,14 @@ impl Stack {
         self.wait(&name).await
     }
 
+    /// Publishes, waits for the execution and asserts it healed; the execution's name (for an
+    /// undo of it, or its audit).
+    pub async fn publish_healed(&self, message: &Value) -> String {
+        let (name, _) = self.publish_for_execution(message).await;
+        self.wait(&name).await.assert_healed();
+        name
+    }
+
     /// Whether an execution of that name exists.
     pub async fn execution_exists(&self, name: &str) -> bool {
         self.sfn

@@ -1,53 +1,15 @@
-use ar_tests::{delivery_kind, unique, Stack};
-use aws_sdk_s3::types::{AccessControlPolicy, Grant, Grantee, Owner, Permission, Type};
+use ar_tests::{delivery_kind, Stack};
 use serde_json::{json, Value};
 
 fn sns_event(message: &str) -> Value {
     json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification", "MessageId": "m-1", "Message": message}}]})
 }
 
+/// A bucket readable by everyone (its owner's FULL_CONTROL and AllUsers READ).
 async fn public_bucket(stack: &Stack) -> String {
-    let name = unique("it-hostile");
-    stack.s3.create_bucket().bucket(&name).send().await.unwrap();
-    let owner = stack
-        .s3
-        .get_bucket_acl()
-        .bucket(&name)
-        .send()
+    crate::s3::bucket_with(stack, vec![crate::s3::group(crate::s3::ALL, "READ")])
         .await
-        .unwrap()
-        .owner()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let grant = |t: Type, who: &str, p: &str| {
-        let g = Grantee::builder().r#type(t.clone());
-        let g = if t == Type::Group { g.uri(who) } else { g.id(who) };
-        Grant::builder()
-            .grantee(g.build().unwrap())
-            .permission(Permission::from(p))
-            .build()
-    };
-    stack
-        .s3
-        .put_bucket_acl()
-        .bucket(&name)
-        .access_control_policy(
-            AccessControlPolicy::builder()
-                .owner(Owner::builder().id(&owner).build())
-                .grants(grant(Type::CanonicalUser, &owner, "FULL_CONTROL"))
-                .grants(grant(
-                    Type::Group,
-                    "http://acs.amazonaws.com/groups/global/AllUsers",
-                    "READ",
-                ))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    name
+        .0
 }
 
 /// Malformed or hostile messages, each with how it must end: rejected with the named error, or

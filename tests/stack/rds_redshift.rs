@@ -261,13 +261,6 @@ async fn rs_023_refuses_a_default_or_shared_parameter_group_and_changes_nothing(
     assert_eq!(user_activity_logging(&stack, &group).await.as_deref(), Some("false"));
 }
 
-/// Publishes `message` and waits for it to heal; the run's name.
-async fn healed(stack: &Stack, message: &serde_json::Value) -> String {
-    let (name, _) = stack.publish_for_execution(message).await;
-    stack.wait(&name).await.assert_healed();
-    name
-}
-
 #[tokio::test]
 async fn undo_of_rds_023_shares_the_snapshot_with_everyone_again_and_the_partner_stays() {
     let stack = Stack::connect();
@@ -290,7 +283,7 @@ async fn undo_of_rds_023_shares_the_snapshot_with_everyone_again_and_the_partner
         .unwrap();
     let before = restore_values(&stack, &snapshot).await;
     assert_eq!(before, vec![PARTNER, "all"]);
-    let run = healed(&stack, &stack.message("RDS-023", &snapshot)).await;
+    let run = stack.publish_healed(&stack.message("RDS-023", &snapshot)).await;
     assert_eq!(restore_values(&stack, &snapshot).await, vec![PARTNER]);
     let out = crate::cli::undo_restored(&stack, &run).await;
     assert!(out.contains("add the group all back"), "{out}");
@@ -304,7 +297,7 @@ async fn undo_of_rds_008_and_rds_006_puts_back_only_the_setting_each_fix_changed
         let db = db_instance(&stack, true, false).await;
         let before = instance_settings(&stack, &db).await;
         assert_eq!(before, (true, false));
-        let run = healed(&stack, &stack.message(rule, &db)).await;
+        let run = stack.publish_healed(&stack.message(rule, &db)).await;
         assert_eq!(instance_settings(&stack, &db).await, fixed, "{rule}");
         let out = crate::cli::undo_restored(&stack, &run).await;
         assert!(out.contains("as recorded before the fix"), "{out}");
@@ -323,7 +316,7 @@ async fn undo_of_rs_001_and_rs_019_puts_back_only_the_setting_each_fix_changed()
         let c = cluster(&stack, true, 0, None).await;
         let before = cluster_settings(&stack, &c).await;
         assert_eq!(before, (true, 0));
-        let run = healed(&stack, &redshift_message(&stack, rule, &c)).await;
+        let run = stack.publish_healed(&redshift_message(&stack, rule, &c)).await;
         assert_eq!(cluster_settings(&stack, &c).await, fixed, "{rule}");
         let out = crate::cli::undo_restored(&stack, &run).await;
         assert!(out.contains("as recorded before the fix"), "{out}");

@@ -182,20 +182,13 @@ async fn a_public_snapshot_stops_being_public_and_stays_shared_with_the_partner(
     assert_eq!(run.states().last().map(String::as_str), Some("AlreadyCompliant"));
 }
 
-/// Publishes `rule_id` for `resource` and waits for it to heal; the run's name.
-async fn healed(stack: &Stack, rule_id: &str, resource: &str) -> String {
-    let (name, _) = stack.publish_for_execution(&stack.message(rule_id, resource)).await;
-    stack.wait(&name).await.assert_healed();
-    name
-}
-
 #[tokio::test]
 async fn undo_of_ec2_019_shares_the_ami_with_everyone_again_and_the_partner_stays() {
     let stack = Stack::connect();
     let image = public_ami(&stack).await;
     let before = launch_permissions(&stack, &image).await;
     assert_eq!(before, (vec!["all".to_string()], vec![PARTNER.to_string()]));
-    let run = healed(&stack, "EC2-019", &image).await;
+    let run = stack.publish_healed(&stack.message("EC2-019", &image)).await;
     assert_eq!(
         launch_permissions(&stack, &image).await,
         (vec![], vec![PARTNER.to_string()])
@@ -215,7 +208,7 @@ async fn undo_of_ebs_009_shares_the_snapshot_with_everyone_again_and_the_partner
     let snapshot = public_snapshot(&stack).await;
     let before = volume_permissions(&stack, &snapshot).await;
     assert_eq!(before, (vec!["all".to_string()], vec![PARTNER.to_string()]));
-    let run = healed(&stack, "EBS-009", &snapshot).await;
+    let run = stack.publish_healed(&stack.message("EBS-009", &snapshot)).await;
     assert_eq!(
         volume_permissions(&stack, &snapshot).await,
         (vec![], vec![PARTNER.to_string()])
