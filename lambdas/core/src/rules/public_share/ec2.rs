@@ -5,14 +5,12 @@
 //! Never touches: the accounts and organizations it is shared with, the AMI or snapshot itself.
 //! Undo: the same call adding the group `all` back (exactly what the fix removed).
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ec2::types::{
     ImageAttributeName, LaunchPermission, LaunchPermissionModifications, OperationType, PermissionGroup,
     SnapshotAttributeName,
 };
 
-use super::{ShareKind, Shares};
+use super::{ShareKind, Shared, Shares};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::rules::family::FamilyDoc;
@@ -47,7 +45,7 @@ impl ShareKind for Ami {
         ids::is_ec2_id(id, "ami")
     }
 
-    async fn shares(ctx: &Ctx, image: &str) -> Result<Option<(Shares, BTreeMap<String, String>)>, Error> {
+    async fn shares(ctx: &Ctx, image: &str) -> Result<Option<Shared>, Error> {
         let ec2 = ctx.ec2();
         let images = ec2.describe_images().image_ids(image).send().await;
         let images = images.map_err(|e| Error::from_sdk(DESCRIBE_IMAGES, e));
@@ -120,7 +118,7 @@ impl ShareKind for EbsSnapshot {
         ids::is_ec2_id(id, "snap")
     }
 
-    async fn shares(ctx: &Ctx, snapshot: &str) -> Result<Option<(Shares, BTreeMap<String, String>)>, Error> {
+    async fn shares(ctx: &Ctx, snapshot: &str) -> Result<Option<Shared>, Error> {
         let ec2 = ctx.ec2();
         let snapshots = ec2.describe_snapshots().snapshot_ids(snapshot).send().await;
         let snapshots = snapshots.map_err(|e| Error::from_sdk(DESCRIBE_SNAPSHOTS, e));

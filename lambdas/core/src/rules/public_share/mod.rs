@@ -59,6 +59,9 @@ impl Describe for Change {
     }
 }
 
+/// Who a resource is shared with, and its live tags, as read.
+pub type Shared = (Shares, BTreeMap<String, String>);
+
 /// A kind of resource that can be shared with everyone: its catalog family's declarations, and
 /// the two calls that differ between kinds.
 pub trait ShareKind: Send + Sync + 'static {
@@ -74,10 +77,7 @@ pub trait ShareKind: Send + Sync + 'static {
     fn valid_id(id: &str) -> bool;
 
     /// Who `id` is shared with, and its live tags; `None` when it does not exist.
-    fn shares(
-        ctx: &Ctx,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<(Shares, BTreeMap<String, String>)>, Error>> + Send;
+    fn shares(ctx: &Ctx, id: &str) -> impl Future<Output = Result<Option<Shared>, Error>> + Send;
 
     /// Adds (`public`) or removes the group `all`, and nothing else. Idempotent.
     fn set_public(ctx: &Ctx, id: &str, public: bool) -> impl Future<Output = Result<(), Error>> + Send;

@@ -10,11 +10,9 @@
 //! Aurora cluster snapshots are not covered (they have their own calls): a cluster snapshot's
 //! identifier reads as not found here, and nothing is changed.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_rds::types::DbSnapshotAttribute;
 
-use super::{ShareKind, Shares};
+use super::{ShareKind, Shared, Shares};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::rules::family::FamilyDoc;
@@ -63,7 +61,7 @@ impl ShareKind for DbSnapshot {
         ids::is_db_identifier(id, 255)
     }
 
-    async fn shares(ctx: &Ctx, snapshot: &str) -> Result<Option<(Shares, BTreeMap<String, String>)>, Error> {
+    async fn shares(ctx: &Ctx, snapshot: &str) -> Result<Option<Shared>, Error> {
         let rds = crate::sdk_client!(ctx, aws_sdk_rds);
         let out = rds
             .describe_db_snapshots()
