@@ -96,6 +96,7 @@ pub async fn run(target: &Target, execution: &str, wait: bool) -> Result<Outcome
         execution: arn.clone(),
         before,
         after,
+        partial: None,
     };
 
     // The live resource first: refuse here rather than start a run that would refuse.
@@ -169,10 +170,11 @@ pub async fn run(target: &Target, execution: &str, wait: bool) -> Result<Outcome
     }
     let (status, end) = follow(target, &undo_arn).await?;
     let ok = match (status.as_str(), end.as_deref()) {
-        ("RUNNING", _) => {
+        ("RUNNING", why) => {
             let _ = write!(
                 text,
-                "Waiting for approval: the approvers were e-mailed (`undo.mode` is approve). Follow it with `auto-remediate show {undo_name}`."
+                "Waiting for approval: the approvers were e-mailed ({}). Follow it with `auto-remediate show {undo_name}`.",
+                why.unwrap_or("the undo's decision is approve")
             );
             true
         }
@@ -192,6 +194,14 @@ pub async fn run(target: &Target, execution: &str, wait: bool) -> Result<Outcome
     Ok(Outcome { text, ok })
 }
 
+/// Why an undo run waits at the approval gate, from its Classify decision's reason (`an undo of
+/// <run>: <why>`): the part after the run's name.
+fn waiting_reason(doc: &serde_json::Value) -> Option<String> {
+    let reason = doc["classification"]["reason"].as_str()?;
+    let why = reason.split_once(": ").map_or(reason, |(_, why)| why);
+    Some(why.to_string())
+}
+
 /// `undo-<name>`, within Step Functions' 80 characters (the end kept: it holds the digest).
 pub fn undo_name(name: &str) -> String {
     let full = format!("undo-{name}");
@@ -203,6 +213,7 @@ pub fn undo_name(name: &str) -> String {
 }
 
 /// Polls the execution, with a spinner, until it ends or waits for a person (the approval task).
+/// Its status and, once ended, its end state; while waiting for a person, why it waits.
 async fn follow(target: &Target, arn: &str) -> Result<(String, Option<String>), String> {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
@@ -233,7 +244,10 @@ async fn follow(target: &Target, arn: &str) -> Result<(String, Option<String>), 
             );
         }
         if current.as_deref() == Some("RequestApproval") {
-            break ("RUNNING".to_string(), None);
+            // Why it waits, as Classify decided it: `undo.mode`, or a family whose undo always
+            // waits for an approver (`UNDO_GATED`).
+            let doc = audit::state_document(None, None, &events);
+            break ("RUNNING".to_string(), waiting_reason(&doc));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
@@ -252,5 +266,22 @@ mod tests {
         let n = undo_name(&long);
         assert_eq!(n.len(), NAME_MAX);
         assert!(n.starts_with("undo-") && n.ends_with("0123456789abcdef"));
+    }
+
+    #[test]
+    fn the_wait_says_the_decision_s_own_reason() {
+        let doc = |reason: &str| serde_json::json!({"classification": {"reason": reason}});
+        assert_eq!(
+            waiting_reason(&doc(
+                "an undo of KMS-004-k-1: the kms-pending-deletion family's undo always waits for an approver"
+            ))
+            .as_deref(),
+            Some("the kms-pending-deletion family's undo always waits for an approver")
+        );
+        assert_eq!(
+            waiting_reason(&doc("an undo of S3-002-b-1: `undo.mode` is approve")).as_deref(),
+            Some("`undo.mode` is approve")
+        );
+        assert_eq!(waiting_reason(&serde_json::json!({})), None);
     }
 }

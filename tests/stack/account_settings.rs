@@ -57,6 +57,9 @@ async fn trail_state(ct: &aws_sdk_cloudtrail::Client, name: &str) -> Option<(boo
     ))
 }
 
+/// Each step's undo too (in this one test: a multi-region trail shows in every region, so no
+/// other test may create one): the created trail is deleted by its undo, the other trail left as
+/// it was; the widened and started trail is stopped and narrowed again by its undo.
 #[tokio::test]
 async fn without_a_multi_region_trail_one_is_created_then_a_narrowed_one_is_widened_again() {
     let stack = Stack::connect();
@@ -72,32 +75,47 @@ async fn without_a_multi_region_trail_one_is_created_then_a_narrowed_one_is_wide
         .send()
         .await
         .unwrap();
+    let other_before = trail_state(&ct, &other).await;
+    assert_eq!(other_before, Some((false, true, false, CT_BUCKET.to_string())));
 
-    let run = stack
-        .publish_and_wait(&regional(&stack, "CT-001", "CloudTrail", CT001_REGION))
+    let created = stack
+        .publish_healed(&regional(&stack, "CT-001", "CloudTrail", CT001_REGION))
         .await;
-    run.assert_healed();
     assert_eq!(
         trail_state(&ct, "auto-remediate").await,
         Some((true, true, true, CT_BUCKET.to_string()))
     );
     assert_eq!(
         trail_state(&ct, &other).await,
-        Some((false, true, false, CT_BUCKET.to_string())),
+        other_before,
         "the other trail is untouched"
     );
 
-    // Narrowed and stopped by someone: the same trail is widened and started, none created.
-    ct.update_trail()
+    // Its undo deletes exactly the created trail.
+    let out = crate::cli::undo_restored(&stack, &created).await;
+    assert!(out.contains("delete trail auto-remediate"), "{out}");
+    assert_eq!(trail_state(&ct, "auto-remediate").await, None);
+    assert_eq!(
+        trail_state(&ct, &other).await,
+        other_before,
+        "the other trail is untouched"
+    );
+
+    // The configured trail, single-region and stopped (someone made it so): the same trail is
+    // widened and started, none created.
+    ct.create_trail()
         .name("auto-remediate")
+        .s3_bucket_name(CT_BUCKET)
         .is_multi_region_trail(false)
         .send()
         .await
         .unwrap();
-    ct.stop_logging().name("auto-remediate").send().await.unwrap();
+    let narrowed = trail_state(&ct, "auto-remediate").await;
+    assert_eq!(narrowed, Some((false, true, false, CT_BUCKET.to_string())));
     let mut again = regional(&stack, "CT-001", "CloudTrail", CT001_REGION);
     again["failureDiscoveryDate"] = json!(now_ms() + 1);
-    let run = stack.publish_and_wait(&again).await;
+    let (widened, _) = stack.publish_for_execution(&again).await;
+    let run = stack.wait(&widened).await;
     run.assert_healed();
     assert_eq!(
         trail_state(&ct, "auto-remediate").await,
@@ -113,10 +131,7 @@ async fn without_a_multi_region_trail_one_is_created_then_a_narrowed_one_is_wide
         .filter_map(|t| t.name().map(str::to_string))
         .collect();
     assert_eq!(names.iter().filter(|n| *n == "auto-remediate").count(), 1);
-    assert_eq!(
-        trail_state(&ct, &other).await,
-        Some((false, true, false, CT_BUCKET.to_string()))
-    );
+    assert_eq!(trail_state(&ct, &other).await, other_before);
     let before = &run.output["remediation"]["before"];
     assert_eq!(before["kind"], "cloudtrail-multi-region");
     assert!(before["trails"]
@@ -124,6 +139,13 @@ async fn without_a_multi_region_trail_one_is_created_then_a_narrowed_one_is_wide
         .unwrap()
         .iter()
         .any(|t| t["name"] == "auto-remediate" && t["multi_region"] == false && t["logging"] == false));
+
+    // Its undo stops the trail and sets its recorded flags back: as it was, still there.
+    let out = crate::cli::undo_restored(&stack, &widened).await;
+    assert!(out.contains("stop logging on trail auto-remediate"), "{out}");
+    assert_eq!(trail_state(&ct, "auto-remediate").await, narrowed);
+    assert_eq!(trail_state(&ct, &other).await, other_before);
+    let _ = ct.delete_trail().name("auto-remediate").send().await;
 }
 
 /// (name, role, all supported, global, resource types) of each recorder, and whether each records.
@@ -270,10 +292,9 @@ async fn undo_of_config_001_where_config_was_off_stops_and_deletes_only_what_the
     let region = "eu-central-2";
     let cfg = aws_sdk_config::Client::new(&in_region(&stack, region));
     reset_config(&cfg).await;
-    let (healed, _) = stack
-        .publish_for_execution(&regional(&stack, "Config-001", "Config", region))
+    let healed = stack
+        .publish_healed(&regional(&stack, "Config-001", "Config", region))
         .await;
-    stack.wait(&healed).await.assert_healed();
     assert_eq!(recorders(&cfg).await.len(), 1);
     let out = crate::cli::undo_restored(&stack, &healed).await;
     assert!(out.contains("delete configuration recorder default"), "{out}");
@@ -316,10 +337,9 @@ async fn undo_of_config_001_on_a_stopped_recorder_stops_it_again_and_keeps_it_an
         .unwrap();
     let (before_recorders, before_channels) = (recorders(&cfg).await, channels(&cfg).await);
     assert!(!before_recorders[0].5, "stopped before the fix");
-    let (healed, _) = stack
-        .publish_for_execution(&regional(&stack, "Config-001", "Config", region))
+    let healed = stack
+        .publish_healed(&regional(&stack, "Config-001", "Config", region))
         .await;
-    stack.wait(&healed).await.assert_healed();
     assert!(recorders(&cfg).await[0].5, "started by the fix");
     let out = crate::cli::undo_restored(&stack, &healed).await;
     assert!(out.contains("stop configuration recorder theirs"), "{out}");

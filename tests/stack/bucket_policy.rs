@@ -314,8 +314,7 @@ async fn a_trail_named_by_its_arn_is_found_in_its_own_region() {
 
 /// S3-014 healed for `bucket`; the run's name.
 async fn healed_policy(stack: &Stack, bucket: &str) -> String {
-    let (name, _) = stack.publish_for_execution(&stack.message("S3-014", bucket)).await;
-    stack.wait(&name).await.assert_healed();
+    let name = stack.publish_healed(&stack.message("S3-014", bucket)).await;
     name
 }
 
@@ -356,4 +355,31 @@ async fn undo_of_s3_014_puts_back_a_policy_the_fix_deleted_whole() {
     let out = crate::cli::undo_restored(&stack, &run).await;
     assert!(out.contains("put back the bucket policy the fix deleted"), "{out}");
     assert_eq!(policy(&stack, &b).await, before);
+}
+
+#[tokio::test]
+async fn undo_of_ct_003_puts_back_exactly_the_public_grant_and_statement() {
+    let stack = Stack::connect();
+    let t = public_trail(&stack).await;
+    let (grants_before, policy_before) = (grants(&stack, &t.bucket).await, policy(&stack, &t.bucket).await);
+    let msg = failure_message(
+        Catalog::builtin(),
+        &stack.info.account_id,
+        "CT-003",
+        CT003_REGION,
+        &t.trail,
+        now_ms(),
+    );
+    let healed = stack.publish_healed(&msg).await;
+    assert_only_public_access_went(&stack, &t).await;
+
+    let out = crate::cli::undo_restored(&stack, &healed).await;
+    assert!(out.contains("add grant READ to group AllUsers"), "{out}");
+    assert!(out.contains("put back policy statement(s) PublicRead"), "{out}");
+    // Re-read: the ACL and the policy as recorded, statement for statement; the trail as it was.
+    assert_eq!(grants(&stack, &t.bucket).await, grants_before);
+    assert_eq!(policy(&stack, &t.bucket).await, policy_before);
+    assert_eq!(policy_before, Some(t.policy.clone()));
+    let out = t.ct.get_trail().name(&t.trail).send().await.unwrap();
+    assert_eq!(out.trail().and_then(|x| x.s3_bucket_name()), Some(t.bucket.as_str()));
 }

@@ -376,7 +376,10 @@ async fn undo_goes_through_the_approval_gate_by_default() {
 
     let (ok, out, err) = cli_at(&stack_dir, &["undo", &healed]);
     assert!(ok, "{err}\n{out}");
-    assert!(out.contains("Waiting for approval"), "{out}");
+    assert!(
+        out.contains("Waiting for approval: the approvers were e-mailed (`undo.mode` is approve)"),
+        "{out}"
+    );
     assert_eq!(
         live_grants(&stack, &bucket).await,
         fixed,

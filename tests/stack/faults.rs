@@ -304,3 +304,41 @@ async fn a_crash_between_the_ipv4_and_the_ipv6_revoke_is_completed_by_the_retry(
     let applied = run.output["remediation"]["applied"].as_array().unwrap().len();
     assert_eq!(applied, 2, "{}", run.output["remediation"]);
 }
+
+/// An undo crashed after its first write is completed by the retry: EC2-002's all-traffic fix
+/// (four adds and a revoke) is undone (the all-traffic rule added back, the four replacements
+/// revoked), the undo's Remediate is killed after the first of those writes, and the retry
+/// restores the rest from the undo's own journal instead of refusing the half-restored group.
+#[tokio::test]
+async fn an_undo_crashed_after_its_first_write_is_completed_by_the_retry_and_reports_every_write() {
+    let stack = Stack::connect();
+    let sg = all_traffic_group(&stack).await;
+    let before = ingress(&stack, &sg).await;
+    let healed = stack.publish_healed(&stack.message("EC2-002", &sg)).await;
+    assert_ne!(ingress(&stack, &sg).await, before);
+
+    let faults = stack.faults(crash_rule(&sg)).await;
+    crate::cli::undo_restored(&stack, &healed).await;
+    let stats = faults.stats().await;
+    drop(faults);
+    let undo = stack.wait(&format!("undo-{healed}")).await;
+
+    assert_eq!(stats[0].injected, 1, "one crash: {stats:?}");
+    assert_eq!(stats[0].killed.len(), 1, "{:?}", stats[0].killed);
+    assert!(
+        undo.failed_tasks()
+            .contains(&("Remediate".to_string(), "Runtime.ExitError".to_string())),
+        "the history shows the crash: {:?}",
+        undo.failed_tasks()
+    );
+    // Re-read: exactly the recorded before-state, the all-traffic rule once.
+    assert_eq!(ingress(&stack, &sg).await, before);
+    // The undo's record: its true before (the fix's after) and every write, the crashed
+    // attempt's included.
+    let remediation = &undo.output["remediation"];
+    assert_eq!(remediation["outcome"], "remediated", "{remediation}");
+    let applied = remediation["applied"].as_array().unwrap();
+    assert_eq!(applied.len(), 5, "the add and 4 revokes: {applied:?}");
+    let undo_before = remediation["before"]["ingress"].as_array().unwrap();
+    assert!(!undo_before.iter().any(|r| r["protocol"] == "-1"), "{remediation}");
+}

@@ -145,8 +145,7 @@ async fn undo_of_gd_001_on_a_suspended_detector_suspends_it_again_and_keeps_it()
         .to_string();
     let before = detectors(&gd).await;
     assert_eq!(before, vec![(id.clone(), DetectorStatus::Disabled)]);
-    let (healed, _) = stack.publish_for_execution(&message(&stack, region)).await;
-    stack.wait(&healed).await.assert_healed();
+    let healed = stack.publish_healed(&message(&stack, region)).await;
     assert_eq!(detectors(&gd).await, vec![(id.clone(), DetectorStatus::Enabled)]);
     let out = crate::cli::undo_restored(&stack, &healed).await;
     assert!(out.contains(&format!("suspend GuardDuty detector {id}")), "{out}");
@@ -164,9 +163,16 @@ async fn undo_of_gd_001_where_there_was_no_detector_deletes_the_one_the_fix_crea
     delete_detectors(&gd).await;
     let home = guardduty(&stack, &stack.info.region);
     let (healed, _) = stack.publish_for_execution(&message(&stack, region)).await;
-    stack.wait(&healed).await.assert_healed();
+    let run = stack.wait(&healed).await;
+    run.assert_healed();
     let created = detectors(&gd).await;
     assert_eq!(created.len(), 1);
+    // The run's record names the detector by the id CreateDetector returned.
+    assert_eq!(
+        run.output["remediation"]["after"]["detectors"][0]["id"], created[0].0,
+        "{}",
+        run.output["remediation"]
+    );
     let elsewhere = detectors(&home).await;
     let out = crate::cli::undo_restored(&stack, &healed).await;
     assert!(
@@ -176,4 +182,37 @@ async fn undo_of_gd_001_where_there_was_no_detector_deletes_the_one_the_fix_crea
     // Re-read: no detector, as before; another region's are untouched.
     assert!(detectors(&gd).await.is_empty());
     assert_eq!(detectors(&home).await, elsewhere);
+}
+
+/// The undo deletes the detector the record names, never another: one created in place of the
+/// fix's (deleted by someone meanwhile) makes the undo refuse, and that detector stays.
+#[tokio::test]
+async fn undo_of_gd_001_never_deletes_a_detector_other_than_the_one_the_fix_created() {
+    let stack = Stack::connect();
+    let region = "af-south-1";
+    let gd = guardduty(&stack, region);
+    delete_detectors(&gd).await;
+    let healed = stack.publish_healed(&message(&stack, region)).await;
+    let created = detectors(&gd).await;
+    assert_eq!(created.len(), 1);
+    // Someone replaces the fix's detector with their own.
+    gd.delete_detector().detector_id(&created[0].0).send().await.unwrap();
+    let theirs = gd
+        .create_detector()
+        .enable(true)
+        .send()
+        .await
+        .unwrap()
+        .detector_id()
+        .unwrap()
+        .to_string();
+    assert_ne!(theirs, created[0].0);
+    let (ok, out, err) = crate::cli::cli_at(&ar_tests::stack_dir(), &["undo", &healed]);
+    assert!(!ok, "refused: {out}");
+    let said = format!("{out}{err}");
+    assert!(said.contains("changed since its fix"), "{said}");
+    assert!(said.contains(&created[0].0) && said.contains(&theirs), "{said}");
+    // Re-read: their detector stays, enabled.
+    assert_eq!(detectors(&gd).await, vec![(theirs, DetectorStatus::Enabled)]);
+    delete_detectors(&gd).await;
 }

@@ -198,7 +198,10 @@ async fn undo_of_kms_004_waits_for_an_approver_even_in_auto_then_schedules_the_d
     stack.watch_outcome(&undo).await;
     let (ok, out, err) = crate::cli::cli_at(&ar_tests::stack_dir(), &["undo", &healed]);
     assert!(ok, "{err}\n{out}");
-    assert!(out.contains("Waiting for approval"), "{out}");
+    assert!(
+        out.contains("Waiting for approval: the approvers were e-mailed (the kms-pending-deletion family's undo always waits for an approver)"),
+        "the real reason, not undo.mode (auto here): {out}"
+    );
     // Gated: nothing is scheduled before the approver decides.
     assert_eq!(state(&stack, &k).await, KeyState::Disabled, "nothing before approval");
     let d = stack

@@ -320,23 +320,34 @@ pub fn sns_body_filter_matches(policy: &serde_json::Value, body: &str) -> Result
     }))
 }
 
+/// RULES.md's "undo waits for" cell, from the family's `UNDO_GATED`.
+fn undo_gate(gated: bool) -> &'static str {
+    if gated {
+        "an approver, always (gated: even when `undo.mode` is auto)"
+    } else {
+        "`undo.mode` (default approve)"
+    }
+}
+
 /// `RULES.md`.
 pub fn rules_md(catalog: &Catalog) -> String {
     let mut out = String::from(
         "# Rules healed\n\nGENERATED from the catalog (`lambdas/core/catalog/rules.json`) and the rule families' own \
          declarations (`lambdas/core/src/rules/`): do not edit; `UPDATE_GENERATED=1 cargo test -p ar-handlers` rewrites it.\n\n\
-         | rule | title | what changes | never touched | undo (from the recorded `before`) | default | tested |\n\
-         |---|---|---|---|---|---|---|\n",
+         | rule | title | what changes | never touched | undo (from the recorded `before`) | undo waits for | default | tested |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for r in catalog.rules() {
-        let d = r.family_impl().doc();
+        let f = r.family_impl();
+        let d = f.doc();
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.id,
             r.title,
             d.changes,
             d.never,
             d.undo,
+            undo_gate(f.undo_gated()),
             if r.is_unverifiable() {
                 format!("{} (unverifiable: see below)", r.default_mode.as_str())
             } else {
@@ -350,6 +361,12 @@ pub fn rules_md(catalog: &Catalog) -> String {
         catalog.rules().count(),
         FAMILIES.len()
     ));
+    out.push_str(
+        "\nAn undo (`auto-remediate undo <run>`) restores the run's recorded `before` as a run of its own, \
+         from the fix journal in the ledger, refused when the resource changed since the fix; it waits \
+         for an approver as `undo.mode` says (default approve), and always for a family whose undo \
+         destroys something (gated).\n",
+    );
     out.push_str(
         "\n## Rules whose failure cannot be confirmed from live state\n\n\
          Every fix re-reads the resource first; for these rules that read cannot tell a failing \
@@ -401,6 +418,32 @@ mod tests {
             "lambdas/core/catalog/sns-filter-policy.json",
             &(serde_json::to_string_pretty(&sns_filter_policy(catalog)).unwrap() + "\n"),
         );
+    }
+
+    /// RULES.md's undo cells come from each family's declaration: its `DOC.undo` (what revert
+    /// does, or why it cannot) and its `UNDO_GATED`; no family still says it cannot undo yet, and
+    /// no undo text claims a gate its family does not declare.
+    #[test]
+    fn the_undo_columns_come_from_each_family_s_declaration() {
+        let catalog = Catalog::builtin();
+        let md = rules_md(catalog);
+        for r in catalog.rules() {
+            let f = r.family_impl();
+            let d = f.doc();
+            let row = md
+                .lines()
+                .find(|l| l.starts_with(&format!("| {} | ", r.id)))
+                .unwrap_or_else(|| panic!("no row for {}", r.id));
+            assert!(row.contains(&format!("| {} | {} |", d.undo, undo_gate(f.undo_gated()))), "{row}");
+            assert!(!d.undo.contains("cannot undo yet") && !d.undo.is_empty(), "{}: {}", f.name(), d.undo);
+            assert!(!d.undo.contains("gated"), "{}: the gate is the column's, from UNDO_GATED", f.name());
+        }
+        let gated: Vec<&str> = FAMILIES.iter().filter(|f| f.undo_gated()).map(|f| f.name()).collect();
+        assert_eq!(gated, ["kms-pending-deletion"]);
+        for id in ["CT-001", "CT-003", "RS-023"] {
+            let row = md.lines().find(|l| l.starts_with(&format!("| {id} | "))).unwrap();
+            assert!(row.contains("`undo.mode` (default approve)"), "{row}");
+        }
     }
 
     mod sns_filter {

@@ -99,6 +99,10 @@ pub struct Recorded {
     pub execution: String,
     pub before: ResourceState,
     pub after: ResourceState,
+    /// On a retry of an undo run whose earlier attempt journaled its plan and died part way:
+    /// that plan. The resource may then be anywhere between `after` and that plan's end (any
+    /// subset of its changes made), and the undo completes the restore instead of refusing.
+    pub partial: Option<crate::plan::Plan>,
 }
 
 impl Finding {

@@ -11,6 +11,10 @@
 //!   Keyed by execution, never overwritten nor deleted (expiry only): the journal is also the
 //!   record an undo restores from (`crate::undo`), with the resource it is about, the state the
 //!   plan leaves (`after`) and, on an undo run, the run it undid.
+//! - **Applied states** (`applied#<execution ARN>`): the state a fix left as its apply returned it,
+//!   written once after the apply: the ids AWS gave to what it created (a detector, a flow log, a
+//!   handshake), which the journal's computed `after` cannot know. An undo checks against it and
+//!   deletes exactly what it names.
 //! - **Checks** (`check#<digest>`): the generation of each scanner check, so a re-raised finding
 //!   starts a new execution while duplicate deliveries of a running one start nothing.
 //! - **Runs** (`run#<execution name>`): how each execution ended, written by its Notify task, so
@@ -282,6 +286,32 @@ impl Ledger {
         }
     }
 
+    /// Records the state a fix left as its apply returned it (`applied#<execution>`: the ids AWS
+    /// gave to what it created, where the journal's computed `after` has only the plan's
+    /// placeholder). Written once, after the apply; an existing one (an earlier attempt's) is kept.
+    pub async fn record_after(&self, execution: &str, after: &ResourceState) -> Result<(), Error> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("applied#{execution}")))
+            .item("after", json(after))
+            .item("expires_at", n(now_epoch() + KEEP_SECONDS))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("dynamodb:PutItem", e));
+        conditional(result).map(|_| ())
+    }
+
+    /// The state a fix left as its apply returned it ([`Ledger::record_after`]), if recorded.
+    pub async fn applied_after(&self, execution: &str) -> Result<Option<ResourceState>, Error> {
+        match self.get(&format!("applied#{execution}")).await? {
+            Some(item) => Ok(Some(get_json(&item, "after")?)),
+            None => Ok(None),
+        }
+    }
+
     /// The record of the fix an undo run undoes (`finding.undo`): that run's journal, refused
     /// (`CannotUndo`, nothing read beyond it) when there is none (the run wrote nothing, or the
     /// name is not an execution ARN), when it is about another resource, account, region or rule
@@ -314,15 +344,18 @@ impl Ledger {
                 finding.rule_id, finding.resource, finding.account_id, finding.region
             )));
         }
-        let Some(after) = j.after else {
+        let Some(computed) = j.after else {
             return Err(Error::CannotUndo(format!(
                 "the recorded fix of {run} has no after-state"
             )));
         };
+        // What the apply returned (the real ids of what it created) over what was computed.
+        let after = self.applied_after(&undo.execution).await?.unwrap_or(computed);
         Ok(Some(crate::finding::Recorded {
             execution: undo.execution.clone(),
             before: j.before,
             after,
+            partial: None,
         }))
     }
 

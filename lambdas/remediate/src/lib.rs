@@ -9,7 +9,8 @@
 //!   agreed to remove; otherwise `reapprove` sends the new plan to the approver.
 //! - **Partial applies complete**: a journal (state before, plan) is written before the first
 //!   write; a retry after a crash finishes the same intent, and `before`/`applied` cover every
-//!   write, the crashed attempt's included.
+//!   write, the crashed attempt's included. Undo runs too: their retry accepts the resource
+//!   part way along the journaled undo plan (`Recorded::partial`) and restores the rest.
 //! - **Undo from the record**: the journal, keyed by execution and never overwritten, also holds
 //!   the resource, the state the plan leaves (`after`) and whether the run was an undo. An undo
 //!   run names only the run it undoes (`finding.undo.execution`); its before/after come from that
@@ -171,6 +172,20 @@ async fn remediate_held(
 ) -> Result<Remediation, Error> {
     let finding = &state.finding;
     let journal = ledger.journal(execution).await?;
+    // A retry of an undo whose earlier attempt journaled its plan and died part way: the
+    // resource is somewhere along that plan, and the restore is completed from there (not
+    // refused as a change by someone else).
+    let resumed;
+    let clients = match (&journal, clients.recorded()) {
+        (Some(j), Some(r)) if finding.undo.is_some() => {
+            resumed = clients.clone().with_recorded(ar_core::finding::Recorded {
+                partial: Some(j.plan.clone()),
+                ..r.clone()
+            });
+            &resumed
+        }
+        _ => clients,
+    };
     let Some(fresh) = rules::inspect(clients, spec, finding, Tags::Read).await? else {
         return Ok(gone(&finding.resource));
     };
@@ -178,6 +193,11 @@ async fn remediate_held(
         return Ok(excluded(&finding.resource, tag));
     }
     if fresh.compliant() {
+        if journal.is_some() {
+            // An earlier attempt of this execution wrote, then died before answering: what it
+            // left is this read (with the real ids of what it created).
+            ledger.record_after(execution, &fresh.state).await?;
+        }
         return Ok(match journal {
             // An earlier attempt of this execution wrote, then died before answering.
             Some(j) => Remediation {
@@ -235,10 +255,11 @@ async fn remediate_held(
                 .await?
         }
     };
-    rules::apply(clients, spec, finding, &fresh).await?;
     // No re-read here: Verify re-reads next (and proves the rule passes); what the change
-    // leaves is computed from the fresh read and the plan just applied.
-    let after = rules::simulate(spec, &fresh.state, &fresh.plan)?;
+    // leaves is computed from the fresh read and the plan just applied, with the ids AWS
+    // returned for what it created, and recorded for an undo.
+    let after = rules::apply(clients, spec, finding, &fresh).await?;
+    ledger.record_after(execution, &after).await?;
     let applied = rules::diff(&journal.before, &after);
     tracing::info!(
         rule_id = spec.id,

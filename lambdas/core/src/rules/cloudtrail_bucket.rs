@@ -10,8 +10,10 @@
 //! statements restricted by a Condition (CloudTrail's own `aws:SourceArn` statements stay) or
 //! with a condition key not known to leave them open (fail closed, as S3-014),
 //! Block Public Access, objects. (The seed wiped every grant.)
-//! Undo: `PutBucketAcl` with the recorded `before` ACL and `PutBucketPolicy` with the recorded
-//! `before` policy.
+//! Undo: exactly what the fix removed, back: the public grants it removed are added to the ACL
+//! as live has it (one `PutBucketAcl`), the public statements it removed go back at their
+//! recorded places in the policy (one `PutBucketPolicy`, the S3-014 undo, [`s3_policy::revert_policy`]),
+//! or the policy it deleted comes back whole. Every other grant and statement stays as live has it.
 //! Tags: the trail's (`ListTags`) over the bucket's, so an exclusion tag on either is honoured.
 //! A log bucket in another account is refused by S3 (`ExpectedBucketOwner`): the fix stops with
 //! `AccessDenied`, nothing changed.
@@ -111,7 +113,7 @@ impl RuleFamily for CloudTrailPublicBucket {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "on the trail's log bucket: remove exactly the AllUsers/AuthenticatedUsers grants of its ACL (one PutBucketAcl with the owner and every other grant) and the unrestricted Allow-to-* statements of its policy (PutBucketPolicy with the rest, DeleteBucketPolicy when none is left)",
         never: "the trail, the owner, canonical-user, e-mail and LogDelivery grants, Condition-restricted statements (CloudTrail's own) and those with a condition key not known to leave them open (fail closed, as S3-014), Block Public Access, objects",
-        undo: "PutBucketAcl with the recorded before ACL; PutBucketPolicy with the recorded before policy",
+        undo: "the public grants the fix removed added back to the ACL (one PutBucketAcl, every other grant as live has it), then the public statements it removed put back at their recorded places (one PutBucketPolicy; a policy it deleted whole comes back as recorded); the trail is not touched",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "CloudTrail trail name or ARN";
@@ -261,6 +263,37 @@ impl RuleFamily for CloudTrailPublicBucket {
         }
     }
 
+    /// The undo: the grants `before` had and `live` lacks added back (and any the fix left that
+    /// `before` lacked removed: none, a fix only removes), then the policy statements as the
+    /// S3-014 undo puts them back. `None` when the log bucket is another one or gone.
+    fn revert(live: &TrailBucket, before: &TrailBucket) -> Option<Vec<Change>> {
+        if live.bucket != before.bucket {
+            return None;
+        }
+        let mut out = Vec::new();
+        match (&live.acl, &before.acl) {
+            (Some(l), Some(b)) => {
+                out.extend(
+                    b.grants
+                        .iter()
+                        .filter(|g| !l.grants.contains(g))
+                        .map(|g| Change::Acl(s3_acl::Change::AddGrant { grant: g.clone() })),
+                );
+                out.extend(
+                    l.grants
+                        .iter()
+                        .filter(|g| !b.grants.contains(g))
+                        .map(|g| Change::Acl(s3_acl::Change::RemoveGrant { grant: g.clone() })),
+                );
+            }
+            (None, None) => {}
+            _ => return None,
+        }
+        let policy = s3_policy::revert_policy(live.policy.as_ref(), before.policy.as_ref())?;
+        out.extend(policy.into_iter().map(Change::Policy));
+        Some(out)
+    }
+
     fn diff(before: &TrailBucket, after: &TrailBucket) -> Vec<String> {
         if before.bucket != after.bucket {
             return vec![format!(
@@ -392,6 +425,107 @@ mod tests {
         assert_eq!(json[0]["action"], "s3:RemoveGrant");
         assert_eq!(json[2]["action"], "s3:RemovePolicyStatements");
         assert_eq!(serde_json::from_value::<Vec<Change>>(json).unwrap(), a.plan.changes);
+    }
+
+    #[test]
+    fn the_undo_puts_back_exactly_the_removed_grants_and_statements() {
+        let before = state();
+        let fix = CloudTrailPublicBucket::assess(&before, &Params {}, target())
+            .plan
+            .changes;
+        let after = CloudTrailPublicBucket::simulate(&before, &fix);
+        let undo = CloudTrailPublicBucket::revert(&after, &before).unwrap();
+        assert_eq!(
+            undo[..2],
+            [
+                Change::Acl(s3_acl::Change::AddGrant {
+                    grant: group(ALL, "READ")
+                }),
+                Change::Acl(s3_acl::Change::AddGrant {
+                    grant: group(AUTH, "READ_ACP")
+                }),
+            ]
+        );
+        assert!(
+            matches!(&undo[2..], [Change::Policy(PolicyChange::RestoreStatements { labels, .. })] if labels == &["Anyone"]),
+            "{undo:?}"
+        );
+        let restored = CloudTrailPublicBucket::simulate(&after, &undo);
+        assert!(
+            CloudTrailPublicBucket::diff(&restored, &before).is_empty(),
+            "{restored:?}"
+        );
+        assert_eq!(restored.policy, before.policy, "statement for statement, in order");
+        // Nothing to put back on a bucket as recorded.
+        assert!(CloudTrailPublicBucket::revert(&before, &before).unwrap().is_empty());
+        // A deleted policy comes back whole.
+        let mut only_public = state();
+        only_public.policy = Some(json!({"Version": "2012-10-17", "Statement": [public_read()]}));
+        let fix = CloudTrailPublicBucket::assess(&only_public, &Params {}, target())
+            .plan
+            .changes;
+        let after = CloudTrailPublicBucket::simulate(&only_public, &fix);
+        assert_eq!(after.policy, None);
+        let undo = CloudTrailPublicBucket::revert(&after, &only_public).unwrap();
+        assert_eq!(
+            CloudTrailPublicBucket::simulate(&after, &undo).policy,
+            only_public.policy
+        );
+    }
+
+    /// The undo's writes: one PutBucketAcl with the public grants back beside every other grant,
+    /// one PutBucketPolicy with the public statement back in its place.
+    #[tokio::test]
+    async fn the_undo_sends_one_acl_put_and_one_policy_put() {
+        let loc =
+            mock!(aws_sdk_s3::Client::get_bucket_location).then_output(|| GetBucketLocationOutput::builder().build());
+        let acl = mock!(aws_sdk_s3::Client::put_bucket_acl)
+            .match_requests(|r| {
+                let p = r.access_control_policy().unwrap();
+                let uris: Vec<_> = p
+                    .grants()
+                    .iter()
+                    .filter_map(|g| g.grantee().and_then(|x| x.uri()))
+                    .collect();
+                r.bucket() == Some("undo-logs")
+                    && p.grants().len() == 4
+                    && uris.contains(&ALL)
+                    && uris.contains(&AUTH)
+                    && uris.contains(&LOG)
+            })
+            .then_output(|| PutBucketAclOutput::builder().build());
+        let policy = mock!(aws_sdk_s3::Client::put_bucket_policy)
+            .match_requests(|r| {
+                serde_json::from_str::<Value>(r.policy().unwrap()).unwrap()
+                    == json!({"Version": "2012-10-17", "Statement": [cloudtrail_write(), public_read()]})
+            })
+            .then_output(|| PutBucketPolicyOutput::builder().build());
+        let mocks = MockResponseInterceptor::new()
+            .rule_mode(RuleMode::Sequential)
+            .with_rule(&loc)
+            .with_rule(&acl)
+            .with_rule(&policy);
+        let ctx = Ctx::new(
+            crate::rules::mock_ctx::sdk_config(),
+            "111122223333",
+            CloudTrailPublicBucket::READS,
+            CloudTrailPublicBucket::WRITES,
+        )
+        .with_interceptor(mocks);
+        // A bucket of its own: S3 locations are cached per bucket and process.
+        let before = TrailBucket {
+            bucket: "undo-logs".into(),
+            ..state()
+        };
+        let fix = CloudTrailPublicBucket::assess(&before, &Params {}, target())
+            .plan
+            .changes;
+        let after = CloudTrailPublicBucket::simulate(&before, &fix);
+        let undo = CloudTrailPublicBucket::revert(&after, &before).unwrap();
+        CloudTrailPublicBucket::apply(&ctx, "main-trail", &after, &undo)
+            .await
+            .unwrap();
+        assert_eq!((loc.num_calls(), acl.num_calls(), policy.num_calls()), (1, 1, 1));
     }
 
     #[test]

@@ -12,8 +12,11 @@
 //! `CreateTrail` of that name, delivering to `params.bucket` (required; its bucket policy must
 //! let CloudTrail write), with both flags, then `StartLogging`.
 //! Never touches: any other trail (not updated, started, stopped or deleted), the bucket.
-//! Undo: from the recorded `before`: `DeleteTrail` of a trail the fix created; for an updated
-//! trail, `UpdateTrail` with the recorded flags and `StopLogging` if it was not logging.
+//! Undo: from the recorded `before`, only what the fix changed: `DeleteTrail` of the trail it
+//! created (not in `before`, by ARN); for a trail it updated or started, `StopLogging` where
+//! `before` recorded it not logging, then `UpdateTrail` with the recorded flags (both sent) where
+//! they differ. Other trails and the bucket are never touched; a trail already gone or stopped
+//! (a retry) counts as done.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +35,10 @@ const LIST_TAGS: &str = "cloudtrail:ListTags";
 const CREATE_TRAIL: &str = "cloudtrail:CreateTrail";
 const UPDATE_TRAIL: &str = "cloudtrail:UpdateTrail";
 const START_LOGGING: &str = "cloudtrail:StartLogging";
+/// An undo only: the trail the fix created, deleted.
+const DELETE_TRAIL: &str = "cloudtrail:DeleteTrail";
+/// An undo only: a trail the fix started, stopped again.
+const STOP_LOGGING: &str = "cloudtrail:StopLogging";
 
 fn default_trail_name() -> String {
     "auto-remediate".into()
@@ -105,6 +112,20 @@ pub enum Change {
     MakeMultiRegion { name: String, arn: String },
     #[serde(rename = "cloudtrail:StartLogging")]
     StartLogging { name: String },
+    /// An undo's: `DeleteTrail` of the trail the fix created (by ARN).
+    #[serde(rename = "cloudtrail:DeleteTrail")]
+    DeleteTrail { name: String, arn: String },
+    /// An undo's: `StopLogging` of a trail the fix started (recorded not logging).
+    #[serde(rename = "cloudtrail:StopLogging")]
+    StopLogging { name: String, arn: String },
+    /// An undo's: `UpdateTrail` with the recorded flags of a trail the fix widened.
+    #[serde(rename = "cloudtrail:RestoreTrailFlags")]
+    RestoreFlags {
+        name: String,
+        arn: String,
+        multi_region: bool,
+        global_events: bool,
+    },
 }
 
 impl Describe for Change {
@@ -118,6 +139,22 @@ impl Describe for Change {
                 format!("make trail {name} multi-region with global service events")
             }
             Change::StartLogging { name } => format!("start logging on trail {name}"),
+            Change::DeleteTrail { name, .. } => {
+                format!("delete trail {name}, the one the fix created (none of that name before it)")
+            }
+            Change::StopLogging { name, .. } => {
+                format!("stop logging on trail {name} again (not logging before the fix)")
+            }
+            Change::RestoreFlags {
+                name,
+                multi_region,
+                global_events,
+                ..
+            } => format!(
+                "set trail {name} back to {}, global service events {} (as recorded before the fix)",
+                if *multi_region { "multi-region" } else { "single-region" },
+                if *global_events { "on" } else { "off" }
+            ),
         }
     }
 }
@@ -150,13 +187,13 @@ impl RuleFamily for CloudTrailMultiRegion {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "the configured trail (params.trail_name): UpdateTrail IsMultiRegionTrail=true IncludeGlobalServiceEvents=true and StartLogging where needed, or CreateTrail with both flags delivering to params.bucket (required) then StartLogging",
         never: "any other trail (never updated, started, stopped or deleted), the log bucket",
-        undo: "DeleteTrail of a created trail; for an updated one, UpdateTrail with the recorded flags and StopLogging if it was not logging",
+        undo: "DeleteTrail of the trail the fix created (by ARN, not in the recorded before); for a trail it updated or started: StopLogging where it was recorded not logging, then UpdateTrail with the recorded IsMultiRegionTrail and IncludeGlobalServiceEvents; no other trail, not the bucket",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "region name (or a CloudTrail trail name or ARN)";
     const PLACEMENT: Placement = Placement::Region;
     const READS: &'static [&'static str] = &[DESCRIBE_TRAILS, GET_TRAIL_STATUS, LIST_TAGS];
-    const WRITES: &'static [&'static str] = &[CREATE_TRAIL, UPDATE_TRAIL, START_LOGGING];
+    const WRITES: &'static [&'static str] = &[CREATE_TRAIL, UPDATE_TRAIL, START_LOGGING, STOP_LOGGING, DELETE_TRAIL];
     type Params = Params;
     type State = Trails;
     type Change = Change;
@@ -349,6 +386,22 @@ impl RuleFamily for CloudTrailMultiRegion {
                         .await
                         .map_err(|e| Error::from_sdk(START_LOGGING, e))?;
                 }
+                Change::DeleteTrail { name, arn } => delete(&client_in(ctx, home_of(arn, region)), name).await?,
+                Change::StopLogging { arn, .. } => stop(&client_in(ctx, home_of(arn, region)), arn).await?,
+                Change::RestoreFlags {
+                    arn,
+                    multi_region,
+                    global_events,
+                    ..
+                } => {
+                    set_flags(
+                        &client_in(ctx, home_of(arn, region)),
+                        arn,
+                        *multi_region,
+                        *global_events,
+                    )
+                    .await?
+                }
             }
         }
         Ok(())
@@ -391,6 +444,23 @@ impl RuleFamily for CloudTrailMultiRegion {
                         t.logging = true;
                     }
                 }
+                Change::DeleteTrail { arn, .. } => out.trails.retain(|t| t.arn != *arn),
+                Change::StopLogging { arn, .. } => {
+                    for t in out.trails.iter_mut().filter(|t| t.arn == *arn) {
+                        t.logging = false;
+                    }
+                }
+                Change::RestoreFlags {
+                    arn,
+                    multi_region,
+                    global_events,
+                    ..
+                } => {
+                    for t in out.trails.iter_mut().filter(|t| t.arn == *arn) {
+                        t.multi_region = *multi_region;
+                        t.global_events = *global_events;
+                    }
+                }
             }
         }
         out
@@ -427,6 +497,85 @@ impl RuleFamily for CloudTrailMultiRegion {
         }
         out
     }
+
+    /// The undo: the trails `live` has and `before` did not (the one the fix created) deleted;
+    /// a trail of `before` the fix started stopped again, and its recorded flags set back. A
+    /// trail `before` had and `live` lacks is not re-created (no fix deletes one: the
+    /// resource-changed check refuses first).
+    fn revert(live: &Trails, before: &Trails) -> Option<Vec<Change>> {
+        let mut out = Vec::new();
+        for l in &live.trails {
+            let Some(b) = before.trails.iter().find(|b| b.arn == l.arn) else {
+                out.push(Change::DeleteTrail {
+                    name: l.name.clone(),
+                    arn: l.arn.clone(),
+                });
+                continue;
+            };
+            if l.logging && !b.logging {
+                out.push(Change::StopLogging {
+                    name: l.name.clone(),
+                    arn: l.arn.clone(),
+                });
+            }
+            if (l.multi_region, l.global_events) != (b.multi_region, b.global_events) {
+                out.push(Change::RestoreFlags {
+                    name: l.name.clone(),
+                    arn: l.arn.clone(),
+                    multi_region: b.multi_region,
+                    global_events: b.global_events,
+                });
+            }
+        }
+        Some(out)
+    }
+}
+
+/// The home region of a trail ARN, else `region`.
+fn home_of<'a>(arn: &'a str, region: &'a str) -> &'a str {
+    ids::trail_arn_parts(arn).map(|(r, _)| r).unwrap_or(region)
+}
+
+fn not_found(err: &Error) -> bool {
+    err.aws_code() == Some("TrailNotFoundException")
+}
+
+/// `DeleteTrail` by name in the trail's home region (a name is unique there; moto finds a trail
+/// to delete by name only); a trail already gone (a retry) counts as done.
+async fn delete(ct: &aws_sdk_cloudtrail::Client, name: &str) -> Result<(), Error> {
+    match ct.delete_trail().name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = Error::from_sdk(DELETE_TRAIL, e);
+            if not_found(&err) {
+                Ok(())
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// `StopLogging` (an undo); stopping a stopped trail is allowed by CloudTrail.
+async fn stop(ct: &aws_sdk_cloudtrail::Client, arn: &str) -> Result<(), Error> {
+    ct.stop_logging()
+        .name(arn)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(STOP_LOGGING, e))
+}
+
+/// `UpdateTrail` with exactly the two recorded flags (an undo), nothing else.
+async fn set_flags(ct: &aws_sdk_cloudtrail::Client, arn: &str, multi: bool, global: bool) -> Result<(), Error> {
+    ct.update_trail()
+        .name(arn)
+        .is_multi_region_trail(multi)
+        .include_global_service_events(global)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(UPDATE_TRAIL, e))
 }
 
 /// `UpdateTrail` with both flags (moto, like AWS, wants them sent together), nothing else.
@@ -549,6 +698,167 @@ mod tests {
         let s = trails(vec![trail("auto-remediate", true, true, false)]);
         let a = CloudTrailMultiRegion::assess(&s, &params(None), target());
         assert!(matches!(a.plan.changes[..], [Change::StartLogging { .. }]));
+    }
+
+    #[test]
+    fn the_undo_deletes_only_the_created_trail_or_stops_and_narrows_the_widened_one() {
+        // Created: exactly that trail goes; the other trails are not named.
+        let before = trails(vec![trail("local", false, true, false)]);
+        let fix = CloudTrailMultiRegion::assess(&before, &params(Some("ct-logs")), target())
+            .plan
+            .changes;
+        let after = CloudTrailMultiRegion::simulate(&before, &fix);
+        let undo = CloudTrailMultiRegion::revert(&after, &before).unwrap();
+        assert_eq!(
+            undo,
+            vec![Change::DeleteTrail {
+                name: "auto-remediate".into(),
+                arn: format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/auto-remediate"),
+            }]
+        );
+        assert_eq!(CloudTrailMultiRegion::simulate(&after, &undo), before);
+        // Widened and started: stopped again, then its recorded flags back.
+        let before = trails(vec![
+            trail("auto-remediate", false, true, false),
+            trail("other", false, false, false),
+        ]);
+        let fix = CloudTrailMultiRegion::assess(&before, &params(None), target())
+            .plan
+            .changes;
+        let after = CloudTrailMultiRegion::simulate(&before, &fix);
+        let undo = CloudTrailMultiRegion::revert(&after, &before).unwrap();
+        let arn = format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/auto-remediate");
+        assert_eq!(
+            undo,
+            vec![
+                Change::StopLogging {
+                    name: "auto-remediate".into(),
+                    arn: arn.clone()
+                },
+                Change::RestoreFlags {
+                    name: "auto-remediate".into(),
+                    arn,
+                    multi_region: false,
+                    global_events: true
+                },
+            ]
+        );
+        assert_eq!(CloudTrailMultiRegion::simulate(&after, &undo), before);
+        assert!(CloudTrailMultiRegion::diff(&after, &before).len() == 2);
+        // Only started (flags were right): only stopped.
+        let before = trails(vec![trail("auto-remediate", true, true, false)]);
+        let fix = CloudTrailMultiRegion::assess(&before, &params(None), target())
+            .plan
+            .changes;
+        let after = CloudTrailMultiRegion::simulate(&before, &fix);
+        assert!(matches!(
+            CloudTrailMultiRegion::revert(&after, &before).unwrap()[..],
+            [Change::StopLogging { .. }]
+        ));
+        assert!(CloudTrailMultiRegion::revert(&before, &before).unwrap().is_empty());
+    }
+
+    /// An undo that died after its first write (StopLogging): refused as a change by someone
+    /// else without its journaled plan; with it, the retry restores the rest (the flags) only.
+    #[test]
+    fn a_retried_undo_completes_from_where_its_earlier_attempt_stopped() {
+        use crate::rules::family::{DynFamily, Erased};
+        let tag = |s: &Trails| {
+            let mut v = serde_json::to_value(s).unwrap();
+            v["kind"] = "cloudtrail-multi-region".into();
+            crate::rules::ResourceState(v)
+        };
+        let before = trails(vec![trail("auto-remediate", false, true, false)]);
+        let fix = CloudTrailMultiRegion::assess(&before, &params(None), target())
+            .plan
+            .changes;
+        let after = CloudTrailMultiRegion::simulate(&before, &fix);
+        let mut recorded = crate::finding::Recorded {
+            execution: format!("arn:aws:states:us-east-1:{ACCOUNT}:execution:auto-remediate:fix-1"),
+            before: tag(&before),
+            after: tag(&after),
+            partial: None,
+        };
+        let (_, first) = Erased::<CloudTrailMultiRegion>::NEW
+            .restore(&tag(&after), &recorded, target())
+            .unwrap();
+        let undo: Vec<Change> = first.changes_as().unwrap();
+        assert_eq!(undo.len(), 2);
+        let stopped = CloudTrailMultiRegion::simulate(&after, &undo[..1]);
+        let err = Erased::<CloudTrailMultiRegion>::NEW
+            .restore(&tag(&stopped), &recorded, target())
+            .err()
+            .unwrap();
+        assert_eq!(err.name(), "ResourceChanged");
+        recorded.partial = Some(first);
+        let (steps, rest) = Erased::<CloudTrailMultiRegion>::NEW
+            .restore(&tag(&stopped), &recorded, target())
+            .unwrap();
+        assert_eq!(steps, vec!["undo: trail auto-remediate: multi-region true → false"]);
+        assert_eq!(rest.changes_as::<Change>().unwrap(), undo[1..]);
+        // A state the plan cannot lead to (someone else's change) is still refused.
+        let mut other = stopped.clone();
+        other.trails[0].global_events = false;
+        let err = Erased::<CloudTrailMultiRegion>::NEW
+            .restore(&tag(&other), &recorded, target())
+            .err()
+            .unwrap();
+        assert_eq!(err.name(), "ResourceChanged");
+    }
+
+    #[tokio::test]
+    async fn the_undo_sends_stop_logging_then_update_with_the_recorded_flags_or_one_delete() {
+        let arn = format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/auto-remediate");
+        let (a1, a2) = (arn.clone(), arn.clone());
+        let stop = mock!(aws_sdk_cloudtrail::Client::stop_logging)
+            .match_requests(move |r| r.name() == Some(a1.as_str()))
+            .then_output(|| aws_sdk_cloudtrail::operation::stop_logging::StopLoggingOutput::builder().build());
+        let update = mock!(aws_sdk_cloudtrail::Client::update_trail)
+            .match_requests(move |r| {
+                r.name() == Some(a2.as_str())
+                    && r.is_multi_region_trail() == Some(false)
+                    && r.include_global_service_events() == Some(true)
+                    && r.s3_bucket_name().is_none()
+            })
+            .then_output(|| UpdateTrailOutput::builder().build());
+        let delete = mock!(aws_sdk_cloudtrail::Client::delete_trail)
+            .match_requests(|r| r.name() == Some("auto-remediate"))
+            .then_error(|| {
+                aws_sdk_cloudtrail::operation::delete_trail::DeleteTrailError::generic(
+                    aws_sdk_cloudtrail::error::ErrorMetadata::builder()
+                        .code("TrailNotFoundException")
+                        .build(),
+                )
+            });
+        let ctx = mock_ctx(
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&stop)
+                .with_rule(&update)
+                .with_rule(&delete),
+        );
+        let before = trails(vec![trail("auto-remediate", false, true, false)]);
+        let fix = CloudTrailMultiRegion::assess(&before, &params(None), target())
+            .plan
+            .changes;
+        let after = CloudTrailMultiRegion::simulate(&before, &fix);
+        let undo = CloudTrailMultiRegion::revert(&after, &before).unwrap();
+        CloudTrailMultiRegion::apply(&ctx, "us-east-1", &after, &undo)
+            .await
+            .unwrap();
+        // A trail already deleted (a retry after a crash) counts as done.
+        CloudTrailMultiRegion::apply(
+            &ctx,
+            "us-east-1",
+            &after,
+            &[Change::DeleteTrail {
+                name: "auto-remediate".into(),
+                arn,
+            }],
+        )
+        .await
+        .unwrap();
+        assert_eq!((stop.num_calls(), update.num_calls(), delete.num_calls()), (1, 1, 1));
     }
 
     fn mock_ctx(mocks: MockResponseInterceptor) -> Ctx {

@@ -148,6 +148,34 @@ pub trait RuleFamily: Send + Sync + 'static {
         None
     }
 
+    /// Performs `changes` like [`RuleFamily::apply`] and returns the state they leave:
+    /// [`RuleFamily::simulate`]'s, with the ids AWS returned for what they created in place of the
+    /// plan's placeholders (a detector, a flow log, a handshake). Remediate records it as the
+    /// fix's `after`, so an undo deletes exactly what the fix created. A family that creates
+    /// nothing keeps this default.
+    fn apply_recorded(
+        ctx: &Ctx,
+        resource: &str,
+        state: &Self::State,
+        changes: &[Self::Change],
+    ) -> impl Future<Output = Result<Self::State, Error>> + Send {
+        async move {
+            Self::apply(ctx, resource, state, changes).await?;
+            Ok(Self::simulate(state, changes))
+        }
+    }
+
+    /// The undo's changes from `live` back to `before`, knowing what the fix left (`after`, with
+    /// the ids of what it created); `Err(why)`: refused by name (`CannotUndo`). By default
+    /// [`RuleFamily::revert`].
+    fn revert_recorded(
+        live: &Self::State,
+        before: &Self::State,
+        _after: &Self::State,
+    ) -> Result<Vec<Self::Change>, String> {
+        Self::revert(live, before).ok_or_else(|| format!("the {} family cannot undo yet", Self::NAME))
+    }
+
     /// Whether this family's undo waits for an approver even when `undo.mode` is `auto` (an undo
     /// that destroys something, e.g. re-scheduling a key's deletion). Classify reads it.
     const UNDO_GATED: bool = false;
@@ -206,13 +234,38 @@ pub trait DynFamily: Send + Sync {
         resource: &'a str,
         state: &'a ResourceState,
         plan: &'a Plan,
-    ) -> BoxFuture<'a, Result<(), Error>>;
+    ) -> BoxFuture<'a, Result<ResourceState, Error>>;
     fn simulate(&self, state: &ResourceState, plan: &Plan) -> Result<ResourceState, Error>;
     fn diff(&self, before: &ResourceState, after: &ResourceState) -> Result<Vec<String>, Error>;
     /// An undo's assessment: what differs from `before` and the plan that restores it, refused
     /// when `live` is not what the fix left (`after`).
     fn restore(&self, live: &ResourceState, undo: &Recorded, target: Target<'_>) -> Result<(Vec<String>, Plan), Error>;
 }
+
+/// Whether `live` is `after` with some of `partial`'s changes made: where an earlier attempt of
+/// the same undo run, which journaled `partial` before its first write, may have left the
+/// resource when it died. Every subset is tried (the writes' order is the family's), up to
+/// [`PART_WAY_MAX`] changes; any other state is a change by someone else.
+fn part_way<F: RuleFamily>(after: &F::State, live: &F::State, partial: Option<&Plan>) -> bool {
+    let Some(changes) = partial.and_then(|p| p.changes_as::<F::Change>().ok()) else {
+        return false;
+    };
+    if changes.len() > PART_WAY_MAX {
+        return (0..=changes.len()).any(|k| F::diff(&F::simulate(after, &changes[..k]), live).is_empty());
+    }
+    (0u32..1 << changes.len()).any(|mask| {
+        let made: Vec<F::Change> = changes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, c)| c.clone())
+            .collect();
+        F::diff(&F::simulate(after, &made), live).is_empty()
+    })
+}
+
+/// Past this many changes an interrupted undo's states are its plan's prefixes only.
+const PART_WAY_MAX: usize = 12;
 
 /// The adapter from a [`RuleFamily`] to a [`DynFamily`]; the registry holds one per family.
 pub struct Erased<F>(PhantomData<F>);
@@ -303,11 +356,11 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
         resource: &'a str,
         state: &'a ResourceState,
         plan: &'a Plan,
-    ) -> BoxFuture<'a, Result<(), Error>> {
+    ) -> BoxFuture<'a, Result<ResourceState, Error>> {
         Box::pin(async move {
             let state = untagged::<F>(state)?;
             let changes: Vec<F::Change> = plan.changes_as()?;
-            F::apply(ctx, resource, &state, &changes).await
+            Ok(tagged::<F>(&F::apply_recorded(ctx, resource, &state, &changes).await?))
         })
     }
     fn simulate(&self, state: &ResourceState, plan: &Plan) -> Result<ResourceState, Error> {
@@ -339,15 +392,19 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
             )));
         }
         let changed = F::diff(&after, &live);
-        if !changed.is_empty() {
+        if !changed.is_empty() && !part_way::<F>(&after, &live, undo.partial.as_ref()) {
             return Err(Error::ResourceChanged(format!(
                 "since {run}, {}: {}",
                 t.resource,
                 changed.join("; ")
             )));
         }
-        let changes = F::revert(&live, &before)
-            .ok_or_else(|| Error::CannotUndo(format!("the {} family cannot undo yet", F::NAME)))?;
+        let changes = F::revert_recorded(&live, &before, &after).map_err(|why| {
+            Error::CannotUndo(format!(
+                "{} cannot be put back as it was before {run}: {why}",
+                t.resource
+            ))
+        })?;
         let summary = format!("restore {} as it was before {run}", t.resource);
         // `removes` stays empty: an undo gives access back; the approver sees its steps.
         let plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes).erase();

@@ -9,9 +9,10 @@
 //! Never touches: a detector's data sources, features, filters, members or tags; never deletes
 //! or replaces a detector.
 //! Undo: a detector the fix enabled is suspended again (`UpdateDetector Enable=false`, its
-//! recorded status); where `before` recorded no detector, the one the fix created (the region's
-//! only detector, AWS allows one, matched to the plan's new detector) is deleted with
-//! `DeleteDetector`. No other detector is ever suspended or deleted.
+//! recorded status); where `before` recorded no detector, the one the fix created is deleted with
+//! `DeleteDetector`: exactly the id `CreateDetector` returned, recorded as the fix's after-state
+//! (a record without it, or a detector that appeared while the fix ran and was only enabled, is
+//! refused by name). No other detector is ever suspended or deleted.
 
 use std::collections::BTreeMap;
 
@@ -32,7 +33,7 @@ const UPDATE_DETECTOR: &str = "guardduty:UpdateDetector";
 /// An undo only: the detector the fix created, deleted.
 const DELETE_DETECTOR: &str = "guardduty:DeleteDetector";
 
-/// The id a detector the plan creates has in the simulated state (its real id is AWS's).
+/// The id a detector the plan creates has in the simulated state, until the apply returns AWS's.
 pub const NEW: &str = "(new)";
 pub const DISABLED: &str = "DISABLED";
 
@@ -182,7 +183,7 @@ impl RuleFamily for GuardDutyDetector {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "ListDetectors; none: CreateDetector Enable=true (AWS defaults); a suspended one: UpdateDetector Enable=true (resource: the region, or its detector id)",
         never: "a detector's data sources, features, filters, members and tags; no detector is deleted or replaced",
-        undo: "a detector the fix enabled: UpdateDetector Enable=false (suspended, as recorded); where before recorded none: DeleteDetector of the one the fix created (its findings go with it); no other detector",
+        undo: "a detector the fix enabled: UpdateDetector Enable=false (suspended, as recorded); where before recorded none: DeleteDetector of exactly the detector id CreateDetector returned to the fix (its findings go with it), refused by name when the record has no such id; no other detector",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "region name or GuardDuty detector id";
@@ -257,17 +258,29 @@ impl RuleFamily for GuardDutyDetector {
         Assessment { offending, plan }
     }
 
-    async fn apply(ctx: &Ctx, _: &str, _: &Detectors, changes: &[Change]) -> Result<(), Error> {
+    async fn apply(ctx: &Ctx, resource: &str, s: &Detectors, changes: &[Change]) -> Result<(), Error> {
+        Self::apply_recorded(ctx, resource, s, changes).await.map(|_| ())
+    }
+
+    /// The detector `CreateDetector` returned takes the place of the plan's [`NEW`].
+    async fn apply_recorded(ctx: &Ctx, _: &str, s: &Detectors, changes: &[Change]) -> Result<Detectors, Error> {
         let gd = guardduty(ctx);
+        let mut created = None;
         for change in changes {
             match change {
                 Change::Enable { detector_id } => enable(&gd, detector_id).await?,
-                Change::Create => create(&gd).await?,
+                Change::Create => created = create(&gd).await?,
                 Change::Suspend { detector_id } => suspend(&gd, detector_id).await?,
                 Change::Delete { detector_id } => delete(&gd, detector_id).await?,
             }
         }
-        Ok(())
+        let mut after = Self::simulate(s, changes);
+        if let Some(id) = created {
+            for d in after.detectors.iter_mut().filter(|d| d.id == NEW) {
+                d.id = id.clone();
+            }
+        }
+        Ok(after)
     }
 
     fn simulate(s: &Detectors, changes: &[Change]) -> Detectors {
@@ -315,17 +328,38 @@ impl RuleFamily for GuardDutyDetector {
         out
     }
 
-    fn revert(live: &Detectors, before: &Detectors) -> Option<Vec<Change>> {
-        if before.detectors.is_empty() {
-            // The fix created the region's detector (AWS allows one): that one, and only when it
-            // is the only one, goes.
-            return Some(match live.detectors.as_slice() {
-                [d] => vec![Change::Delete {
-                    detector_id: d.id.clone(),
-                }],
-                _ => Vec::new(),
-            });
+    /// Where `before` recorded no detector: exactly the detector the fix's `after` names (the id
+    /// `CreateDetector` returned), and only while it is live; a record that names none (the
+    /// plan's placeholder) is refused rather than guessed.
+    fn revert_recorded(live: &Detectors, before: &Detectors, after: &Detectors) -> Result<Vec<Change>, String> {
+        if !before.detectors.is_empty() {
+            return Ok(Self::revert(live, before).unwrap_or_default());
         }
+        let created: Vec<&Detector> = after
+            .detectors
+            .iter()
+            .filter(|d| !before.detectors.iter().any(|b| b.id == d.id))
+            .collect();
+        if created.iter().any(|d| d.id == NEW) {
+            return Err(
+                "the fix's record names no id for the detector it created (recorded before created ids were kept, \
+                 or a detector that appeared while the fix ran was enabled instead): nothing is deleted; delete it \
+                 by hand if it is the fix's"
+                    .into(),
+            );
+        }
+        Ok(created
+            .into_iter()
+            .filter(|d| live.detectors.iter().any(|l| l.id == d.id))
+            .map(|d| Change::Delete {
+                detector_id: d.id.clone(),
+            })
+            .collect())
+    }
+
+    /// The detectors the fix enabled, suspended again. A detector it created is named only by
+    /// the record's after-state ([`RuleFamily::revert_recorded`]), never guessed from `live`.
+    fn revert(live: &Detectors, before: &Detectors) -> Option<Vec<Change>> {
         Some(
             before
                 .detectors
@@ -393,11 +427,12 @@ pub async fn enable(gd: &aws_sdk_guardduty::Client, detector: &str) -> Result<()
         .map_err(|e| Error::from_sdk(UPDATE_DETECTOR, e))
 }
 
-/// `CreateDetector Enable=true`. When a detector appeared since the read (AWS refuses a second
-/// one), that detector is enabled instead: never a second detector, never a replacement.
-pub async fn create(gd: &aws_sdk_guardduty::Client) -> Result<(), Error> {
+/// `CreateDetector Enable=true`; the id of the detector it created. When a detector appeared
+/// since the read (AWS refuses a second one), that detector is enabled instead (`None`: the fix
+/// created nothing): never a second detector, never a replacement.
+pub async fn create(gd: &aws_sdk_guardduty::Client) -> Result<Option<String>, Error> {
     match gd.create_detector().enable(true).send().await {
-        Ok(_) => Ok(()),
+        Ok(out) => Ok(out.detector_id().filter(|id| !id.is_empty()).map(str::to_string)),
         Err(e) => {
             let err = Error::from_sdk(CREATE_DETECTOR, e);
             if err.aws_code() != Some("BadRequestException") {
@@ -405,10 +440,10 @@ pub async fn create(gd: &aws_sdk_guardduty::Client) -> Result<(), Error> {
             }
             let (existing, _) = detectors(gd).await?;
             if existing.iter().any(|d| d.status == ENABLED) {
-                return Ok(());
+                return Ok(None);
             }
             match existing.first() {
-                Some(d) => enable(gd, &d.id).await,
+                Some(d) => enable(gd, &d.id).await.map(|_| None),
                 None => Err(err),
             }
         }
@@ -495,20 +530,17 @@ mod tests {
         );
         assert_eq!(GuardDutyDetector::simulate(&after, &undo), before);
         assert!(GuardDutyDetector::revert(&before, &before).unwrap().is_empty());
-        // None before: the fix's detector (AWS's id, the plan's "(new)") is deleted.
+        // None before: exactly the detector the record's after names (the id CreateDetector
+        // returned) is deleted.
         let none = state(vec![]);
         let fix = GuardDutyDetector::assess(&none, &Params {}, t()).plan.changes;
         let simulated = GuardDutyDetector::simulate(&none, &fix);
         let live = state(vec![det(ENABLED)]);
-        assert!(
-            GuardDutyDetector::diff(&simulated, &live).is_empty(),
-            "the created detector is the plan's new one"
-        );
         assert_eq!(
             GuardDutyDetector::diff(&live, &none),
             vec![format!("detector {DET} is gone")]
         );
-        let undo = GuardDutyDetector::revert(&live, &none).unwrap();
+        let undo = GuardDutyDetector::revert_recorded(&live, &none, &live).unwrap();
         assert_eq!(
             undo,
             vec![Change::Delete {
@@ -516,7 +548,14 @@ mod tests {
             }]
         );
         assert_eq!(GuardDutyDetector::simulate(&live, &undo), none);
-        assert!(GuardDutyDetector::revert(&none, &none).unwrap().is_empty());
+        assert!(GuardDutyDetector::revert_recorded(&none, &none, &live)
+            .unwrap()
+            .is_empty());
+        // A record with only the plan's placeholder names nothing to delete: refused, not guessed.
+        let err = GuardDutyDetector::revert_recorded(&live, &none, &simulated).unwrap_err();
+        assert!(err.contains("names no id for the detector it created"), "{err}");
+        // Without the record, nothing is deleted.
+        assert!(GuardDutyDetector::revert(&live, &none).unwrap().is_empty());
         // An enabled detector recorded enabled is never touched.
         let on = state(vec![det(ENABLED)]);
         assert!(GuardDutyDetector::revert(&on, &on).unwrap().is_empty());
@@ -598,10 +637,15 @@ mod tests {
             .unwrap()
             .unwrap();
         let a = GuardDutyDetector::assess(&read.state, &Params {}, t());
-        GuardDutyDetector::apply(&ctx, "us-east-1", &read.state, &a.plan.changes)
+        let after = GuardDutyDetector::apply_recorded(&ctx, "us-east-1", &read.state, &a.plan.changes)
             .await
             .unwrap();
         assert_eq!((list.num_calls(), create.num_calls()), (1, 1));
+        assert_eq!(
+            after,
+            state(vec![det(ENABLED)]),
+            "the id CreateDetector returned, not the placeholder"
+        );
     }
 
     #[tokio::test]
@@ -680,9 +724,13 @@ mod tests {
                 .with_rule(&get)
                 .with_rule(&update),
         );
-        GuardDutyDetector::apply(&ctx, "us-east-1", &state(vec![]), &[Change::Create])
+        let after = GuardDutyDetector::apply_recorded(&ctx, "us-east-1", &state(vec![]), &[Change::Create])
             .await
             .unwrap();
         assert_eq!(update.num_calls(), 1);
+        assert_eq!(
+            after.detectors[0].id, NEW,
+            "enabled, not created: no id recorded as created"
+        );
     }
 }

@@ -214,6 +214,7 @@ mod tests {
             execution: "arn:aws:states:us-east-1:111122223333:execution:auto-remediate:fix-1".into(),
             before: tag(&before),
             after: tag(&after),
+            partial: None,
         };
         let err = Erased::<IamExposedKey>::NEW
             .restore(&tag(&after), &recorded, t())

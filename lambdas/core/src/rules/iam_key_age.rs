@@ -33,7 +33,7 @@ impl RuleFamily for IamKeyAge {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "UpdateAccessKey Status=Inactive (with the user name) for each active key at least max_age_days old (resource: the user; an AKIA key id: only that key)",
         never: "younger keys, inactive keys, the user, its policies, groups and login profile; no key is ever deleted",
-        undo: "UpdateAccessKey Status=Active for each key the fix deactivated (recorded Active in before), nothing else; gated by undo.mode's default (approve)",
+        undo: "UpdateAccessKey Status=Active for each key the fix deactivated (recorded Active in before), nothing else",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "IAM user name or access key id";

@@ -78,7 +78,7 @@ impl RuleFamily for KmsPendingDeletion {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "CancelKeyDeletion; the key is then Disabled and stays so (its state before scheduling is not knowable) unless params.enable_after_cancel, then EnableKey",
         never: "the key's policy, rotation, aliases, grants and key material; a key merely disabled is never enabled",
-        undo: "ScheduleKeyDeletion again, due no earlier than the recorded deletion date (the whole days to it, at least 7); it destroys a key, so it is gated: it waits for an approver even when undo.mode is auto",
+        undo: "ScheduleKeyDeletion again, due no earlier than the recorded deletion date (the whole days to it, at least 7); it destroys a key (pending deletion, then gone)",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "KMS key id or key ARN";

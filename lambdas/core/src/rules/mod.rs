@@ -196,8 +196,14 @@ pub async fn inspect(ctx: &Ctx, spec: &RuleSpec, finding: &Finding, tags: Tags) 
     }))
 }
 
-/// Applies the plan of a fresh inspection.
-pub async fn apply(ctx: &Ctx, spec: &RuleSpec, finding: &Finding, inspection: &Inspection) -> Result<(), Error> {
+/// Applies the plan of a fresh inspection; the state it leaves, with the ids AWS returned for
+/// what it created ([`family::RuleFamily::apply_recorded`]).
+pub async fn apply(
+    ctx: &Ctx,
+    spec: &RuleSpec,
+    finding: &Finding,
+    inspection: &Inspection,
+) -> Result<ResourceState, Error> {
     spec.family_impl()
         .apply(ctx, &finding.resource, &inspection.state, &inspection.plan)
         .await
@@ -213,6 +219,7 @@ mod tests {
     use crate::intake::{conformity, Intake, IntakeCtx};
 
     use crate::aws::{session_policy, session_policy_size};
+
     #[test]
     fn every_family_is_named_once_used_by_a_rule_and_declares_exact_actions() {
         let mut names = BTreeSet::new();

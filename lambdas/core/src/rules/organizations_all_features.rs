@@ -6,8 +6,10 @@
 //! member approves, so a run ends `VerificationFailed` ("awaiting the member accounts' approval"),
 //! never `Healed`, before the organization really has all features.
 //! Never touches: accounts, OUs, policies, the handshake's progress (approvals are the members').
-//! Undo: while the handshake is open, `CancelHandshake` of the one the fix started; once the
-//! organization has all features it cannot return to consolidated billing only.
+//! Undo: while the handshake is open, `CancelHandshake` of the one the fix started: exactly the
+//! id `EnableAllFeatures` returned, recorded as the fix's after-state (a record without it is
+//! refused by name); once the organization has all features it cannot return to consolidated
+//! billing only.
 
 use std::time::Duration;
 
@@ -86,7 +88,7 @@ impl RuleFamily for OrganizationsAllFeatures {
         changes:
             "EnableAllFeatures (starts the handshake the member accounts approve; an open one counts as in progress)",
         never: "accounts, OUs, policies, an open handshake",
-        undo: "CancelHandshake of the handshake the fix started, while it is open; once the organization has all features the undo is refused (CannotUndo): AWS cannot return it to consolidated billing only",
+        undo: "CancelHandshake of exactly the handshake id EnableAllFeatures returned to the fix (recorded as its after-state; refused by name when the record has none), while it is open; once the organization has all features the undo is refused (CannotUndo): AWS cannot return it to consolidated billing only",
         tested: "request-level",
     };
     const RESOURCE: &'static str = "AWS organization id";
@@ -205,15 +207,27 @@ impl RuleFamily for OrganizationsAllFeatures {
         }
     }
 
-    async fn apply(ctx: &Ctx, _: &str, _: &Organization, changes: &[Change]) -> Result<(), Error> {
+    async fn apply(ctx: &Ctx, resource: &str, o: &Organization, changes: &[Change]) -> Result<(), Error> {
+        Self::apply_recorded(ctx, resource, o, changes).await.map(|_| ())
+    }
+
+    /// The handshake `EnableAllFeatures` returned takes the place of the plan's [`NEW`].
+    async fn apply_recorded(ctx: &Ctx, _: &str, o: &Organization, changes: &[Change]) -> Result<Organization, Error> {
         let orgs = crate::sdk_client!(ctx, aws_sdk_organizations);
+        let mut started = None;
         for change in changes {
             match change {
-                Change::EnableAllFeatures => enable(&orgs).await?,
+                Change::EnableAllFeatures => started = enable(&orgs).await?,
                 Change::CancelHandshake { handshake_id } => cancel(&orgs, handshake_id).await?,
             }
         }
-        Ok(())
+        let mut after = Self::simulate(o, changes);
+        if let Some(id) = started {
+            for h in after.open_handshakes.iter_mut().filter(|h| h.as_str() == NEW) {
+                *h = id.clone();
+            }
+        }
+        Ok(after)
     }
 
     fn simulate(o: &Organization, changes: &[Change]) -> Organization {
@@ -253,16 +267,38 @@ impl RuleFamily for OrganizationsAllFeatures {
         out
     }
 
-    fn revert(live: &Organization, before: &Organization) -> Option<Vec<Change>> {
-        Some(
-            live.open_handshakes
-                .iter()
-                .filter(|h| h.as_str() != NEW && !before.open_handshakes.contains(h))
-                .map(|h| Change::CancelHandshake {
-                    handshake_id: h.clone(),
-                })
-                .collect(),
-        )
+    /// Nothing without the record's after-state: the handshake the fix started is named only by
+    /// the id `EnableAllFeatures` returned ([`RuleFamily::revert_recorded`]), never guessed.
+    fn revert(_live: &Organization, _before: &Organization) -> Option<Vec<Change>> {
+        Some(Vec::new())
+    }
+
+    /// Exactly the handshakes the fix's `after` has and `before` had not (the id
+    /// `EnableAllFeatures` returned), while open; a record naming only the placeholder is refused.
+    fn revert_recorded(
+        live: &Organization,
+        before: &Organization,
+        after: &Organization,
+    ) -> Result<Vec<Change>, String> {
+        let started: Vec<&String> = after
+            .open_handshakes
+            .iter()
+            .filter(|h| !before.open_handshakes.contains(h))
+            .collect();
+        if started.iter().any(|h| h.as_str() == NEW) {
+            return Err(
+                "the fix's record names no id for the handshake it started (recorded before started ids were kept, \
+                 or one was already open): nothing is cancelled; cancel it by hand if it is the fix's"
+                    .into(),
+            );
+        }
+        Ok(started
+            .into_iter()
+            .filter(|h| live.open_handshakes.contains(h))
+            .map(|h| Change::CancelHandshake {
+                handshake_id: h.clone(),
+            })
+            .collect())
     }
 
     fn cannot_undo(live: &Organization, before: &Organization) -> Option<String> {
@@ -318,12 +354,13 @@ pub async fn cancel(orgs: &aws_sdk_organizations::Client, handshake: &str) -> Re
     }
 }
 
-/// `EnableAllFeatures`; a handshake already open (`DuplicateHandshakeException`) counts as done.
-pub async fn enable(orgs: &aws_sdk_organizations::Client) -> Result<(), Error> {
+/// `EnableAllFeatures`; the id of the handshake it started. A handshake already open
+/// (`DuplicateHandshakeException`) counts as done (`None`: none started).
+pub async fn enable(orgs: &aws_sdk_organizations::Client) -> Result<Option<String>, Error> {
     match orgs.enable_all_features().send().await {
-        Ok(_) => Ok(()),
+        Ok(out) => Ok(out.handshake().and_then(|h| h.id()).map(str::to_string)),
         Err(e) => match Error::from_sdk(ENABLE_ALL_FEATURES, e) {
-            err if err.aws_code() == Some("DuplicateHandshakeException") => Ok(()),
+            err if err.aws_code() == Some("DuplicateHandshakeException") => Ok(None),
             err => Err(err),
         },
     }
@@ -401,13 +438,16 @@ mod tests {
             OrganizationsAllFeatures::diff(&live, &before),
             vec!["the enable-all-features handshake h-0123456789 is no longer in progress"]
         );
-        let undo = OrganizationsAllFeatures::revert(&live, &before).unwrap();
+        // The record's after names the handshake EnableAllFeatures returned: exactly that one.
+        let undo = OrganizationsAllFeatures::revert_recorded(&live, &before, &live).unwrap();
         assert_eq!(
             undo,
             vec![Change::CancelHandshake {
                 handshake_id: "h-0123456789".into()
             }]
         );
+        let err = OrganizationsAllFeatures::revert_recorded(&live, &before, &simulated).unwrap_err();
+        assert!(err.contains("names no id for the handshake it started"), "{err}");
         assert_eq!(OrganizationsAllFeatures::simulate(&live, &undo), before);
         assert!(OrganizationsAllFeatures::revert(&before, &before).unwrap().is_empty());
         assert!(OrganizationsAllFeatures::cannot_undo(&live, &before).is_none());
@@ -420,7 +460,8 @@ mod tests {
         let recorded = crate::finding::Recorded {
             execution: "arn:aws:states:us-east-1:111122223333:execution:auto-remediate:fix-1".into(),
             before: tag(&before),
-            after: tag(&simulated),
+            after: tag(&live),
+            partial: None,
         };
         let err = Erased::<OrganizationsAllFeatures>::NEW
             .restore(&tag(&org("ALL", &[])), &recorded, target())
@@ -497,8 +538,15 @@ mod tests {
 
     #[tokio::test]
     async fn apply_sends_exactly_one_enable_all_features_and_a_duplicate_counts_as_done() {
-        let enable_ok = mock!(aws_sdk_organizations::Client::enable_all_features)
-            .then_output(|| EnableAllFeaturesOutput::builder().build());
+        let enable_ok = mock!(aws_sdk_organizations::Client::enable_all_features).then_output(|| {
+            EnableAllFeaturesOutput::builder()
+                .handshake(
+                    aws_sdk_organizations::types::Handshake::builder()
+                        .id("h-0123456789")
+                        .build(),
+                )
+                .build()
+        });
         let duplicate = mock!(aws_sdk_organizations::Client::enable_all_features).then_error(|| {
             EnableAllFeaturesError::generic(
                 aws_sdk_organizations::error::ErrorMetadata::builder()
@@ -512,12 +560,22 @@ mod tests {
             &[&enable_ok, &duplicate],
         );
         let s = org("CONSOLIDATED_BILLING", &[]);
-        OrganizationsAllFeatures::apply(&ctx, ORG, &s, &[Change::EnableAllFeatures])
+        let after = OrganizationsAllFeatures::apply_recorded(&ctx, ORG, &s, &[Change::EnableAllFeatures])
             .await
             .unwrap();
-        OrganizationsAllFeatures::apply(&ctx, ORG, &s, &[Change::EnableAllFeatures])
+        assert_eq!(
+            after.open_handshakes,
+            ["h-0123456789"],
+            "the id EnableAllFeatures returned"
+        );
+        let after = OrganizationsAllFeatures::apply_recorded(&ctx, ORG, &s, &[Change::EnableAllFeatures])
             .await
             .unwrap();
+        assert_eq!(
+            after.open_handshakes,
+            [NEW],
+            "a duplicate started nothing: no id recorded"
+        );
         assert_eq!((enable_ok.num_calls(), duplicate.num_calls()), (1, 1));
     }
 

@@ -8,7 +8,10 @@
 //! Never touches: the group's other parameters, the cluster's association, audit logging
 //! (`EnableLogging`); it never reboots the cluster: the parameter is static and takes effect at
 //! the cluster's next reboot (its `ParameterApplyStatus` reads `pending-reboot` until then).
-//! Undo: `ModifyClusterParameterGroup` with the recorded value.
+//! Undo: `ModifyClusterParameterGroup` setting `enable_user_activity_logging` back to the value
+//! recorded before the fix (nothing else; not rebooted, so it too takes effect at the next
+//! reboot), under the fix's own guard: only while the cluster still owns the group. A record
+//! where the group did not list the parameter is refused by name (there is no value to set back).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -57,6 +60,10 @@ pub enum Change {
     /// `enable_user_activity_logging=true` in `parameter_group`.
     #[serde(rename = "redshift:EnableUserActivityLogging")]
     EnableUserActivityLogging { parameter_group: String },
+    /// An undo's: `enable_user_activity_logging=<value>` in `parameter_group`, the value recorded
+    /// before the fix.
+    #[serde(rename = "redshift:RestoreUserActivityLogging")]
+    RestoreUserActivityLogging { parameter_group: String, value: String },
 }
 
 impl Describe for Change {
@@ -65,6 +72,9 @@ impl Describe for Change {
             Change::EnableUserActivityLogging { parameter_group } => {
                 format!("set {PARAMETER}=true in parameter group {parameter_group} (takes effect at the next reboot)")
             }
+            Change::RestoreUserActivityLogging { parameter_group, value } => format!(
+                "set {PARAMETER}={value} back in parameter group {parameter_group}, as recorded before the fix (takes effect at the next reboot)"
+            ),
         }
     }
 }
@@ -99,7 +109,7 @@ impl RuleFamily for RedshiftUserActivityLogging {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "ModifyClusterParameterGroup enable_user_activity_logging=true, only in a non-default group no other cluster uses (else fails closed, InvalidInput); takes effect at the next reboot",
         never: "a default or shared parameter group, the group's other parameters, the cluster (never rebooted or re-associated), audit logging",
-        undo: "ModifyClusterParameterGroup with the recorded value",
+        undo: "ModifyClusterParameterGroup setting enable_user_activity_logging back to the recorded value (nothing else, no reboot), only while no other cluster uses the group; a record where the group did not list the parameter is refused (CannotUndo: no value to set back)",
         tested: "request-level",
     };
     const RESOURCE: &'static str = "Redshift cluster identifier";
@@ -237,7 +247,11 @@ impl RuleFamily for RedshiftUserActivityLogging {
     }
 
     async fn apply(ctx: &Ctx, cluster: &str, l: &Logging, changes: &[Change]) -> Result<(), Error> {
-        for Change::EnableUserActivityLogging { parameter_group } in changes {
+        for change in changes {
+            let (parameter_group, value) = match change {
+                Change::EnableUserActivityLogging { parameter_group } => (parameter_group, "true"),
+                Change::RestoreUserActivityLogging { parameter_group, value } => (parameter_group, value.as_str()),
+            };
             if *parameter_group != l.parameter_group {
                 return Err(Error::InvalidInput(format!(
                     "cluster {cluster} now uses parameter group {}, not {parameter_group}: nothing was changed",
@@ -247,17 +261,43 @@ impl RuleFamily for RedshiftUserActivityLogging {
             if let Some(why) = refusal(cluster, l) {
                 return Err(Error::InvalidInput(why));
             }
-            enable(&crate::sdk_client!(ctx, aws_sdk_redshift), parameter_group).await?;
+            set(&crate::sdk_client!(ctx, aws_sdk_redshift), parameter_group, value).await?;
         }
         Ok(())
     }
 
     fn simulate(l: &Logging, changes: &[Change]) -> Logging {
         let mut out = l.clone();
-        if !changes.is_empty() {
-            out.value = Some("true".into());
+        for c in changes {
+            out.value = Some(match c {
+                Change::EnableUserActivityLogging { .. } => "true".into(),
+                Change::RestoreUserActivityLogging { value, .. } => value.clone(),
+            });
         }
         out
+    }
+
+    /// The undo: the recorded value back, in the same group, when it differs.
+    fn revert(live: &Logging, before: &Logging) -> Option<Vec<Change>> {
+        match &before.value {
+            Some(v) if live.value.as_ref() != Some(v) && live.parameter_group == before.parameter_group => {
+                Some(vec![Change::RestoreUserActivityLogging {
+                    parameter_group: live.parameter_group.clone(),
+                    value: v.clone(),
+                }])
+            }
+            _ => Some(Vec::new()),
+        }
+    }
+
+    /// No recorded value (the group did not list the parameter): nothing to set back to.
+    fn cannot_undo(_live: &Logging, before: &Logging) -> Option<String> {
+        before.value.is_none().then(|| {
+            format!(
+                "parameter group {} did not list {PARAMETER} before the fix: there is no recorded value to set back",
+                before.parameter_group
+            )
+        })
     }
 
     fn diff(before: &Logging, after: &Logging) -> Vec<String> {
@@ -282,13 +322,18 @@ impl RuleFamily for RedshiftUserActivityLogging {
 
 /// `ModifyClusterParameterGroup` with `enable_user_activity_logging=true` and nothing else.
 pub async fn enable(redshift: &aws_sdk_redshift::Client, group: &str) -> Result<(), Error> {
+    set(redshift, group, "true").await
+}
+
+/// `ModifyClusterParameterGroup` with `enable_user_activity_logging=<value>` and nothing else.
+async fn set(redshift: &aws_sdk_redshift::Client, group: &str, value: &str) -> Result<(), Error> {
     redshift
         .modify_cluster_parameter_group()
         .parameter_group_name(group)
         .parameters(
             Parameter::builder()
                 .parameter_name(PARAMETER)
-                .parameter_value("true")
+                .parameter_value(value)
                 .build(),
         )
         .send()
@@ -403,6 +448,98 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    fn tagged(l: &Logging) -> crate::rules::ResourceState {
+        let mut v = serde_json::to_value(l).unwrap();
+        v["kind"] = NAME_TAG.into();
+        crate::rules::ResourceState(v)
+    }
+
+    const NAME_TAG: &str = "redshift-user-activity-logging";
+
+    #[test]
+    fn the_undo_sets_back_the_recorded_value_only_and_a_missing_one_is_refused_by_name() {
+        use crate::rules::family::{DynFamily, Erased};
+        let before = logging("analytics-params", "false", &[]);
+        let fix = R::assess(&before, &Params {}, t()).plan.changes;
+        let after = R::simulate(&before, &fix);
+        assert_eq!(after.value.as_deref(), Some("true"));
+        let undo = R::revert(&after, &before).unwrap();
+        assert_eq!(
+            undo,
+            vec![Change::RestoreUserActivityLogging {
+                parameter_group: "analytics-params".into(),
+                value: "false".into()
+            }]
+        );
+        assert_eq!(R::simulate(&after, &undo), before);
+        assert!(R::revert(&before, &before).unwrap().is_empty());
+        // Through the undo's own assessment: one step, one change.
+        let recorded = crate::finding::Recorded {
+            execution: "arn:aws:states:us-east-1:111122223333:execution:auto-remediate:fix-1".into(),
+            before: tagged(&before),
+            after: tagged(&after),
+            partial: None,
+        };
+        let (steps, plan) = Erased::<R>::NEW.restore(&tagged(&after), &recorded, t()).unwrap();
+        assert_eq!(
+            steps,
+            vec!["undo: enable_user_activity_logging true → false in parameter group analytics-params"]
+        );
+        assert_eq!(plan.changes.len(), 1);
+        // The group did not list the parameter: no value to set back, refused by name.
+        let unlisted = Logging {
+            value: None,
+            ..before.clone()
+        };
+        let recorded = crate::finding::Recorded {
+            before: tagged(&unlisted),
+            ..recorded
+        };
+        let err = Erased::<R>::NEW.restore(&tagged(&after), &recorded, t()).err().unwrap();
+        assert_eq!(err.name(), "CannotUndo");
+        assert!(err.to_string().contains("no recorded value to set back"), "{err}");
+    }
+
+    /// Request-level (moto has no Redshift parameter groups' values): the undo sends exactly one
+    /// ModifyClusterParameterGroup with the recorded value, and refuses a group another cluster
+    /// uses now before any call.
+    #[tokio::test]
+    async fn the_undo_sends_one_modify_with_the_recorded_value_and_refuses_a_shared_group() {
+        let expected = ModifyClusterParameterGroupInput::builder()
+            .parameter_group_name("analytics-params")
+            .parameters(
+                Parameter::builder()
+                    .parameter_name("enable_user_activity_logging")
+                    .parameter_value("false")
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        let modify = mock!(aws_sdk_redshift::Client::modify_cluster_parameter_group)
+            .match_requests(move |r| *r == expected)
+            .then_output(|| ModifyClusterParameterGroupOutput::builder().build());
+        let ctx = mock_ctx(
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&modify),
+            R::READS,
+            R::WRITES,
+        );
+        let before = logging("analytics-params", "false", &[]);
+        let after = R::simulate(&before, &R::assess(&before, &Params {}, t()).plan.changes);
+        let undo = R::revert(&after, &before).unwrap();
+        R::apply(&ctx, "analytics", &after, &undo).await.unwrap();
+        assert_eq!(modify.num_calls(), 1);
+        let shared = Logging {
+            other_clusters: vec!["billing".into()],
+            ..after.clone()
+        };
+        let err = R::apply(&ctx, "analytics", &shared, &undo).await.unwrap_err();
+        assert_eq!(err.name(), "InvalidInput");
+        assert!(err.to_string().contains("billing"), "{err}");
+        assert_eq!(modify.num_calls(), 1, "nothing sent for a shared group");
     }
 
     fn describe_one(group: &'static str) -> Rule {

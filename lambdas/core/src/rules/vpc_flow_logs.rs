@@ -6,9 +6,10 @@
 //! fix fails with `ConfigInvalid`).
 //! Never touches: existing flow logs (of any status or destination), the VPC, its subnets and
 //! network interfaces, the role and the log group.
-//! Undo: `DeleteFlowLogs` of the flow log the fix created: the one live flow log not among those
-//! the recorded `before` lists, matching the plan's new one (all traffic to its log group; the
-//! undo is refused as a change when there is any other). No other flow log is ever deleted.
+//! Undo: `DeleteFlowLogs` of the flow log the fix created: exactly the id `CreateFlowLogs`
+//! returned, recorded as the fix's after-state (the undo is refused as a change when any other
+//! flow log appeared, and by name when the record has no such id). No other flow log is ever
+//! deleted.
 
 use std::collections::BTreeMap;
 
@@ -187,7 +188,7 @@ impl RuleFamily for VpcFlowLogs {
         changes: "CreateFlowLogs for the VPC: traffic ALL to the CloudWatch Logs group params.log_group, delivered by \
                   params.role_arn (required; unset: ConfigInvalid, nothing changed)",
         never: "existing flow logs, the VPC, its subnets and interfaces, the delivery role and the log group",
-        undo: "DeleteFlowLogs of the one flow log the fix created (the live one not in the recorded before, matching the plan's: ALL traffic to its log group); no other flow log",
+        undo: "DeleteFlowLogs of exactly the flow log id CreateFlowLogs returned to the fix (recorded as its after-state; refused by name when the record has none); no other flow log",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "VPC id";
@@ -301,7 +302,13 @@ impl RuleFamily for VpcFlowLogs {
         Assessment { offending, plan }
     }
 
-    async fn apply(ctx: &Ctx, vpc: &str, _: &FlowLogs, changes: &[Change]) -> Result<(), Error> {
+    async fn apply(ctx: &Ctx, vpc: &str, s: &FlowLogs, changes: &[Change]) -> Result<(), Error> {
+        Self::apply_recorded(ctx, vpc, s, changes).await.map(|_| ())
+    }
+
+    /// The flow log `CreateFlowLogs` returned takes the place of the plan's [`NEW`].
+    async fn apply_recorded(ctx: &Ctx, vpc: &str, s: &FlowLogs, changes: &[Change]) -> Result<FlowLogs, Error> {
+        let mut created = None;
         for change in changes {
             let (log_group, role_arn) = match change {
                 Change::CreateFlowLogs { log_group, role_arn } => (log_group, role_arn),
@@ -316,9 +323,15 @@ impl RuleFamily for VpcFlowLogs {
                      CloudWatch Logs; nothing was changed"
                 )));
             };
-            create(&ctx.ec2(), vpc, log_group, role_arn).await?;
+            created = create(&ctx.ec2(), vpc, log_group, role_arn).await?;
         }
-        Ok(())
+        let mut after = Self::simulate(s, changes);
+        if let Some(id) = created {
+            for f in after.flow_logs.iter_mut().filter(|f| f.id == NEW) {
+                f.id = id.clone();
+            }
+        }
+        Ok(after)
     }
 
     fn simulate(s: &FlowLogs, changes: &[Change]) -> FlowLogs {
@@ -363,20 +376,34 @@ impl RuleFamily for VpcFlowLogs {
         out
     }
 
-    fn revert(live: &FlowLogs, before: &FlowLogs) -> Option<Vec<Change>> {
-        Some(
-            live.flow_logs
-                .iter()
-                .filter(|f| f.id != NEW && !before.flow_logs.iter().any(|b| b.id == f.id))
-                .filter(|f| {
-                    f.traffic_type.as_deref() == Some("ALL")
-                        && f.destination_type.as_deref() == Some("cloud-watch-logs")
-                })
-                .map(|f| Change::DeleteFlowLog {
-                    flow_log_id: f.id.clone(),
-                })
-                .collect(),
-        )
+    /// Nothing without the record's after-state: a flow log the fix created is named only by
+    /// the id `CreateFlowLogs` returned ([`RuleFamily::revert_recorded`]), never guessed.
+    fn revert(_live: &FlowLogs, _before: &FlowLogs) -> Option<Vec<Change>> {
+        Some(Vec::new())
+    }
+
+    /// Exactly the flow logs the fix's `after` has and `before` had not (the id `CreateFlowLogs`
+    /// returned), while live; a record naming only the plan's placeholder is refused.
+    fn revert_recorded(live: &FlowLogs, before: &FlowLogs, after: &FlowLogs) -> Result<Vec<Change>, String> {
+        let created: Vec<&FlowLog> = after
+            .flow_logs
+            .iter()
+            .filter(|f| !before.flow_logs.iter().any(|b| b.id == f.id))
+            .collect();
+        if created.iter().any(|f| f.id == NEW) {
+            return Err(
+                "the fix's record names no id for the flow log it created (recorded before created ids were kept, \
+                 or an identical flow log already existed): nothing is deleted; delete it by hand if it is the fix's"
+                    .into(),
+            );
+        }
+        Ok(created
+            .into_iter()
+            .filter(|f| live.flow_logs.iter().any(|l| l.id == f.id))
+            .map(|f| Change::DeleteFlowLog {
+                flow_log_id: f.id.clone(),
+            })
+            .collect())
     }
 }
 
@@ -431,9 +458,14 @@ pub async fn delete(ec2: &aws_sdk_ec2::Client, flow_log_id: &str) -> Result<(), 
 }
 
 /// `CreateFlowLogs` for one VPC, all traffic, to a CloudWatch Logs group by name (moto does not
-/// take a log group ARN as `LogDestination`). A flow log to the same group that already exists
-/// counts as done.
-pub async fn create(ec2: &aws_sdk_ec2::Client, vpc: &str, log_group: &str, role_arn: &str) -> Result<(), Error> {
+/// take a log group ARN as `LogDestination`); the id of the flow log it created. A flow log to the
+/// same group that already exists counts as done (`None`: nothing created).
+pub async fn create(
+    ec2: &aws_sdk_ec2::Client,
+    vpc: &str,
+    log_group: &str,
+    role_arn: &str,
+) -> Result<Option<String>, Error> {
     let out = match ec2
         .create_flow_logs()
         .resource_type(FlowLogsResourceType::Vpc)
@@ -449,7 +481,7 @@ pub async fn create(ec2: &aws_sdk_ec2::Client, vpc: &str, log_group: &str, role_
         Err(e) => {
             let err = Error::from_sdk(CREATE_FLOW_LOGS, e);
             return if err.aws_code() == Some("FlowLogAlreadyExists") {
-                Ok(())
+                Ok(None)
             } else {
                 Err(err)
             };
@@ -467,7 +499,7 @@ pub async fn create(ec2: &aws_sdk_ec2::Client, vpc: &str, log_group: &str, role_
             message: item.error().and_then(|e| e.message()).unwrap_or_default().to_string(),
         });
     }
-    Ok(())
+    Ok(out.flow_log_ids().first().cloned())
 }
 
 #[cfg(test)]
@@ -622,7 +654,8 @@ mod tests {
             VpcFlowLogs::diff(&simulated, &live).is_empty(),
             "the created flow log is the plan's new one"
         );
-        let undo = VpcFlowLogs::revert(&live, &before).unwrap();
+        // The record's after names the id CreateFlowLogs returned: exactly that one goes.
+        let undo = VpcFlowLogs::revert_recorded(&live, &before, &live).unwrap();
         assert_eq!(
             undo,
             vec![Change::DeleteFlowLog {
@@ -630,7 +663,13 @@ mod tests {
             }]
         );
         assert_eq!(VpcFlowLogs::simulate(&live, &undo), before);
-        assert!(VpcFlowLogs::revert(&before, &before).unwrap().is_empty());
+        assert!(VpcFlowLogs::revert_recorded(&before, &before, &live)
+            .unwrap()
+            .is_empty());
+        // A record naming only the placeholder: refused by name, nothing guessed from live.
+        let err = VpcFlowLogs::revert_recorded(&live, &before, &simulated).unwrap_err();
+        assert!(err.contains("names no id for the flow log it created"), "{err}");
+        assert!(VpcFlowLogs::revert(&live, &before).unwrap().is_empty());
         // A second new flow log is no longer what the fix left: the undo is refused as a change.
         let mut more = live.clone();
         more.flow_logs
@@ -686,10 +725,15 @@ mod tests {
         let changes = VpcFlowLogs::assess(&FlowLogs { flow_logs: vec![] }, &params(Some(ROLE)), target())
             .plan
             .changes;
-        VpcFlowLogs::apply(&ctx, VPC, &FlowLogs { flow_logs: vec![] }, &changes)
+        let after = VpcFlowLogs::apply_recorded(&ctx, VPC, &FlowLogs { flow_logs: vec![] }, &changes)
             .await
             .unwrap();
         assert_eq!(create.num_calls(), 1);
+        assert_eq!(
+            after.flow_logs.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+            ["fl-0123abcd"],
+            "the id CreateFlowLogs returned, not the placeholder"
+        );
     }
 
     #[tokio::test]
