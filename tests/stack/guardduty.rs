@@ -62,8 +62,7 @@ async fn delete_detectors(gd: &aws_sdk_guardduty::Client) {
 async fn a_region_without_a_detector_gets_one_enabled() {
     let stack = Stack::connect();
     let region = "eu-north-1";
-    let gd = guardduty(&stack, region);
-    delete_detectors(&gd).await;
+    let gd = empty_region(&stack, region).await;
     assert!(
         detectors(&gd).await.is_empty(),
         "the test's region starts without a detector"
@@ -91,8 +90,7 @@ async fn a_region_without_a_detector_gets_one_enabled() {
 async fn a_suspended_detector_is_enabled_not_replaced() {
     let stack = Stack::connect();
     let region = "ap-southeast-2";
-    let gd = guardduty(&stack, region);
-    delete_detectors(&gd).await;
+    let gd = empty_region(&stack, region).await;
     let id = gd
         .create_detector()
         .enable(false)
@@ -122,6 +120,14 @@ async fn a_suspended_detector_is_enabled_not_replaced() {
 }
 
 /// The region's one detector's settings that the fix leaves alone (publishing frequency).
+/// `region`'s GuardDuty client, the region emptied of detectors first (the suite reruns on the
+/// same stack).
+async fn empty_region(stack: &Stack, region: &str) -> aws_sdk_guardduty::Client {
+    let gd = guardduty(stack, region);
+    delete_detectors(&gd).await;
+    gd
+}
+
 async fn frequency(gd: &aws_sdk_guardduty::Client, id: &str) -> Option<String> {
     let d = gd.get_detector().detector_id(id).send().await.unwrap();
     d.finding_publishing_frequency().map(|f| f.as_str().to_string())
@@ -131,8 +137,7 @@ async fn frequency(gd: &aws_sdk_guardduty::Client, id: &str) -> Option<String> {
 async fn undo_of_gd_001_on_a_suspended_detector_suspends_it_again_and_keeps_it() {
     let stack = Stack::connect();
     let region = "sa-east-1";
-    let gd = guardduty(&stack, region);
-    delete_detectors(&gd).await;
+    let gd = empty_region(&stack, region).await;
     let id = gd
         .create_detector()
         .enable(false)
@@ -159,8 +164,7 @@ async fn undo_of_gd_001_on_a_suspended_detector_suspends_it_again_and_keeps_it()
 async fn undo_of_gd_001_where_there_was_no_detector_deletes_the_one_the_fix_created() {
     let stack = Stack::connect();
     let region = "me-south-1";
-    let gd = guardduty(&stack, region);
-    delete_detectors(&gd).await;
+    let gd = empty_region(&stack, region).await;
     let home = guardduty(&stack, &stack.info.region);
     let (healed, _) = stack.publish_for_execution(&message(&stack, region)).await;
     let run = stack.wait(&healed).await;
@@ -190,8 +194,7 @@ async fn undo_of_gd_001_where_there_was_no_detector_deletes_the_one_the_fix_crea
 async fn undo_of_gd_001_never_deletes_a_detector_other_than_the_one_the_fix_created() {
     let stack = Stack::connect();
     let region = "af-south-1";
-    let gd = guardduty(&stack, region);
-    delete_detectors(&gd).await;
+    let gd = empty_region(&stack, region).await;
     let healed = stack.publish_healed(&message(&stack, region)).await;
     let created = detectors(&gd).await;
     assert_eq!(created.len(), 1);

@@ -500,18 +500,11 @@ mod tests {
                     == json!({"Version": "2012-10-17", "Statement": [cloudtrail_write(), public_read()]})
             })
             .then_output(|| PutBucketPolicyOutput::builder().build());
-        let mocks = MockResponseInterceptor::new()
-            .rule_mode(RuleMode::Sequential)
-            .with_rule(&loc)
-            .with_rule(&acl)
-            .with_rule(&policy);
-        let ctx = Ctx::new(
-            crate::rules::mock_ctx::sdk_config(),
-            "111122223333",
+        let ctx = crate::rules::mock_ctx::ctx(
             CloudTrailPublicBucket::READS,
             CloudTrailPublicBucket::WRITES,
-        )
-        .with_interceptor(mocks);
+            &[&loc, &acl, &policy],
+        );
         // A bucket of its own: S3 locations are cached per bucket and process.
         let before = TrailBucket {
             bucket: "undo-logs".into(),
