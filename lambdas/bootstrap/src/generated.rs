@@ -434,9 +434,21 @@ mod tests {
                 .lines()
                 .find(|l| l.starts_with(&format!("| {} | ", r.id)))
                 .unwrap_or_else(|| panic!("no row for {}", r.id));
-            assert!(row.contains(&format!("| {} | {} |", d.undo, undo_gate(f.undo_gated()))), "{row}");
-            assert!(!d.undo.contains("cannot undo yet") && !d.undo.is_empty(), "{}: {}", f.name(), d.undo);
-            assert!(!d.undo.contains("gated"), "{}: the gate is the column's, from UNDO_GATED", f.name());
+            assert!(
+                row.contains(&format!("| {} | {} |", d.undo, undo_gate(f.undo_gated()))),
+                "{row}"
+            );
+            assert!(
+                !d.undo.contains("cannot undo yet") && !d.undo.is_empty(),
+                "{}: {}",
+                f.name(),
+                d.undo
+            );
+            assert!(
+                !d.undo.contains("gated"),
+                "{}: the gate is the column's, from UNDO_GATED",
+                f.name()
+            );
         }
         let gated: Vec<&str> = FAMILIES.iter().filter(|f| f.undo_gated()).map(|f| f.name()).collect();
         assert_eq!(gated, ["kms-pending-deletion"]);

@@ -30,7 +30,10 @@ fn ack_reason(v: &Value) -> AckReason {
 }
 
 fn s3_message() -> Value {
-    serde_json::from_str(include_str!("../../../../../tests/fixtures/conformity-s3-001-tagged.json")).unwrap()
+    serde_json::from_str(include_str!(
+        "../../../../../tests/fixtures/conformity-s3-001-tagged.json"
+    ))
+    .unwrap()
 }
 
 fn sample(name: &str) -> String {
