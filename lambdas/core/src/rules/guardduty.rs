@@ -128,20 +128,12 @@ fn needed(s: &Detectors) -> (Vec<Change>, Vec<String>) {
 
 async fn list(gd: &aws_sdk_guardduty::Client) -> Result<Vec<String>, Error> {
     let mut ids = Vec::new();
-    let mut token = None;
-    loop {
-        let out = gd
-            .list_detectors()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(LIST_DETECTORS, e))?;
+    let mut pages = gd.list_detectors().into_paginator().send();
+    while let Some(out) = pages.next().await {
+        let out = out.map_err(|e| Error::from_sdk(LIST_DETECTORS, e))?;
         ids.extend(out.detector_ids().iter().cloned());
-        token = out.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-        if token.is_none() {
-            return Ok(ids);
-        }
     }
+    Ok(ids)
 }
 
 /// The region's detectors with their status, and the tags of the first one.

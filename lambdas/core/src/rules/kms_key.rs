@@ -161,4 +161,38 @@ pub(crate) mod tests {
         }
         assert_eq!(date(0), "1970-01-01T00:00:00Z");
     }
+
+    /// Both KMS families read a key through [`describe`] and [`bare_id`]: a missing key is `None`,
+    /// and another account's key ARN is refused by name, for each.
+    #[tokio::test]
+    async fn a_missing_key_reads_as_none_and_a_foreign_arn_is_refused_in_both_kms_families() {
+        use crate::rules::family::{RuleFamily, Tags};
+        use crate::rules::iam_keys::tests::mocked;
+        use crate::rules::kms_pending_deletion::KmsPendingDeletion;
+        use crate::rules::kms_rotation::KmsKeyRotation;
+        use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
+
+        async fn check<F: RuleFamily>() {
+            let gone = mock!(aws_sdk_kms::Client::describe_key).then_error(|| {
+                aws_sdk_kms::operation::describe_key::DescribeKeyError::generic(
+                    aws_sdk_kms::error::ErrorMetadata::builder()
+                        .code("NotFoundException")
+                        .build(),
+                )
+            });
+            let ctx = mocked(
+                F::READS,
+                F::WRITES,
+                MockResponseInterceptor::new()
+                    .rule_mode(RuleMode::Sequential)
+                    .with_rule(&gone),
+            );
+            assert!(F::read(&ctx, KEY, Tags::Skip).await.unwrap().is_none(), "{}", F::NAME);
+            let foreign = format!("arn:aws:kms:eu-west-1:999999999999:key/{KEY}");
+            let err = F::read(&ctx, &foreign, Tags::Skip).await.err().unwrap();
+            assert_eq!(err.name(), "InvalidInput", "{}", F::NAME);
+        }
+        check::<KmsPendingDeletion>().await;
+        check::<KmsKeyRotation>().await;
+    }
 }

@@ -488,23 +488,4 @@ mod tests {
             (1, 1, 1)
         );
     }
-
-    #[tokio::test]
-    async fn a_missing_key_reads_as_none() {
-        let gone = mock!(aws_sdk_kms::Client::describe_key).then_error(|| {
-            aws_sdk_kms::operation::describe_key::DescribeKeyError::generic(
-                aws_sdk_kms::error::ErrorMetadata::builder()
-                    .code("NotFoundException")
-                    .build(),
-            )
-        });
-        let ctx = mocked(
-            KmsPendingDeletion::READS,
-            KmsPendingDeletion::WRITES,
-            MockResponseInterceptor::new()
-                .rule_mode(RuleMode::Sequential)
-                .with_rule(&gone),
-        );
-        assert!(KmsPendingDeletion::read(&ctx, KEY, Tags::Skip).await.unwrap().is_none());
-    }
 }

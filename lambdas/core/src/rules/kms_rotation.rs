@@ -465,26 +465,4 @@ mod tests {
         assert!(err.to_string().contains("reported no KeyUsage"), "{err}");
         assert_eq!(describe.num_calls(), 1);
     }
-
-    #[tokio::test]
-    async fn a_missing_key_reads_as_none_and_a_foreign_arn_is_refused() {
-        let gone = mock!(aws_sdk_kms::Client::describe_key).then_error(|| {
-            aws_sdk_kms::operation::describe_key::DescribeKeyError::generic(
-                aws_sdk_kms::error::ErrorMetadata::builder()
-                    .code("NotFoundException")
-                    .build(),
-            )
-        });
-        let ctx = mocked(
-            KmsKeyRotation::READS,
-            KmsKeyRotation::WRITES,
-            MockResponseInterceptor::new()
-                .rule_mode(RuleMode::Sequential)
-                .with_rule(&gone),
-        );
-        assert!(KmsKeyRotation::read(&ctx, KEY, Tags::Skip).await.unwrap().is_none());
-        let foreign = format!("arn:aws:kms:eu-west-1:999999999999:key/{KEY}");
-        let err = KmsKeyRotation::read(&ctx, &foreign, Tags::Skip).await.err().unwrap();
-        assert_eq!(err.name(), "InvalidInput");
-    }
 }

@@ -124,19 +124,17 @@ impl RuleFamily for OrganizationsAllFeatures {
         let feature_set = o.feature_set().map(|f| f.as_str().to_string()).unwrap_or_default();
         let mut open_handshakes = Vec::new();
         if feature_set != "ALL" {
-            let mut token: Option<String> = None;
-            loop {
-                let out = orgs
-                    .list_handshakes_for_organization()
-                    .filter(
-                        HandshakeFilter::builder()
-                            .action_type(ActionType::EnableAllFeatures)
-                            .build(),
-                    )
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| Error::from_sdk(LIST_HANDSHAKES, e))?;
+            let mut pages = orgs
+                .list_handshakes_for_organization()
+                .filter(
+                    HandshakeFilter::builder()
+                        .action_type(ActionType::EnableAllFeatures)
+                        .build(),
+                )
+                .into_paginator()
+                .send();
+            while let Some(out) = pages.next().await {
+                let out = out.map_err(|e| Error::from_sdk(LIST_HANDSHAKES, e))?;
                 open_handshakes.extend(
                     out.handshakes()
                         .iter()
@@ -146,10 +144,6 @@ impl RuleFamily for OrganizationsAllFeatures {
                         })
                         .filter_map(|h| h.id().map(str::to_string)),
                 );
-                match out.next_token() {
-                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                    _ => break,
-                }
             }
         }
         // An organization has no tags of its own to exclude it by.

@@ -138,14 +138,9 @@ impl RuleFamily for RedshiftUserActivityLogging {
         let redshift = crate::sdk_client!(ctx, aws_sdk_redshift);
         // Who else uses the group: every cluster of the account and region.
         let mut other_clusters = Vec::new();
-        let mut marker = None;
-        loop {
-            let page = redshift
-                .describe_clusters()
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk(DESCRIBE_CLUSTERS, e))?;
+        let mut pages = redshift.describe_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| Error::from_sdk(DESCRIBE_CLUSTERS, e))?;
             for other in page.clusters() {
                 let id = other.cluster_identifier().unwrap_or_default();
                 if id != cluster
@@ -157,28 +152,18 @@ impl RuleFamily for RedshiftUserActivityLogging {
                     other_clusters.push(id.to_string());
                 }
             }
-            marker = page.marker().filter(|m| !m.is_empty()).map(str::to_string);
-            if marker.is_none() {
-                break;
-            }
         }
         other_clusters.sort();
         let mut value = None;
-        let mut marker = None;
-        loop {
-            let page = redshift
-                .describe_cluster_parameters()
-                .parameter_group_name(&name)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk(DESCRIBE_CLUSTER_PARAMETERS, e))?;
+        let mut pages = redshift
+            .describe_cluster_parameters()
+            .parameter_group_name(&name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| Error::from_sdk(DESCRIBE_CLUSTER_PARAMETERS, e))?;
             if let Some(p) = page.parameters().iter().find(|p| p.parameter_name() == Some(PARAMETER)) {
                 value = p.parameter_value().map(str::to_string);
-                break;
-            }
-            marker = page.marker().filter(|m| !m.is_empty()).map(str::to_string);
-            if marker.is_none() {
                 break;
             }
         }

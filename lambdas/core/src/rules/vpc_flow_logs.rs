@@ -230,15 +230,13 @@ impl RuleFamily for VpcFlowLogs {
             BTreeMap::new()
         };
         let mut flow_logs = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = ec2
-                .describe_flow_logs()
-                .filter(Filter::builder().name("resource-id").values(vpc).build())
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk(DESCRIBE_FLOW_LOGS, e))?;
+        let mut pages = ec2
+            .describe_flow_logs()
+            .filter(Filter::builder().name("resource-id").values(vpc).build())
+            .into_paginator()
+            .send();
+        while let Some(out) = pages.next().await {
+            let out = out.map_err(|e| Error::from_sdk(DESCRIBE_FLOW_LOGS, e))?;
             flow_logs.extend(
                 out.flow_logs()
                     .iter()
@@ -252,10 +250,6 @@ impl RuleFamily for VpcFlowLogs {
                         deliver_status: f.deliver_logs_status().map(str::to_string),
                     }),
             );
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
         }
         Ok(Some(Read {
             state: FlowLogs { flow_logs },
