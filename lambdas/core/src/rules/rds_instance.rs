@@ -24,7 +24,7 @@ use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
 use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
-use crate::rules::ids;
+use crate::rules::{ids, kit};
 
 /// The family: `rds-instance` in the catalog.
 pub struct RdsInstance;
@@ -276,9 +276,7 @@ impl RuleFamily for RdsInstance {
 
 /// RDS tags as a map (for exclusion tags).
 pub fn rds_tags(tags: &[aws_sdk_rds::types::Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
-        .collect()
+    kit::tag_map(tags.iter().map(|t| (t.key(), t.value())))
 }
 
 /// A context whose clients answer from `mocks` and carry the guard of `reads` and `writes`

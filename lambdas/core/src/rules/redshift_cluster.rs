@@ -21,7 +21,7 @@ use crate::aws::Ctx;
 use crate::error::Error;
 use crate::plan::{Describe, Plan};
 use crate::rules::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
-use crate::rules::ids;
+use crate::rules::{ids, kit};
 
 /// The family: `redshift-cluster` in the catalog.
 pub struct RedshiftCluster;
@@ -347,9 +347,7 @@ pub async fn describe_cluster(ctx: &Ctx, cluster: &str) -> Result<Option<aws_sdk
 
 /// Redshift tags as a map (for exclusion tags).
 pub fn redshift_tags(tags: &[aws_sdk_redshift::types::Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
-        .collect()
+    kit::tag_map(tags.iter().map(|t| (t.key(), t.value())))
 }
 
 #[cfg(test)]
