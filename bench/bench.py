@@ -68,7 +68,7 @@ ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTH_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
 
 # Why each AWS call of one cold Remediate is made (lambdas/remediate/src/lib.rs,
-# lambdas/core/src/ledger.rs, rules/s3_acl.rs, rules/s3_bucket.rs, rules/ec2_ports.rs, aws.rs), and
+# lambdas/core/src/ledger.rs, families/s3_acl.rs, families/helpers/s3_bucket.rs, families/ec2_world_port.rs, aws.rs), and
 # what needs it: "fix" (the fix itself: the read it is derived from, the write), "safety" (a stated
 # promise that keeps the outcome true under real traffic: one fix per resource at a time, a crash
 # completed by its retry, exclusion tags honoured at the moment of the write), or False (nothing

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use ar_core::rules::ec2_ports::IngressRule;
+use ar_core::families::ec2_world_port::IngressRule;
 use ar_core::state::ApprovalStatus;
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::Value;

@@ -5,8 +5,8 @@
 //! that the bucket healed does not depend on the code under demonstration; the core's types are
 //! reused only to describe grants the same way plans do.
 
-use ar_core::rules::s3_acl::GranteeGroup;
-use ar_core::rules::s3_acl::{AclGrant, BucketAcl, Grantee};
+use ar_core::families::s3_acl::GranteeGroup;
+use ar_core::families::s3_acl::{AclGrant, BucketAcl, Grantee};
 use aws_sdk_s3::types::{
     AccessControlPolicy, BucketLocationConstraint, CreateBucketConfiguration, Grant, Grantee as SdkGrantee, Owner,
     Permission, Type,

@@ -5,7 +5,7 @@
 //! also decides what a plan changes); each entry is mapped to the core's [`IngressRule`] so rules
 //! are described the same way plans describe them.
 
-use ar_core::rules::ec2_ports::{self, IngressRule, WORLD_V4};
+use ar_core::families::ec2_world_port::{self, IngressRule, WORLD_V4};
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
 
 use crate::checks::Checks;
@@ -131,7 +131,7 @@ pub async fn live_rules(stack: &Stack, group_id: &str) -> Result<Vec<IngressRule
             out.security_group_rules()
                 .iter()
                 .filter(|r| r.is_egress() == Some(false) && r.group_id() == Some(group_id))
-                .map(ec2_ports::from_sdk_rule),
+                .map(ec2_world_port::from_sdk_rule),
         );
         token = out.next_token().filter(|t| !t.is_empty()).map(str::to_string);
         if token.is_none() {

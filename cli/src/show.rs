@@ -107,7 +107,7 @@ pub async fn render(target: &Target, execution: &str) -> Result<String, String> 
         }
         match (&r.before, story.after()) {
             (Some(before), Some(after)) => {
-                let lines = ar_core::rules::diff(before, &after);
+                let lines = ar_core::families::diff(before, &after);
                 let _ = writeln!(o, "\nBefore → after");
                 if lines.is_empty() {
                     let _ = writeln!(o, "  (no difference)");

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use ar_core::aws::Member;
 use ar_core::catalog::Catalog;
+use ar_core::families::{self, Tags};
 use ar_core::finding::{Recorded, Undo};
-use ar_core::rules::{self, Tags};
 use ar_core::Error;
 use aws_sdk_sfn::types::ExecutionStatus;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -115,7 +115,7 @@ pub async fn run(target: &Target, execution: &str, wait: bool) -> Result<Outcome
         .await
         .map_err(|e| e.to_string())?
         .with_recorded(preview);
-    let plan = match rules::inspect(&ctx, spec, &undo_finding, Tags::Skip).await {
+    let plan = match families::inspect(&ctx, spec, &undo_finding, Tags::Skip).await {
         Err(Error::ResourceChanged(diff)) => {
             let mut text = format!("{name} is not undone: {} changed since its fix:\n", finding.resource);
             for line in diff.split(": ").skip(1).collect::<Vec<_>>().join(": ").split("; ") {

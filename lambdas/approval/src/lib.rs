@@ -18,7 +18,7 @@ pub mod status;
 pub mod store;
 
 use ar_core::deps::Deps;
-use ar_core::rules::{self, ResourceState};
+use ar_core::families::{self, ResourceState};
 use ar_core::Error;
 use serde::{Deserialize, Serialize};
 
@@ -140,8 +140,8 @@ impl Combined {
         for r in records {
             let plan = match (&state, deps.catalog.get(&r.finding.rule_id)) {
                 (Some(s), Some(spec)) => {
-                    match rules::assess(spec, &r.finding, s)
-                        .and_then(|(_, plan)| Ok((rules::simulate(spec, s, &plan)?, plan)))
+                    match families::assess(spec, &r.finding, s)
+                        .and_then(|(_, plan)| Ok((families::simulate(spec, s, &plan)?, plan)))
                     {
                         Ok((next, plan)) => {
                             state = Some(next);
@@ -169,7 +169,7 @@ impl Combined {
         }
         c.untouched = untouched.unwrap_or_default();
         c.steps = match (live, &state) {
-            (Some(before), Some(after)) if records.len() > 1 => rules::diff(before, after),
+            (Some(before), Some(after)) if records.len() > 1 => families::diff(before, after),
             _ => steps_each,
         };
         c.summary = match records {

@@ -3,8 +3,8 @@
 
 use ar_core::config::is_email;
 use ar_core::deps::Deps;
+use ar_core::families::{self, Tags};
 use ar_core::ledger;
-use ar_core::rules::{self, Tags};
 use ar_core::state::{Outcome, RunState};
 use ar_core::Error;
 use serde::{Deserialize, Serialize};
@@ -187,7 +187,7 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
     let records = store.members(&batch).await?;
     let deadline = records.iter().map(|r| r.deadline).min().unwrap_or(record.deadline);
     let clients = deps.ctx(&record.finding, spec).await?;
-    let live = rules::inspect(&clients, spec, &record.finding, Tags::Skip)
+    let live = families::inspect(&clients, spec, &record.finding, Tags::Skip)
         .await?
         .map(|i| i.state);
     let combined = Combined::of(deps, &records, live.as_ref());

@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ar_core::catalog::Catalog;
-use ar_core::rules::family::{ActionCondition, RuleAccess};
-use ar_core::rules::FAMILIES;
+use ar_core::families::helpers::family::{ActionCondition, RuleAccess};
+use ar_core::families::FAMILIES;
 use serde::Serialize;
 
 use crate::Handler;
@@ -333,7 +333,7 @@ fn undo_gate(gated: bool) -> &'static str {
 pub fn rules_md(catalog: &Catalog) -> String {
     let mut out = String::from(
         "# Rules healed\n\nGENERATED from the catalog (`lambdas/core/catalog/rules.json`) and the rule families' own \
-         declarations (`lambdas/core/src/rules/`): do not edit; `UPDATE_GENERATED=1 cargo test -p ar-handlers` rewrites it.\n\n\
+         declarations (`lambdas/core/src/families/`): do not edit; `UPDATE_GENERATED=1 cargo test -p ar-handlers` rewrites it.\n\n\
          | rule | title | what changes | never touched | undo (from the recorded `before`) | undo waits for | default | tested |\n\
          |---|---|---|---|---|---|---|---|\n",
     );

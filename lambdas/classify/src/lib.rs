@@ -8,9 +8,9 @@
 use ar_core::breaker::{open_reason, trip_message, Admission, Trip, TRIPPED_METRIC};
 use ar_core::catalog::Mode;
 use ar_core::deps::Deps;
+use ar_core::families::{self, Tags};
 use ar_core::finding::Finding;
 use ar_core::ledger::Ledger;
-use ar_core::rules::{self, Tags};
 use ar_core::state::{Classification, ClassifyInput, Decision, Outcome, RuleRef};
 use ar_core::topic;
 use ar_core::Error;
@@ -28,7 +28,8 @@ pub const ACTIONS: &[&str] = &[
     "kms:Decrypt",
 ];
 /// What this handler does with the rules' resources.
-pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::Read;
+pub const RULE_ACCESS: ar_core::families::helpers::family::RuleAccess =
+    ar_core::families::helpers::family::RuleAccess::Read;
 
 fn skip(outcome: Outcome, mode: Mode, reason: String) -> Classification {
     Classification {
@@ -89,7 +90,7 @@ pub async fn handle(deps: &Deps, input: ClassifyInput) -> Result<Classification,
         )));
     }
     let clients = deps.ctx(finding, spec).await?;
-    let Some(inspection) = rules::inspect(&clients, spec, finding, Tags::Read).await? else {
+    let Some(inspection) = families::inspect(&clients, spec, finding, Tags::Read).await? else {
         return Ok(with_rule(skip(
             Outcome::ResourceGone,
             mode,

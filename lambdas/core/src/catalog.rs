@@ -3,7 +3,7 @@
 //! `catalog/rules.json` lists each rule once: its id and title, the resource type it targets,
 //! the family of code that heals it with that family's parameters, its risk, its default gate and
 //! the IAM actions it reads and writes. Adding a rule of an existing family is a data change only;
-//! a new family adds one module under `rules/`. The state machine never names a rule.
+//! a new family adds one module under `families/`. The state machine never names a rule.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::rules::{self, family::DynFamily};
+use crate::families;
+use crate::families::helpers::family::DynFamily;
 
 pub use crate::spec::{Mode, RuleSpec};
 
@@ -19,7 +20,7 @@ pub use crate::spec::{Mode, RuleSpec};
 impl RuleSpec {
     /// The family's code (the catalog is checked against the registry when parsed).
     pub fn family_impl(&self) -> &'static dyn DynFamily {
-        rules::family(&self.family).expect("the catalog names only registered families (checked at parse)")
+        families::family(&self.family).expect("the catalog names only registered families (checked at parse)")
     }
 
     /// The IAM actions the rule's fix reads with, declared by its family.
@@ -59,7 +60,7 @@ impl Catalog {
             serde_json::from_str(text).map_err(|e| Error::ConfigInvalid(format!("rule catalog: {e}")))?;
         let mut rules = BTreeMap::new();
         for rule in file.rules {
-            let family = rules::family(&rule.family)
+            let family = families::family(&rule.family)
                 .ok_or_else(|| Error::ConfigInvalid(format!("rule {}: no family named {:?}", rule.id, rule.family)))?;
             family
                 .check_params(&rule.params)

@@ -404,7 +404,12 @@ impl Config {
                 )));
             }
         }
-        if let Some(f) = self.breaker.families.keys().find(|f| crate::rules::family(f).is_none()) {
+        if let Some(f) = self
+            .breaker
+            .families
+            .keys()
+            .find(|f| crate::families::family(f).is_none())
+        {
             return Err(Error::ConfigInvalid(format!("breaker.families.{f}: not a rule family")));
         }
         let timeouts = self.rules.values().filter_map(|r| r.approval_timeout_seconds);
@@ -521,7 +526,7 @@ impl Config {
     }
 }
 
-pub use crate::rules::ids::is_account_number;
+pub use crate::ids::is_account_number;
 
 /// A Conformity account id as it appears in messages: short (`oZX1TUZ6p`, `H19NxM15-`) or a UUID.
 pub fn is_scanner_account_id(s: &str) -> bool {

@@ -4,9 +4,9 @@ use crate::aws::{Aws, Ctx, Member};
 use crate::catalog::{Catalog, RuleSpec};
 use crate::config::Settings;
 use crate::error::Error;
+use crate::families::helpers::family::RuleAccess;
 use crate::finding::Finding;
 use crate::ledger::Ledger;
-use crate::rules::family::RuleAccess;
 
 #[derive(Clone, Debug)]
 pub struct Deps {

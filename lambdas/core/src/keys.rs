@@ -310,7 +310,7 @@ impl KeySource {
 /// The region of an ARN (`arn:aws:secretsmanager:eu-west-1:...`), so a secret or parameter in
 /// another region is read there.
 fn arn_region(id: &str) -> Option<String> {
-    let arn = crate::rules::ids::Arn::parse(id)?;
+    let arn = crate::ids::Arn::parse(id)?;
     (!arn.region.is_empty()).then(|| arn.region.to_string())
 }
 

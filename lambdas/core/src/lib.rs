@@ -8,12 +8,14 @@
 //!    finding every source becomes, and a resource's recorded state), [`plan`] (what a fix will
 //!    change, as data a person reads before and after), [`state`] (what the state machine carries),
 //!    [`outcome`] (how executions end), [`logs`] (what every log line of a run carries), [`local`]
-//!    (the local stack's `stack.json`), and `rules::ids` (resource ids and ARNs);
+//!    (the local stack's `stack.json`), and [`ids`] (resource ids and ARNs);
 //! 2. **aws**: [`aws`] (SDK clients per region and account, limited to the declared actions, with
 //!    the member roles' session policies) and [`keys`] (the approval links' signing keys);
-//! 3. **families**: `rules::*`, the code behind each rule family (read → assess → apply over live
-//!    state, and revert), each behind the one seam `rules::family::RuleFamily`;
-//! 4. **registry**: [`rules`] (which families exist, and what a rule's family does for a finding),
+//! 3. **families**: `families::*`, one module (or folder) per rule family, named as the catalog
+//!    names it (read → assess → apply over live state, and revert), each behind the one seam
+//!    `families::helpers::family::RuleFamily`; `families::helpers` is what they share;
+//! 4. **registry**: [`families`] (its `mod.rs`: which families exist, and what a rule's family
+//!    does for a finding),
 //!    [`catalog`] (the rules healed, as data: `catalog/rules.json`), [`config`] (the user's modes,
 //!    exclusion tags, accounts and limits, laid over the catalog);
 //! 5. **run**: [`ledger`] (leases, fix journals, generations), [`breaker`] (the blast-radius
@@ -30,7 +32,9 @@ pub mod catalog;
 pub mod config;
 pub mod deps;
 pub mod error;
+pub mod families;
 pub mod finding;
+pub mod ids;
 pub mod intake;
 pub mod keys;
 pub mod ledger;
@@ -39,7 +43,6 @@ pub mod logs;
 pub mod metrics;
 pub mod outcome;
 pub mod plan;
-pub mod rules;
 pub mod spec;
 pub mod state;
 pub mod topic;

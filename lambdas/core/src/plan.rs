@@ -17,7 +17,7 @@ pub trait Describe {
 }
 
 /// What a remediation will do to one resource. A family builds it with its own change type
-/// (`Plan<ec2_ports::Change>`); across the family boundary (state machine, approvals, audit) the
+/// (`Plan<ec2_world_port::Change>`); across the family boundary (state machine, approvals, audit) the
 /// changes are tagged JSON (`Plan`, i.e. `Plan<Value>`), compared as such.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(bound(serialize = "C: Serialize", deserialize = "C: DeserializeOwned"))]

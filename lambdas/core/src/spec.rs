@@ -36,7 +36,7 @@ pub struct RuleSpec {
     pub id: String,
     pub title: String,
     pub service: String,
-    /// The family of code that heals it (a name in `rules::FAMILIES`).
+    /// The family of code that heals it (a name in `families::FAMILIES`).
     pub family: String,
     /// That family's parameters for this rule.
     pub params: serde_json::Value,

@@ -8,29 +8,24 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Bottom to top. `rules::*` is every family and family helper (the registry, `rules`, is above them).
+/// Bottom to top. `families::helpers::*` is what families share, `families::*` every family (the
+/// registry, `families` itself, is above them).
 const LAYERS: &[(&str, &[&str])] = &[
     // What a finding, a rule, a plan and a run are, and the named errors: plain data, no AWS call.
     (
         "model",
         &[
-            "error",
-            "spec",
-            "finding",
-            "plan",
-            "outcome",
-            "state",
-            "logs",
-            "local",
-            "rules::ids",
+            "error", "spec", "finding", "plan", "outcome", "state", "logs", "local", "ids",
         ],
     ),
     // The AWS context families act through (clients, member roles, declared actions) and keys.
     ("aws", &["aws", "keys"]),
+    // What families share (the seam, the read kit, one service's readers): no family.
+    ("family helpers", &["families::helpers", "families::helpers::*"]),
     // The families: read → assess → apply over the context; none knows the registry or config.
-    ("families", &["rules::*"]),
+    ("families", &["families::*"]),
     // The registry binds families to the catalog; the config lays the user's choices over both.
-    ("registry", &["rules", "catalog", "config", "config::*"]),
+    ("registry", &["families", "catalog", "config", "config::*"]),
     // Safety under traffic and the handlers' shared plumbing.
     (
         "run",
@@ -53,7 +48,7 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// Every module of the crate, by path (`rules::s3_acl`), with its file.
+/// Every module of the crate, by path (`families::s3_acl`), with its file.
 fn modules() -> BTreeMap<String, PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
@@ -141,7 +136,7 @@ fn paths_after(rest: &str) -> Vec<Vec<String>> {
 /// The modules `name`'s code imports.
 fn imports(name: &str, file: &Path, all: &BTreeMap<String, PathBuf>) -> BTreeSet<String> {
     let text = code(&std::fs::read_to_string(file).unwrap());
-    // `super` of `rules::s3_acl` (and of `rules/mod.rs`'s `rules`) is one step up.
+    // `super` of `families::s3_acl` (and of `families/mod.rs`'s `families`) is one step up.
     let mut parent: Vec<&str> = name.split("::").collect();
     parent.pop();
     let mut out = BTreeSet::new();
@@ -172,7 +167,7 @@ fn imports(name: &str, file: &Path, all: &BTreeMap<String, PathBuf>) -> BTreeSet
 }
 
 fn layer_of(module: &str) -> Option<usize> {
-    // An exact name first (`rules::ids` is model, `rules` the registry), then a `parent::*`.
+    // An exact name first (`families::helpers` is below `families::*`, `families` the registry), then a `parent::*`.
     let exact = LAYERS.iter().position(|(_, ms)| ms.contains(&module));
     exact.or_else(|| {
         LAYERS.iter().position(|(_, ms)| {
@@ -245,9 +240,13 @@ fn no_modules_import_each_other_in_a_circle() {
 #[test]
 fn the_reader_finds_known_imports_and_an_upward_one() {
     let g = graph();
-    assert!(g["rules::s3_acl"].contains("rules::family"), "{:?}", g["rules::s3_acl"]);
-    assert!(g["catalog"].contains("rules"), "{:?}", g["catalog"]);
-    assert!(g["rules"].contains("spec"), "{:?}", g["rules"]);
+    assert!(
+        g["families::s3_acl"].contains("families::helpers::family"),
+        "{:?}",
+        g["families::s3_acl"]
+    );
+    assert!(g["catalog"].contains("families"), "{:?}", g["catalog"]);
+    assert!(g["families"].contains("spec"), "{:?}", g["families"]);
     assert_eq!(
         paths_after("{self, family::{DynFamily, Erased}}; x"),
         vec![
@@ -256,8 +255,9 @@ fn the_reader_finds_known_imports_and_an_upward_one() {
             vec!["family".into(), "Erased".into()]
         ]
     );
-    assert!(layer_of("rules::s3_acl") < layer_of("rules"));
-    assert_eq!(layer_of("rules::ids"), Some(0));
+    assert!(layer_of("families::s3_acl") < layer_of("families"));
+    assert!(layer_of("families::helpers::kit") < layer_of("families::s3_acl"));
+    assert_eq!(layer_of("ids"), Some(0));
     assert_eq!(layer_of("no_such_module"), None);
 }
 

@@ -21,7 +21,8 @@ use serde_json::Value;
 /// deployment's key, so publishing needs the key too; the run record goes to the state table).
 pub const ACTIONS: &[&str] = &["sns:Publish", "kms:GenerateDataKey", "kms:Decrypt", "dynamodb:PutItem"];
 /// What this handler does with the rules' resources: nothing.
-pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::None;
+pub const RULE_ACCESS: ar_core::families::helpers::family::RuleAccess =
+    ar_core::families::helpers::family::RuleAccess::None;
 
 /// The task's parameters: the end state about to be entered, the execution and its state (`$`).
 #[derive(Debug, Clone, Deserialize)]

@@ -30,14 +30,15 @@ use std::time::Duration;
 /// The IAM actions this handler's own calls need, besides its rules' (takes and releases the resource lease, writes the fix journal, reads an undone run's journal).
 pub const ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"];
 /// What this handler does with the rules' resources.
-pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::ReadWrite;
+pub const RULE_ACCESS: ar_core::families::helpers::family::RuleAccess =
+    ar_core::families::helpers::family::RuleAccess::ReadWrite;
 
 use ar_core::approvals;
 use ar_core::aws::Ctx;
 use ar_core::catalog::RuleSpec;
 use ar_core::deps::Deps;
+use ar_core::families::{self, Tags};
 use ar_core::ledger::{self, now_epoch, Busy, Journal, Ledger};
-use ar_core::rules::{self, Tags};
 use ar_core::state::{Decision, Outcome, RemediateInput, Remediation, RunState};
 use ar_core::Error;
 
@@ -127,7 +128,7 @@ fn waiting(state: &RunState, busy: &Busy) -> Result<Remediation, Error> {
 
 async fn dry_run(deps: &Deps, spec: &RuleSpec, clients: &Ctx, state: &RunState) -> Result<Remediation, Error> {
     let finding = &state.finding;
-    let Some(fresh) = rules::inspect(clients, spec, finding, Tags::Read).await? else {
+    let Some(fresh) = families::inspect(clients, spec, finding, Tags::Read).await? else {
         return Ok(gone(&finding.resource));
     };
     if let Some(tag) = deps.settings.config.excluded_by(&fresh.tags) {
@@ -186,7 +187,7 @@ async fn remediate_held(
         }
         _ => clients,
     };
-    let Some(fresh) = rules::inspect(clients, spec, finding, Tags::Read).await? else {
+    let Some(fresh) = families::inspect(clients, spec, finding, Tags::Read).await? else {
         return Ok(gone(&finding.resource));
     };
     if let Some(tag) = deps.settings.config.excluded_by(&fresh.tags) {
@@ -203,7 +204,7 @@ async fn remediate_held(
             Some(j) => Remediation {
                 outcome: Outcome::Remediated,
                 reason: format!("{} (completed before a retry)", j.plan.summary),
-                applied: rules::diff(&j.before, &fresh.state),
+                applied: families::diff(&j.before, &fresh.state),
                 plan: Some(j.plan),
                 before: Some(j.before),
                 after: Some(fresh.state),
@@ -248,7 +249,7 @@ async fn remediate_held(
                         account_id: Some(finding.account_id.clone()),
                         region: Some(finding.region.clone()),
                         resource: Some(finding.resource.clone()),
-                        after: Some(rules::simulate(spec, &fresh.state, &fresh.plan)?),
+                        after: Some(families::simulate(spec, &fresh.state, &fresh.plan)?),
                         undo_of: finding.undo.as_ref().map(|u| u.execution.clone()),
                     },
                 )
@@ -258,9 +259,9 @@ async fn remediate_held(
     // No re-read here: Verify re-reads next (and proves the rule passes); what the change
     // leaves is computed from the fresh read and the plan just applied, with the ids AWS
     // returned for what it created, and recorded for an undo.
-    let after = rules::apply(clients, spec, finding, &fresh).await?;
+    let after = families::apply(clients, spec, finding, &fresh).await?;
     ledger.record_after(execution, &after).await?;
-    let applied = rules::diff(&journal.before, &after);
+    let applied = families::diff(&journal.before, &after);
     tracing::info!(
         rule_id = spec.id,
         resource = finding.resource,

@@ -44,7 +44,8 @@ pub const ACTIONS: &[&str] = &[
     "dynamodb:PutItem",
 ];
 /// What this handler does with the rules' resources.
-pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::None;
+pub const RULE_ACCESS: ar_core::families::helpers::family::RuleAccess =
+    ar_core::families::helpers::family::RuleAccess::None;
 
 /// What happened to one SNS record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

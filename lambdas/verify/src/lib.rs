@@ -25,11 +25,12 @@ pub const ACTIONS: &[&str] = &[
     "dynamodb:UpdateItem",
 ];
 /// What this handler does with the rules' resources.
-pub const RULE_ACCESS: ar_core::rules::family::RuleAccess = ar_core::rules::family::RuleAccess::Read;
+pub const RULE_ACCESS: ar_core::families::helpers::family::RuleAccess =
+    ar_core::families::helpers::family::RuleAccess::Read;
 
 use ar_core::deps::Deps;
+use ar_core::families::{self, Tags};
 use ar_core::ledger;
-use ar_core::rules::{self, Tags};
 use ar_core::state::{Verification, VerifyInput};
 use ar_core::Error;
 
@@ -43,13 +44,13 @@ pub async fn handle(deps: &Deps, input: VerifyInput) -> Result<Verification, Err
     let spec = deps.admit(finding)?;
     let ledger = deps.ledger()?;
     let clients = deps.ctx(finding, spec).await?;
-    let settle = rules::settle_time(spec);
+    let settle = families::settle_time(spec);
     // The change may take the family's settle time from when it was applied to show.
     let settles_by = input.remediation.applied_at.unwrap_or_else(ledger::now_epoch) + settle.as_secs();
     let deadline = Instant::now() + settle.min(IN_LAMBDA);
     let resource = ledger::resource_key(finding);
     let result = loop {
-        let inspection = match rules::inspect(&clients, spec, finding, Tags::Skip).await {
+        let inspection = match families::inspect(&clients, spec, finding, Tags::Skip).await {
             Err(e) => break Err(e),
             Ok(None) => {
                 break Err(Error::VerificationFailed(format!(

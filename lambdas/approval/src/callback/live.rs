@@ -2,7 +2,7 @@
 //! the live resource (the rule family's own read and check) and Step Functions' `SendTaskSuccess`.
 
 use ar_core::deps::Deps;
-use ar_core::rules::{self, Tags};
+use ar_core::families::{self, Tags};
 use ar_core::Error;
 use serde_json::Value;
 
@@ -62,7 +62,7 @@ impl Inspect for LiveResources<'_> {
         let spec = deps.catalog.require(&record.finding.rule_id)?;
         let clients = deps.ctx(&record.finding, spec).await?;
         Ok(
-            match rules::inspect(&clients, spec, &record.finding, Tags::Skip).await? {
+            match families::inspect(&clients, spec, &record.finding, Tags::Skip).await? {
                 Some(live) if live.compliant() => Live::Compliant,
                 Some(_) => Live::Failing,
                 None => Live::Gone,

@@ -19,9 +19,9 @@
 use std::collections::BTreeMap;
 
 use crate::error::Error;
+use crate::families::helpers::family::Placement;
 use crate::finding::{AccountSource, Finding, Status};
-use crate::rules::family::Placement;
-use crate::rules::ids::{is_account_number, is_region_name};
+use crate::ids::{is_account_number, is_region_name};
 
 use super::event::{optional_date, optional_object, resource_from_arn, Envelope};
 use super::fields::{free_text, optional_str};

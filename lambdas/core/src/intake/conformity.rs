@@ -15,9 +15,9 @@
 
 use crate::config::{is_account_number, is_scanner_account_id};
 use crate::error::Error;
+use crate::families::helpers::family::Placement;
 use crate::finding::{AccountSource, Finding, Status};
-use crate::rules::family::Placement;
-use crate::rules::ids::{is_region_name, Arn};
+use crate::ids::{is_region_name, Arn};
 
 use super::fields::{self, free_text, long_str, optional_epoch_ms, optional_str};
 use super::{resolve_region, AckReason, Intake, IntakeCtx};
@@ -294,7 +294,7 @@ pub fn failure_message(
         Placement::Global => ("global", "global"),
         Placement::Regional | Placement::Region => (region, region),
     };
-    let (sent, extradata) = match crate::rules::iam_keys::user_key(resource) {
+    let (sent, extradata) = match crate::families::helpers::iam_keys::user_key(resource) {
         Some((user, key)) => (
             key,
             serde_json::json!([{"name": "UserName", "label": "User Name", "type": "META", "value": user}]),

@@ -5,8 +5,8 @@
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::rules::family::DynFamily;
-use crate::rules::ids::Arn;
+use crate::families::helpers::family::DynFamily;
+use crate::ids::Arn;
 
 use super::fields::{free_text, optional_str};
 

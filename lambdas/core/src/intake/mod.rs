@@ -28,9 +28,9 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::error::Error;
+use crate::families::helpers::family::Placement;
 use crate::finding::Finding;
-use crate::rules::family::Placement;
-use crate::rules::ids::is_region_name;
+use crate::ids::is_region_name;
 
 pub use fields::MAX_MESSAGE_BYTES;
 

@@ -161,7 +161,7 @@ proptest! {
                 Err(err) => prop_assert!(INTAKE_ERRORS.contains(&err.name()), "{} ({err})", err.name()),
                 Ok(Intake::Failure(f)) => {
                     prop_assert!(named.contains(&f.account_id), "acted on {} while the event names {named:?}", f.account_id);
-                    prop_assert!(crate::rules::ids::is_account_number(&f.account_id));
+                    prop_assert!(crate::ids::is_account_number(&f.account_id));
                 }
                 Ok(Intake::Acknowledged(_)) => {}
             }
