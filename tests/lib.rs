@@ -68,22 +68,16 @@ impl Stack {
     /// An execution's whole history, every page.
     pub async fn history(&self, arn: &str) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
         let mut events = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .sfn
-                .get_execution_history()
-                .execution_arn(arn)
-                .set_next_token(token)
-                .send()
-                .await
-                .expect("GetExecutionHistory");
-            events.extend(page.events().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return events;
-            }
+        let mut pages = self
+            .sfn
+            .get_execution_history()
+            .execution_arn(arn)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            events.extend(page.expect("GetExecutionHistory").events().iter().cloned());
         }
+        events
     }
 
     /// The sum of the `AutoRemediate` metric `metric` under exactly `dimensions` (a JSON object,

@@ -114,30 +114,11 @@ async fn create(
     Ok(group_id)
 }
 
-/// The group's live ingress rules, by rule id.
+/// The group's live ingress rules, by rule id (read as the family reads them).
 pub async fn live_rules(stack: &Stack, group_id: &str) -> Result<Vec<IngressRule>, String> {
-    let mut rules = Vec::new();
-    let mut token = None;
-    loop {
-        let out = stack
-            .ec2
-            .describe_security_group_rules()
-            .filters(Filter::builder().name("group-id").values(group_id).build())
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(aws("ec2:DescribeSecurityGroupRules"))?;
-        rules.extend(
-            out.security_group_rules()
-                .iter()
-                .filter(|r| r.is_egress() == Some(false) && r.group_id() == Some(group_id))
-                .map(ec2_world_port::from_sdk_rule),
-        );
-        token = out.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
+    let mut rules = ec2_world_port::ingress_rules(&stack.ec2, group_id)
+        .await
+        .map_err(|e| e.to_string())?;
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(rules)
 }

@@ -231,25 +231,19 @@ impl Watch {
 /// The newest execution of the state machine whose name starts with `prefix`: (arn, name).
 async fn find(stack: &Stack, prefix: &str) -> Result<Option<(String, String)>, String> {
     let mut newest: Option<(f64, String, String)> = None;
-    let mut token = None;
-    loop {
-        let page = stack
-            .sfn
-            .list_executions()
-            .state_machine_arn(&stack.info.state_machine_arn)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(aws("states:ListExecutions"))?;
+    let mut pages = stack
+        .sfn
+        .list_executions()
+        .state_machine_arn(&stack.info.state_machine_arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws("states:ListExecutions"))?;
         for e in page.executions().iter().filter(|e| e.name().starts_with(prefix)) {
             let started = e.start_date().as_secs_f64();
             if newest.as_ref().is_none_or(|(t, _, _)| started > *t) {
                 newest = Some((started, e.execution_arn().to_string(), e.name().to_string()));
             }
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
         }
     }
     Ok(newest.map(|(_, arn, name)| (arn, name)))
@@ -258,21 +252,19 @@ async fn find(stack: &Stack, prefix: &str) -> Result<Option<(String, String)>, S
 /// The execution's whole history, oldest first.
 async fn history(stack: &Stack, arn: &str) -> Result<Vec<HistoryEvent>, String> {
     let mut events = Vec::new();
-    let mut token = None;
-    loop {
-        let page = stack
-            .sfn
-            .get_execution_history()
-            .execution_arn(arn)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(aws("states:GetExecutionHistory"))?;
-        events.extend(page.events().iter().cloned());
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
+    let mut pages = stack
+        .sfn
+        .get_execution_history()
+        .execution_arn(arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        events.extend(
+            page.map_err(aws("states:GetExecutionHistory"))?
+                .events()
+                .iter()
+                .cloned(),
+        );
     }
     events.sort_by_key(|e| e.id());
     Ok(events)

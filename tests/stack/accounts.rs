@@ -4,9 +4,8 @@
 //! and starts nothing; one whose member role cannot be assumed ends in `MemberRoleUnavailable`,
 //! nothing read or changed.
 
-use ar_tests::{unique, Stack};
+use ar_tests::Stack;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_ec2::types::{IpPermission, IpRange};
 use serde_json::{json, Value};
 
 /// Allowed in tests/config.json, its member role assumable (moto lets any role be assumed).
@@ -51,31 +50,11 @@ async fn ec2_in(stack: &Stack, account: &str) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&sdk)
 }
 
+/// A group in `ec2`'s account open to the world on tcp 22 (and to 10.0.0.0/8, untouched).
 async fn open_group(ec2: &aws_sdk_ec2::Client) -> String {
-    let sg = ec2
-        .create_security_group()
-        .group_name(unique("it-member"))
-        .description("member account group")
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
+    let sg = super::ec2::group_in(ec2).await;
     for cidr in ["0.0.0.0/0", "10.0.0.0/8"] {
-        ec2.authorize_security_group_ingress()
-            .group_id(&sg)
-            .ip_permissions(
-                IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(22)
-                    .to_port(22)
-                    .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        super::ec2::allow_in(ec2, &sg, "tcp", 22, 22, cidr, "member").await;
     }
     sg
 }

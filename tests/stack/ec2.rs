@@ -4,9 +4,12 @@ use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range};
 pub type Rule = (String, i32, i32, String, String);
 
 pub async fn group(stack: &Stack) -> String {
-    stack
-        .ec2
-        .create_security_group()
+    group_in(&stack.ec2).await
+}
+
+/// A new group through `ec2` (the stack's account, or a member account's client).
+pub async fn group_in(ec2: &aws_sdk_ec2::Client) -> String {
+    ec2.create_security_group()
         .group_name(unique("it-sg"))
         .description("integration test")
         .send()
@@ -18,15 +21,26 @@ pub async fn group(stack: &Stack) -> String {
 }
 
 pub async fn allow(stack: &Stack, sg: &str, proto: &str, from: i32, to: i32, cidr: &str, description: &str) {
+    allow_in(&stack.ec2, sg, proto, from, to, cidr, description).await
+}
+
+/// Adds one ingress rule through `ec2`.
+pub async fn allow_in(
+    ec2: &aws_sdk_ec2::Client,
+    sg: &str,
+    proto: &str,
+    from: i32,
+    to: i32,
+    cidr: &str,
+    description: &str,
+) {
     let mut p = IpPermission::builder().ip_protocol(proto).from_port(from).to_port(to);
     p = if cidr.contains(':') {
         p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).description(description).build())
     } else {
         p.ip_ranges(IpRange::builder().cidr_ip(cidr).description(description).build())
     };
-    stack
-        .ec2
-        .authorize_security_group_ingress()
+    ec2.authorize_security_group_ingress()
         .group_id(sg)
         .ip_permissions(p.build())
         .send()

@@ -198,17 +198,14 @@ async fn an_approval_e_mail_that_cannot_be_sent_is_told_as_approval_request_fail
 /// The subscriptions on the outcome topic whose filter names `execution`.
 async fn inbox_subscriptions(stack: &Stack, execution: &str) -> usize {
     let mut found = 0;
-    let mut token = None;
-    loop {
-        let page = stack
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(&stack.info.outcome_topic_arn)
-            .set_next_token(token)
-            .send()
-            .await
-            .expect("ListSubscriptionsByTopic");
-        for sub in page.subscriptions() {
+    let mut pages = stack
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&stack.info.outcome_topic_arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for sub in page.expect("ListSubscriptionsByTopic").subscriptions() {
             let attrs = stack
                 .sns
                 .get_subscription_attributes()
@@ -221,11 +218,8 @@ async fn inbox_subscriptions(stack: &Stack, execution: &str) -> usize {
                 .unwrap_or_default();
             found += usize::from(filter.contains(execution));
         }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return found;
-        }
     }
+    found
 }
 
 /// A test that fails before it waits for its executions still removes their outcome inboxes

@@ -45,7 +45,7 @@ async fn publish_all(stack: &Stack, sg: &str) -> Vec<String> {
 }
 
 /// A group open to the world on tcp 0-65535 (and tcp 443 from the office, untouched).
-async fn open_group(stack: &Stack) -> String {
+async fn all_ports_open_group(stack: &Stack) -> String {
     let sg = group(stack).await;
     allow(stack, &sg, "tcp", 0, 65535, WORLD, "everything").await;
     allow(stack, &sg, "tcp", 22, 22, "10.0.0.0/8", "office").await;
@@ -86,7 +86,7 @@ async fn eleven_port_findings_at_once_close_every_port_and_keep_the_rest_in_auto
     let mut latencies = Vec::new();
     let mut runs = Vec::new();
     for _ in 0..10 {
-        let sg = open_group(&stack).await;
+        let sg = all_ports_open_group(&stack).await;
         let start = Instant::now();
         let names = publish_all(&stack, &sg).await;
         assert_eq!(names.len(), 11);
@@ -136,7 +136,7 @@ async fn eleven_port_findings_at_once_share_their_approvals_and_all_heal_in_appr
 
 async fn one_group_approved_once(stack: &Stack) {
     {
-        let sg = open_group(stack).await;
+        let sg = all_ports_open_group(stack).await;
         let names = publish_all(stack, &sg).await;
         let batches = approval_batches(stack, &sg).await;
         // One e-mail per approver per batch, not one per finding. A finding that reaches the gate

@@ -28,6 +28,8 @@ struct TextEmail<'a> {
     reject_url: &'a str,
 }
 
+/// No `Debug`: its links are bearer credentials, kept out of every log line.
+#[derive(Clone)]
 pub struct Email {
     pub from: String,
     pub to: String,
@@ -124,6 +126,29 @@ pub async fn send(ses: &aws_sdk_sesv2::Client, email: &Email) -> Result<String, 
     Ok(out.message_id().unwrap_or_default().to_string())
 }
 
+/// Where approval e-mails go: the request's one side effect besides the store, behind a trait
+/// so that asking (who gets which links) is unit-tested without AWS (`request::ask`).
+pub(crate) trait Mailer {
+    /// Sends `email` and returns the provider's message id; `name` names any copy kept.
+    async fn send(&self, name: &str, email: &Email) -> Result<String, Error>;
+}
+
+/// SESv2, and where an outbox folder is configured (the local stack) a copy in it.
+pub(crate) struct Ses<'a> {
+    pub client: aws_sdk_sesv2::Client,
+    pub outbox: Option<&'a Path>,
+}
+
+impl Mailer for Ses<'_> {
+    async fn send(&self, name: &str, email: &Email) -> Result<String, Error> {
+        let message_id = send(&self.client, email).await?;
+        if let Some(dir) = self.outbox {
+            write_outbox(dir, name, email)?;
+        }
+        Ok(message_id)
+    }
+}
+
 /// Writes `<name>.eml` and `<name>.html` into the outbox folder.
 pub fn write_outbox(dir: &Path, name: &str, email: &Email) -> Result<(), Error> {
     let io = |e: std::io::Error| Error::ConfigInvalid(format!("outbox {}: {}", dir.display(), e.kind()));
@@ -134,10 +159,10 @@ pub fn write_outbox(dir: &Path, name: &str, email: &Email) -> Result<(), Error> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn details(message: &str) -> Details {
+    pub(crate) fn details(message: &str) -> Details {
         Details {
             rule_id: "EC2-002".into(),
             rule_title: "Unrestricted SSH Access".into(),

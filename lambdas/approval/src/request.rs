@@ -10,7 +10,7 @@ use ar_core::Error;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::mail::{self, Email};
+use crate::mail::{Email, Mailer, Ses};
 use crate::signing::{Action, LinkClaims};
 use crate::status::{ApprovalStatus, BatchStatus};
 use crate::store::{ApprovalRecord, Store};
@@ -55,6 +55,50 @@ pub fn approval_id(token: &str) -> String {
 
 pub fn link(base_url: &str, claims: &LinkClaims, key: &ar_core::config::SigningKey) -> String {
     format!("{base_url}/approvals/{}?{}", claims.approval_id, claims.query(key))
+}
+
+/// One batch's e-mails: who is asked, about what, with links valid until when.
+pub(crate) struct Asking<'a> {
+    pub batch_id: &'a str,
+    pub approvers: &'a [String],
+    pub base_url: &'a str,
+    pub key: &'a ar_core::config::SigningKey,
+    pub deadline: u64,
+    pub details: &'a Details,
+    pub sender: &'a str,
+    /// How many findings the batch holds (for the log line).
+    pub findings: usize,
+}
+
+/// E-mails each approver their own approve and reject links: signed for that address, naming
+/// the batch, valid until the deadline. Stops at the first e-mail that cannot be sent (the
+/// batch is then not marked sent, and the retried request sends again).
+pub(crate) async fn ask(mailer: &impl Mailer, a: &Asking<'_>) -> Result<(), Error> {
+    for approver in a.approvers {
+        debug_assert!(is_email(approver));
+        let claims = |action| LinkClaims {
+            approval_id: a.batch_id.to_string(),
+            approver: approver.clone(),
+            action,
+            expires: a.deadline,
+        };
+        let approve = link(a.base_url, &claims(Action::Approve), a.key);
+        let reject = link(a.base_url, &claims(Action::Reject), a.key);
+        let email = Email::approval(a.details, a.sender, approver, &approve, &reject)?;
+        let safe: String = approver
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let message_id = mailer.send(&format!("{}-{safe}", a.batch_id), &email).await?;
+        tracing::info!(
+            batch_id = a.batch_id,
+            findings = a.findings,
+            approver,
+            message_id,
+            "approval requested"
+        );
+    }
+    Ok(())
 }
 
 /// The batch id a leader opens: derived from its approval id, so a retried leader finds its batch.
@@ -193,38 +237,152 @@ pub async fn handle(deps: &Deps, input: RequestInput) -> Result<RequestOutput, E
     let combined = Combined::of(deps, &records, live.as_ref());
     let details = Details::of(deps, &records, &combined, deadline);
     store.mark_sending(&mine, &combined, deadline).await?;
-    let ses = aws_sdk_sesv2::Client::new(deps.aws.sdk_config());
-    for approver in &approval.approvers {
-        debug_assert!(is_email(approver));
-        let claims = |action| LinkClaims {
-            approval_id: mine.clone(),
-            approver: approver.clone(),
-            action,
-            expires: deadline,
-        };
-        let approve = link(gate.base_url, &claims(Action::Approve), gate.key());
-        let reject = link(gate.base_url, &claims(Action::Reject), gate.key());
-        let email = Email::approval(&details, sender, approver, &approve, &reject)?;
-        let message_id = mail::send(&ses, &email).await?;
-        if let Some(dir) = &deps.settings.outbox_dir {
-            let safe: String = approver
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            mail::write_outbox(dir, &format!("{mine}-{safe}"), &email)?;
-        }
-        tracing::info!(
-            batch_id = mine,
-            findings = records.len(),
-            approver,
-            message_id,
-            "approval requested"
-        );
-    }
+    let mailer = Ses {
+        client: aws_sdk_sesv2::Client::new(deps.aws.sdk_config()),
+        outbox: deps.settings.outbox_dir.as_deref(),
+    };
+    let asking = Asking {
+        batch_id: &mine,
+        approvers: &approval.approvers,
+        base_url: gate.base_url,
+        key: gate.key(),
+        deadline,
+        details: &details,
+        sender,
+        findings: records.len(),
+    };
+    ask(&mailer, &asking).await?;
     store.mark_sent(&mine).await?;
     Ok(RequestOutput {
         approval_id: record.approval_id,
         batch_id: mine,
         sent: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use ar_core::config::{KeyRing, SigningKey};
+
+    use super::*;
+    use crate::callback::parse::{parse, Intent};
+    use crate::callback::HttpRequest;
+
+    /// Keeps what it is asked to send; fails from the `fail_from`th e-mail on.
+    #[derive(Default)]
+    struct Outbox {
+        sent: RefCell<Vec<(String, Email)>>,
+        fail_from: Option<usize>,
+    }
+
+    impl Mailer for Outbox {
+        async fn send(&self, name: &str, email: &Email) -> Result<String, Error> {
+            let n = self.sent.borrow().len();
+            if self.fail_from.is_some_and(|k| n >= k) {
+                return Err(Error::AwsTransient {
+                    operation: "ses:SendEmail",
+                    detail: "throttled".into(),
+                });
+            }
+            self.sent.borrow_mut().push((name.to_string(), email.clone()));
+            Ok(format!("m{n}"))
+        }
+    }
+
+    fn key() -> SigningKey {
+        SigningKey::new(vec![7; 32]).unwrap()
+    }
+
+    fn asking<'a>(key: &'a SigningKey, approvers: &'a [String], details: &'a Details) -> Asking<'a> {
+        Asking {
+            batch_id: "0123456789abcdef0123456789abcdef",
+            approvers,
+            base_url: "https://approvals.example",
+            key,
+            deadline: 1_900_000_000,
+            details,
+            sender: "ar@example.com",
+            findings: 1,
+        }
+    }
+
+    /// The URL after `label` in the plain-text part.
+    fn url_after<'e>(email: &'e Email, label: &str) -> &'e str {
+        email
+            .text
+            .lines()
+            .find_map(|l| l.strip_prefix(label))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {label:?} line in {}", email.text))
+    }
+
+    fn request(url: &str) -> HttpRequest {
+        let rest = url.strip_prefix("https://approvals.example").unwrap();
+        let (path, query) = rest.split_once('?').unwrap();
+        HttpRequest {
+            method: "GET".into(),
+            path: path.into(),
+            query: query.into(),
+            body: String::new(),
+        }
+    }
+
+    /// Each approver gets one e-mail, to their address, whose two links are signed for that
+    /// address (and no other), name the batch, and expire at the deadline.
+    #[tokio::test]
+    async fn each_approver_gets_their_own_links_signed_for_their_address() {
+        let (key, details) = (key(), crate::mail::tests::details("public"));
+        let approvers = vec!["alice@example.com".to_string(), "bob+ops@example.com".to_string()];
+        let outbox = Outbox::default();
+        ask(&outbox, &asking(&key, &approvers, &details)).await.unwrap();
+        let sent = outbox.sent.into_inner();
+        assert_eq!(sent.len(), 2);
+        let ring = KeyRing::new(key.clone(), []);
+        for ((name, email), approver) in sent.iter().zip(&approvers) {
+            assert_eq!(&email.to, approver);
+            assert!(name.starts_with("0123456789abcdef0123456789abcdef-"), "{name}");
+            for (label, action) in [
+                ("Review and approve: ", Action::Approve),
+                ("Review and reject: ", Action::Reject),
+            ] {
+                let req = parse(&request(url_after(email, label))).unwrap();
+                assert_eq!(req.intent, Intent::Show);
+                assert_eq!(req.approval_id, "0123456789abcdef0123456789abcdef");
+                assert_eq!(&req.link.approver, approver);
+                assert_eq!(req.link.action, action);
+                assert_eq!(req.link.expires, 1_900_000_000);
+                assert!(req.claims().verify(&ring, &req.link.kid, &req.link.sig));
+                // The same signature does not hold for the other approver.
+                let mut other = req.claims();
+                other.approver = approvers.iter().find(|a| *a != approver).unwrap().clone();
+                assert!(!other.verify(&ring, &req.link.kid, &req.link.sig));
+            }
+        }
+    }
+
+    /// A failed send stops the asking with the error: the batch is then not marked sent and the
+    /// retried request asks again.
+    #[tokio::test]
+    async fn a_failed_send_stops_with_its_error() {
+        let (key, details) = (key(), crate::mail::tests::details("public"));
+        let approvers = vec!["alice@example.com".to_string(), "bob@example.com".to_string()];
+        let outbox = Outbox {
+            fail_from: Some(1),
+            ..Outbox::default()
+        };
+        let err = ask(&outbox, &asking(&key, &approvers, &details)).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::AwsTransient {
+                    operation: "ses:SendEmail",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(outbox.sent.borrow().len(), 1);
+    }
 }

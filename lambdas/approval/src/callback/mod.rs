@@ -10,7 +10,7 @@
 mod decide;
 mod live;
 mod pages;
-mod parse;
+pub(crate) mod parse;
 
 use ar_core::deps::Deps;
 use ar_core::Error;

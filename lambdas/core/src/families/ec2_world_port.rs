@@ -452,8 +452,8 @@ async fn describe_group(
     Ok(Some((group.group_name().map(str::to_string), tags)))
 }
 
-/// The group's ingress rules, every page.
-async fn ingress_rules(ec2: &aws_sdk_ec2::Client, group_id: &str) -> Result<Vec<IngressRule>, Error> {
+/// The group's ingress rules, every page (also the CLI's reader of a group).
+pub async fn ingress_rules(ec2: &aws_sdk_ec2::Client, group_id: &str) -> Result<Vec<IngressRule>, Error> {
     let mut ingress = Vec::new();
     let mut pages = ec2
         .describe_security_group_rules()
