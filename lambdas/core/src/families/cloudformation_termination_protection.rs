@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::kit;
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `cloudformation-termination-protection` in the catalog.
 pub struct CfnTerminationProtection;
@@ -22,9 +22,8 @@ pub struct CfnTerminationProtection;
 const DESCRIBE_STACKS: &str = "cloudformation:DescribeStacks";
 const UPDATE_TERMINATION_PROTECTION: &str = "cloudformation:UpdateTerminationProtection";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// Its rules take no parameters.
+pub type Params = NoParams;
 
 /// A stack's protection as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,7 +124,7 @@ impl RuleFamily for CfnTerminationProtection {
         } else {
             vec![Change::EnableTerminationProtection]
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.untouched = vec!["the stack's resources, template, parameters, tags and policies".into()];
         Assessment {
             offending: if on {

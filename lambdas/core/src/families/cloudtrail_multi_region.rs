@@ -24,7 +24,7 @@ use crate::aws::{partition, Ctx};
 use crate::error::Error;
 use crate::families::helpers::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `cloudtrail-multi-region` in the catalog.
 pub struct CloudTrailMultiRegion;
@@ -270,7 +270,7 @@ impl RuleFamily for CloudTrailMultiRegion {
                 "trail {} is multi-region with global service events and logging: nothing to change",
                 ok.name
             );
-            let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, Vec::new());
+            let mut plan = t.plan(summary, Vec::new());
             plan.untouched = untouched;
             return Assessment {
                 offending: Vec::new(),
@@ -314,7 +314,7 @@ impl RuleFamily for CloudTrailMultiRegion {
                 }
             }
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.untouched = untouched;
         plan.untouched.push("every other trail and the log bucket".into());
         Assessment {

@@ -25,12 +25,12 @@ use serde_json::Value;
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::s3_bucket;
 use crate::families::s3_acl::{self, AclGrant, BucketAcl, Grantee, GranteeGroup};
 use crate::families::s3_bucket_policy::{self, PolicyChange};
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `cloudtrail-public-bucket` in the catalog.
 pub struct CloudTrailPublicBucket;
@@ -38,9 +38,8 @@ pub struct CloudTrailPublicBucket;
 const GET_TRAIL: &str = "cloudtrail:GetTrail";
 const LIST_TAGS: &str = "cloudtrail:ListTags";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// Its rules take no parameters.
+pub type Params = NoParams;
 
 /// The trail's log bucket as read: its ACL and policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,7 +233,7 @@ impl RuleFamily for CloudTrailPublicBucket {
                 changes.len()
             )
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.removes = removes;
         plan.untouched = untouched;
         plan.cannot_keep = p.cannot_keep;

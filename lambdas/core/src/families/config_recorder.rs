@@ -25,7 +25,7 @@ use crate::families::helpers::family::{
     ActionCondition, Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target,
 };
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `config-recorder` in the catalog.
 pub struct ConfigRecorder;
@@ -286,10 +286,7 @@ impl RuleFamily for ConfigRecorder {
         untouched.push("Config rules".into());
         let compliant = recorder.is_some_and(|r| r.recording) && !s.channels.is_empty();
         if compliant {
-            let mut plan = Plan::new(
-                t.rule_id,
-                t.resource,
-                t.region,
+            let mut plan = t.plan(
                 format!("AWS Config is recording in {}: nothing to change", s.region),
                 Vec::new(),
             );
@@ -340,7 +337,7 @@ impl RuleFamily for ConfigRecorder {
                 missing.join(" and ")
             )
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.untouched = untouched;
         Assessment { offending, plan }
     }

@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::families::helpers::family::{
-    ActionCondition, Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target,
+    ActionCondition, Assessment, FamilyDoc, NoParams, Placement, Read, RuleFamily, Tags, Target,
 };
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `guardduty-detector` in the catalog.
 pub struct GuardDutyDetector;
@@ -41,9 +41,8 @@ pub const DISABLED: &str = "DISABLED";
 
 pub const ENABLED: &str = "ENABLED";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// Its rules take no parameters.
+pub type Params = NoParams;
 
 /// One detector as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,7 +244,7 @@ impl RuleFamily for GuardDutyDetector {
             // Undo changes only (never planned by an assessment).
             Some(c @ (Change::Suspend { .. } | Change::Delete { .. })) => c.describe(),
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.untouched = vec![
             "detectors' data sources, features, filters, members and tags; no detector is deleted or replaced".into(),
         ];

@@ -8,22 +8,19 @@
 //! back, and needs an explicit force, which no flag gives yet.
 //! Notifying people is the outcome notifications' job: the plan says the key was exposed.
 
-use serde::Deserialize;
-
-use crate::aws::Ctx;
-use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
-use crate::families::helpers::iam_keys::{self, Change, UserKeys, ACTIVE};
-use crate::plan::Plan;
+use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Target};
+use crate::families::helpers::iam_keys::{self, Change, KeyFamily, KeyRule, UserKeys, ACTIVE};
 
 /// The family: `iam-exposed-key` in the catalog.
-pub struct IamExposedKey;
+pub type IamExposedKey = KeyFamily<ExposedKey>;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// The rule of an exposed key.
+pub struct ExposedKey;
 
-impl RuleFamily for IamExposedKey {
+/// Its rules take no parameters.
+pub type Params = NoParams;
+
+impl KeyRule for ExposedKey {
     const NAME: &'static str = "iam-exposed-key";
     const DOC: FamilyDoc = FamilyDoc {
         changes: "UpdateAccessKey Status=Inactive for the exposed key (its user found with GetAccessKeyLastUsed)",
@@ -32,28 +29,15 @@ impl RuleFamily for IamExposedKey {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "IAM access key id";
-    const PLACEMENT: Placement = Placement::Global;
     const READS: &'static [&'static str] = &[
         iam_keys::GET_ACCESS_KEY_LAST_USED,
         iam_keys::LIST_ACCESS_KEYS,
         iam_keys::LIST_USER_TAGS,
     ];
-    const WRITES: &'static [&'static str] = &[iam_keys::UPDATE_ACCESS_KEY];
-    const SETTLE: std::time::Duration = iam_keys::SETTLE;
     type Params = Params;
-    type State = UserKeys;
-    type Change = Change;
 
     fn valid_id(id: &str) -> bool {
         iam_keys::is_access_key_id(id) || iam_keys::user_key(id).is_some()
-    }
-
-    fn resource_from(sent: &str, extradata: &std::collections::BTreeMap<String, String>) -> String {
-        iam_keys::resource_from(sent, extradata)
-    }
-
-    async fn read(ctx: &Ctx, key: &str, tags: Tags) -> Result<Option<Read<UserKeys>>, Error> {
-        iam_keys::read(ctx, key, tags).await
     }
 
     fn assess(s: &UserKeys, _: &Params, t: Target<'_>) -> Assessment<Change> {
@@ -77,7 +61,7 @@ impl RuleFamily for IamExposedKey {
                 t.resource, s.user
             )
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.removes = active.iter().map(|k| iam_keys::removes(&s.user, &k.id)).collect();
         plan.untouched = s
             .keys
@@ -95,24 +79,7 @@ impl RuleFamily for IamExposedKey {
         }
     }
 
-    async fn apply(ctx: &Ctx, _: &str, _: &UserKeys, changes: &[Change]) -> Result<(), Error> {
-        iam_keys::apply(ctx, changes).await
-    }
-
-    fn simulate(s: &UserKeys, changes: &[Change]) -> UserKeys {
-        iam_keys::simulate(s, changes)
-    }
-
-    fn diff(before: &UserKeys, after: &UserKeys) -> Vec<String> {
-        iam_keys::diff(before, after)
-    }
-
-    /// What an undo would do; [`RuleFamily::cannot_undo`] refuses it first while it would
-    /// reactivate a key.
-    fn revert(live: &UserKeys, before: &UserKeys) -> Option<Vec<Change>> {
-        Some(iam_keys::revert(live, before))
-    }
-
+    /// What an undo would do ([`iam_keys::revert`]) is refused while it would reactivate a key.
     fn cannot_undo(live: &UserKeys, before: &UserKeys) -> Option<String> {
         let keys: Vec<String> = iam_keys::revert(live, before)
             .iter()
@@ -134,6 +101,7 @@ impl RuleFamily for IamExposedKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::families::helpers::family::{RuleFamily, Tags};
     use crate::families::helpers::iam_keys::tests::{mocked, KEY_NEW, KEY_OLD};
     use crate::families::helpers::iam_keys::{AccessKey, INACTIVE};
     use aws_sdk_iam::operation::get_access_key_last_used::GetAccessKeyLastUsedOutput;

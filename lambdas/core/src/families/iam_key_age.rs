@@ -12,14 +12,14 @@
 
 use serde::Deserialize;
 
-use crate::aws::Ctx;
-use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
-use crate::families::helpers::iam_keys::{self, Change, UserKeys, ACTIVE};
-use crate::plan::Plan;
+use crate::families::helpers::family::{Assessment, FamilyDoc, Target};
+use crate::families::helpers::iam_keys::{self, Change, KeyFamily, KeyRule, UserKeys, ACTIVE};
 
 /// The family: `iam-key-age` in the catalog.
-pub struct IamKeyAge;
+pub type IamKeyAge = KeyFamily<KeyAge>;
+
+/// The rule of old keys.
+pub struct KeyAge;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,7 +28,7 @@ pub struct Params {
     pub max_age_days: u32,
 }
 
-impl RuleFamily for IamKeyAge {
+impl KeyRule for KeyAge {
     const NAME: &'static str = "iam-key-age";
     const DOC: FamilyDoc = FamilyDoc {
         changes: "UpdateAccessKey Status=Inactive (with the user name) for each active key at least max_age_days old (resource: the user; an AKIA key id: only that key)",
@@ -37,28 +37,15 @@ impl RuleFamily for IamKeyAge {
         tested: "local stack",
     };
     const RESOURCE: &'static str = "IAM user name or access key id";
-    const PLACEMENT: Placement = Placement::Global;
     const READS: &'static [&'static str] = &[
         iam_keys::LIST_ACCESS_KEYS,
         iam_keys::GET_ACCESS_KEY_LAST_USED,
         iam_keys::LIST_USER_TAGS,
     ];
-    const WRITES: &'static [&'static str] = &[iam_keys::UPDATE_ACCESS_KEY];
-    const SETTLE: std::time::Duration = iam_keys::SETTLE;
     type Params = Params;
-    type State = UserKeys;
-    type Change = Change;
 
     fn valid_id(id: &str) -> bool {
         iam_keys::is_access_key_id(id) || iam_keys::is_user_name(id) || iam_keys::user_key(id).is_some()
-    }
-
-    fn resource_from(sent: &str, extradata: &std::collections::BTreeMap<String, String>) -> String {
-        iam_keys::resource_from(sent, extradata)
-    }
-
-    async fn read(ctx: &Ctx, resource: &str, tags: Tags) -> Result<Option<Read<UserKeys>>, Error> {
-        iam_keys::read(ctx, resource, tags).await
     }
 
     fn assess(s: &UserKeys, p: &Params, t: Target<'_>) -> Assessment<Change> {
@@ -100,7 +87,7 @@ impl RuleFamily for IamKeyAge {
                 old.iter().map(|k| k.id.as_str()).collect::<Vec<_>>().join(", ")
             )
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.removes = old.iter().map(|k| iam_keys::removes(&s.user, &k.id)).collect();
         plan.untouched = s
             .keys
@@ -114,27 +101,12 @@ impl RuleFamily for IamKeyAge {
             .collect();
         Assessment { offending, plan }
     }
-
-    async fn apply(ctx: &Ctx, _: &str, _: &UserKeys, changes: &[Change]) -> Result<(), Error> {
-        iam_keys::apply(ctx, changes).await
-    }
-
-    fn simulate(s: &UserKeys, changes: &[Change]) -> UserKeys {
-        iam_keys::simulate(s, changes)
-    }
-
-    fn diff(before: &UserKeys, after: &UserKeys) -> Vec<String> {
-        iam_keys::diff(before, after)
-    }
-
-    fn revert(live: &UserKeys, before: &UserKeys) -> Option<Vec<Change>> {
-        Some(iam_keys::revert(live, before))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::families::helpers::family::RuleFamily;
     use crate::families::helpers::iam_keys::tests::{mocked, KEY_NEW, KEY_OLD};
     use crate::families::helpers::iam_keys::{AccessKey, INACTIVE};
     use aws_sdk_iam::operation::update_access_key::UpdateAccessKeyOutput;

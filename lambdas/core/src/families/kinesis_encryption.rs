@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::families::helpers::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `kinesis-encryption` in the catalog.
 pub struct KinesisEncryption;
@@ -172,7 +172,7 @@ impl RuleFamily for KinesisEncryption {
                 key_id: p.kms_key_id.clone(),
             }]
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.untouched = vec!["records, shards, retention and consumers".into()];
         Assessment {
             offending: if on {

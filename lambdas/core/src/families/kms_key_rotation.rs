@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::kit;
 use crate::families::helpers::kms_key::{self, KeyInfo};
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `kms-key-rotation` in the catalog.
 pub struct KmsKeyRotation;
@@ -27,9 +27,8 @@ const ENABLE_KEY_ROTATION: &str = "kms:EnableKeyRotation";
 /// An undo only: rotation off again, as recorded before the fix.
 const DISABLE_KEY_ROTATION: &str = "kms:DisableKeyRotation";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// Its rules take no parameters.
+pub type Params = NoParams;
 
 /// A key and its rotation as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +107,7 @@ impl RuleFamily for KmsKeyRotation {
         undo: "DisableKeyRotation (rotation off, as recorded before the fix); nothing else",
         tested: "local stack",
     };
-    const RESOURCE: &'static str = "KMS key id or key ARN";
+    const RESOURCE: &'static str = kms_key::RESOURCE;
     const READS: &'static [&'static str] = &[
         kms_key::DESCRIBE_KEY,
         GET_KEY_ROTATION_STATUS,
@@ -154,13 +153,7 @@ impl RuleFamily for KmsKeyRotation {
         } else {
             format!("enable automatic rotation of key {}", t.resource)
         };
-        let mut plan = Plan::new(
-            t.rule_id,
-            t.resource,
-            t.region,
-            summary,
-            if on { Vec::new() } else { vec![Change::EnableRotation] },
-        );
+        let mut plan = t.plan(summary, if on { Vec::new() } else { vec![Change::EnableRotation] });
         plan.untouched = vec![format!(
             "the key's policy, state ({}), aliases, grants and existing key material",
             s.key.state
@@ -244,26 +237,12 @@ pub async fn enable(kms: &aws_sdk_kms::Client, key: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
     use crate::families::helpers::iam_keys::tests::mocked;
-    use crate::families::helpers::kms_key::tests::KEY;
+    use crate::families::helpers::kms_key::tests::{key, KEY};
     use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
     use aws_sdk_kms::operation::enable_key_rotation::EnableKeyRotationOutput;
     use aws_sdk_kms::operation::get_key_rotation_status::GetKeyRotationStatusOutput;
     use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeySpec, KeyState, KeyUsageType, OriginType};
     use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
-
-    pub(crate) fn key(state: &str) -> KeyInfo {
-        KeyInfo {
-            key_id: KEY.into(),
-            arn: format!("arn:aws:kms:us-east-1:111122223333:key/{KEY}"),
-            manager: "CUSTOMER".into(),
-            spec: "SYMMETRIC_DEFAULT".into(),
-            usage: "ENCRYPT_DECRYPT".into(),
-            origin: "AWS_KMS".into(),
-            state: state.into(),
-            replica: false,
-            deletion_date: None,
-        }
-    }
 
     fn t() -> Target<'static> {
         Target {

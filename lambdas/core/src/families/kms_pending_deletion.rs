@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::families::helpers::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::kit;
 use crate::families::helpers::kms_key::{self, KeyInfo};
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `kms-pending-deletion` in the catalog.
 pub struct KmsPendingDeletion;
@@ -81,7 +81,7 @@ impl RuleFamily for KmsPendingDeletion {
         undo: "ScheduleKeyDeletion again, due no earlier than the recorded deletion date (the whole days to it, at least 7); it destroys a key (pending deletion, then gone)",
         tested: "local stack",
     };
-    const RESOURCE: &'static str = "KMS key id or key ARN";
+    const RESOURCE: &'static str = kms_key::RESOURCE;
     const READS: &'static [&'static str] = &[kms_key::DESCRIBE_KEY, kms_key::LIST_RESOURCE_TAGS];
     const WRITES: &'static [&'static str] = &[CANCEL_KEY_DELETION, ENABLE_KEY, SCHEDULE_KEY_DELETION];
     const UNDO_GATED: bool = true;
@@ -111,10 +111,7 @@ impl RuleFamily for KmsPendingDeletion {
             .map(|d| format!(" (due {})", kms_key::date(d)))
             .unwrap_or_default();
         if !pending(k) {
-            let mut plan = Plan::new(
-                t.rule_id,
-                t.resource,
-                t.region,
+            let mut plan = t.plan(
                 format!(
                     "key {} is not scheduled for deletion ({}): nothing to change",
                     t.resource, k.state
@@ -146,7 +143,7 @@ impl RuleFamily for KmsPendingDeletion {
                 ),
             )
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.untouched = vec!["the key's policy, rotation, aliases, grants and key material".into()];
         Assessment {
             offending: vec![format!("key is {}{due}", k.state)],
@@ -284,7 +281,7 @@ pub async fn enable(kms: &aws_sdk_kms::Client, key: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
     use crate::families::helpers::iam_keys::tests::mocked;
-    use crate::families::helpers::kms_key::tests::KEY;
+    use crate::families::helpers::kms_key::tests::{key, KEY};
     use aws_sdk_kms::operation::cancel_key_deletion::CancelKeyDeletionOutput;
     use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
     use aws_sdk_kms::operation::enable_key::EnableKeyOutput;
@@ -296,20 +293,6 @@ mod tests {
             rule_id: "KMS-004",
             resource: KEY,
             region: "us-east-1",
-        }
-    }
-
-    fn key(state: &str) -> KeyInfo {
-        KeyInfo {
-            key_id: KEY.into(),
-            arn: String::new(),
-            manager: "CUSTOMER".into(),
-            spec: "SYMMETRIC_DEFAULT".into(),
-            usage: "ENCRYPT_DECRYPT".into(),
-            origin: "AWS_KMS".into(),
-            state: state.into(),
-            replica: false,
-            deletion_date: (state == "PendingDeletion").then_some(1_800_000_000),
         }
     }
 

@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Read, RuleFamily, Tags, Target};
+use crate::families::helpers::kit;
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `lambda-tracing` in the catalog.
 pub struct LambdaTracing;
@@ -30,9 +31,8 @@ const SIMULATE_PRINCIPAL_POLICY: &str = "iam:SimulatePrincipalPolicy";
 /// What the function's role needs to send traces.
 const XRAY_ACTIONS: [&str; 2] = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// Its rules take no parameters.
+pub type Params = NoParams;
 
 /// A function's tracing as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,16 +127,14 @@ impl RuleFamily for LambdaTracing {
             Ok(_) => {}
         }
         let lambda = crate::sdk_client!(ctx, aws_sdk_lambda);
-        let out = match lambda.get_function_configuration().function_name(function).send().await {
-            Ok(out) => out,
-            Err(e) => {
-                let err = Error::from_sdk(GET_FUNCTION_CONFIGURATION, e);
-                return if err.aws_code() == Some("ResourceNotFoundException") {
-                    Ok(None)
-                } else {
-                    Err(err)
-                };
-            }
+        let got = lambda
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(GET_FUNCTION_CONFIGURATION, e));
+        let Some(out) = kit::gone_if(got, &["ResourceNotFoundException"])? else {
+            return Ok(None);
         };
         let function_arn = out.function_arn().unwrap_or(function).to_string();
         let role = out.role().unwrap_or_default().to_string();
@@ -150,19 +148,16 @@ impl RuleFamily for LambdaTracing {
         } else {
             role_allows_xray(&crate::sdk_client!(ctx, aws_sdk_iam), &role).await
         };
-        let live_tags = if tags == Tags::Read {
-            lambda
+        let live_tags = kit::tags_if(tags, || async {
+            let out = lambda
                 .list_tags()
                 .resource(&function_arn)
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk(LIST_TAGS, e))?
-                .tags()
-                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default()
-        } else {
-            Default::default()
-        };
+                .map_err(|e| Error::from_sdk(LIST_TAGS, e))?;
+            Ok(kit::string_tags(out.tags()))
+        })
+        .await?;
         Ok(Some(Read {
             state: Tracing {
                 function_arn,
@@ -194,10 +189,7 @@ impl RuleFamily for LambdaTracing {
             };
             format!("turn on active tracing for function {} ({role})", t.resource)
         };
-        let mut plan = Plan::new(
-            t.rule_id,
-            t.resource,
-            t.region,
+        let mut plan = t.plan(
             summary,
             if on {
                 Vec::new()

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
-use crate::plan::{Describe, Plan};
+use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Placement, Read, RuleFamily, Tags, Target};
+use crate::plan::Describe;
 
 /// The family: `organizations-all-features` in the catalog.
 pub struct OrganizationsAllFeatures;
@@ -34,9 +34,8 @@ const CANCEL_HANDSHAKE: &str = "organizations:CancelHandshake";
 /// The id a handshake the plan starts has in the simulated state (its real id is AWS's).
 const NEW: &str = "(new)";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// Its rules take no parameters.
+pub type Params = NoParams;
 
 /// The organization's feature set as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,7 +180,7 @@ impl RuleFamily for OrganizationsAllFeatures {
         } else {
             vec![Change::EnableAllFeatures]
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.untouched = vec!["accounts, OUs and policies".into()];
         Assessment {
             // An open handshake is not all features yet: the rule still fails until every member

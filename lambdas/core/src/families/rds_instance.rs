@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::families::helpers::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::kit;
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `rds-instance` in the catalog.
 pub struct RdsInstance;
@@ -114,39 +114,25 @@ impl RuleFamily for RdsInstance {
 
     async fn read(ctx: &Ctx, instance: &str, tags: Tags) -> Result<Option<Read<Instance>>, Error> {
         let rds = crate::sdk_client!(ctx, aws_sdk_rds);
-        let out = match rds
+        let got = rds
             .describe_db_instances()
             .db_instance_identifier(instance)
             .send()
             .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                let err = Error::from_sdk(DESCRIBE_DB_INSTANCES, e);
-                return if err.aws_code() == Some("DBInstanceNotFound") {
-                    Ok(None)
-                } else {
-                    Err(err)
-                };
-            }
-        };
-        let Some(db) = out
-            .db_instances()
-            .iter()
-            .find(|d| d.db_instance_identifier() == Some(instance))
-        else {
+            .map_err(|e| Error::from_sdk(DESCRIBE_DB_INSTANCES, e));
+        let Some(db) = kit::gone_if(got, &["DBInstanceNotFound"])?.and_then(|out| {
+            out.db_instances()
+                .iter()
+                .find(|d| d.db_instance_identifier() == Some(instance))
+                .cloned()
+        }) else {
             return Ok(None);
         };
-        Ok(Some(Read {
-            state: Instance {
-                publicly_accessible: db.publicly_accessible().unwrap_or(false),
-                auto_minor_version_upgrade: db.auto_minor_version_upgrade().unwrap_or(false),
-            },
-            tags: match tags {
-                Tags::Read => rds_tags(db.tag_list()),
-                Tags::Skip => BTreeMap::new(),
-            },
-        }))
+        let state = Instance {
+            publicly_accessible: db.publicly_accessible().unwrap_or(false),
+            auto_minor_version_upgrade: db.auto_minor_version_upgrade().unwrap_or(false),
+        };
+        Ok(Some(kit::read(state, rds_tags(db.tag_list()), tags)))
     }
 
     fn assess(s: &Instance, p: &Params, t: Target<'_>) -> Assessment<Change> {
@@ -173,13 +159,7 @@ impl RuleFamily for RdsInstance {
                 },
             ),
         };
-        let mut plan = Plan::new(
-            t.rule_id,
-            t.resource,
-            t.region,
-            summary,
-            if failing { vec![change] } else { Vec::new() },
-        );
+        let mut plan = t.plan(summary, if failing { vec![change] } else { Vec::new() });
         plan.untouched = vec![
             "security groups, subnets and parameter groups".into(),
             "class, storage, engine version, backups and the data".into(),
@@ -239,39 +219,37 @@ impl RuleFamily for RdsInstance {
 
     /// The undo: each setting that differs from the record, set back to it (one call).
     fn revert(live: &Instance, before: &Instance) -> Option<Vec<Change>> {
-        let mut out = Vec::new();
-        if live.publicly_accessible != before.publicly_accessible {
-            out.push(if before.publicly_accessible {
-                Change::EnablePublicAccess
-            } else {
-                Change::DisablePublicAccess
-            });
-        }
-        if live.auto_minor_version_upgrade != before.auto_minor_version_upgrade {
-            out.push(if before.auto_minor_version_upgrade {
-                Change::EnableAutoMinorVersionUpgrade
-            } else {
-                Change::DisableAutoMinorVersionUpgrade
-            });
-        }
-        Some(out)
+        let public = kit::set_back(
+            live.publicly_accessible,
+            before.publicly_accessible,
+            Change::EnablePublicAccess,
+            Change::DisablePublicAccess,
+        );
+        let minor = kit::set_back(
+            live.auto_minor_version_upgrade,
+            before.auto_minor_version_upgrade,
+            Change::EnableAutoMinorVersionUpgrade,
+            Change::DisableAutoMinorVersionUpgrade,
+        );
+        Some(public.into_iter().chain(minor).collect())
     }
 
     fn diff(before: &Instance, after: &Instance) -> Vec<String> {
-        let mut out = Vec::new();
-        if before.publicly_accessible != after.publicly_accessible {
-            out.push(format!(
-                "PubliclyAccessible {} → {}",
-                before.publicly_accessible, after.publicly_accessible
-            ));
-        }
-        if before.auto_minor_version_upgrade != after.auto_minor_version_upgrade {
-            out.push(format!(
-                "AutoMinorVersionUpgrade {} → {}",
-                before.auto_minor_version_upgrade, after.auto_minor_version_upgrade
-            ));
-        }
-        out
+        [
+            kit::changed(
+                "PubliclyAccessible",
+                before.publicly_accessible,
+                after.publicly_accessible,
+            ),
+            kit::changed(
+                "AutoMinorVersionUpgrade",
+                before.auto_minor_version_upgrade,
+                after.auto_minor_version_upgrade,
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 

@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::families::helpers::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::kit;
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `redshift-cluster` in the catalog.
 pub struct RedshiftCluster;
@@ -161,20 +161,13 @@ impl RuleFamily for RedshiftCluster {
             return Ok(None);
         };
         let pending = c.pending_modified_values();
-        Ok(Some(Read {
-            state: Cluster {
-                publicly_accessible: c.publicly_accessible().unwrap_or(false),
-                pending_publicly_accessible: pending.and_then(|p| p.publicly_accessible()),
-                automated_snapshot_retention_days: c.automated_snapshot_retention_period().unwrap_or(0),
-                pending_automated_snapshot_retention_days: pending
-                    .and_then(|p| p.automated_snapshot_retention_period()),
-            },
-            tags: if tags == Tags::Read {
-                redshift_tags(c.tags())
-            } else {
-                BTreeMap::new()
-            },
-        }))
+        let state = Cluster {
+            publicly_accessible: c.publicly_accessible().unwrap_or(false),
+            pending_publicly_accessible: pending.and_then(|p| p.publicly_accessible()),
+            automated_snapshot_retention_days: c.automated_snapshot_retention_period().unwrap_or(0),
+            pending_automated_snapshot_retention_days: pending.and_then(|p| p.automated_snapshot_retention_period()),
+        };
+        Ok(Some(kit::read(state, redshift_tags(c.tags()), tags)))
     }
 
     fn assess(s: &Cluster, p: &Params, t: Target<'_>) -> Assessment<Change> {
@@ -221,10 +214,7 @@ impl RuleFamily for RedshiftCluster {
         } else {
             summary
         };
-        let mut plan = Plan::new(
-            t.rule_id,
-            t.resource,
-            t.region,
+        let mut plan = t.plan(
             summary,
             if failing && !in_progress {
                 vec![change]
@@ -292,58 +282,55 @@ impl RuleFamily for RedshiftCluster {
 
     /// The undo: each setting that differs from the record, set back to it (one call).
     fn revert(live: &Cluster, before: &Cluster) -> Option<Vec<Change>> {
-        let mut out = Vec::new();
-        if live.publicly_accessible != before.publicly_accessible {
-            out.push(if before.publicly_accessible {
-                Change::EnablePublicAccess
-            } else {
-                Change::DisablePublicAccess
+        let public = kit::set_back(
+            live.publicly_accessible,
+            before.publicly_accessible,
+            Change::EnablePublicAccess,
+            Change::DisablePublicAccess,
+        );
+        let retention =
+            (live.automated_snapshot_retention_days != before.automated_snapshot_retention_days).then(|| {
+                Change::SetAutomatedSnapshotRetention {
+                    days: before.automated_snapshot_retention_days,
+                }
             });
-        }
-        if live.automated_snapshot_retention_days != before.automated_snapshot_retention_days {
-            out.push(Change::SetAutomatedSnapshotRetention {
-                days: before.automated_snapshot_retention_days,
-            });
-        }
-        Some(out)
+        Some(public.into_iter().chain(retention).collect())
     }
 
     fn diff(before: &Cluster, after: &Cluster) -> Vec<String> {
-        let mut out = Vec::new();
-        if before.publicly_accessible != after.publicly_accessible {
-            out.push(format!(
-                "PubliclyAccessible {} → {}",
-                before.publicly_accessible, after.publicly_accessible
-            ));
-        }
-        if before.automated_snapshot_retention_days != after.automated_snapshot_retention_days {
-            out.push(format!(
-                "AutomatedSnapshotRetentionPeriod {} → {}",
-                before.automated_snapshot_retention_days, after.automated_snapshot_retention_days
-            ));
-        }
-        out
+        [
+            kit::changed(
+                "PubliclyAccessible",
+                before.publicly_accessible,
+                after.publicly_accessible,
+            ),
+            kit::changed(
+                "AutomatedSnapshotRetentionPeriod",
+                before.automated_snapshot_retention_days,
+                after.automated_snapshot_retention_days,
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
 /// The cluster named `cluster`, or `None` when it does not exist.
 pub async fn describe_cluster(ctx: &Ctx, cluster: &str) -> Result<Option<aws_sdk_redshift::types::Cluster>, Error> {
     let redshift = crate::sdk_client!(ctx, aws_sdk_redshift);
-    match redshift.describe_clusters().cluster_identifier(cluster).send().await {
-        Ok(out) => Ok(out
-            .clusters()
+    let got = redshift
+        .describe_clusters()
+        .cluster_identifier(cluster)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(DESCRIBE_CLUSTERS, e));
+    Ok(kit::gone_if(got, &["ClusterNotFound"])?.and_then(|out| {
+        out.clusters()
             .iter()
             .find(|c| c.cluster_identifier() == Some(cluster))
-            .cloned()),
-        Err(e) => {
-            let err = Error::from_sdk(DESCRIBE_CLUSTERS, e);
-            if err.aws_code() == Some("ClusterNotFound") {
-                Ok(None)
-            } else {
-                Err(err)
-            }
-        }
-    }
+            .cloned()
+    }))
 }
 
 /// Redshift tags as a map (for exclusion tags).

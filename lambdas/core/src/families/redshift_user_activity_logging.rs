@@ -21,10 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Read, RuleFamily, Tags, Target};
 use crate::families::redshift_cluster::{describe_cluster, redshift_tags, DESCRIBE_CLUSTERS};
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `redshift-user-activity-logging` in the catalog.
 pub struct RedshiftUserActivityLogging;
@@ -35,9 +35,8 @@ const MODIFY_CLUSTER_PARAMETER_GROUP: &str = "redshift:ModifyClusterParameterGro
 /// The parameter RS-023 checks.
 pub const PARAMETER: &str = "enable_user_activity_logging";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// Its rules take no parameters.
+pub type Params = NoParams;
 
 /// The cluster's parameter group and what the rule needs to know of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,10 +184,7 @@ impl RuleFamily for RedshiftUserActivityLogging {
     fn assess(l: &Logging, _: &Params, t: Target<'_>) -> Assessment<Change> {
         let g = &l.parameter_group;
         if on(l) {
-            let mut plan = Plan::new(
-                t.rule_id,
-                t.resource,
-                t.region,
+            let mut plan = t.plan(
                 format!("parameter group {g} already has {PARAMETER}=true: nothing to change"),
                 Vec::new(),
             );
@@ -205,10 +201,7 @@ impl RuleFamily for RedshiftUserActivityLogging {
                 t.resource
             ),
         };
-        let mut plan = Plan::new(
-            t.rule_id,
-            t.resource,
-            t.region,
+        let mut plan = t.plan(
             summary,
             vec![Change::EnableUserActivityLogging {
                 parameter_group: g.clone(),

@@ -36,10 +36,10 @@ use serde_json::Value;
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
+use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Placement, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::s3_bucket;
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `s3-bucket-policy` in the catalog.
 pub struct S3BucketPolicy;
@@ -49,9 +49,8 @@ pub const PUT_BUCKET_POLICY: &str = "s3:PutBucketPolicy";
 pub const DELETE_BUCKET_POLICY: &str = "s3:DeleteBucketPolicy";
 
 /// No parameters: the rule is the same for every bucket.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// Its rules take no parameters.
+pub type Params = NoParams;
 
 /// A bucket's policy as read (`None`: the bucket has none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -707,7 +706,7 @@ impl RuleFamily for S3BucketPolicy {
             // An assessment never restores (only an undo does).
             Some(c @ (PolicyChange::RestoreStatements { .. } | PolicyChange::RestorePolicy { .. })) => c.describe(),
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, a.changes);
+        let mut plan = t.plan(summary, a.changes);
         plan.removes = a.removes;
         plan.cannot_keep = a.cannot_keep;
         plan.untouched = a.untouched;

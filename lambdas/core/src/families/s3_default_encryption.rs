@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
+use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Placement, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::s3_bucket;
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `s3-default-encryption` in the catalog.
 pub struct S3DefaultEncryption;
@@ -26,9 +26,8 @@ pub struct S3DefaultEncryption;
 const GET_ENCRYPTION: &str = "s3:GetEncryptionConfiguration";
 const PUT_ENCRYPTION: &str = "s3:PutEncryptionConfiguration";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// Its rules take no parameters.
+pub type Params = NoParams;
 
 /// A bucket's default encryption rules as read (empty: none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,7 +151,7 @@ impl RuleFamily for S3DefaultEncryption {
         } else {
             format!("encrypt new objects in bucket {} by default with SSE-S3", t.resource)
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.untouched = vec!["existing objects, the policy and the ACL".into()];
         Assessment {
             offending: if on {

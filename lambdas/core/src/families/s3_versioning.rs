@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
+use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Placement, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::s3_bucket;
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `s3-versioning` in the catalog.
 pub struct S3Versioning;
@@ -26,9 +26,8 @@ const GET_BUCKET_VERSIONING: &str = "s3:GetBucketVersioning";
 const PUT_BUCKET_VERSIONING: &str = "s3:PutBucketVersioning";
 
 /// No parameters: the rule is the same for every bucket.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// Its rules take no parameters.
+pub type Params = NoParams;
 
 /// A bucket's versioning as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +130,7 @@ impl RuleFamily for S3Versioning {
         } else {
             format!("enable versioning on bucket {} (now {was})", t.resource)
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.untouched = vec!["objects, lifecycle rules, MFA delete, the policy and the ACL".into()];
         Assessment {
             offending: if on {

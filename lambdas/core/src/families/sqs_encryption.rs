@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Ctx;
 use crate::error::Error;
 use crate::families::helpers::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::families::helpers::kit;
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `sqs-encryption` in the catalog.
 pub struct SqsEncryption;
@@ -133,12 +134,8 @@ fn encrypted(s: &QueueEncryption) -> bool {
     s.sqs_managed_sse || s.kms_master_key_id.as_deref().is_some_and(|k| !k.is_empty())
 }
 
-fn not_found(err: &Error) -> bool {
-    matches!(
-        err.aws_code(),
-        Some("AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist")
-    )
-}
+/// The codes SQS answers for a queue that does not exist.
+const NOT_FOUND: &[&str] = &["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"];
 
 impl RuleFamily for SqsEncryption {
     const NAME: &'static str = "sqs-encryption";
@@ -171,39 +168,38 @@ impl RuleFamily for SqsEncryption {
             )));
         }
         let sqs = crate::sdk_client!(ctx, aws_sdk_sqs);
-        let url = match sqs.get_queue_url().queue_name(q.name).send().await {
-            Ok(out) => out.queue_url().unwrap_or_default().to_string(),
-            Err(e) => {
-                let err = Error::from_sdk(GET_QUEUE_URL, e);
-                return if not_found(&err) { Ok(None) } else { Err(err) };
-            }
+        let got = sqs
+            .get_queue_url()
+            .queue_name(q.name)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(GET_QUEUE_URL, e));
+        let Some(url) = kit::gone_if(got, NOT_FOUND)? else {
+            return Ok(None);
         };
-        let attrs = match sqs
+        let url = url.queue_url().unwrap_or_default().to_string();
+        let got = sqs
             .get_queue_attributes()
             .queue_url(&url)
             .attribute_names(QueueAttributeName::SqsManagedSseEnabled)
             .attribute_names(QueueAttributeName::KmsMasterKeyId)
             .send()
             .await
-        {
-            Ok(out) => out.attributes().cloned().unwrap_or_default(),
-            Err(e) => {
-                let err = Error::from_sdk(GET_QUEUE_ATTRIBUTES, e);
-                return if not_found(&err) { Ok(None) } else { Err(err) };
-            }
+            .map_err(|e| Error::from_sdk(GET_QUEUE_ATTRIBUTES, e));
+        let Some(attrs) = kit::gone_if(got, NOT_FOUND)? else {
+            return Ok(None);
         };
-        let live_tags = if tags == Tags::Read {
-            sqs.list_queue_tags()
+        let attrs = attrs.attributes().cloned().unwrap_or_default();
+        let live_tags = kit::tags_if(tags, || async {
+            let out = sqs
+                .list_queue_tags()
                 .queue_url(&url)
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk(LIST_QUEUE_TAGS, e))?
-                .tags()
-                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default()
-        } else {
-            Default::default()
-        };
+                .map_err(|e| Error::from_sdk(LIST_QUEUE_TAGS, e))?;
+            Ok(kit::string_tags(out.tags()))
+        })
+        .await?;
         Ok(Some(Read {
             state: QueueEncryption {
                 sqs_managed_sse: attrs
@@ -237,13 +233,7 @@ impl RuleFamily for SqsEncryption {
                 None => format!("encrypt queue {} with SQS-managed keys (SSE-SQS)", t.resource),
             }
         };
-        let mut plan = Plan::new(
-            t.rule_id,
-            t.resource,
-            t.region,
-            summary,
-            if on { Vec::new() } else { vec![change] },
-        );
+        let mut plan = t.plan(summary, if on { Vec::new() } else { vec![change] });
         plan.untouched =
             vec!["messages, the access policy, the redrive policy, timeouts, tags and every other attribute".into()];
         Assessment {

@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::families::helpers::family::{ActionCondition, Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::kit;
 use crate::ids;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// The family: `vpc-flow-logs` in the catalog.
 pub struct VpcFlowLogs;
@@ -280,7 +280,7 @@ impl RuleFamily for VpcFlowLogs {
                 t.resource
             ),
         };
-        let mut plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes);
+        let mut plan = t.plan(summary, changes);
         plan.untouched = s.flow_logs.iter().map(FlowLog::describe).collect();
         plan.untouched
             .push("the VPC, its subnets and network interfaces, the delivery role and the log group".into());

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::aws::ActionCondition;
@@ -38,6 +38,18 @@ pub struct Target<'a> {
     pub resource: &'a str,
     pub region: &'a str,
 }
+
+impl Target<'_> {
+    /// The plan for this finding (its rule, resource and region): `summary` and the `changes`.
+    pub fn plan<C: Describe>(&self, summary: String, changes: Vec<C>) -> Plan<C> {
+        Plan::new(self.rule_id, self.resource, self.region, summary, changes)
+    }
+}
+
+/// The parameters of a family whose rules take none: `{}`, anything else refused.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
 
 /// Where a family's resources live: which region a finding acts in, and whether it must name
 /// a resource. Intake reads it (README, "Intake").
@@ -378,10 +390,7 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
         let to_restore = F::diff(&live, &before);
         if to_restore.is_empty() {
             let summary = format!("{} is as it was before {run}: nothing to restore", t.resource);
-            return Ok((
-                Vec::new(),
-                Plan::new(t.rule_id, t.resource, t.region, summary, Vec::<F::Change>::new()).erase(),
-            ));
+            return Ok((Vec::new(), t.plan(summary, Vec::<F::Change>::new()).erase()));
         }
         // A refusal by name first: a change since the fix that makes the undo impossible (an
         // organization whose handshake completed) is said as such, not as a mere difference.
@@ -407,7 +416,7 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
         })?;
         let summary = format!("restore {} as it was before {run}", t.resource);
         // `removes` stays empty: an undo gives access back; the approver sees its steps.
-        let plan = Plan::new(t.rule_id, t.resource, t.region, summary, changes).erase();
+        let plan = t.plan(summary, changes).erase();
         Ok((to_restore.into_iter().map(|d| format!("undo: {d}")).collect(), plan))
     }
 }

@@ -6,13 +6,15 @@
 //! policies, groups, login profile and other keys are never touched.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::families::helpers::family::{Read, Tags};
+use crate::families::helpers::family::{Assessment, FamilyDoc, Placement, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::kit;
 use crate::plan::Describe;
 
@@ -325,6 +327,86 @@ pub fn diff(before: &UserKeys, after: &UserKeys) -> Vec<String> {
         ));
     }
     out
+}
+
+/// One access-key rule: its name and words, the ids it takes, and what fails it. Everything else
+/// (the read, the deactivation, simulate, diff and the undo) is the same for every such rule and
+/// is [`KeyFamily`]'s.
+pub trait KeyRule: Send + Sync + 'static {
+    /// [`RuleFamily::NAME`].
+    const NAME: &'static str;
+    /// [`RuleFamily::DOC`].
+    const DOC: FamilyDoc;
+    /// [`RuleFamily::RESOURCE`].
+    const RESOURCE: &'static str;
+    /// [`RuleFamily::READS`] (this module's reads, in the order the rule declares them).
+    const READS: &'static [&'static str];
+    type Params: DeserializeOwned + Send + Sync;
+
+    /// [`RuleFamily::valid_id`].
+    fn valid_id(id: &str) -> bool;
+
+    /// [`RuleFamily::assess`].
+    fn assess(s: &UserKeys, p: &Self::Params, t: Target<'_>) -> Assessment<Change>;
+
+    /// [`RuleFamily::cannot_undo`].
+    fn cannot_undo(_live: &UserKeys, _before: &UserKeys) -> Option<String> {
+        None
+    }
+}
+
+/// The family of an access-key rule `R`: global, reading a user's keys with [`read`], changing
+/// them with [`apply`] (deactivations, and an undo's reactivations) and nothing else.
+pub struct KeyFamily<R>(PhantomData<R>);
+
+impl<R: KeyRule> RuleFamily for KeyFamily<R> {
+    const NAME: &'static str = R::NAME;
+    const DOC: FamilyDoc = R::DOC;
+    const RESOURCE: &'static str = R::RESOURCE;
+    const PLACEMENT: Placement = Placement::Global;
+    const READS: &'static [&'static str] = R::READS;
+    const WRITES: &'static [&'static str] = &[UPDATE_ACCESS_KEY];
+    const SETTLE: std::time::Duration = SETTLE;
+    type Params = R::Params;
+    type State = UserKeys;
+    type Change = Change;
+
+    fn valid_id(id: &str) -> bool {
+        R::valid_id(id)
+    }
+
+    fn resource_from(sent: &str, extradata: &BTreeMap<String, String>) -> String {
+        resource_from(sent, extradata)
+    }
+
+    async fn read(ctx: &Ctx, resource: &str, tags: Tags) -> Result<Option<Read<UserKeys>>, Error> {
+        read(ctx, resource, tags).await
+    }
+
+    fn assess(s: &UserKeys, p: &R::Params, t: Target<'_>) -> Assessment<Change> {
+        R::assess(s, p, t)
+    }
+
+    async fn apply(ctx: &Ctx, _: &str, _: &UserKeys, changes: &[Change]) -> Result<(), Error> {
+        apply(ctx, changes).await
+    }
+
+    fn simulate(s: &UserKeys, changes: &[Change]) -> UserKeys {
+        simulate(s, changes)
+    }
+
+    fn diff(before: &UserKeys, after: &UserKeys) -> Vec<String> {
+        diff(before, after)
+    }
+
+    /// What an undo would do; [`KeyRule::cannot_undo`] may refuse it first.
+    fn revert(live: &UserKeys, before: &UserKeys) -> Option<Vec<Change>> {
+        Some(revert(live, before))
+    }
+
+    fn cannot_undo(live: &UserKeys, before: &UserKeys) -> Option<String> {
+        R::cannot_undo(live, before)
+    }
 }
 
 #[cfg(test)]

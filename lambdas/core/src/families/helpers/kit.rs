@@ -47,6 +47,23 @@ pub fn tag_map<'a>(pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a 
         .collect()
 }
 
+/// Tags an SDK gives as a string map (Lambda's `ListTags`, SQS's `ListQueueTags`), as a map.
+pub fn string_tags(tags: Option<&std::collections::HashMap<String, String>>) -> BTreeMap<String, String> {
+    tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// `what before → after` when the two differ (a line of a family's `diff`).
+pub fn changed<T: std::fmt::Display + PartialEq>(what: &str, before: T, after: T) -> Option<String> {
+    (before != after).then(|| format!("{what} {before} → {after}"))
+}
+
+/// The change that sets a flag back to its recorded value (`before`) when `live` differs: `on`
+/// to set it, `off` to clear it (a family's `revert`).
+pub fn set_back<C>(live: bool, before: bool, on: C, off: C) -> Option<C> {
+    (live != before).then_some(if before { on } else { off })
+}
+
 /// EC2 tags as a map (for exclusion tags).
 pub fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
     tag_map(tags.iter().map(|t| (t.key(), t.value())))

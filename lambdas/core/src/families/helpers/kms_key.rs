@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::error::Error;
+use crate::families::helpers::kit;
 
 pub const DESCRIBE_KEY: &str = "kms:DescribeKey";
 pub const LIST_RESOURCE_TAGS: &str = "kms:ListResourceTags";
@@ -85,20 +86,18 @@ pub fn kms(ctx: &Ctx) -> aws_sdk_kms::Client {
     crate::sdk_client!(ctx, aws_sdk_kms)
 }
 
+/// What a KMS family's resource is.
+pub const RESOURCE: &str = "KMS key id or key ARN";
+
 /// The key's metadata; `None` when no such key exists.
 pub async fn describe(kms: &aws_sdk_kms::Client, key: &str) -> Result<Option<KeyInfo>, Error> {
-    let out = match kms.describe_key().key_id(key).send().await {
-        Ok(out) => out,
-        Err(e) => {
-            let err = Error::from_sdk(DESCRIBE_KEY, e);
-            return if err.aws_code() == Some("NotFoundException") {
-                Ok(None)
-            } else {
-                Err(err)
-            };
-        }
-    };
-    let Some(m) = out.key_metadata() else {
+    let got = kms
+        .describe_key()
+        .key_id(key)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(DESCRIBE_KEY, e));
+    let Some(m) = kit::gone_if(got, &["NotFoundException"])?.and_then(|out| out.key_metadata) else {
         return Ok(None);
     };
     Ok(Some(KeyInfo {
@@ -144,6 +143,22 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) const KEY: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    /// An enabled-or-not customer-managed symmetric key with KMS material in `state`, due for
+    /// deletion (1_800_000_000) when `PendingDeletion`: what the KMS families' tests read.
+    pub(crate) fn key(state: &str) -> KeyInfo {
+        KeyInfo {
+            key_id: KEY.into(),
+            arn: format!("arn:aws:kms:us-east-1:111122223333:key/{KEY}"),
+            manager: "CUSTOMER".into(),
+            spec: "SYMMETRIC_DEFAULT".into(),
+            usage: "ENCRYPT_DECRYPT".into(),
+            origin: "AWS_KMS".into(),
+            state: state.into(),
+            replica: false,
+            deletion_date: (state == "PendingDeletion").then_some(1_800_000_000),
+        }
+    }
 
     #[test]
     fn key_ids_and_arns_of_the_right_shape_only() {

@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::error::Error;
-use crate::families::helpers::family::{Assessment, FamilyDoc, Read, RuleFamily, Tags, Target};
+use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Read, RuleFamily, Tags, Target};
 use crate::families::helpers::kit;
-use crate::plan::{Describe, Plan};
+use crate::plan::Describe;
 
 /// Who a resource is shared with, as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,9 +88,8 @@ pub trait ShareKind: Send + Sync + 'static {
 pub struct PublicShare<K>(PhantomData<K>);
 
 /// No parameters: every rule of these families removes `all`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+/// Its rules take no parameters.
+pub type Params = NoParams;
 
 impl<K: ShareKind> RuleFamily for PublicShare<K> {
     const NAME: &'static str = K::NAME;
@@ -142,13 +141,7 @@ fn assess(s: &Shares, what: &str, permission: &str, t: Target<'_>) -> Assessment
     } else {
         format!("{what} {} is not public: nothing to change", t.resource)
     };
-    let mut plan = Plan::new(
-        t.rule_id,
-        t.resource,
-        t.region,
-        summary,
-        if public { vec![Change::RemovePublic] } else { Vec::new() },
-    );
+    let mut plan = t.plan(summary, if public { vec![Change::RemovePublic] } else { Vec::new() });
     plan.untouched = s.accounts.iter().map(|a| format!("{permission} for {a}")).collect();
     if public {
         plan.removes = vec![format!("{permission} for everyone")];
