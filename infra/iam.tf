@@ -38,6 +38,9 @@ module "policies" {
     dead_letter_queue_arn = aws_sqs_queue.dead_letter.arn
     outcome_topic_arn     = aws_sns_topic.outcome.arn
     config_object_arn     = local.config_in_s3 ? "${aws_s3_bucket.config[0].arn}/${local.config_object_key}" : null
+    # Notify's BatchUpdateFindings, in the finding's region's hub of this (the administrator)
+    # account: only when the Security Hub source is subscribed.
+    securityhub_hub_arns = var.subscribe_security_hub ? ["arn:${local.partition}:securityhub:*:${local.account_id}:hub/default"] : []
   }
 
   member_role_arns = local.member_role_arns

@@ -462,7 +462,7 @@ module "p" {
     dead_letter_queue_arn = "arn:aws:sqs:eu-west-1:111111111111:ar-trigger-dlq"
     outcome_topic_arn     = "arn:aws:sns:eu-west-1:111111111111:ar-outcome"
     config_object_arn     = "%(config_object)s"
-  }
+%(securityhub)s  }
   member_role_arns = {
     read  = ["arn:aws:iam::*:role/%(read_role)s"]
     write = ["arn:aws:iam::*:role/%(write_role)s"]
@@ -491,10 +491,17 @@ CONFIG_OBJECT = "arn:aws:s3:::ar-config-20261205101500123400000001/ar/config.jso
 CONFIG_READ = {"s3:GetObject", "s3:GetObjectVersion"}
 
 
-def evaluated_policies(repo: Path, work: Path) -> tuple[dict, str]:
+# Actions granted only when an opt-in source is subscribed (infra/iam.tf passes their resources
+# only then): notify's update back to Security Hub, with `subscribe_security_hub`.
+SECURITY_HUB_ONLY = {"securityhub:BatchUpdateFindings"}
+HUB_ARNS = '    securityhub_hub_arns = ["arn:aws:securityhub:*:111111111111:hub/default"]\n'
+
+
+def evaluated_policies(repo: Path, work: Path, security_hub: bool = True) -> tuple[dict, str]:
     (work / "main.tf").write_text(
         POLICIES_ROOT % {"module": repo / "infra" / "modules" / "policies", "catalog": repo / CATALOG,
-                         "read_role": MEMBER_ROLES["read"], "write_role": MEMBER_ROLES["write"], "config_object": CONFIG_OBJECT}
+                         "read_role": MEMBER_ROLES["read"], "write_role": MEMBER_ROLES["write"], "config_object": CONFIG_OBJECT,
+                         "securityhub": HUB_ARNS if security_hub else ""}
     )
     return apply_outputs(work)
 
@@ -536,10 +543,10 @@ def wildcard(action: str) -> bool:
     return action == "*" or action.endswith(":*") or action.endswith("*") and ":" not in action
 
 
-def iam_problems(repo: Path, work: Path) -> list[str]:
+def iam_problems(repo: Path, work: Path, security_hub: bool = True) -> list[str]:
     cat = catalog(repo)
     reads, writes = set(cat["rule_read_actions"]), set(cat["rule_write_actions"])
-    outputs, err = evaluated_policies(repo, work)
+    outputs, err = evaluated_policies(repo, work, security_hub)
     if err:
         return [f"infra/modules/policies did not evaluate: {err.strip()[-2000:]}"]
     problems = []
@@ -550,6 +557,8 @@ def iam_problems(repo: Path, work: Path) -> list[str]:
             problems.append(f"{name}: no policy")
             continue
         expected = set(h["actions"]) | PLATFORM | PLATFORM_BY_HANDLER.get(name, set()) | CONFIG_READ
+        if not security_hub:
+            expected -= SECURITY_HUB_ONLY
         if h["rule_access"] in ("read", "read-write"):
             expected |= reads
         if h["rule_access"] == "read-write":
@@ -1333,6 +1342,27 @@ class Offline(unittest.TestCase):
         problems = iam_problems(broken, self.work("broken-eval-2"))
         self.assertFound(problems, "remediate: may ['dynamodb:DeleteItem', 'dynamodb:PutItem'] on the approvals table")
         self.assertFound(problems, "verify: may ['dynamodb:GetItem'] on the approvals table")
+
+    def test_batch_update_findings_is_granted_to_notify_alone_and_only_when_subscribed(self):
+        """Notify's securityhub:BatchUpdateFindings is granted on this account's hubs when
+        subscribe_security_hub is on, to notify alone, and not at all when it is off (the policy
+        is then exactly the catalog's actions less it); infra/iam.tf passes the hubs only under
+        the variable."""
+        self.assertNone(iam_problems(REPO, self.work("on"), security_hub=True))
+        self.assertNone(iam_problems(REPO, self.work("off"), security_hub=False))
+        outputs, err = evaluated_policies(REPO, self.work("on-eval"), security_hub=True)
+        self.assertEqual(err, "")
+        holders = {n for n, p in outputs["handler_policies"].items()
+                   for s in statements(p) if SECURITY_HUB_ONLY & set(s["Action"])}
+        self.assertEqual(holders, {"notify"})
+        grant = [s for s in statements(outputs["handler_policies"]["notify"]) if SECURITY_HUB_ONLY & set(s["Action"])]
+        self.assertEqual([s["Resource"] for s in grant], [["arn:aws:securityhub:*:111111111111:hub/default"]])
+        outputs, err = evaluated_policies(REPO, self.work("off-eval"), security_hub=False)
+        self.assertEqual(err, "")
+        granted = {a for p in outputs["handler_policies"].values() for s in statements(p) for a in s["Action"]}
+        self.assertFalse(granted & SECURITY_HUB_ONLY)
+        gate = 'securityhub_hub_arns = var.subscribe_security_hub ? ['
+        self.assertIn(gate, (REPO / "infra/iam.tf").read_text())
 
     def test_two_member_roles_read_only_handlers_assume_no_role_that_writes_and_breaks_are_found(self):
         """The read role holds no write action; the write role is trusted by the remediate role

@@ -26,6 +26,7 @@ mod rds_redshift;
 mod s3;
 mod s3_settings;
 mod shares;
+mod source_updates;
 mod sources;
 mod startup;
 mod traffic;

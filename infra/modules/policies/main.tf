@@ -63,6 +63,10 @@ locals {
     "kms:GenerateDataKey"           = [local.res.kms_key_arn]
     "sns:Publish"                   = [local.res.outcome_topic_arn]
     "ses:SendEmail"                 = local.res.ses_identity_arns
+    # Notify's update back to Security Hub (lambdas/notify/src/securityhub.rs): the hubs of this
+    # account, given only when subscribe_security_hub is on; none otherwise, and the action is
+    # then left out of the policy (an action with no resource is never granted).
+    "securityhub:BatchUpdateFindings" = try(local.res.securityhub_hub_arns, [])
   }
 
   own_resources = local.res == null ? {} : {

@@ -44,6 +44,8 @@ variable "resources" {
     outcome_topic_arn     = string
     # The config object's ARN when the config is kept in S3 (every handler reads it); else null.
     config_object_arn = optional(string)
+    # The Security Hub hubs Notify updates findings in (subscribe_security_hub); empty: no grant.
+    securityhub_hub_arns = optional(list(string), [])
   })
   default = null
 }

@@ -7,6 +7,10 @@
 //! link and the `auto-remediate show` command. Message attributes (`outcome`, `rule_id`,
 //! `account_id`, `region`, `execution`) let a subscription filter. Nothing secret is in the
 //! state (the approval task token never is), and nothing is read from the resource.
+//!
+//! A Security Hub finding is also updated back once all its runs have ended ([`securityhub`]).
+
+pub mod securityhub;
 
 use ar_core::deps::Deps;
 use ar_core::ledger::RunRecord;
@@ -19,7 +23,16 @@ use serde_json::Value;
 
 /// The IAM actions this handler's own calls need (the outcome topic is encrypted with the
 /// deployment's key, so publishing needs the key too; the run record goes to the state table).
-pub const ACTIONS: &[&str] = &["sns:Publish", "kms:GenerateDataKey", "kms:Decrypt", "dynamodb:PutItem"];
+/// The Security Hub update back ([`securityhub::ACTIONS`]) adds `securityhub:BatchUpdateFindings`
+/// (granted in Terraform only when `subscribe_security_hub` is on) and `dynamodb:UpdateItem`.
+pub const ACTIONS: &[&str] = &[
+    "sns:Publish",
+    "kms:GenerateDataKey",
+    "kms:Decrypt",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "securityhub:BatchUpdateFindings",
+];
 /// What this handler does with the rules' resources: nothing.
 pub const RULE_ACCESS: ar_core::families::helpers::family::RuleAccess =
     ar_core::families::helpers::family::RuleAccess::None;
@@ -46,19 +59,27 @@ pub struct Notification {
     /// Whether the run record (for `auto-remediate runs`) was written.
     #[serde(default)]
     pub recorded: bool,
+    /// A Security Hub finding: what was sent back to it ([`securityhub`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_update: Option<securityhub::SourceUpdate>,
 }
 
 pub async fn handle(deps: &Deps, input: NotifyInput) -> Result<Notification, Error> {
     let end = end_state(&input.outcome)
         .ok_or_else(|| Error::InvalidInput(format!("outcome {:?} is not an end state", input.outcome)))?;
     // The record and the message are independent: both calls go out at once.
-    let (recorded, published) = tokio::join!(record(deps, end, &input), publish(deps, end, &input));
+    let (recorded, published, source_update) = tokio::join!(
+        record(deps, end, &input),
+        publish(deps, end, &input),
+        update_source(deps, end, &input)
+    );
     match published? {
         Ok(message_id) => Ok(Notification {
             published: true,
             message_id,
             reason: None,
             recorded,
+            source_update,
         }),
         Err(reason) => {
             tracing::info!(outcome = end.name, reason, "outcome not notified");
@@ -67,9 +88,17 @@ pub async fn handle(deps: &Deps, input: NotifyInput) -> Result<Notification, Err
                 message_id: None,
                 reason: Some(reason),
                 recorded,
+                source_update,
             })
         }
     }
+}
+
+/// A Security Hub finding's update back; never fails the task (a failed call is said in the log
+/// and in `$.notification.source_update`, and its claim is given back for a retry).
+async fn update_source(deps: &Deps, end: &EndState, input: &NotifyInput) -> Option<securityhub::SourceUpdate> {
+    let finding = Story::read(&input.state).finding?;
+    securityhub::update(deps, end, execution_name(&input.execution), &finding).await
 }
 
 /// Every outcome is recorded, notified or not; a record that cannot be written is said in the

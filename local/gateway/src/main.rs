@@ -11,10 +11,12 @@
 //! rules at `/_local/faults` apply to them as AWS's own failures would.
 
 mod ddb_locks;
+mod eventbridge;
 mod faults;
 mod kms_usage;
 mod metrics;
 mod provision;
+mod securityhub;
 mod server;
 
 use std::path::PathBuf;

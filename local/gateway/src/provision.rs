@@ -110,6 +110,9 @@ pub async fn provision(
     for (table, key) in TABLES {
         create_table(&ddb, table, key).await?;
     }
+    // The EventBridge rules infra/main.tf creates when subscribed to Security Hub and AWS Config;
+    // the gateway delivers matching events to the trigger (`eventbridge.rs`).
+    crate::eventbridge::provision_rules(&aws_sdk_eventbridge::Client::new(&sdk), region).await?;
     if let Some(sender) = sender {
         let ses = aws_sdk_sesv2::Client::new(&sdk);
         if ses.get_email_identity().email_identity(sender).send().await.is_err() {

@@ -91,6 +91,24 @@ impl Gateway {
     fn request_id(&self) -> String {
         format!("local-{:016x}", self.request_ids.fetch_add(1, Ordering::Relaxed))
     }
+
+    pub(crate) fn next_request_id(&self) -> String {
+        self.request_id()
+    }
+
+    /// The client the gateway reaches moto with.
+    pub(crate) fn moto_client(&self) -> &Client<HttpConnector, Body> {
+        &self.client
+    }
+
+    /// Keeps a delivery's record for `GET /_local/deliveries` (the oldest go past 5,000).
+    pub(crate) fn keep_delivery(&self, record: Value) {
+        let mut d = self.deliveries.lock().expect("deliveries lock");
+        if d.len() >= KEEP_DELIVERIES {
+            d.pop_front();
+        }
+        d.push_back(record);
+    }
 }
 
 /// Serves until the process ends.
@@ -270,7 +288,7 @@ fn apigw_response(out: &Value) -> Option<Response<Body>> {
     resp.body(Full::new(Bytes::from(bytes))).ok()
 }
 
-fn respond(status: StatusCode, request_id: &str, body: Value) -> Response<Body> {
+pub(crate) fn respond(status: StatusCode, request_id: &str, body: Value) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
@@ -313,6 +331,20 @@ async fn route(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
     }
     if req.method() == Method::GET && path == "/_local/health" {
         return respond(StatusCode::OK, &gw.request_id(), json!({"ok": gw.deps.get().is_some()}));
+    }
+    // What moto lacks: Security Hub's BatchUpdateFindings, and EventBridge's delivery to Lambda.
+    let batch_update = crate::securityhub::is_batch_update(req.method(), &path);
+    let put_events = crate::eventbridge::is_put_events(req.headers());
+    if batch_update || put_events {
+        let (parts, body) = match read_body(req).await {
+            Ok(b) => b,
+            Err(e) => return respond(StatusCode::BAD_REQUEST, &gw.request_id(), json!({"message": e})),
+        };
+        return if batch_update {
+            crate::securityhub::batch_update(gw, parts, body).await
+        } else {
+            crate::eventbridge::put_events(gw, parts, body).await
+        };
     }
     proxy(gw, req).await
 }
@@ -517,7 +549,7 @@ async fn faults_api(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> 
     }
 }
 
-async fn run_handler(deps: &Deps, handler: Handler, payload: Value) -> Result<Value, ar_core::Error> {
+pub(crate) async fn run_handler(deps: &Deps, handler: Handler, payload: Value) -> Result<Value, ar_core::Error> {
     // One process hosts every handler here: each invocation gets its own handler's rule access
     // (as its Lambda function's cold start does), so each assumes its own member role.
     let deps = deps
@@ -572,23 +604,22 @@ async fn sns_delivery(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body
             }),
         },
     };
-    {
-        let mut d = gw.deliveries.lock().expect("deliveries lock");
-        if d.len() >= KEEP_DELIVERIES {
-            d.pop_front();
-        }
-        d.push_back(record);
-    }
+    gw.keep_delivery(record);
     respond(StatusCode::OK, &request_id, json!({}))
 }
 
 /// Everything else goes to moto unchanged (method, path, query, headers, body).
 async fn proxy(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
-    let request_id = gw.request_id();
     let (parts, body) = match read_body(req).await {
         Ok(b) => b,
-        Err(e) => return respond(StatusCode::BAD_REQUEST, &request_id, json!({"message": e})),
+        Err(e) => return respond(StatusCode::BAD_REQUEST, &gw.request_id(), json!({"message": e})),
     };
+    proxy_parts(gw, parts, body).await
+}
+
+/// A request already read, to moto (through the fault injector and the corrections below).
+pub(crate) async fn proxy_parts(gw: Arc<Gateway>, parts: http::request::Parts, body: Bytes) -> Response<Body> {
+    let request_id = gw.request_id();
     let mut crash = None;
     if gw.faults.active() {
         if let Some(call) = Call::parse(&parts.method, &parts.uri, &parts.headers, &body) {

@@ -1,0 +1,375 @@
+//! Updates back to Security Hub, and EventBridge delivery on the local stack (issue 20).
+//!
+//! Each test imports its Security Hub finding into moto (`BatchImportFindings`), sends the
+//! `Security Hub Findings - Imported` event carrying it with EventBridge's `PutEvents` through
+//! the gateway (which delivers it to the trigger through the rule the stack provisions, as
+//! `infra/main.tf` subscribes it), waits for every run the event started, re-reads the resource,
+//! and reads the finding back with the ordinary `GetFindings` call: the gateway answers
+//! `BatchUpdateFindings` (moto has none) by updating moto's copy of the finding.
+
+use std::time::{Duration, Instant};
+
+use ar_tests::{delivery_kind, http, now_ms, unique, Execution, Stack};
+use aws_sdk_securityhub::types::{
+    AwsSecurityFinding, AwsSecurityFindingFilters, Compliance, ComplianceStatus, RecordState, Resource, Severity,
+    SeverityLabel, StringFilter, StringFilterComparison, Workflow, WorkflowStatus,
+};
+use serde_json::{json, Value};
+
+use crate::s3::{bucket_with, group, ALL};
+
+/// The rules Security Hub S3.2 maps to (lambdas/core/catalog/sources.json), in the trigger's order.
+const S3_2_RULES: [&str; 5] = ["S3-001", "S3-005", "S3-006", "S3-010", "S3-014"];
+const PRODUCT: &str = "product/aws/securityhub";
+
+/// One Security Hub S3.2 finding about `bucket`, failing, ACTIVE and NEW, in this stack's account
+/// and region, with an id of its own: (its ASFF JSON for the event, its `Id`, its `ProductArn`).
+/// The sample tests/fixtures/securityhub-samples/afsbp-s3.2.json with its named fields changed.
+fn s3_2_finding(stack: &Stack, bucket: &str) -> (Value, String, String) {
+    let mut f: Value = serde_json::from_str(include_str!("../fixtures/securityhub-samples/afsbp-s3.2.json")).unwrap();
+    let (account, region) = (&stack.info.account_id, &stack.info.region);
+    let id = format!(
+        "arn:aws:securityhub:{region}:{account}:subscription/aws-foundational-security-best-practices/v/1.0.0/S3.2/finding/{}",
+        unique("f")
+    );
+    let product = format!("arn:aws:securityhub:{region}::{PRODUCT}");
+    let now = iso_ms(now_ms());
+    f["Id"] = json!(id);
+    f["ProductArn"] = json!(product);
+    f["Compliance"] = json!({"Status": "FAILED", "SecurityControlId": "S3.2"});
+    f["Workflow"] = json!({"Status": "NEW"});
+    f["RecordState"] = json!("ACTIVE");
+    f["AwsAccountId"] = json!(account);
+    f["Region"] = json!(region);
+    f["CreatedAt"] = json!(now);
+    f["UpdatedAt"] = json!(now);
+    f["Resources"][0]["Type"] = json!("AwsS3Bucket");
+    f["Resources"][0]["Id"] = json!(format!("arn:aws:s3:::{bucket}"));
+    f["Resources"][0]["Region"] = json!(region);
+    (f, id, product)
+}
+
+/// The finding as `BatchImportFindings` takes it (the fields the event carries that a reader checks).
+fn typed(f: &Value) -> AwsSecurityFinding {
+    let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+    let r = &f["Resources"][0];
+    AwsSecurityFinding::builder()
+        .schema_version(s("SchemaVersion"))
+        .id(s("Id"))
+        .product_arn(s("ProductArn"))
+        .generator_id(s("GeneratorId"))
+        .aws_account_id(s("AwsAccountId"))
+        .region(s("Region"))
+        .types(f["Types"][0].as_str().unwrap_or_default())
+        .created_at(s("CreatedAt"))
+        .updated_at(s("UpdatedAt"))
+        .severity(Severity::builder().label(SeverityLabel::Informational).build())
+        .title(s("Title"))
+        .description(s("Description"))
+        .resources(
+            Resource::builder()
+                .r#type(r["Type"].as_str().unwrap_or_default())
+                .id(r["Id"].as_str().unwrap_or_default())
+                .region(r["Region"].as_str().unwrap_or_default())
+                .build(),
+        )
+        .compliance(
+            Compliance::builder()
+                .status(ComplianceStatus::Failed)
+                .security_control_id("S3.2")
+                .build(),
+        )
+        .workflow(Workflow::builder().status(WorkflowStatus::New).build())
+        .record_state(RecordState::Active)
+        .build()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for epoch milliseconds.
+fn iso_ms(ms: u64) -> String {
+    let (secs, millis) = ((ms / 1000) as i64, ms % 1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn securityhub(stack: &Stack) -> aws_sdk_securityhub::Client {
+    aws_sdk_securityhub::Client::new(&stack.sdk)
+}
+
+/// Imports the finding into moto's Security Hub.
+async fn import(stack: &Stack, f: &Value) {
+    let out = securityhub(stack)
+        .batch_import_findings()
+        .findings(typed(f))
+        .send()
+        .await
+        .expect("BatchImportFindings");
+    assert_eq!(out.failed_count(), Some(0), "{out:?}");
+}
+
+/// The finding as Security Hub returns it now (`GetFindings`).
+async fn read_back(stack: &Stack, id: &str, product: &str) -> AwsSecurityFinding {
+    let filter = |v: &str| {
+        StringFilter::builder()
+            .value(v)
+            .comparison(StringFilterComparison::Equals)
+            .build()
+    };
+    let mut token = None;
+    loop {
+        let page = securityhub(stack)
+            .get_findings()
+            .filters(
+                AwsSecurityFindingFilters::builder()
+                    .id(filter(id))
+                    .product_arn(filter(product))
+                    .build(),
+            )
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("GetFindings");
+        // moto ignores the filters: the finding is picked here too.
+        if let Some(f) = page
+            .findings()
+            .iter()
+            .find(|f| f.id() == Some(id) && f.product_arn() == Some(product))
+        {
+            return f.clone();
+        }
+        token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+        assert!(token.is_some(), "finding {id} not held by Security Hub");
+    }
+}
+
+/// Sends the `Security Hub Findings - Imported` event carrying `finding` with `PutEvents`
+/// through the gateway; its event id.
+async fn put_event(stack: &Stack, finding: &Value) -> String {
+    let out = aws_sdk_eventbridge::Client::new(&stack.sdk)
+        .put_events()
+        .entries(
+            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .source("aws.securityhub")
+                .detail_type("Security Hub Findings - Imported")
+                .resources(finding["Id"].as_str().unwrap())
+                .detail(json!({"findings": [finding]}).to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutEvents");
+    assert_eq!(out.failed_entry_count(), 0, "{out:?}");
+    out.entries()[0].event_id().expect("an event id").to_string()
+}
+
+/// The gateway's record of the event's delivery to the trigger (EventBridge delivers
+/// asynchronously): waits for it, at most `seconds`. `None` when nothing was delivered.
+async fn delivered(stack: &Stack, event_id: &str, seconds: u64) -> Option<Value> {
+    let url = format!("{}/_local/deliveries?message_id={event_id}", stack.info.endpoint_url);
+    let start = Instant::now();
+    loop {
+        let (_, body) = http("GET", &url, "").await;
+        let all: Value = serde_json::from_str(&body).expect("deliveries are JSON");
+        if let Some(d) = all.as_array().and_then(|a| a.first()) {
+            return Some(d.clone());
+        }
+        if start.elapsed() > Duration::from_secs(seconds) {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits for every run the delivered event started; (rule id, execution name, run) in the
+/// trigger's order.
+async fn runs(stack: &Stack, delivery: &Value) -> Vec<(String, String, Execution)> {
+    assert_eq!(delivery["source"], "eventbridge", "{delivery}");
+    assert_eq!(delivery["rule"], "auto-remediate-security-hub", "{delivery}");
+    let records = delivery["result"]["records"].as_array().cloned().unwrap_or_default();
+    let rules: Vec<&str> = records.iter().filter_map(|r| r["rule_id"].as_str()).collect();
+    assert_eq!(rules, S3_2_RULES, "{delivery}");
+    let mut out = Vec::new();
+    for r in &records {
+        assert_eq!(delivery_kind(r), "ActedOn:Started", "{r}");
+        let name = r["execution_name"].as_str().expect("an execution per mapped rule");
+        out.push((
+            r["rule_id"].as_str().unwrap().to_string(),
+            name.to_string(),
+            stack.wait(name).await,
+        ));
+    }
+    out
+}
+
+fn end(run: &Execution) -> String {
+    run.states().last().cloned().unwrap_or_default()
+}
+
+/// Polls the finding until its note is auto-remediate's (the last run's Notify makes the call
+/// before that run ends, so this is at once in practice), at most 10 s.
+async fn updated(stack: &Stack, id: &str, product: &str) -> AwsSecurityFinding {
+    let start = Instant::now();
+    loop {
+        let f = read_back(stack, id, product).await;
+        if f.note().and_then(|n| n.updated_by()) == Some("auto-remediate") || start.elapsed() > Duration::from_secs(10)
+        {
+            return f;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_s3_2_finding_put_through_eventbridge_heals_the_bucket_and_is_resolved_with_a_note_naming_the_execution() {
+    let stack = Stack::connect();
+    let (bucket, _) = bucket_with(&stack, vec![group(ALL, "READ")]).await;
+    let (finding, id, product) = s3_2_finding(&stack, &bucket);
+    import(&stack, &finding).await;
+    assert_eq!(
+        read_back(&stack, &id, &product)
+            .await
+            .workflow()
+            .and_then(|w| w.status()),
+        Some(&WorkflowStatus::New)
+    );
+
+    let event_id = put_event(&stack, &finding).await;
+    let delivery = delivered(&stack, &event_id, 10)
+        .await
+        .expect("the event reached the trigger");
+    let runs = runs(&stack, &delivery).await;
+    let healed: Vec<(&String, &Execution)> = runs
+        .iter()
+        .filter(|(r, _, _)| r == "S3-001")
+        .map(|(_, n, e)| (n, e))
+        .collect();
+    assert_eq!(healed.len(), 1);
+    healed[0].1.assert_healed();
+    for (rule, _, run) in &runs {
+        if rule != "S3-001" {
+            assert_eq!(end(run), "AlreadyCompliant", "{rule}: {:?}", run.states());
+        }
+    }
+    let acl = stack.s3.get_bucket_acl().bucket(&bucket).send().await.unwrap();
+    assert!(
+        acl.grants()
+            .iter()
+            .all(|g| g.grantee().and_then(|g| g.uri()) != Some(ALL)),
+        "AllUsers still granted: {:?}",
+        acl.grants()
+    );
+
+    let f = updated(&stack, &id, &product).await;
+    assert_eq!(
+        f.workflow().and_then(|w| w.status()),
+        Some(&WorkflowStatus::Resolved),
+        "{f:?}"
+    );
+    let note = f.note().expect("a note");
+    assert_eq!(note.updated_by(), Some("auto-remediate"));
+    let text = note.text().unwrap_or_default();
+    assert!(
+        text.contains(&format!("healed S3-001 by execution {}", healed[0].0)),
+        "{text}"
+    );
+    assert!(
+        text.starts_with(&format!("auto-remediate resolved S3.2 on {bucket}")),
+        "{text}"
+    );
+    // Exactly one sibling made the call; the others recorded their end and waited.
+    let actions: Vec<String> = runs
+        .iter()
+        .map(|(_, _, r)| {
+            r.output["notification"]["source_update"]["action"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(actions.iter().filter(|a| *a == "resolved").count(), 1, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "waiting").count(), 4, "{actions:?}");
+}
+
+#[tokio::test]
+async fn a_finding_whose_runs_do_not_heal_gets_a_note_and_stays_new() {
+    let stack = Stack::connect();
+    // A bucket that does not exist: every rule's run ends without healing anything.
+    let bucket = unique("it-bucket-gone");
+    let (finding, id, product) = s3_2_finding(&stack, &bucket);
+    import(&stack, &finding).await;
+
+    let event_id = put_event(&stack, &finding).await;
+    let delivery = delivered(&stack, &event_id, 10)
+        .await
+        .expect("the event reached the trigger");
+    let runs = runs(&stack, &delivery).await;
+    for (rule, _, run) in &runs {
+        assert!(
+            !["Healed", "AlreadyCompliant"].contains(&end(run).as_str()),
+            "{rule}: {:?}",
+            run.states()
+        );
+    }
+    assert!(
+        stack.s3.head_bucket().bucket(&bucket).send().await.is_err(),
+        "the bucket was created"
+    );
+
+    let f = updated(&stack, &id, &product).await;
+    assert_eq!(
+        f.workflow().and_then(|w| w.status()),
+        Some(&WorkflowStatus::New),
+        "{f:?}"
+    );
+    let note = f.note().expect("a note");
+    assert_eq!(note.updated_by(), Some("auto-remediate"));
+    let text = note.text().unwrap_or_default();
+    assert!(
+        text.starts_with(&format!("auto-remediate did not resolve S3.2 on {bucket}: S3-001 ")),
+        "{text}"
+    );
+    let (_, first_name, first) = &runs[0];
+    assert!(
+        text.contains(&format!("S3-001 {} (execution {first_name})", end(first))),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn events_the_rules_do_not_match_reach_no_target() {
+    let stack = Stack::connect();
+    let (bucket, _) = bucket_with(&stack, vec![group(ALL, "READ")]).await;
+    let (mut finding, _, _) = s3_2_finding(&stack, &bucket);
+    // What Security Hub sends once the finding is resolved: the rule's pattern takes NEW and NOTIFIED only.
+    finding["Workflow"]["Status"] = json!("RESOLVED");
+    let resolved = put_event(&stack, &finding).await;
+    // A passed finding, and an event of another source.
+    finding["Workflow"]["Status"] = json!("NEW");
+    finding["Compliance"]["Status"] = json!("PASSED");
+    let passed = put_event(&stack, &finding).await;
+    // The control's event as it should be: delivered (so the two above were judged, not lost).
+    finding["Compliance"]["Status"] = json!("FAILED");
+    let failing = put_event(&stack, &finding).await;
+    let d = delivered(&stack, &failing, 10)
+        .await
+        .expect("the failing finding is delivered");
+    let runs = runs(&stack, &d).await;
+    assert!(runs.iter().any(|(r, _, e)| r == "S3-001" && end(e) == "Healed"));
+    for id in [resolved, passed] {
+        assert_eq!(delivered(&stack, &id, 0).await, None, "event {id} was delivered");
+    }
+}
