@@ -112,10 +112,8 @@ fn securityhub(stack: &Stack) -> aws_sdk_securityhub::Client {
 
 /// Imports the finding into moto's Security Hub.
 async fn import(stack: &Stack, f: &Value) {
-    let out = securityhub(stack)
-        .batch_import_findings()
-        .findings(typed(f))
-        .send()
+    // Boxed: the SDK's futures are large, and a test thread's stack is not.
+    let out = Box::pin(securityhub(stack).batch_import_findings().findings(typed(f)).send())
         .await
         .expect("BatchImportFindings");
     assert_eq!(out.failed_count(), Some(0), "{out:?}");
@@ -131,18 +129,20 @@ async fn read_back(stack: &Stack, id: &str, product: &str) -> AwsSecurityFinding
     };
     let mut token = None;
     loop {
-        let page = securityhub(stack)
-            .get_findings()
-            .filters(
-                AwsSecurityFindingFilters::builder()
-                    .id(filter(id))
-                    .product_arn(filter(product))
-                    .build(),
-            )
-            .set_next_token(token)
-            .send()
-            .await
-            .expect("GetFindings");
+        let page = Box::pin(
+            securityhub(stack)
+                .get_findings()
+                .filters(
+                    AwsSecurityFindingFilters::builder()
+                        .id(filter(id))
+                        .product_arn(filter(product))
+                        .build(),
+                )
+                .set_next_token(token)
+                .send(),
+        )
+        .await
+        .expect("GetFindings");
         // moto ignores the filters: the finding is picked here too.
         if let Some(f) = page
             .findings()
@@ -159,19 +159,21 @@ async fn read_back(stack: &Stack, id: &str, product: &str) -> AwsSecurityFinding
 /// Sends the `Security Hub Findings - Imported` event carrying `finding` with `PutEvents`
 /// through the gateway; its event id.
 async fn put_event(stack: &Stack, finding: &Value) -> String {
-    let out = aws_sdk_eventbridge::Client::new(&stack.sdk)
-        .put_events()
-        .entries(
-            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                .source("aws.securityhub")
-                .detail_type("Security Hub Findings - Imported")
-                .resources(finding["Id"].as_str().unwrap())
-                .detail(json!({"findings": [finding]}).to_string())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("PutEvents");
+    let out = Box::pin(
+        aws_sdk_eventbridge::Client::new(&stack.sdk)
+            .put_events()
+            .entries(
+                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                    .source("aws.securityhub")
+                    .detail_type("Security Hub Findings - Imported")
+                    .resources(finding["Id"].as_str().unwrap())
+                    .detail(json!({"findings": [finding]}).to_string())
+                    .build(),
+            )
+            .send(),
+    )
+    .await
+    .expect("PutEvents");
     assert_eq!(out.failed_entry_count(), 0, "{out:?}");
     out.entries()[0].event_id().expect("an event id").to_string()
 }
@@ -302,6 +304,25 @@ async fn an_s3_2_finding_put_through_eventbridge_heals_the_bucket_and_is_resolve
         .collect();
     assert_eq!(actions.iter().filter(|a| *a == "resolved").count(), 1, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| *a == "waiting").count(), 4, "{actions:?}");
+
+    // A redelivered Notify of the run that decided (Step Functions retrying it, say) finds the
+    // decision claimed for these ends and sends nothing; the finding stays as the first call left it.
+    let (_, deciding_name, deciding) = runs
+        .iter()
+        .find(|(_, _, r)| r.output["notification"]["source_update"]["action"] == "resolved")
+        .unwrap();
+    let again = stack
+        .invoke(
+            "auto-remediate-notify",
+            &json!({"outcome": end(deciding), "execution": stack.execution_arn(deciding_name),
+                    "state": deciding.output}),
+        )
+        .await
+        .expect("Notify");
+    assert_eq!(again["source_update"]["action"], "already-decided", "{again}");
+    let after = read_back(&stack, &id, &product).await;
+    assert_eq!(after.note(), f.note());
+    assert_eq!(after.workflow(), f.workflow());
 }
 
 #[tokio::test]
