@@ -458,3 +458,67 @@ async fn one_bucket_flagged_by_the_three_sources_at_once_is_fixed_once() {
         crate::s3::pairs(&[(owner.as_str(), "FULL_CONTROL"), (PARTNER, "READ")])
     );
 }
+
+/// A queue Conformity names by its URL and Security Hub by its ARN, both flagged at once, is one
+/// resource with one lease (`ar_core::ledger::lease_id`): one run encrypts it, the other finds it
+/// encrypted. The queue is re-read.
+#[tokio::test]
+async fn a_queue_named_by_url_and_by_arn_at_once_is_encrypted_by_one_run() {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let stack = Stack::connect();
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let name = unique("it-queue");
+    // moto turns SQS-managed SSE on by default: off, explicitly.
+    let local_url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .attributes(QueueAttributeName::SqsManagedSseEnabled, "false")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let (account, region) = (&stack.info.account_id, &stack.info.region);
+    // Conformity names the queue by its AWS URL (moto's own URLs are local addresses).
+    let conformity = stack.message(
+        "SQS-004",
+        &format!("https://sqs.{region}.amazonaws.com/{account}/{name}"),
+    );
+    let securityhub = sh_event(
+        &stack,
+        vec![sh_finding(
+            &stack,
+            "SQS.1",
+            "AwsSqsQueue",
+            &format!("arn:aws:sqs:{region}:{account}:{name}"),
+        )],
+    );
+
+    let ((from_sns, _), sh_records) =
+        tokio::join!(stack.publish_for_execution(&conformity), trigger(&stack, &securityhub));
+    assert_eq!(rules_of(&sh_records), ["SQS-004"]);
+    let mut all = vec![stack.wait(&from_sns).await];
+    all.extend(runs(&stack, &sh_records).await.into_iter().map(|(_, run)| run));
+    let mut ends: Vec<&str> = all.iter().map(end).collect();
+    ends.sort();
+    assert_eq!(
+        ends,
+        ["AlreadyCompliant", "Healed"],
+        "{:?}",
+        all.iter().map(Execution::states).collect::<Vec<_>>()
+    );
+    let sse = sqs
+        .get_queue_attributes()
+        .queue_url(&local_url)
+        .attribute_names(QueueAttributeName::SqsManagedSseEnabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sse.attributes()
+            .and_then(|a| a.get(&QueueAttributeName::SqsManagedSseEnabled))
+            .map(String::as_str),
+        Some("true")
+    );
+}

@@ -128,9 +128,32 @@ pub fn conditional<T>(result: Result<T, Error>) -> Result<bool, Error> {
     }
 }
 
-/// The resource a lease covers: the same resource in the same account and region, whatever rule.
+/// The resource a lease covers: the same resource in the same account and region, whatever rule
+/// and whichever source named it, however ([`lease_id`]).
 pub fn resource_key(finding: &Finding) -> String {
-    format!("{}#{}#{}", finding.account_id, finding.region, finding.resource)
+    format!("{}#{}#{}", finding.account_id, finding.region, lease_id(&finding.resource))
+}
+
+/// A resource as its lease names it, the account and region aside: the sources name one
+/// resource in several ways, each of which a family accepts (Conformity an SQS queue by its URL,
+/// Security Hub by its ARN, which intake shortens to the name; a KMS key by id or ARN; an IAM user
+/// by name, ARN or as `user/AKIA...`, one of its keys), and one resource must be one lease. An
+/// ARN is its resource id (`key/<id>` → `<id>`), a queue URL its queue name, `user/AKIA...` the
+/// user; anything else as it is. Intake has already checked that an ARN's or URL's account and
+/// region are the finding's, which the key holds.
+pub fn lease_id(resource: &str) -> &str {
+    if let Some(arn) = crate::ids::Arn::parse(resource) {
+        return crate::intake::event::arn_resource_id(arn.resource);
+    }
+    if resource.starts_with("https://") {
+        if let Some(q) = crate::families::sqs_encryption::queue_ref(resource) {
+            return q.name;
+        }
+    }
+    if let Some((user, _key)) = crate::families::helpers::iam_keys::user_key(resource) {
+        return user;
+    }
+    resource
 }
 
 /// Who holds a resource, when another execution does.
@@ -450,5 +473,170 @@ impl Ledger {
             .await
             .map_err(|e| Error::from_sdk("dynamodb:GetItem", e))?;
         Ok(out.item().cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::intake::{conformity, eventbridge, Intake, IntakeCtx};
+
+    const ACCOUNT: &str = "111111111111";
+    const REGION: &str = "us-east-1";
+
+    fn cx() -> IntakeCtx<'static> {
+        IntakeCtx::new(Catalog::builtin(), REGION)
+    }
+
+    fn failures(results: Vec<Result<Intake, Error>>) -> Vec<Finding> {
+        results
+            .into_iter()
+            .map(|r| match r {
+                Ok(Intake::Failure(f)) => *f,
+                other => panic!("expected a failure to act on, got {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Conformity's failure of `rule_id` on `resource`, as it sends it (`user/AKIA...` arrives
+    /// as the key with its user in `extradata`).
+    fn from_conformity(rule_id: &str, resource: &str) -> Finding {
+        let m = conformity::failure_message(Catalog::builtin(), ACCOUNT, rule_id, REGION, resource, 1);
+        failures(vec![conformity::parse(&m.to_string(), &cx())]).remove(0)
+    }
+
+    /// The Security Hub S3.2 sample made a failing finding of `control` on `arn`, in its event.
+    fn from_security_hub(control: &str, resource_type: &str, arn: &str) -> Vec<Finding> {
+        let mut f: Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/securityhub-samples/afsbp-s3.2.json"
+        ))
+        .unwrap();
+        f["Compliance"] = json!({"Status": "FAILED", "SecurityControlId": control});
+        f["Workflow"]["Status"] = json!("NEW");
+        f["Resources"][0]["Type"] = json!(resource_type);
+        f["Resources"][0]["Id"] = json!(arn);
+        let event = json!({"version": "0", "id": "e", "detail-type": "Security Hub Findings - Imported",
+            "source": "aws.securityhub", "account": ACCOUNT, "time": "2026-01-01T00:00:00Z",
+            "region": REGION, "resources": [], "detail": {"findings": [f]}});
+        failures(eventbridge::sort(&event, &cx()))
+    }
+
+    /// The AWS Config sample made a NON_COMPLIANT change of `rule_name` for `resource_id`.
+    fn from_config(rule_name: &str, resource_type: &str, resource_id: &str) -> Vec<Finding> {
+        let mut e: Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/config-samples/access-keys-rotated-noncompliant.json"
+        ))
+        .unwrap();
+        e["detail"]["configRuleName"] = json!(rule_name);
+        e["detail"]["resourceType"] = json!(resource_type);
+        e["detail"]["resourceId"] = json!(resource_id);
+        e["detail"]["awsAccountId"] = json!(ACCOUNT);
+        failures(eventbridge::sort(&e, &cx()))
+    }
+
+    /// The lease key of `rule_id`'s finding among `findings`.
+    fn key_of(findings: &[Finding], rule_id: &str) -> String {
+        resource_key(findings.iter().find(|f| f.rule_id == rule_id).expect(rule_id))
+    }
+
+    /// One resource is one lease whichever source names it and however: a bucket by name or
+    /// ARN, a queue by URL or ARN, a key by id or ARN, a user by name, ARN or one of its keys.
+    #[test]
+    fn the_same_resource_named_by_each_source_is_one_lease() {
+        let bucket = [
+            resource_key(&from_conformity("S3-001", "reports-bucket")),
+            key_of(
+                &from_security_hub("S3.2", "AwsS3Bucket", "arn:aws:s3:::reports-bucket"),
+                "S3-001",
+            ),
+            key_of(
+                &from_config("s3-bucket-public-read-prohibited", "AWS::S3::Bucket", "reports-bucket"),
+                "S3-001",
+            ),
+        ];
+        let sg = "sg-0123456789abcdef0";
+        let group = [
+            resource_key(&from_conformity("EC2-002", sg)),
+            key_of(
+                &from_security_hub(
+                    "EC2.13",
+                    "AwsEc2SecurityGroup",
+                    &format!("arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{sg}"),
+                ),
+                "EC2-002",
+            ),
+            key_of(&from_config("restricted-ssh", "AWS::EC2::SecurityGroup", sg), "EC2-002"),
+        ];
+        let queue = [
+            resource_key(&from_conformity(
+                "SQS-004",
+                &format!("https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/test_queue_3"),
+            )),
+            resource_key(&from_conformity("SQS-004", "test_queue_3")),
+            key_of(
+                &from_security_hub(
+                    "SQS.1",
+                    "AwsSqsQueue",
+                    &format!("arn:aws:sqs:{REGION}:{ACCOUNT}:test_queue_3"),
+                ),
+                "SQS-004",
+            ),
+        ];
+        let key_id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        let key_arn = format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}");
+        let key = [
+            resource_key(&from_conformity("KMS-002", key_id)),
+            resource_key(&from_conformity("KMS-002", &key_arn)),
+            key_of(&from_security_hub("KMS.4", "AwsKmsKey", &key_arn), "KMS-002"),
+            key_of(
+                &from_config("cmk-backing-key-rotation-enabled", "AWS::KMS::Key", key_id),
+                "KMS-002",
+            ),
+        ];
+        let user = [
+            resource_key(&from_conformity("IAM-038", "alice")),
+            resource_key(&from_conformity("IAM-038", "alice/AKIAI44QH8DHBEXAMPLE")),
+            key_of(
+                &from_security_hub("IAM.3", "AwsIamUser", &format!("arn:aws:iam::{ACCOUNT}:user/alice")),
+                "IAM-038",
+            ),
+        ];
+        let db = [
+            resource_key(&from_conformity("RDS-008", "mydb")),
+            key_of(
+                &from_security_hub(
+                    "RDS.2",
+                    "AwsRdsDbInstance",
+                    &format!("arn:aws:rds:{REGION}:{ACCOUNT}:db:mydb"),
+                ),
+                "RDS-008",
+            ),
+        ];
+        for (what, keys) in [
+            ("bucket", &bucket[..]),
+            ("group", &group[..]),
+            ("queue", &queue[..]),
+            ("key", &key[..]),
+            ("user", &user[..]),
+            ("db", &db[..]),
+        ] {
+            assert!(keys.iter().all(|k| k == &keys[0]), "{what}: {keys:?}");
+        }
+        // Another resource of the same name shape is another lease.
+        assert_ne!(bucket[0], resource_key(&from_conformity("S3-001", "reports-bucket-2")));
+        assert_ne!(
+            queue[0],
+            resource_key(&from_conformity(
+                "SQS-004",
+                &format!("https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/test_queue_4")
+            ))
+        );
+        assert_ne!(
+            user[0],
+            resource_key(&from_conformity("IAM-038", "bob/AKIAI44QH8DHBEXAMPLE"))
+        );
     }
 }
