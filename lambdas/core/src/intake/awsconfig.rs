@@ -12,6 +12,8 @@
 //! - The resource: `resourceId` (a bucket name, `sg-...`, a key id; an ARN is read by the one
 //!   ARN reader), of `resourceType` (the CloudFormation type), which must be one the mapping's
 //!   rules act on; region-level rules act on the region, their resource being the account.
+//! - A mapped rule the config gave other values of the mapping's `params` (EC2-002 on another
+//!   port than restricted-ssh's 22) is acknowledged `RuleNotHealed`.
 //! - The account: `awsAccountId`; the region: `awsRegion`.
 //! - Dates: `newEvaluationResult.resultRecordedTime` (each compliance change is a new failure),
 //!   the evaluation's `orderingTimestamp` as its creation.
@@ -129,6 +131,14 @@ fn rules(env: &Envelope<'_>, cx: &IntakeCtx<'_>) -> Result<Vec<Result<Intake, Er
             )));
             continue;
         };
+        if let Some(why) = mapping.params_differ(spec) {
+            out.push(Ok(Intake::ack(
+                AckReason::RuleNotHealed,
+                Some(rule_id),
+                format!("Config {identifier} is not healed by this deployment's {rule_id}: {why}"),
+            )));
+            continue;
+        }
         let family = spec.family_impl();
         let one = (|| -> Result<Finding, Error> {
             let (region, reported_region) = resolve_region(Some(&region_field), None, family.placement(), cx.region)?;

@@ -11,7 +11,8 @@
 //!   NOT_AVAILABLE: `NotFailed`; `Workflow.Status` (else the older `WorkflowState`) SUPPRESSED:
 //!   `Suppressed`, RESOLVED: `Resolved`. Only FAILED, ACTIVE, NEW or NOTIFIED is acted on;
 //! - the control's mapping ([`super::sources`]): none, or a resource type its rules do not act
-//!   on (an RDS cluster snapshot for RDS.1): `RuleNotHealed`;
+//!   on (an RDS cluster snapshot for RDS.1): `RuleNotHealed`; so is a mapped rule the config
+//!   gave other values of the mapping's `params` (EC2-002 on another port than EC2.13's 22);
 //! - the account: `AwsAccountId` (12 digits), checked against the config's `accounts` by the
 //!   trigger like every source's; the region: `Region`, and `Resources[0].Region`, which must
 //!   agree ([`super::resolve_region`]);
@@ -245,6 +246,14 @@ fn finding(f: &Map<String, Value>, cx: &IntakeCtx<'_>) -> Result<Vec<Result<Inta
             )));
             continue;
         };
+        if let Some(why) = mapping.params_differ(spec) {
+            out.push(Ok(Intake::ack(
+                AckReason::RuleNotHealed,
+                Some(rule_id),
+                format!("Security Hub {control} is not healed by this deployment's {rule_id}: {why}"),
+            )));
+            continue;
+        }
         let family = spec.family_impl();
         let one = (|| -> Result<Finding, Error> {
             let (region, reported_region) = resolve_region(

@@ -12,6 +12,8 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
+use crate::spec::RuleSpec;
+
 /// One source check's mapping.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,6 +23,11 @@ pub struct Mapping {
     pub name: Option<String>,
     /// The catalog rules healing it, together.
     pub rules: Vec<String>,
+    /// The catalog parameters each mapped rule must have for the mapping to hold: what the
+    /// source check is about (EC2.13's port 22). A config that lays other values over them
+    /// (`rules.<id>.params`) leaves the source's findings unhealed ([`Mapping::params_differ`]).
+    #[serde(default)]
+    pub params: serde_json::Map<String, serde_json::Value>,
     /// The source's resource types (ASFF `Resources[].Type`, Config's CloudFormation type) the
     /// rules' families act on.
     pub resource_types: Vec<String>,
@@ -55,6 +62,25 @@ static SOURCES: LazyLock<Sources> =
 
 pub fn sources() -> &'static Sources {
     &SOURCES
+}
+
+impl Mapping {
+    /// Why `spec` (the rule as configured) does not heal what this mapping's source check is
+    /// about, if it does not: a parameter of [`Mapping::params`] the config changed (EC2-002 laid
+    /// over with port 3389 would close RDP on an EC2.13 finding about SSH).
+    pub fn params_differ(&self, spec: &RuleSpec) -> Option<String> {
+        self.params.iter().find_map(|(name, want)| {
+            let got = spec.params.get(name);
+            (got != Some(want)).then(|| {
+                format!(
+                    "{} is configured with {name} {} (rules.{}.params), the check is about {name} {want}",
+                    spec.id,
+                    got.map_or_else(|| "unset".to_string(), |v| v.to_string()),
+                    spec.id
+                )
+            })
+        })
+    }
 }
 
 impl Sources {
@@ -114,6 +140,7 @@ pub fn config_rule_base(name: &str) -> &str {
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
+    use serde_json::json;
 
     #[test]
     fn every_mapped_rule_is_in_the_catalog_and_nothing_is_both_mapped_and_unmapped() {
@@ -181,6 +208,74 @@ mod tests {
             "-conformance-pack-x",
         ] {
             assert!(s.config_rule(name).is_none(), "{name}");
+        }
+    }
+
+    /// A mapping's `params` are its rules' own catalog parameters, and every port control says
+    /// its port: EC2.13 and restricted-ssh are tcp 22, EC2.14 tcp 3389.
+    #[test]
+    fn each_port_control_names_its_port_and_its_rule_closes_exactly_that_port() {
+        let catalog = Catalog::builtin();
+        let s = sources();
+        for (source, table) in [("securityhub", &s.securityhub), ("config", &s.config)] {
+            for (id, m) in table {
+                for r in &m.rules {
+                    let spec = catalog.get(r).unwrap();
+                    assert_eq!(m.params_differ(spec), None, "{source} {id} on {r}");
+                    if spec.family == "ec2-world-port" {
+                        assert!(m.params.contains_key("port"), "{source} {id} names no port");
+                    }
+                }
+            }
+        }
+        let port = |m: &Mapping| (m.params["protocol"].clone(), m.params["port"].clone());
+        assert_eq!(port(&s.securityhub["EC2.13"]), (json!("tcp"), json!(22)));
+        assert_eq!(port(&s.securityhub["EC2.14"]), (json!("tcp"), json!(3389)));
+        assert_eq!(port(&s.config["INCOMING_SSH_DISABLED"]), (json!("tcp"), json!(22)));
+    }
+
+    /// A config laying another port over EC2-002 (or another protocol) does not make EC2.13 or
+    /// restricted-ssh close that port: their findings are acknowledged RuleNotHealed, naming why.
+    #[test]
+    fn a_port_control_is_not_healed_by_a_rule_configured_for_another_port() {
+        use crate::config::Config;
+        use crate::intake::securityhub::tests::{event, s3_2_failed};
+        use crate::intake::{eventbridge, Intake, IntakeCtx};
+
+        let sg = "sg-0123456789abcdef0";
+        let mut f = s3_2_failed();
+        f["Compliance"]["SecurityControlId"] = json!("EC2.13");
+        f["Resources"][0]["Type"] = json!("AwsEc2SecurityGroup");
+        f["Resources"][0]["Id"] = json!(format!("arn:aws:ec2:us-east-1:111111111111:security-group/{sg}"));
+        let ec2_13 = event(vec![f]);
+        let restricted_ssh = crate::intake::awsconfig::tests::about("restricted-ssh", "AWS::EC2::SecurityGroup", sg);
+
+        let approval = r#""approval": {"approvers": ["a@example.com"], "sender": "ar@example.com"}"#;
+        for over in [r#"{"port": 3389}"#, r#"{"protocol": "udp"}"#] {
+            let text = format!(r#"{{"rules": {{"EC2-002": {{"mode": "auto", "params": {over}}}}}, {approval}}}"#);
+            let config = Config::parse(&text, Catalog::builtin()).expect(&text);
+            let configured = Catalog::builtin().configured(&config).unwrap();
+            let cx = IntakeCtx::new(&configured, "us-east-1");
+            for e in [&ec2_13, &restricted_ssh] {
+                let results = eventbridge::sort(e, &cx);
+                assert_eq!(results.len(), 1, "{results:?}");
+                match &results[0] {
+                    Ok(Intake::Acknowledged(a)) => {
+                        assert_eq!(a.reason, crate::intake::AckReason::RuleNotHealed, "{a:?}");
+                        assert_eq!(a.rule_id.as_deref(), Some("EC2-002"));
+                        assert!(a.detail.contains("rules.EC2-002.params"), "{}", a.detail);
+                    }
+                    other => panic!("{over}: expected an acknowledgement, got {other:?}"),
+                }
+            }
+        }
+        // The catalog's own EC2-002 heals both.
+        let cx = IntakeCtx::new(Catalog::builtin(), "us-east-1");
+        for e in [&ec2_13, &restricted_ssh] {
+            match &eventbridge::sort(e, &cx)[..] {
+                [Ok(Intake::Failure(f))] => assert_eq!((f.rule_id.as_str(), f.resource.as_str()), ("EC2-002", sg)),
+                other => panic!("expected one failure, got {other:?}"),
+            }
         }
     }
 
