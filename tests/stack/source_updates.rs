@@ -199,8 +199,13 @@ async fn delivered(stack: &Stack, event_id: &str, seconds: u64) -> Option<Value>
 /// Waits for every run the delivered event started; (rule id, execution name, run) in the
 /// trigger's order.
 async fn runs(stack: &Stack, delivery: &Value) -> Vec<(String, String, Execution)> {
+    runs_of(stack, delivery, "auto-remediate-security-hub").await
+}
+
+/// [`runs`] of an event delivered through the EventBridge rule `rule`.
+async fn runs_of(stack: &Stack, delivery: &Value, rule: &str) -> Vec<(String, String, Execution)> {
     assert_eq!(delivery["source"], "eventbridge", "{delivery}");
-    assert_eq!(delivery["rule"], "auto-remediate-security-hub", "{delivery}");
+    assert_eq!(delivery["rule"], rule, "{delivery}");
     let records = delivery["result"]["records"].as_array().cloned().unwrap_or_default();
     let rules: Vec<&str> = records.iter().filter_map(|r| r["rule_id"].as_str()).collect();
     assert_eq!(rules, S3_2_RULES, "{delivery}");
@@ -393,4 +398,152 @@ async fn events_the_rules_do_not_match_reach_no_target() {
     for id in [resolved, passed] {
         assert_eq!(delivered(&stack, &id, 0).await, None, "event {id} was delivered");
     }
+}
+
+/// An AWS Config `Config Rules Compliance Change` to NON_COMPLIANT of
+/// s3-bucket-public-read-prohibited, put through EventBridge: delivered by the Config rule, the
+/// bucket heals, and no run calls Security Hub (Config findings get no update back).
+#[tokio::test]
+async fn a_config_finding_put_through_eventbridge_heals_and_makes_no_security_hub_call() {
+    let stack = Stack::connect();
+    let (bucket, _) = bucket_with(&stack, vec![group(ALL, "READ")]).await;
+    let mut e: Value = serde_json::from_str(include_str!(
+        "../fixtures/config-samples/access-keys-rotated-noncompliant.json"
+    ))
+    .unwrap();
+    let (account, region) = (&stack.info.account_id, &stack.info.region);
+    let rule = "s3-bucket-public-read-prohibited";
+    let d = &mut e["detail"];
+    d["configRuleName"] = json!(rule);
+    d["configRuleARN"] = json!(format!(
+        "arn:aws:config:{region}:{account}:config-rule/config-rule-{}",
+        unique("r")
+    ));
+    d["resourceType"] = json!("AWS::S3::Bucket");
+    d["resourceId"] = json!(bucket);
+    d["awsAccountId"] = json!(account);
+    d["awsRegion"] = json!(region);
+    d["newEvaluationResult"]["resultRecordedTime"] = json!(iso_ms(now_ms()));
+    for result in ["newEvaluationResult", "oldEvaluationResult"] {
+        let q = &mut d[result]["evaluationResultIdentifier"]["evaluationResultQualifier"];
+        q["configRuleName"] = json!(rule);
+        q["resourceType"] = json!("AWS::S3::Bucket");
+        q["resourceId"] = json!(bucket);
+    }
+    let out = Box::pin(
+        aws_sdk_eventbridge::Client::new(&stack.sdk)
+            .put_events()
+            .entries(
+                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                    .source("aws.config")
+                    .detail_type("Config Rules Compliance Change")
+                    .detail(e["detail"].to_string())
+                    .build(),
+            )
+            .send(),
+    )
+    .await
+    .expect("PutEvents");
+    let event_id = out.entries()[0].event_id().expect("an event id").to_string();
+    let delivery = delivered(&stack, &event_id, 10)
+        .await
+        .expect("the event reached the trigger");
+    let runs = runs_of(&stack, &delivery, "auto-remediate-config-rules").await;
+    for (rule, _, run) in &runs {
+        let want = if rule == "S3-001" { "Healed" } else { "AlreadyCompliant" };
+        assert_eq!(end(run), want, "{rule}: {:?}", run.states());
+        assert!(
+            run.output["notification"].get("source_update").is_none(),
+            "{rule}: {}",
+            run.output["notification"]
+        );
+    }
+    let acl = stack.s3.get_bucket_acl().bucket(&bucket).send().await.unwrap();
+    assert!(
+        acl.grants()
+            .iter()
+            .all(|g| g.grantee().and_then(|g| g.uri()) != Some(ALL)),
+        "AllUsers still granted: {:?}",
+        acl.grants()
+    );
+}
+
+/// A rule of one's own with the trigger as its target, managed through the gateway as on AWS:
+/// the target is listed, events matching the rule reach it, and once removed they do not; a
+/// target for a rule that does not exist is refused.
+#[tokio::test]
+async fn targets_put_and_removed_through_the_gateway_are_listed_and_decide_delivery() {
+    let stack = Stack::connect();
+    let events = aws_sdk_eventbridge::Client::new(&stack.sdk);
+    let rule = unique("it-rule");
+    let source = format!("it.{}", unique("source"));
+    Box::pin(
+        events
+            .put_rule()
+            .name(&rule)
+            .event_pattern(json!({"source": [source]}).to_string())
+            .send(),
+    )
+    .await
+    .expect("PutRule");
+    let trigger = format!(
+        "arn:aws:lambda:{}:{}:function:auto-remediate-trigger",
+        stack.info.region, stack.info.account_id
+    );
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("t1")
+        .arn(&trigger)
+        .build()
+        .unwrap();
+    let put = Box::pin(events.put_targets().rule(&rule).targets(target.clone()).send())
+        .await
+        .expect("PutTargets");
+    assert_eq!(put.failed_entry_count(), 0);
+    let listed = Box::pin(events.list_targets_by_rule().rule(&rule).send())
+        .await
+        .expect("ListTargetsByRule");
+    let arns: Vec<&str> = listed.targets().iter().map(|t| t.arn()).collect();
+    assert_eq!(arns, [trigger.as_str()]);
+
+    let send = || async {
+        let out = Box::pin(
+            events
+                .put_events()
+                .entries(
+                    aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                        .source(&source)
+                        .detail_type("it")
+                        .detail("{}")
+                        .build(),
+                )
+                .send(),
+        )
+        .await
+        .expect("PutEvents");
+        out.entries()[0].event_id().unwrap().to_string()
+    };
+    let first = send().await;
+    let d = delivered(&stack, &first, 10)
+        .await
+        .expect("delivered to the rule's target");
+    assert_eq!(d["rule"], rule.as_str(), "{d}");
+
+    Box::pin(events.remove_targets().rule(&rule).ids("t1").send())
+        .await
+        .expect("RemoveTargets");
+    let listed = Box::pin(events.list_targets_by_rule().rule(&rule).send())
+        .await
+        .expect("ListTargetsByRule");
+    assert!(listed.targets().is_empty(), "{listed:?}");
+    let second = send().await;
+    assert_eq!(delivered(&stack, &second, 1).await, None);
+
+    let err = Box::pin(events.put_targets().rule(unique("no-such-rule")).targets(target).send())
+        .await
+        .expect_err("a target for a rule that does not exist");
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("ResourceNotFoundException"),
+        "{err:?}"
+    );
 }

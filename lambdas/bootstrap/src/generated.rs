@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ar_core::catalog::Catalog;
 use ar_core::families::helpers::family::{ActionCondition, RuleAccess};
 use ar_core::families::FAMILIES;
+use ar_core::intake::sources::sources;
 use serde::Serialize;
 
 use crate::Handler;
@@ -384,6 +385,91 @@ pub fn rules_md(catalog: &Catalog) -> String {
         "\nEvery other rule's live read confirms the failure itself (the grant, statement, port \
          rule or setting, the key's age) before anything changes.\n",
     );
+    out.push_str(&sources_md(catalog));
+    out
+}
+
+/// RULES.md's sources section: the AWS Security Hub controls and AWS Config managed rules each
+/// catalog rule heals (`lambdas/core/catalog/sources.json`, through
+/// [`Sources::ids_for_rule`](ar_core::intake::sources::Sources::ids_for_rule)), and those
+/// considered and not healed, with why.
+pub fn sources_md(catalog: &Catalog) -> String {
+    let s = sources();
+    let mut out = String::from(
+        "\n## Source ids per rule\n\n\
+         Every rule heals Conformity's check of the same id. Findings of AWS Security Hub (a control, \
+         by its `SecurityControlId`) and AWS Config (a managed rule, by its identifier, known from the \
+         Config rule's name: its documented name, `securityhub-<name>-<suffix>` or \
+         `<name>-conformance-pack-<suffix>`) heal through the rules below \
+         (`lambdas/core/catalog/sources.json`): each source id starts one run per rule it maps to, \
+         together healing exactly what the source checks, and a run whose resource already passes \
+         its rule ends `AlreadyCompliant`. A mapping with parameters holds only while the rule \
+         keeps them (a port control's port): a config laying other values over them leaves the \
+         source's findings acknowledged `RuleNotHealed`.\n\n\
+         | rule | Security Hub controls | AWS Config managed rules (default rule name) |\n\
+         |---|---|---|\n",
+    );
+    let mut conformity_only = Vec::new();
+    for r in catalog.rules() {
+        let ids = s.ids_for_rule(&r.id);
+        if ids.is_empty() {
+            conformity_only.push(r.id.as_str());
+            continue;
+        }
+        let of = |source: &str| -> String {
+            let list: Vec<String> = ids
+                .iter()
+                .filter(|(src, _)| *src == source)
+                .map(|(src, id)| {
+                    let m = if *src == "Security Hub" {
+                        &s.securityhub[id]
+                    } else {
+                        &s.config[id]
+                    };
+                    let name = m.name.as_deref().map(|n| format!(" (`{n}`)")).unwrap_or_default();
+                    let params: Vec<String> = m
+                        .params
+                        .iter()
+                        .map(|(k, v)| format!("{k} {}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                        .collect();
+                    let params = if params.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", params.join(", "))
+                    };
+                    format!("{id}{name}{params} on {}", m.resource_types.join(", "))
+                })
+                .collect();
+            if list.is_empty() {
+                "-".into()
+            } else {
+                list.join("; ")
+            }
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            r.id,
+            of("Security Hub"),
+            of("AWS Config")
+        ));
+    }
+    out.push_str(&format!(
+        "\nConformity only ({}): {}.\n\n### Considered and not healed\n\n",
+        conformity_only.len(),
+        conformity_only.join(", ")
+    ));
+    for (source, table) in [
+        ("Security Hub", &s.unmapped.securityhub),
+        ("AWS Config", &s.unmapped.config),
+    ] {
+        for (id, why) in table {
+            out.push_str(&format!("- {source} {id}: {why}\n"));
+        }
+    }
+    out.push_str(
+        "\nA finding of any of these, or of any other control or managed rule, is acknowledged \
+         `RuleNotHealed` (a Security Hub control's with its reason above); nothing starts.\n",
+    );
     out
 }
 
@@ -456,6 +542,55 @@ mod tests {
             let row = md.lines().find(|l| l.starts_with(&format!("| {id} | "))).unwrap();
             assert!(row.contains("`undo.mode` (default approve)"), "{row}");
         }
+    }
+
+    /// RULES.md says, per rule, which Security Hub controls and Config managed rules it heals
+    /// (every mapping of `sources.json`, on its rule's row), and every source id not healed with
+    /// its reason.
+    #[test]
+    fn rules_md_lists_each_rule_s_source_ids_and_the_unmapped_with_their_reasons() {
+        let catalog = Catalog::builtin();
+        let md = rules_md(catalog);
+        let section = md
+            .split("\n## Source ids per rule\n")
+            .nth(1)
+            .expect("the sources section");
+        let s = sources();
+        let mut mapped = 0;
+        for (source, table) in [("Security Hub", &s.securityhub), ("AWS Config", &s.config)] {
+            for (id, m) in table {
+                for r in &m.rules {
+                    let row = section
+                        .lines()
+                        .find(|l| l.starts_with(&format!("| {r} | ")))
+                        .unwrap_or_else(|| panic!("no sources row for {r}"));
+                    let cells: Vec<&str> = row.split(" | ").collect();
+                    let cell = if source == "Security Hub" { cells[1] } else { cells[2] };
+                    assert!(
+                        cell.split("; ")
+                            .any(|c| c.starts_with(&format!("{id} ")) || c == id.as_str()),
+                        "{source} {id} not on {r}'s row: {row}"
+                    );
+                    mapped += 1;
+                }
+            }
+        }
+        assert!(mapped >= 30, "{mapped}");
+        assert!(section.contains("| EC2-002 | EC2.13 [port 22, protocol tcp] on AwsEc2SecurityGroup | "));
+        for (source, table) in [
+            ("Security Hub", &s.unmapped.securityhub),
+            ("AWS Config", &s.unmapped.config),
+        ] {
+            for (id, why) in table {
+                assert!(section.contains(&format!("- {source} {id}: {why}\n")), "{source} {id}");
+            }
+        }
+        // A rule no source maps to is named as Conformity's only.
+        let only = section.lines().find(|l| l.starts_with("Conformity only (")).unwrap();
+        assert!(
+            only.contains("Organizations-002") && !only.contains("EC2-002,"),
+            "{only}"
+        );
     }
 
     mod sns_filter {

@@ -1,9 +1,13 @@
 //! EventBridge delivery on the local stack (issue 20): `AWSEvents.PutEvents` goes to moto (which
 //! records it and gives the event ids), and each event is then delivered, as EventBridge does, to
 //! the Lambda targets this gateway hosts of every enabled rule on the event's bus whose event
-//! pattern matches it. moto keeps the rules and targets (`PutRule`, `PutTargets`, the stack
-//! provisions the two rules `infra/main.tf` creates when subscribed: [`source_rules`]); moto itself
-//! never invokes a Lambda target.
+//! pattern matches it. moto keeps the rules (`PutRule`; the stack provisions the two rules
+//! `infra/main.tf` creates when subscribed, [`source_rules`], with the trigger as their target)
+//! and every other target; the gateway keeps the Lambda targets it hosts ([`HostedTargets`]):
+//! moto 5.2.5 cannot deliver to a Lambda target, and its `PutEvents` answers 500
+//! (`NotImplementedError`) once an event matches a rule that has one. `PutTargets`,
+//! `ListTargetsByRule` and `RemoveTargets` through the gateway therefore keep the hosted
+//! functions here and pass every other target to moto, and a listing shows both.
 //!
 //! Delivery is asynchronous, as EventBridge's to Lambda is: `PutEvents` is answered once moto
 //! has recorded the events, the handler runs after, and each delivery is kept at
@@ -18,7 +22,7 @@
 //! `exists`. Anything else (`numeric`, `cidr`, `wildcard`, `$or`) is refused by name rather than
 //! half-evaluated: the rule then matches nothing and the gateway logs why.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ar_handlers::Handler;
 use bytes::Bytes;
@@ -176,6 +180,191 @@ fn scalar_eq(a: &Value, b: &Value) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The Lambda targets hosted here.
+
+/// One hosted Lambda target of a rule: the rule's region, bus and name, and the target as
+/// EventBridge lists it (`Id`, `Arn`, optional `Input`).
+#[derive(Debug, Clone, PartialEq)]
+struct HostedTarget {
+    region: String,
+    bus: String,
+    rule: String,
+    target: Value,
+}
+
+/// The rules' targets that are functions this gateway hosts.
+#[derive(Default)]
+pub struct HostedTargets {
+    list: Mutex<Vec<HostedTarget>>,
+}
+
+impl HostedTargets {
+    /// Adds or replaces (by `Id`) a target of the rule.
+    pub fn put(&self, region: &str, bus: &str, rule: &str, target: Value) {
+        let mut list = self.list.lock().expect("hosted targets");
+        list.retain(|t| !(t.region == region && t.bus == bus && t.rule == rule && t.target["Id"] == target["Id"]));
+        list.push(HostedTarget {
+            region: region.into(),
+            bus: bus.into(),
+            rule: rule.into(),
+            target,
+        });
+    }
+
+    /// Removes the rule's targets of these ids; the ids it did not hold.
+    pub fn remove(&self, region: &str, bus: &str, rule: &str, ids: &[String]) -> Vec<String> {
+        let mut list = self.list.lock().expect("hosted targets");
+        let mut missing = Vec::new();
+        for id in ids {
+            let before = list.len();
+            list.retain(|t| !(t.region == region && t.bus == bus && t.rule == rule && t.target["Id"] == id.as_str()));
+            if list.len() == before {
+                missing.push(id.clone());
+            }
+        }
+        missing
+    }
+
+    /// The rule's hosted targets.
+    pub fn of(&self, region: &str, bus: &str, rule: &str) -> Vec<Value> {
+        self.list
+            .lock()
+            .expect("hosted targets")
+            .iter()
+            .filter(|t| t.region == region && t.bus == bus && t.rule == rule)
+            .map(|t| t.target.clone())
+            .collect()
+    }
+}
+
+/// The EventBridge target calls the gateway takes part in.
+pub fn is_target_call(headers: &http::HeaderMap) -> bool {
+    headers.get("x-amz-target").is_some_and(|t| {
+        [
+            "AWSEvents.PutTargets",
+            "AWSEvents.ListTargetsByRule",
+            "AWSEvents.RemoveTargets",
+        ]
+        .iter()
+        .any(|x| t.as_bytes() == x.as_bytes())
+    })
+}
+
+/// A bus named by name or ARN, as EventBridge takes either.
+fn bus_name(v: &Value) -> String {
+    let b = v.as_str().unwrap_or("default");
+    b.rsplit('/').next().unwrap_or(b).to_string()
+}
+
+/// `PutTargets`, `ListTargetsByRule` and `RemoveTargets`: the hosted functions here, the rest
+/// in moto.
+pub async fn target_call(gw: Arc<Gateway>, parts: http::request::Parts, body: Bytes) -> http::Response<Body> {
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|t| t.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let Ok(mut req) = serde_json::from_slice::<Value>(&body) else {
+        return crate::server::proxy_parts(gw, parts, body).await;
+    };
+    let region = signed_region(&parts.headers).unwrap_or_else(|| "us-east-1".into());
+    let bus = bus_name(&req["EventBusName"]);
+    let rule = req["Rule"].as_str().unwrap_or_default().to_string();
+    match target.as_str() {
+        "AWSEvents.PutTargets" => {
+            let (hosted, others): (Vec<Value>, Vec<Value>) = req["Targets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .partition(|t| t["Arn"].as_str().and_then(hosted_handler).is_some());
+            if hosted.is_empty() {
+                return crate::server::proxy_parts(gw, parts, body).await;
+            }
+            // The rule must exist, as EventBridge requires.
+            let mut headers = parts.headers.clone();
+            headers.insert("x-amz-target", http::HeaderValue::from_static("AWSEvents.DescribeRule"));
+            let describe = json!({"Name": rule, "EventBusName": bus});
+            if let Err(e) = crate::securityhub::moto_json(&gw, &headers, Method::POST, "/", &describe).await {
+                let mut r = crate::server::respond(
+                    http::StatusCode::BAD_REQUEST,
+                    &gw.next_request_id(),
+                    json!({"__type": "ResourceNotFoundException", "message": format!("Rule {rule} does not exist on EventBus {bus}: {e}")}),
+                );
+                r.headers_mut().insert(
+                    "x-amzn-ErrorType",
+                    http::HeaderValue::from_static("ResourceNotFoundException"),
+                );
+                return r;
+            }
+            for t in hosted {
+                gw.lambda_targets.put(&region, &bus, &rule, t);
+            }
+            if others.is_empty() {
+                return crate::server::respond(
+                    http::StatusCode::OK,
+                    &gw.next_request_id(),
+                    json!({"FailedEntryCount": 0, "FailedEntries": []}),
+                );
+            }
+            req["Targets"] = Value::Array(others);
+            forward(gw, parts, &req).await
+        }
+        "AWSEvents.RemoveTargets" => {
+            let ids: Vec<String> = req["Ids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect();
+            let missing = gw.lambda_targets.remove(&region, &bus, &rule, &ids);
+            if missing.len() == ids.len() {
+                return crate::server::proxy_parts(gw, parts, body).await;
+            }
+            if missing.is_empty() {
+                return crate::server::respond(
+                    http::StatusCode::OK,
+                    &gw.next_request_id(),
+                    json!({"FailedEntryCount": 0, "FailedEntries": []}),
+                );
+            }
+            req["Ids"] = json!(missing);
+            forward(gw, parts, &req).await
+        }
+        _ => {
+            // ListTargetsByRule: moto's, then the hosted ones (on the last page).
+            let resp = crate::server::proxy_parts(gw.clone(), parts, body).await;
+            if !resp.status().is_success() {
+                return resp;
+            }
+            let (mut rparts, rbody) = resp.into_parts();
+            let Ok(collected) = rbody.collect().await;
+            let mut out: Value = serde_json::from_slice(&collected.to_bytes()).unwrap_or_else(|_| json!({}));
+            if out["NextToken"].as_str().is_none_or(str::is_empty) {
+                let mut all = out["Targets"].as_array().cloned().unwrap_or_default();
+                all.extend(gw.lambda_targets.of(&region, &bus, &rule));
+                out["Targets"] = Value::Array(all);
+            }
+            let bytes = Bytes::from(out.to_string());
+            rparts
+                .headers
+                .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
+            http::Response::from_parts(rparts, http_body_util::Full::new(bytes))
+        }
+    }
+}
+
+/// The request with a new body, to moto.
+async fn forward(gw: Arc<Gateway>, mut parts: http::request::Parts, req: &Value) -> http::Response<Body> {
+    let bytes = Bytes::from(req.to_string());
+    parts
+        .headers
+        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
+    crate::server::proxy_parts(gw, parts, bytes).await
+}
+
+// ---------------------------------------------------------------------------------------------
 // PutEvents and delivery.
 
 /// The region of a SigV4-signed request (its credential scope), if any.
@@ -297,21 +486,8 @@ async fn deliver(gw: Arc<Gateway>, headers: http::HeaderMap, bus: String, event:
                 continue;
             }
         }
-        let targets = match list(
-            &gw,
-            &headers,
-            "AWSEvents.ListTargetsByRule",
-            json!({"Rule": name, "EventBusName": bus}),
-            "Targets",
-        )
-        .await
-        {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(rule = name, error = e, "EventBridge targets not listed");
-                continue;
-            }
-        };
+        let region = event["region"].as_str().unwrap_or_default();
+        let targets = gw.lambda_targets.of(region, &bus, &name);
         for target in targets {
             let Some(handler) = target["Arn"].as_str().and_then(hosted_handler) else {
                 continue;
@@ -367,8 +543,13 @@ async fn list(
     }
 }
 
-/// Creates the two source rules on the default bus with the trigger as their target (idempotent).
-pub async fn provision_rules(events: &aws_sdk_eventbridge::Client, region: &str) -> Result<(), String> {
+/// Creates the two source rules on the default bus (idempotent); their target, the trigger, is
+/// for the gateway to keep ([`HostedTargets`]): (rule name, target).
+pub async fn provision_rules(
+    events: &aws_sdk_eventbridge::Client,
+    region: &str,
+) -> Result<Vec<(String, Value)>, String> {
+    let mut targets = Vec::new();
     for (suffix, description, pattern) in source_rules() {
         let name = format!("{}-{suffix}", crate::provision::FUNCTION_PREFIX);
         events
@@ -379,21 +560,12 @@ pub async fn provision_rules(events: &aws_sdk_eventbridge::Client, region: &str)
             .send()
             .await
             .map_err(|e| format!("PutRule {name}: {e:?}"))?;
-        events
-            .put_targets()
-            .rule(&name)
-            .targets(
-                aws_sdk_eventbridge::types::Target::builder()
-                    .id("trigger")
-                    .arn(crate::provision::function_arn(region, "trigger"))
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            )
-            .send()
-            .await
-            .map_err(|e| format!("PutTargets {name}: {e:?}"))?;
+        targets.push((
+            name,
+            json!({"Id": "trigger", "Arn": crate::provision::function_arn(region, "trigger")}),
+        ));
     }
-    Ok(())
+    Ok(targets)
 }
 
 #[cfg(test)]
@@ -469,6 +641,28 @@ mod tests {
         ] {
             assert!(matches(&unsupported, &e).is_err(), "{unsupported}");
         }
+    }
+
+    #[test]
+    fn hosted_targets_are_kept_per_rule_replaced_by_id_and_removed() {
+        let t = HostedTargets::default();
+        t.put("us-east-1", "default", "r", json!({"Id": "a", "Arn": "x"}));
+        t.put("us-east-1", "default", "r", json!({"Id": "a", "Arn": "y"}));
+        t.put("us-east-1", "default", "other", json!({"Id": "a", "Arn": "z"}));
+        t.put("eu-west-1", "default", "r", json!({"Id": "b", "Arn": "w"}));
+        assert_eq!(t.of("us-east-1", "default", "r"), vec![json!({"Id": "a", "Arn": "y"})]);
+        assert_eq!(
+            t.remove("us-east-1", "default", "r", &["a".into(), "b".into()]),
+            vec!["b".to_string()]
+        );
+        assert!(t.of("us-east-1", "default", "r").is_empty());
+        assert_eq!(t.of("us-east-1", "default", "other").len(), 1);
+        assert_eq!(t.of("eu-west-1", "default", "r").len(), 1);
+        assert_eq!(
+            bus_name(&json!("arn:aws:events:us-east-1:123456789012:event-bus/custom")),
+            "custom"
+        );
+        assert_eq!(bus_name(&Value::Null), "default");
     }
 
     #[test]

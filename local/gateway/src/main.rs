@@ -109,6 +109,9 @@ async fn run() -> Result<(), String> {
         sender.as_deref(),
     )
     .await?;
+    for (rule, target) in &provisioned.event_targets {
+        gw.lambda_targets.put(&args.region, "default", rule, target.clone());
+    }
     std::fs::create_dir_all(&args.stack_dir).map_err(|e| e.to_string())?;
     let outbox = std::fs::canonicalize(&args.stack_dir)
         .map_err(|e| e.to_string())?

@@ -51,6 +51,8 @@ pub struct Provisioned {
     pub topic_arn: String,
     pub outcome_topic_arn: String,
     pub state_machine_arn: String,
+    /// The EventBridge rules' hosted targets (rule name, target), for the gateway to keep.
+    pub event_targets: Vec<(String, serde_json::Value)>,
 }
 
 pub async fn provision(
@@ -112,7 +114,7 @@ pub async fn provision(
     }
     // The EventBridge rules infra/main.tf creates when subscribed to Security Hub and AWS Config;
     // the gateway delivers matching events to the trigger (`eventbridge.rs`).
-    crate::eventbridge::provision_rules(&aws_sdk_eventbridge::Client::new(&sdk), region).await?;
+    let event_targets = crate::eventbridge::provision_rules(&aws_sdk_eventbridge::Client::new(&sdk), region).await?;
     if let Some(sender) = sender {
         let ses = aws_sdk_sesv2::Client::new(&sdk);
         if ses.get_email_identity().email_identity(sender).send().await.is_err() {
@@ -153,6 +155,7 @@ pub async fn provision(
         topic_arn,
         outcome_topic_arn,
         state_machine_arn: arn,
+        event_targets,
     })
 }
 

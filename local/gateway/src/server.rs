@@ -47,6 +47,8 @@ pub struct Gateway {
     inflight: Mutex<HashMap<u64, InFlight>>,
     /// One DynamoDB write per item reaches moto at a time, as DynamoDB makes each atomic.
     dynamodb_writes: crate::ddb_locks::WriteLocks,
+    /// EventBridge rules' targets that are functions hosted here (moto cannot deliver to them).
+    pub(crate) lambda_targets: crate::eventbridge::HostedTargets,
 }
 
 struct InFlight {
@@ -85,6 +87,7 @@ impl Gateway {
             faults: Faults::default(),
             inflight: Mutex::new(HashMap::new()),
             dynamodb_writes: Default::default(),
+            lambda_targets: Default::default(),
         })
     }
 
@@ -335,15 +338,18 @@ async fn route(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Body> {
     // What moto lacks: Security Hub's BatchUpdateFindings, and EventBridge's delivery to Lambda.
     let batch_update = crate::securityhub::is_batch_update(req.method(), &path);
     let put_events = crate::eventbridge::is_put_events(req.headers());
-    if batch_update || put_events {
+    let targets = crate::eventbridge::is_target_call(req.headers());
+    if batch_update || put_events || targets {
         let (parts, body) = match read_body(req).await {
             Ok(b) => b,
             Err(e) => return respond(StatusCode::BAD_REQUEST, &gw.request_id(), json!({"message": e})),
         };
         return if batch_update {
             crate::securityhub::batch_update(gw, parts, body).await
-        } else {
+        } else if put_events {
             crate::eventbridge::put_events(gw, parts, body).await
+        } else {
+            crate::eventbridge::target_call(gw, parts, body).await
         };
     }
     proxy(gw, req).await
