@@ -1,11 +1,8 @@
 //! CFM-005: a CloudFormation stack's termination protection is off.
 //!
-//! Changes: `UpdateTerminationProtection` with `EnableTerminationProtection=true`, nothing else.
-//! A nested stack follows its root stack's protection (AWS refuses the call on it): the fix
-//! refuses it by name and changes nothing.
-//! Never touches: the stack's resources, template, parameters, tags, policies, drift.
-//! Undo: `UpdateTerminationProtection` with `EnableTerminationProtection=false` on the stack id,
-//! when the recorded stack was unprotected.
+//! What a fix changes, never touches and how it is undone: [`CfnTerminationProtection::DOC`]
+//! (RULES.md is generated from it). A nested stack follows its root stack's protection (AWS
+//! refuses the call on it): the fix refuses it by name and changes nothing.
 
 use serde::{Deserialize, Serialize};
 
@@ -88,7 +85,7 @@ impl RuleFamily for CfnTerminationProtection {
     const NAME: &'static str = "cloudformation-termination-protection";
     const DOC: FamilyDoc = FamilyDoc {
         changes: "UpdateTerminationProtection EnableTerminationProtection=true (a nested stack is refused: it follows its root)",
-        never: "the stack's resources, template, parameters, tags and policies",
+        never: "the stack's resources, template, parameters, tags, policies and drift",
         undo: "UpdateTerminationProtection EnableTerminationProtection=false on the stack id, when the recorded stack was unprotected",
         tested: "request-level",
     };

@@ -6,17 +6,10 @@
 //! region, and never on that trail unless it is the configured one. The read lists every trail
 //! visible there (`DescribeTrails` with shadow trails, `GetTrailStatus` of each).
 //! Compliant: a trail that is multi-region, includes global service events and is logging.
-//! Changes: when the trail named `params.trail_name` (default `auto-remediate`) exists,
-//! `UpdateTrail` with `IsMultiRegionTrail=true` and `IncludeGlobalServiceEvents=true` (both always
-//! sent) where it lacks either, then `StartLogging` if it is not logging; otherwise
-//! `CreateTrail` of that name, delivering to `params.bucket` (required; its bucket policy must
-//! let CloudTrail write), with both flags, then `StartLogging`.
-//! Never touches: any other trail (not updated, started, stopped or deleted), the bucket.
-//! Undo: from the recorded `before`, only what the fix changed: `DeleteTrail` of the trail it
-//! created (not in `before`, by ARN); for a trail it updated or started, `StopLogging` where
-//! `before` recorded it not logging, then `UpdateTrail` with the recorded flags (both sent) where
-//! they differ. Other trails and the bucket are never touched; a trail already gone or stopped
-//! (a retry) counts as done.
+//!
+//! What a fix changes, never touches and how it is undone: [`CloudTrailMultiRegion::DOC`]
+//! (RULES.md is generated from it). `UpdateTrail` always sends both flags, and the undo puts back
+//! only what the fix changed, from the recorded `before`.
 
 use serde::{Deserialize, Serialize};
 
@@ -187,7 +180,7 @@ impl RuleFamily for CloudTrailMultiRegion {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "the configured trail (params.trail_name): UpdateTrail IsMultiRegionTrail=true IncludeGlobalServiceEvents=true and StartLogging where needed, or CreateTrail with both flags delivering to params.bucket (required) then StartLogging",
         never: "any other trail (never updated, started, stopped or deleted), the log bucket",
-        undo: "DeleteTrail of the trail the fix created (by ARN, not in the recorded before); for a trail it updated or started: StopLogging where it was recorded not logging, then UpdateTrail with the recorded IsMultiRegionTrail and IncludeGlobalServiceEvents; no other trail, not the bucket",
+        undo: "DeleteTrail of the trail the fix created (by ARN, not in the recorded before); for a trail it updated or started: StopLogging where it was recorded not logging, then UpdateTrail with the recorded IsMultiRegionTrail and IncludeGlobalServiceEvents; no other trail, not the bucket; a trail already gone or stopped (a retry) counts as done",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "region name (or a CloudTrail trail name or ARN)";

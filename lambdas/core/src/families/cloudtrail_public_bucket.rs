@@ -1,19 +1,12 @@
 //! CT-003: the S3 bucket a CloudTrail trail delivers its logs to is public.
 //!
-//! Resource: the trail's name (a trail ARN is accepted too; its region is used).
-//! Changes: on the trail's log bucket (read from the trail, `GetTrail`), removes exactly the
-//! public grants of its ACL (every permission of AllUsers and AuthenticatedUsers, one
-//! `PutBucketAcl` with the owner and every other grant as read) and the public statements of its
-//! policy (the S3-014 judgement, [`s3_bucket_policy`]: unrestricted `Allow` to `*`; `DeleteBucketPolicy`
-//! when every statement is such).
-//! Never touches: the trail, the owner, canonical-user, e-mail and LogDelivery grants, policy
-//! statements restricted by a Condition (CloudTrail's own `aws:SourceArn` statements stay) or
-//! with a condition key not known to leave them open (fail closed, as S3-014),
-//! Block Public Access, objects. (The seed wiped every grant.)
-//! Undo: exactly what the fix removed, back: the public grants it removed are added to the ACL
-//! as live has it (one `PutBucketAcl`), the public statements it removed go back at their
-//! recorded places in the policy (one `PutBucketPolicy`, the S3-014 undo, [`s3_bucket_policy::revert_policy`]),
-//! or the policy it deleted comes back whole. Every other grant and statement stays as live has it.
+//! Resource: the trail's name (a trail ARN is accepted too; its region is used). The bucket is
+//! read from the trail (`GetTrail`).
+//!
+//! What a fix changes, never touches and how it is undone: [`CloudTrailPublicBucket::DOC`]
+//! (RULES.md is generated from it). The policy's public statements are judged as S3-014 judges
+//! them ([`s3_bucket_policy`]) and put back by its undo ([`s3_bucket_policy::revert_policy`]).
+//! (The seed wiped every grant.)
 //! Tags: the trail's (`ListTags`) over the bucket's, so an exclusion tag on either is honoured.
 //! A log bucket in another account is refused by S3 (`ExpectedBucketOwner`): the fix stops with
 //! `AccessDenied`, nothing changed.

@@ -5,17 +5,10 @@
 //! the one acted in.
 //! Compliant: a (customer-managed) configuration recorder is recording and a delivery channel
 //! exists.
-//! Changes, each only if missing: `PutConfigurationRecorder` named `params.recorder_name`
-//! (default `default`) with role `params.role_arn` (required) recording all supported resource
-//! types including global ones; `PutDeliveryChannel` named `params.channel_name` (default
-//! `default`) to `params.bucket` (required); `StartConfigurationRecorder`. An existing recorder
-//! or channel is reused as it is: a stopped recorder is only started.
-//! Never touches: an existing recorder's settings (role, recording group), an existing delivery
-//! channel, service-linked recorders, Config rules; nothing is ever deleted or replaced.
-//! Undo: from the recorded `before`: `StopConfigurationRecorder` of a recorder the fix started
-//! (recorded stopped, or created by the fix), then `DeleteDeliveryChannel` and
-//! `DeleteConfigurationRecorder` of exactly those the fix created (absent from `before`, by
-//! name). A recorder or channel that existed before is never deleted or changed otherwise.
+//!
+//! What a fix changes, never touches and how it is undone: [`ConfigRecorder::DOC`] (RULES.md is
+//! generated from it). An existing recorder or channel is reused as it is; the undo deletes only
+//! what is absent from the recorded `before`, by name.
 
 use serde::{Deserialize, Serialize};
 

@@ -3,17 +3,13 @@
 //! (`0.0.0.0/0`, `::/0`, `0::/0`, `1.2.3.4/0`: EC2 APIs may store these verbatim): the prefix is
 //! parsed, never compared as text.
 //!
-//! Changes, per offending ingress rule and by its rule id:
-//! - a world-open TCP range covering the port is replaced by the range around it
-//!   (tcp 20-30 becomes 20-21 and 23-30), description kept;
-//! - a world-open all-traffic rule is replaced by rules keeping everything but the port
-//!   (TCP around the port, all UDP, all ICMP); other IP protocols cannot be kept and the plan says so.
+//! What a fix changes, never touches and how it is undone: [`Ec2WorldPort::DOC`] (RULES.md is
+//! generated from it). Per offending ingress rule, by its rule id: a world-open TCP range covering
+//! the port becomes the range around it (tcp 20-30: 20-21 and 23-30); a world-open all-traffic
+//! rule becomes rules keeping everything but the port (TCP around it, all UDP, all ICMP).
 //!
 //! Replacements are added before the offending rule is revoked, so nothing but the port is ever
 //! closed, even for a moment. IPv4 and IPv6 rules are handled alike, each with its own field.
-//! Never touches: restricted rules (any other CIDR, prefix lists, group references), other ports,
-//! egress, the group itself.
-//! Undo: authorize the recorded `before` rule again and revoke the replacements.
 
 use std::collections::BTreeMap;
 
@@ -38,7 +34,7 @@ const REVOKE_INGRESS: &str = "ec2:RevokeSecurityGroupIngress";
 impl RuleFamily for Ec2WorldPort {
     const NAME: &'static str = "ec2-world-port";
     const DOC: FamilyDoc = FamilyDoc {
-        changes: "close the tcp port to 0.0.0.0/0 and ::/0 by rule id: a world-open range is narrowed around the port, an all-traffic rule replaced by rules keeping everything but the port (replacements added before the revoke, descriptions kept)",
+        changes: "close the tcp port to 0.0.0.0/0 and ::/0 by rule id: a world-open range is narrowed around the port, an all-traffic rule replaced by rules keeping everything but the port (replacements added before the revoke, descriptions kept; other IP protocols of an all-traffic rule cannot be kept, and the plan says so)",
         never: "restricted rules (other CIDRs, prefix lists, group references), other ports, egress, the group",
         undo: "authorize the recorded revoked rules again and revoke the replacements",
         tested: "local stack",

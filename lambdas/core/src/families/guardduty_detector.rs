@@ -3,16 +3,10 @@
 //! Resource: what Conformity names for this region-level check: the region itself
 //! (`us-east-1`, which must be the finding's region) or the region's detector id (32 hex
 //! digits; if that detector no longer exists the finding is stale and nothing is done).
-//! Changes: `ListDetectors` first; none → `CreateDetector Enable=true` (AWS defaults for data
-//! sources, features and publishing frequency); one suspended → `UpdateDetector Enable=true`
-//! (nothing else of it).
-//! Never touches: a detector's data sources, features, filters, members or tags; never deletes
-//! or replaces a detector.
-//! Undo: a detector the fix enabled is suspended again (`UpdateDetector Enable=false`, its
-//! recorded status); where `before` recorded no detector, the one the fix created is deleted with
-//! `DeleteDetector`: exactly the id `CreateDetector` returned, recorded as the fix's after-state
-//! (a record without it, or a detector that appeared while the fix ran and was only enabled, is
-//! refused by name). No other detector is ever suspended or deleted.
+//!
+//! What a fix changes, never touches and how it is undone: [`GuardDutyDetector::DOC`] (RULES.md
+//! is generated from it). The undo deletes only the detector id the fix recorded as its
+//! after-state; a detector that appeared while the fix ran and was only enabled is refused by name.
 
 use std::collections::BTreeMap;
 

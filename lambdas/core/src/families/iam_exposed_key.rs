@@ -2,10 +2,9 @@
 //! used in an anomalous way, as Trusted Advisor's "Exposed Access Keys" check reports).
 //!
 //! Resource: the access key id (`AKIA...`). Its user is found with `GetAccessKeyLastUsed`.
-//! Changes: `UpdateAccessKey Status=Inactive` for that key, with its user's name.
-//! Never touches: the user's other keys, the user, its policies; never deletes the key.
-//! Undo: refused (`CannotUndo`, saying why): reactivating an exposed key hands a leaked credential
-//! back, and needs an explicit force, which no flag gives yet.
+//! What a fix changes, never touches and how it is undone: [`ExposedKey::DOC`] (RULES.md is
+//! generated from it); the read, the deactivation and the undo are every access-key rule's
+//! ([`KeyFamily`]).
 //! Notifying people is the outcome notifications' job: the plan says the key was exposed.
 
 use crate::families::helpers::family::{Assessment, FamilyDoc, NoParams, Target};

@@ -2,13 +2,8 @@
 //!
 //! Resource: the IAM user name; an access key id (`AKIA...`, what Conformity's access-key checks
 //! may send) is accepted too, and then only that key is considered.
-//! Changes: `UpdateAccessKey Status=Inactive` for exactly the active keys at least
-//! `params.max_age_days` old, each with its user's name.
-//! Never touches: younger keys, inactive keys, the user, its policies, groups and login profile;
-//! never deletes a key.
-//! Undo: `UpdateAccessKey Status=Active` for each key the fix deactivated (recorded `Active` in
-//! `before`); it gives an old credential back, so by default it waits for an approver
-//! (`undo.mode`'s default, `approve`).
+//! What a fix changes, never touches and how it is undone: [`KeyAge::DOC`] (RULES.md is generated
+//! from it); the read, the deactivation and the undo are every access-key rule's ([`KeyFamily`]).
 
 use serde::Deserialize;
 
@@ -33,7 +28,7 @@ impl KeyRule for KeyAge {
     const DOC: FamilyDoc = FamilyDoc {
         changes: "UpdateAccessKey Status=Inactive (with the user name) for each active key at least max_age_days old (resource: the user; an AKIA key id: only that key)",
         never: "younger keys, inactive keys, the user, its policies, groups and login profile; no key is ever deleted",
-        undo: "UpdateAccessKey Status=Active for each key the fix deactivated (recorded Active in before), nothing else",
+        undo: "UpdateAccessKey Status=Active for each key the fix deactivated (recorded Active in before), nothing else; it gives an old credential back, so by default (undo.mode approve) it waits for an approver",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "IAM user name or access key id";

@@ -1,11 +1,7 @@
 //! Kinesis-001: a Kinesis data stream is not encrypted at rest.
 //!
-//! Changes: `StartStreamEncryption` with `EncryptionType=KMS` and the key `params.kms_key_id`
-//! (default the AWS-managed `alias/aws/kinesis`), nothing else.
-//! Never touches: records, shards, retention, consumers, a stream already encrypted (its key is
-//! kept).
-//! Undo: `StopStreamEncryption` with the key the stream is encrypted with now (the fix's), when
-//! the recorded stream was not encrypted (records written meanwhile stay encrypted).
+//! What a fix changes, never touches and how it is undone: [`KinesisEncryption::DOC`] (RULES.md
+//! is generated from it).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

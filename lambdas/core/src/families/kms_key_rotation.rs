@@ -1,14 +1,12 @@
 //! KMS-002: automatic rotation of a customer-managed key is off.
 //!
 //! Resource: the key id or key ARN.
-//! Changes: `EnableKeyRotation` (the default period), nothing else.
+//! What a fix changes, never touches and how it is undone: [`KmsKeyRotation::DOC`] (RULES.md is
+//! generated from it).
 //! Only symmetric `ENCRYPT_DECRYPT` customer-managed keys with KMS key material in state
 //! `Enabled` can rotate automatically: for any other key (asymmetric, HMAC, imported material,
-//! custom key store, multi-Region replica, AWS-managed, disabled, pending deletion) the read fails with a named
-//! `InvalidInput` saying why, and nothing is changed.
-//! Never touches: the key's policy, state, aliases, grants and material.
-//! Undo: `DisableKeyRotation` when the recorded `before` had rotation off (the key's other
-//! settings were never changed).
+//! custom key store, multi-Region replica, AWS-managed, disabled, pending deletion) the read fails
+//! with a named `InvalidInput` saying why ([`not_rotatable`]), and nothing is changed.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,15 +1,11 @@
 //! KMS-004: a key is scheduled for deletion.
 //!
 //! Resource: the key id or key ARN.
-//! Changes: `CancelKeyDeletion`. KMS then leaves the key `Disabled`, and whether it was enabled
-//! before its deletion was scheduled is not knowable: it stays `Disabled` and the plan says so,
-//! unless the rule's `params.enable_after_cancel` is true, then `EnableKey` follows in the same
-//! plan (only ever right after the cancel: a key found merely disabled is never enabled).
-//! Never touches: the key's policy, rotation, aliases, grants and material.
-//! Undo: `ScheduleKeyDeletion` again, due no earlier than the recorded `before`'s deletion date:
-//! the pending window is the whole days from now to that date, rounded up, and at least 7 (KMS's
-//! minimum). It destroys a key, so it always waits for an approver (`UNDO_GATED`), whatever
-//! `undo.mode` says.
+//! What a fix changes, never touches and how it is undone: [`KmsPendingDeletion::DOC`] (RULES.md
+//! is generated from it). KMS leaves a cancelled key `Disabled`, and whether it was enabled before
+//! its deletion was scheduled is not knowable, so `EnableKey` is only ever sent right after the
+//! cancel, when the rule asks for it. The undo's pending window is [`window_days`]; it destroys a
+//! key, so it always waits for an approver ([`RuleFamily::UNDO_GATED`]), whatever `undo.mode` says.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,11 +1,9 @@
 //! Lambda-003: a Lambda function's active tracing (X-Ray) is off.
 //!
-//! Changes: one `UpdateFunctionConfiguration` with `TracingConfig.Mode=Active` and no other field.
-//! Never touches: the function's execution role or any other role or policy (the seed attached
-//! X-Ray policies to workloads' roles): when the role cannot write to X-Ray, the plan says so and
-//! leaves it to the role's owner. Nor the code, environment, layers, VPC, memory or timeout.
-//! Undo: `UpdateFunctionConfiguration` with only `TracingConfig.Mode` set back to the recorded
-//! mode (`PassThrough`); the role was never changed and is not touched.
+//! What a fix changes, never touches and how it is undone: [`LambdaTracing::DOC`] (RULES.md is
+//! generated from it). The seed attached X-Ray policies to workloads' roles; this family reads
+//! whether the role may write to X-Ray (`SimulatePrincipalPolicy`) and, when it may not, says so
+//! and leaves the role to its owner.
 
 use std::time::Duration;
 

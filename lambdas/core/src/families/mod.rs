@@ -191,7 +191,7 @@ pub async fn inspect(ctx: &Ctx, spec: &RuleSpec, finding: &Finding, tags: Tags) 
 }
 
 /// Applies the plan of a fresh inspection; the state it leaves, with the ids AWS returned for
-/// what it created ([`family::RuleFamily::apply_recorded`]).
+/// what it created ([`helpers::family::RuleFamily::apply_recorded`]).
 pub async fn apply(
     ctx: &Ctx,
     spec: &RuleSpec,
@@ -242,6 +242,63 @@ mod tests {
                 f.name(),
                 doc.tested
             );
+        }
+    }
+
+    /// Whether a module doc line says what a family's `DOC` says (RULES.md's text, written once).
+    fn repeats_doc(line: &str) -> bool {
+        let words = line.trim_start_matches("//!").trim_start();
+        ["Changes", "Never touches", "Undo"]
+            .iter()
+            .any(|w| words.strip_prefix(w).is_some_and(|rest| rest.starts_with([':', ','])))
+    }
+
+    /// A family's human text is written once, in its `DOC` (RULES.md is generated from it): no
+    /// module header under families/ repeats it as "Changes:", "Never touches:" or "Undo:" lines
+    /// (a planted one is found), and every field of every family's `DOC` is written.
+    #[test]
+    fn each_familys_text_is_its_doc_alone_and_every_doc_field_is_written() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).expect("families/") {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        assert!(repeats_doc("//! Changes: `PutBucketVersioning`") && repeats_doc("//! Changes, per rule:"));
+        assert!(repeats_doc("//! Never touches: objects") && repeats_doc("//! Undo: the same call"));
+        assert!(!repeats_doc(
+            "//! What a fix changes, never touches and how it is undone: [`S3Acl::DOC`]"
+        ));
+        let mut files = Vec::new();
+        sources(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/families"),
+            &mut files,
+        );
+        assert!(files.len() > FAMILIES.len(), "{} files", files.len());
+        for path in &files {
+            let text = std::fs::read_to_string(path).unwrap();
+            for line in text.lines().take_while(|l| l.starts_with("//!")) {
+                assert!(
+                    !repeats_doc(line),
+                    "{}: {line:?} repeats the family's DOC (RULES.md); say it there only",
+                    path.display()
+                );
+            }
+        }
+        for f in FAMILIES {
+            let d = f.doc();
+            for (field, text) in [
+                ("changes", d.changes),
+                ("never", d.never),
+                ("undo", d.undo),
+                ("tested", d.tested),
+            ] {
+                assert!(!text.trim().is_empty(), "{}: DOC.{field} is empty", f.name());
+            }
         }
     }
 

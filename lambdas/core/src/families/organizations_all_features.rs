@@ -1,15 +1,9 @@
 //! Organizations-002: an AWS organization runs with consolidated billing only, not all features.
 //!
-//! Changes: `EnableAllFeatures`, which only starts the handshake: every member account must
-//! approve it before the organization switches (AWS, up to 90 days). An open `ENABLE_ALL_FEATURES`
-//! handshake counts as in progress: no second one is started. The rule keeps failing until every
-//! member approves, so a run ends `VerificationFailed` ("awaiting the member accounts' approval"),
-//! never `Healed`, before the organization really has all features.
-//! Never touches: accounts, OUs, policies, the handshake's progress (approvals are the members').
-//! Undo: while the handshake is open, `CancelHandshake` of the one the fix started: exactly the
-//! id `EnableAllFeatures` returned, recorded as the fix's after-state (a record without it is
-//! refused by name); once the organization has all features it cannot return to consolidated
-//! billing only.
+//! What a fix changes, never touches and how it is undone: [`OrganizationsAllFeatures::DOC`]
+//! (RULES.md is generated from it). `EnableAllFeatures` only starts the handshake, which every
+//! member account approves (AWS allows up to 90 days): until then the rule keeps failing, so a run
+//! ends `VerificationFailed` ("awaiting the member accounts' approval"), never `Healed`.
 
 use std::time::Duration;
 
@@ -85,7 +79,7 @@ impl RuleFamily for OrganizationsAllFeatures {
     const NAME: &'static str = "organizations-all-features";
     const DOC: FamilyDoc = FamilyDoc {
         changes:
-            "EnableAllFeatures (starts the handshake the member accounts approve; an open one counts as in progress)",
+            "EnableAllFeatures (starts the handshake the member accounts approve, within 90 days; an open one counts as in progress); the rule fails until every member approved, so a run ends VerificationFailed, not Healed, until then",
         never: "accounts, OUs, policies, an open handshake",
         undo: "CancelHandshake of exactly the handshake id EnableAllFeatures returned to the fix (recorded as its after-state; refused by name when the record has none), while it is open; once the organization has all features the undo is refused (CannotUndo): AWS cannot return it to consolidated billing only",
         tested: "request-level",

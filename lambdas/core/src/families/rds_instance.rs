@@ -1,15 +1,9 @@
 //! RDS DB instance settings: RDS-008 (publicly accessible) and RDS-006 (auto minor version
 //! upgrade off). The catalog entry's `setting` names the one setting a rule heals.
 //!
-//! Changes: one `ModifyDBInstance` carrying only the flagged settings:
-//! `PubliclyAccessible=false` (RDS-008), `AutoMinorVersionUpgrade=true` (RDS-006), with
-//! `ApplyImmediately=false`, so modifications the owner queued for the maintenance window stay
-//! queued (AWS applies both settings without waiting for the window anyway).
-//! Never touches: security groups, subnets, parameter groups, storage, class, engine version,
-//! backups, the data; the other setting of the family.
-//! Undo: one `ModifyDBInstance` setting back only the settings that differ from the recorded
-//! `before` (`PubliclyAccessible=true`, `AutoMinorVersionUpgrade=false`), with
-//! `ApplyImmediately=false` as the fix used.
+//! What a fix changes, never touches and how it is undone: [`RdsInstance::DOC`] (RULES.md is
+//! generated from it). `ApplyImmediately=false` keeps what the owner queued for the maintenance
+//! window queued; AWS applies both settings without waiting for the window anyway.
 //!
 //! RDS reports no pending value for these two settings (`PendingModifiedValues` has neither):
 //! the change shows in `DescribeDBInstances` once the modification completes, which takes

@@ -1,12 +1,8 @@
 //! Redshift cluster settings: RS-001 (publicly accessible) and RS-019 (automated snapshot
 //! retention 0, i.e. automated snapshots off). The catalog entry's `setting` names the setting.
 //!
-//! Changes: one `ModifyCluster` carrying only the flagged settings: `PubliclyAccessible=false`
-//! (RS-001), `AutomatedSnapshotRetentionPeriod=params.retention_days` (RS-019, default 7, 1..=35).
-//! Never touches: security groups, subnets, parameter groups, nodes, the master password,
-//! manual snapshots, the data; a retention that is already positive is never changed.
-//! Undo: one `ModifyCluster` setting back only the settings that differ from the recorded
-//! `before` (`PubliclyAccessible=true`, `AutomatedSnapshotRetentionPeriod=0`).
+//! What a fix changes, never touches and how it is undone: [`RedshiftCluster::DOC`] (RULES.md is
+//! generated from it).
 //!
 //! A value in `PendingModifiedValues` is what the cluster is becoming: a pending change to a
 //! failing value fails the rule, and so does the current value until the change completes
@@ -138,7 +134,7 @@ fn keeps_no_snapshots(c: &Cluster) -> bool {
 impl RuleFamily for RedshiftCluster {
     const NAME: &'static str = "redshift-cluster";
     const DOC: FamilyDoc = FamilyDoc {
-        changes: "ModifyCluster with only the flagged setting: PubliclyAccessible=false, or AutomatedSnapshotRetentionPeriod=retention_days (default 7) when it is 0",
+        changes: "ModifyCluster with only the flagged setting: PubliclyAccessible=false, or AutomatedSnapshotRetentionPeriod=retention_days (default 7, 1 to 35) when it is 0",
         never: "security groups, subnets, parameter groups, nodes, the master password, manual snapshots, the data, a positive retention",
         undo: "one ModifyCluster setting back only the setting the fix changed to its recorded value (PubliclyAccessible=true, or AutomatedSnapshotRetentionPeriod=0: automated snapshots off again)",
         tested: "local stack",
@@ -288,12 +284,11 @@ impl RuleFamily for RedshiftCluster {
             Change::EnablePublicAccess,
             Change::DisablePublicAccess,
         );
-        let retention =
-            (live.automated_snapshot_retention_days != before.automated_snapshot_retention_days).then(|| {
-                Change::SetAutomatedSnapshotRetention {
-                    days: before.automated_snapshot_retention_days,
-                }
-            });
+        let retention = (live.automated_snapshot_retention_days != before.automated_snapshot_retention_days).then_some(
+            Change::SetAutomatedSnapshotRetention {
+                days: before.automated_snapshot_retention_days,
+            },
+        );
         Some(public.into_iter().chain(retention).collect())
     }
 

@@ -1,17 +1,11 @@
 //! RS-023: a Redshift cluster's parameter group has `enable_user_activity_logging` off.
 //!
-//! Changes: `ModifyClusterParameterGroup` setting `enable_user_activity_logging=true`, only in a
-//! parameter group the cluster owns: not a `default.*` group (AWS refuses to change those) and
-//! used by no other cluster (a change there would change the others too). Otherwise the fix
-//! fails closed with `InvalidInput`, naming what the user must do (a dedicated group), and
-//! changes nothing.
-//! Never touches: the group's other parameters, the cluster's association, audit logging
-//! (`EnableLogging`); it never reboots the cluster: the parameter is static and takes effect at
-//! the cluster's next reboot (its `ParameterApplyStatus` reads `pending-reboot` until then).
-//! Undo: `ModifyClusterParameterGroup` setting `enable_user_activity_logging` back to the value
-//! recorded before the fix (nothing else; not rebooted, so it too takes effect at the next
-//! reboot), under the fix's own guard: only while the cluster still owns the group. A record
-//! where the group did not list the parameter is refused by name (there is no value to set back).
+//! What a fix changes, never touches and how it is undone: [`RedshiftUserActivityLogging::DOC`]
+//! (RULES.md is generated from it). Only a parameter group the cluster owns is changed: AWS
+//! refuses to change a `default.*` group, and a change to a group another cluster uses would
+//! change that cluster too; otherwise the fix fails closed with `InvalidInput`, naming what the
+//! user must do (a dedicated group). The parameter is static: its `ParameterApplyStatus` reads
+//! `pending-reboot` until the cluster's next reboot, which the fix never makes.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

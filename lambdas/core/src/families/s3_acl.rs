@@ -1,10 +1,7 @@
 //! S3-001..S3-010: a bucket ACL grants a permission to AllUsers or AuthenticatedUsers.
 //!
-//! Changes: removes exactly the flagged permission of the flagged group (one `PutBucketAcl` with
-//! the owner and every other grant as they were).
-//! Never touches: the owner, canonical-user and e-mail grants, other groups (LogDelivery), other
-//! permissions of the same group, the bucket policy, Block Public Access, objects.
-//! Undo: `PutBucketAcl` with the recorded `before` ACL.
+//! What a fix changes, never touches and how it is undone: [`S3Acl::DOC`] (RULES.md is generated
+//! from it).
 //!
 //! Each call reads the ACL afresh and builds the new one from that read only: no state survives
 //! between invocations (the seed leaked one bucket's grants into the next from a warm container).

@@ -1,9 +1,9 @@
 //! S3-014: a bucket policy allows everyone (`Principal: "*"`, `{"AWS": "*"}` or `{"AWS": ["*"]}`
 //! in an `Allow` statement).
 //!
-//! Changes: drops exactly the offending statements, one `PutBucketPolicy` with every other
-//! statement as read; when every statement is offending, `DeleteBucketPolicy` (S3 refuses a
-//! policy without statements).
+//! What a fix changes, never touches and how it is undone: [`S3BucketPolicy::DOC`] (RULES.md is
+//! generated from it). When every statement is offending the policy is deleted, since S3 refuses
+//! a policy without statements. The judgement of a statement:
 //! Kept: statements whose `Condition` restricts who can use them (a positive string/ARN/IP
 //! condition on the source network `aws:SourceVpc`, `aws:SourceVpcArn`, `aws:SourceVpce`,
 //! `aws:SourceIp`, `aws:VpcSourceIp`, `aws:VpceAccount`, `aws:VpceOrgID`, `aws:VpceOrgPaths`; the
@@ -17,16 +17,11 @@
 //! open (known open: transport, time, MFA, user agent, referer, region, tags, resource account and
 //! organization, S3's request headers and object keys, e.g. `aws:SecureTransport`,
 //! `s3:x-amz-acl`); the plan names that condition. `Deny` statements, statements naming other
-//! principals only.
+//! principals only. (`*Like` condition values whose account or organization is a wildcard
+//! restrict no one, so they do not save a statement.)
 //! Not this rule's: `Allow` with `NotPrincipal` and service principals are left as they are.
 //! Narrowed: a public statement that also names other principals (`{"AWS": ["*", "<account>"]}`)
 //! loses only `*`: the accounts it names keep exactly the access they had.
-//! Never touches: the other principals, actions, resources and conditions of any statement, the
-//! ACL, Block Public Access, objects. (`*Like` condition values whose account or organization is
-//! a wildcard restrict no one, so they do not save a statement.)
-//! Undo: one `PutBucketPolicy` putting back exactly the statements the fix removed, each at its
-//! recorded place, and dropping the narrowed copies it left; every other statement stays as live
-//! has it. A policy the fix deleted whole is put back as recorded.
 //!
 //! The policy helpers are public: CT-003 (a CloudTrail log bucket made public) uses the same
 //! judgement of statements.
@@ -660,7 +655,7 @@ impl RuleFamily for S3BucketPolicy {
     const NAME: &'static str = "s3-bucket-policy";
     const DOC: FamilyDoc = FamilyDoc {
         changes: "drop exactly the Allow statements whose principal is everyone and whose Condition restricts no one, or, when such a statement also names other principals, take only everyone out of it (one PutBucketPolicy with every other statement as read); DeleteBucketPolicy when every statement is everyone's only",
-        never: "the other principals, actions, resources and conditions of any statement, statements restricted by a Condition (source VPC/VPCE/IP, principal org/account/ARN/user id, source account/owner/ARN/org, access points: the delegation statement on s3:DataAccessPointAccount), statements with a condition key not known to leave them open (fail closed, the plan names it), Deny statements, the ACL, Block Public Access, objects",
+        never: "the other principals, actions, resources and conditions of any statement, statements restricted by a Condition (source VPC/VPCE/IP, principal org/account/ARN/user id, source account/owner/ARN/org, access points: the delegation statement on s3:DataAccessPointAccount), statements with a condition key not known to leave them open (fail closed, the plan names it), Deny statements, Allow statements with NotPrincipal or a service principal, the ACL, Block Public Access, objects",
         undo: "one PutBucketPolicy putting back exactly the statements the fix removed, each at its recorded place, in place of the narrowed copies it left; every other statement stays as live has it; a policy the fix deleted whole is put back as recorded",
         tested: "local stack",
     };

@@ -1,14 +1,8 @@
 //! S3-016: a bucket has no default server-side encryption.
 //!
-//! Changes: `PutBucketEncryption` with one rule, SSE-S3 (AES256). (The seed wrote a bucket policy
-//! denying unencrypted uploads instead, which breaks every client that does not set the header.)
-//! Never touches: existing objects (they keep their encryption), the policy, the ACL.
-//! Undo: the recorded configuration exactly: `DeleteBucketEncryption` when the bucket had no
-//! default encryption before (the only state the fix acts on), `PutBucketEncryption` with the
-//! recorded rules otherwise. Since January 2023 AWS gives every bucket SSE-S3 by default and
-//! `DeleteBucketEncryption` returns a bucket to that default: on AWS a bucket never reads as
-//! without default encryption, so only a recorded "none" (a local stack, an older record) is
-//! restored by deleting the configuration.
+//! What a fix changes, never touches and how it is undone: [`S3DefaultEncryption::DOC`]
+//! (RULES.md is generated from it). (The seed wrote a bucket policy denying unencrypted uploads
+//! instead, which breaks every client that does not set the header.)
 
 use serde::{Deserialize, Serialize};
 

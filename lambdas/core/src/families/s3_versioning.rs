@@ -1,13 +1,10 @@
 //! S3-012: a bucket's versioning is off (never enabled, or suspended).
 //!
-//! Changes: `PutBucketVersioning` with `Status=Enabled`, nothing else (MFA delete is left as it
-//! is: changing it needs the root user's MFA).
-//! Never touches: objects, lifecycle rules, the bucket policy or ACL.
-//! Undo: `PutBucketVersioning` with `Status=Suspended` (S3 cannot return a bucket to "never
-//! versioned"; suspended keeps existing versions and stops making new ones). A bucket never
-//! versioned before the fix is suspended, and the undo's plan says so; for this family "never
-//! versioned" and "suspended" are the same state (neither keeps new versions), so the undo of
-//! such a fix verifies as restored.
+//! What a fix changes, never touches and how it is undone: [`S3Versioning::DOC`] (RULES.md is
+//! generated from it). MFA delete is left as it is: changing it needs the root user's MFA.
+//! S3 cannot return a bucket to "never versioned": for this family "never versioned" and
+//! "suspended" are the same state (neither keeps new versions), so the undo of a fix on a bucket
+//! never versioned (suspending it) verifies as restored.
 
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use serde::{Deserialize, Serialize};

@@ -1,12 +1,8 @@
 //! SQS-004: an SQS queue is not encrypted at rest.
 //!
-//! Changes: one `SetQueueAttributes` with exactly one attribute: `SqsManagedSseEnabled=true`, or
-//! `KmsMasterKeyId=<params.kms_key_id>` when a KMS key is configured. Never any other attribute
-//! (the seed's pattern of re-sending attributes can wipe a queue's access policy).
-//! Never touches: messages, the access policy, the redrive policy, timeouts, tags, a queue already
-//! encrypted either way.
-//! Undo: `SetQueueAttributes` with only the attribute the fix set, back to its recorded value:
-//! `SqsManagedSseEnabled=false`, or `KmsMasterKeyId=""` (messages sent meanwhile stay encrypted).
+//! What a fix changes, never touches and how it is undone: [`SqsEncryption::DOC`] (RULES.md is
+//! generated from it). One attribute is ever sent: the seed's pattern of re-sending attributes
+//! can wipe a queue's access policy.
 //!
 //! The resource is the queue's URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`), ARN or
 //! name; either way the queue is looked up by name in the finding's account and region

@@ -1,15 +1,7 @@
 //! VPC-001: a VPC has no active flow log.
 //!
-//! Changes: one `CreateFlowLogs` for the VPC: traffic `ALL`, delivered to the CloudWatch Logs
-//! group `params.log_group` (default `/auto-remediate/vpc-flow-logs`) by the role
-//! `params.role_arn` (required: the user's delivery role; without it nothing is changed and the
-//! fix fails with `ConfigInvalid`).
-//! Never touches: existing flow logs (of any status or destination), the VPC, its subnets and
-//! network interfaces, the role and the log group.
-//! Undo: `DeleteFlowLogs` of the flow log the fix created: exactly the id `CreateFlowLogs`
-//! returned, recorded as the fix's after-state (the undo is refused as a change when any other
-//! flow log appeared, and by name when the record has no such id). No other flow log is ever
-//! deleted.
+//! What a fix changes, never touches and how it is undone: [`VpcFlowLogs::DOC`] (RULES.md is
+//! generated from it). The undo deletes only the flow log id the fix recorded as its after-state.
 
 use std::collections::BTreeMap;
 
@@ -189,7 +181,7 @@ impl RuleFamily for VpcFlowLogs {
         changes: "CreateFlowLogs for the VPC: traffic ALL to the CloudWatch Logs group params.log_group, delivered by \
                   params.role_arn (required; unset: ConfigInvalid, nothing changed)",
         never: "existing flow logs, the VPC, its subnets and interfaces, the delivery role and the log group",
-        undo: "DeleteFlowLogs of exactly the flow log id CreateFlowLogs returned to the fix (recorded as its after-state; refused by name when the record has none); no other flow log",
+        undo: "DeleteFlowLogs of exactly the flow log id CreateFlowLogs returned to the fix (recorded as its after-state; refused by name when the record has none, and as a change when another flow log appeared); no other flow log",
         tested: "local stack",
     };
     const RESOURCE: &'static str = "VPC id";

@@ -1,9 +1,8 @@
 //! EBS-009: a snapshot's createVolumePermission for the group `all`, one kind of
 //! [`super::PublicShare`].
 //!
-//! Changes: `ModifySnapshotAttribute` removing the group `all`, nothing else.
-//! Never touches: the accounts it is shared with, the snapshot and its volumes.
-//! Undo: the same call adding the group `all` back (exactly what the fix removed).
+//! What a fix changes, never touches and how it is undone: [`EbsSnapshot::DOC`] (RULES.md is
+//! generated from it): `ModifySnapshotAttribute` removing, or adding back, the group `all`.
 
 use aws_sdk_ec2::types::{OperationType, SnapshotAttributeName};
 

@@ -1,8 +1,7 @@
 //! EC2-019: an AMI's launch permission for the group `all`, one kind of [`super::PublicShare`].
 //!
-//! Changes: `ModifyImageAttribute` removing the group `all`, nothing else.
-//! Never touches: the accounts and organizations it is shared with, the AMI itself.
-//! Undo: the same call adding the group `all` back (exactly what the fix removed).
+//! What a fix changes, never touches and how it is undone: [`Ami::DOC`] (RULES.md is generated
+//! from it): `ModifyImageAttribute` removing, or adding back, the group `all`.
 
 use aws_sdk_ec2::types::{ImageAttributeName, LaunchPermission, LaunchPermissionModifications, PermissionGroup};
 

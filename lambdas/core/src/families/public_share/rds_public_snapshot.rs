@@ -1,11 +1,8 @@
 //! RDS-023: a manual RDS DB snapshot is public (its `restore` attribute holds `all`), the RDS kind
 //! of [`super::PublicShare`].
 //!
-//! Changes: `ModifyDBSnapshotAttribute` with `AttributeName=restore` and `ValuesToRemove=["all"]`,
-//! nothing else.
-//! Never touches: the accounts it is shared with, the snapshot itself, its instance.
-//! Undo: `ModifyDBSnapshotAttribute` with `ValuesToAdd=["all"]` (exactly the value the fix
-//! removed; the account values were never changed and are not touched).
+//! What a fix changes, never touches and how it is undone: [`DbSnapshot::DOC`] (RULES.md is
+//! generated from it).
 //!
 //! Aurora cluster snapshots are not covered (they have their own calls): a cluster snapshot's
 //! identifier reads as not found here, and nothing is changed.
