@@ -173,7 +173,7 @@ variable "tags" {
 }
 
 variable "subscribe_security_hub" {
-  description = "Invoke the trigger with AWS Security Hub's 'Security Hub Findings - Imported' events from this account's default event bus: FAILED, ACTIVE findings of the controls lambdas/core/catalog/sources.json maps, not SUPPRESSED or RESOLVED (the trigger sorts again whatever arrives). Deploy in the Security Hub administrator account and its aggregation Region to receive every member account's and linked Region's findings (cross-Region aggregation sends them all to that Region's bus)."
+  description = "Invoke the trigger with AWS Security Hub's 'Security Hub Findings - Imported' events from this account's default event bus: FAILED, ACTIVE findings of the controls lambdas/core/catalog/sources.json maps, not SUPPRESSED or RESOLVED (the trigger sorts again whatever arrives). Deploy in the Security Hub administrator account and its aggregation Region to receive every member account's and linked Region's findings (cross-Region aggregation sends them all to that Region's bus). Also grants notify securityhub:BatchUpdateFindings on this account's hubs: once all runs of a finding have ended it is set RESOLVED with a note naming the executions when every mapped rule healed or was already compliant, and given a note only otherwise (lambdas/notify/src/securityhub.rs)."
   type        = bool
   default     = false
 }
