@@ -131,7 +131,12 @@ pub fn conditional<T>(result: Result<T, Error>) -> Result<bool, Error> {
 /// The resource a lease covers: the same resource in the same account and region, whatever rule
 /// and whichever source named it, however ([`lease_id`]).
 pub fn resource_key(finding: &Finding) -> String {
-    format!("{}#{}#{}", finding.account_id, finding.region, lease_id(&finding.resource))
+    format!(
+        "{}#{}#{}",
+        finding.account_id,
+        finding.region,
+        lease_id(&finding.resource)
+    )
 }
 
 /// A resource as its lease names it, the account and region aside: the sources name one
