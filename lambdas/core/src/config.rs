@@ -623,6 +623,14 @@ impl Catalog {
                 serde_json::Value::Object(m) => m.clone(),
                 _ => serde_json::Map::new(),
             };
+            for name in spec.family_impl().fixed_params() {
+                if let Some(v) = over.get(*name).filter(|v| merged.get(*name) != Some(*v)) {
+                    return Err(Error::ConfigInvalid(format!(
+                        "rules.{id}.params.{name}: {v} is not {id}'s; {id} checks {} (a parameter of what the rule checks cannot be changed)",
+                        merged.get(*name).map(|c| c.to_string()).unwrap_or_else(|| "nothing".into())
+                    )));
+                }
+            }
             merged.extend(over.clone());
             spec.params = serde_json::Value::Object(merged);
             spec.family_impl()

@@ -43,6 +43,8 @@ fn both_exclusion_tag_forms_match() {
     assert!(c.excluded_by(&tags("auto-remediate", "yes")).is_none());
 }
 
+const APPROVERS: &str = r#""approval": {"approvers": ["a@example.com"], "sender": "ar@example.com"}"#;
+
 #[test]
 fn rule_params_are_checked_by_their_family_and_the_member_role_must_be_a_role_name() {
     let catalog = Catalog::builtin();
@@ -50,6 +52,28 @@ fn rule_params_are_checked_by_their_family_and_the_member_role_must_be_a_role_na
     let err = Config::parse(bad_params, catalog).unwrap_err();
     assert_eq!(err.name(), "ConfigInvalid");
     assert!(err.to_string().contains("rules.S3-012.params"), "{err}");
+    // What the rule checks is not the config's: EC2-002 is tcp 22. The same value, and another
+    // family's tunable parameter, are accepted.
+    for (over, ok) in [
+        (r#"{"port": 3389}"#, false),
+        (r#"{"protocol": "udp"}"#, false),
+        (r#"{"port": 22, "protocol": "tcp"}"#, true),
+        (r#"{"name": "Secure Shell"}"#, true),
+    ] {
+        let text = format!(r#"{{"rules": {{"EC2-002": {{"mode": "auto", "params": {over}}}}}, {APPROVERS}}}"#);
+        match Config::parse(&text, catalog) {
+            Ok(_) => assert!(ok, "{over} was accepted"),
+            Err(e) => {
+                assert!(!ok, "{over}: {e}");
+                assert_eq!(e.name(), "ConfigInvalid");
+                assert!(e.to_string().contains("rules.EC2-002.params."), "{e}");
+                assert!(e.to_string().contains("EC2-002 checks"), "{e}");
+            }
+        }
+    }
+    let tuned =
+        format!(r#"{{"rules": {{"IAM-001": {{"mode": "auto", "params": {{"max_age_days": 60}}}}}}, {APPROVERS}}}"#);
+    assert!(Config::parse(&tuned, catalog).is_ok(), "{tuned}");
     for role in ["", "a/b", "role name"] {
         let text = format!(r#"{{"member_role": "{role}", "rules": {{"S3-001": {{"mode": "auto"}}}}}}"#);
         let err = Config::parse(&text, catalog).unwrap_err();

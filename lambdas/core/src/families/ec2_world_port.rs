@@ -42,6 +42,8 @@ impl RuleFamily for Ec2WorldPort {
     const RESOURCE: &'static str = "security group id";
     const READS: &'static [&'static str] = &[DESCRIBE_SECURITY_GROUPS, DESCRIBE_SECURITY_GROUP_RULES];
     const WRITES: &'static [&'static str] = &[AUTHORIZE_INGRESS, REVOKE_INGRESS];
+    /// Each port rule is about its port: another port is another rule (EC2-003 is RDP).
+    const FIXED_PARAMS: &'static [&'static str] = &["port", "protocol"];
     type Params = WorldPortParams;
     type State = GroupState;
     type Change = Change;

@@ -251,10 +251,23 @@ mod tests {
         let restricted_ssh = crate::intake::awsconfig::tests::about("restricted-ssh", "AWS::EC2::SecurityGroup", sg);
 
         let approval = r#""approval": {"approvers": ["a@example.com"], "sender": "ar@example.com"}"#;
-        for over in [r#"{"port": 3389}"#, r#"{"protocol": "udp"}"#] {
-            let text = format!(r#"{{"rules": {{"EC2-002": {{"mode": "auto", "params": {over}}}}}, {approval}}}"#);
-            let config = Config::parse(&text, Catalog::builtin()).expect(&text);
-            let configured = Catalog::builtin().configured(&config).unwrap();
+        for (name, value) in [("port", json!(3389)), ("protocol", json!("udp"))] {
+            // A config cannot give EC2-002 another port or protocol: it is refused when it loads.
+            let text = format!(
+                r#"{{"rules": {{"EC2-002": {{"mode": "auto", "params": {{"{name}": {value}}}}}}}, {approval}}}"#
+            );
+            match Config::parse(&text, Catalog::builtin()) {
+                Err(crate::Error::ConfigInvalid(m)) => {
+                    assert!(m.contains(&format!("rules.EC2-002.params.{name}")), "{m}")
+                }
+                other => panic!("{name} {value}: expected ConfigInvalid, got {:?}", other.map(|_| ())),
+            }
+            // And intake holds the line by itself: a catalog whose EC2-002 says another port
+            // (which no config can make) still never heals an SSH control with it.
+            let mut rules = Catalog::builtin().rules.clone();
+            rules.get_mut("EC2-002").unwrap().params[name] = value.clone();
+            let configured = Catalog { rules };
+            let over = format!("{name} {value}");
             let cx = IntakeCtx::new(&configured, "us-east-1");
             for e in [&ec2_13, &restricted_ssh] {
                 let results = eventbridge::sort(e, &cx);

@@ -191,6 +191,11 @@ pub trait RuleFamily: Send + Sync + 'static {
     /// Whether this family's undo waits for an approver even when `undo.mode` is `auto` (an undo
     /// that destroys something, e.g. re-scheduling a key's deletion). Classify reads it.
     const UNDO_GATED: bool = false;
+
+    /// The catalog parameters that say what the scanner's rule checks (EC2-002 is tcp 22): a
+    /// config may not lay another value over them, as the finding would then heal something the
+    /// scanner never flagged. Every other parameter is the user's to tune.
+    const FIXED_PARAMS: &'static [&'static str] = &[];
 }
 
 /// What a handler does with the resources of the rules (for its IAM role).
@@ -228,6 +233,8 @@ pub trait DynFamily: Send + Sync {
     fn doc(&self) -> FamilyDoc;
     /// [`RuleFamily::UNDO_GATED`].
     fn undo_gated(&self) -> bool;
+    /// [`RuleFamily::FIXED_PARAMS`].
+    fn fixed_params(&self) -> &'static [&'static str];
     fn valid_id(&self, id: &str) -> bool;
     fn placement(&self) -> Placement;
     fn resource_from(&self, sent: &str, extradata: &BTreeMap<String, String>) -> String;
@@ -333,6 +340,9 @@ impl<F: RuleFamily> DynFamily for Erased<F> {
     }
     fn undo_gated(&self) -> bool {
         F::UNDO_GATED
+    }
+    fn fixed_params(&self) -> &'static [&'static str] {
+        F::FIXED_PARAMS
     }
     fn valid_id(&self, id: &str) -> bool {
         F::valid_id(id)
