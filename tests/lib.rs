@@ -586,6 +586,14 @@ pub fn delivery_kind(record: &Value) -> String {
     )
 }
 
+/// RFC 3339 UTC with milliseconds where there are any (`2026-01-01T00:00:00.25Z`), as AWS
+/// sources write their dates.
+pub fn rfc3339_ms(ms: u64) -> String {
+    aws_sdk_sfn::primitives::DateTime::from_millis(ms as i64)
+        .fmt(aws_sdk_sfn::primitives::DateTimeFormat::DateTime)
+        .expect("a date in range")
+}
+
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64
 }

@@ -33,7 +33,7 @@ fn s3_2_finding(stack: &Stack, bucket: &str) -> (Value, String, String) {
         unique("f")
     );
     let product = format!("arn:aws:securityhub:{region}::{PRODUCT}");
-    let now = iso_ms(now_ms());
+    let now = ar_tests::rfc3339_ms(now_ms());
     f["Id"] = json!(id);
     f["ProductArn"] = json!(product);
     f["Compliance"] = json!({"Status": "FAILED", "SecurityControlId": "S3.2"});
@@ -82,28 +82,6 @@ fn typed(f: &Value) -> AwsSecurityFinding {
         .workflow(Workflow::builder().status(WorkflowStatus::New).build())
         .record_state(RecordState::Active)
         .build()
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for epoch milliseconds.
-fn iso_ms(ms: u64) -> String {
-    let (secs, millis) = ((ms / 1000) as i64, ms % 1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 fn securityhub(stack: &Stack) -> aws_sdk_securityhub::Client {
@@ -423,7 +401,7 @@ async fn a_config_finding_put_through_eventbridge_heals_and_makes_no_security_hu
     d["resourceId"] = json!(bucket);
     d["awsAccountId"] = json!(account);
     d["awsRegion"] = json!(region);
-    d["newEvaluationResult"]["resultRecordedTime"] = json!(iso_ms(now_ms()));
+    d["newEvaluationResult"]["resultRecordedTime"] = json!(ar_tests::rfc3339_ms(now_ms()));
     for result in ["newEvaluationResult", "oldEvaluationResult"] {
         let q = &mut d[result]["evaluationResultIdentifier"]["evaluationResultQualifier"];
         q["configRuleName"] = json!(rule);

@@ -89,7 +89,7 @@ fn config_event(stack: &Stack, rule_name: &str, resource_type: &str, resource_id
     d["awsRegion"] = json!(region);
     d["newEvaluationResult"]["complianceType"] = json!(compliance);
     // A compliance change of its own: now, not the sample's 2021 date.
-    d["newEvaluationResult"]["resultRecordedTime"] = json!(rfc3339_now());
+    d["newEvaluationResult"]["resultRecordedTime"] = json!(ar_tests::rfc3339_ms(ar_tests::now_ms()));
     for result in ["newEvaluationResult", "oldEvaluationResult"] {
         let q = &mut d[result]["evaluationResultIdentifier"]["evaluationResultQualifier"];
         q["configRuleName"] = json!(rule_name);
@@ -97,30 +97,6 @@ fn config_event(stack: &Stack, rule_name: &str, resource_type: &str, resource_id
         q["resourceId"] = json!(resource_id);
     }
     e
-}
-
-/// Now as RFC 3339 with milliseconds (what Config writes).
-fn rfc3339_now() -> String {
-    let ms = ar_tests::now_ms();
-    let (secs, millis) = ((ms / 1000) as i64, ms % 1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// Invokes the trigger with `event` as EventBridge does; its records.

@@ -392,9 +392,9 @@ pub fn event_of(entry: &Value, id: &str, account: &str, region: &str) -> Result<
         return Err("Detail is not a JSON object".into());
     }
     let time = match &entry["Time"] {
-        Value::Number(n) => crate::securityhub::iso(n.as_f64().unwrap_or(0.0) as u64).replace(".000Z", "Z"),
+        Value::Number(n) => crate::securityhub::iso(n.as_f64().unwrap_or(0.0) as u64),
         Value::String(s) => s.clone(),
-        _ => crate::securityhub::iso(ar_core::ledger::now_epoch()).replace(".000Z", "Z"),
+        _ => crate::securityhub::iso(ar_core::ledger::now_epoch()),
     };
     Ok(json!({
         "version": "0",

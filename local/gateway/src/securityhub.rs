@@ -148,25 +148,11 @@ fn now_iso() -> String {
     iso(secs)
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.000Z` for an epoch second (civil-from-days, proleptic Gregorian).
+/// RFC 3339 UTC (`2026-11-18T11:06:40Z`) for an epoch second.
 pub fn iso(secs: u64) -> String {
-    let days = (secs / 86400) as i64;
-    let rem = secs % 86400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    aws_sdk_sfn::primitives::DateTime::from_secs(secs as i64)
+        .fmt(aws_sdk_sfn::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default()
 }
 
 /// `PATCH /findings/batchupdate`.
@@ -344,8 +330,8 @@ mod tests {
 
     #[test]
     fn iso_dates() {
-        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso(1_795_000_000), "2026-11-18T11:06:40.000Z");
-        assert_eq!(iso(951_782_400), "2000-02-29T00:00:00.000Z");
+        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso(1_795_000_000), "2026-11-18T11:06:40Z");
+        assert_eq!(iso(951_782_400), "2000-02-29T00:00:00Z");
     }
 }
