@@ -50,68 +50,13 @@ pub fn envelope(event: &Value) -> Result<Envelope<'_>, Error> {
     })
 }
 
-/// An RFC 3339 date (`2021-07-22T15:22:40.888Z`, an offset `+hh:mm` allowed) as epoch milliseconds.
+/// An RFC 3339 date (`2021-07-22T15:22:40.888Z`, an offset `+hh:mm` allowed) as epoch
+/// milliseconds, read by the SDK's own date parser; before 1970 is refused.
 pub fn rfc3339_ms(field: &'static str, s: &str) -> Result<u64, Error> {
+    use aws_smithy_types::date_time::{DateTime, Format};
     let bad = || Error::invalid_field(field, "expected an RFC 3339 date like 2021-07-22T15:22:40.888Z");
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
-        return Err(bad());
-    }
-    let num = |from: usize, to: usize| -> Result<i64, Error> {
-        s.get(from..to)
-            .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))
-            .and_then(|d| d.parse().ok())
-            .ok_or_else(bad)
-    };
-    let (y, mo, d, h, mi, sec) = (
-        num(0, 4)?,
-        num(5, 7)?,
-        num(8, 10)?,
-        num(11, 13)?,
-        num(14, 16)?,
-        num(17, 19)?,
-    );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return Err(bad());
-    }
-    let mut rest = &s[19..];
-    let mut millis = 0i64;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 || digits > 9 {
-            return Err(bad());
-        }
-        let ms: String = frac[..digits].chars().chain("000".chars()).take(3).collect();
-        millis = ms.parse().map_err(|_| bad())?;
-        rest = &frac[digits..];
-    }
-    let offset_min = match rest {
-        "Z" | "z" => 0,
-        o if o.len() == 6 && matches!(&o[..1], "+" | "-") && &o[3..4] == ":" => {
-            let hh = num_of(&o[1..3]).ok_or_else(bad)?;
-            let mm = num_of(&o[4..6]).ok_or_else(bad)?;
-            let m = hh * 60 + mm;
-            if &o[..1] == "-" {
-                -m
-            } else {
-                m
-            }
-        }
-        _ => return Err(bad()),
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let (yy, mm) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let doy = (153 * mm + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let ms = ((days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60) * 1000) + millis;
-    u64::try_from(ms).map_err(|_| bad())
-}
-
-fn num_of(s: &str) -> Option<i64> {
-    s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse().ok()).flatten()
+    let t = DateTime::from_str(s, Format::DateTimeWithOffset).map_err(|_| bad())?;
+    t.to_millis().ok().and_then(|ms| u64::try_from(ms).ok()).ok_or_else(bad)
 }
 
 /// An optional RFC 3339 date field of `obj`.
