@@ -399,8 +399,9 @@ pub fn sources_md(catalog: &Catalog) -> String {
         "\n## Source ids per rule\n\n\
          Every rule heals Conformity's check of the same id. Findings of AWS Security Hub (a control, \
          by its `SecurityControlId`) and AWS Config (a managed rule, by its identifier, known from the \
-         Config rule's name: its documented name, `securityhub-<name>-<suffix>` or \
-         `<name>-conformance-pack-<suffix>`) heal through the rules below \
+         Config rule's name: its documented name, `securityhub-<name>-<suffix>`, \
+         `<name>-conformance-pack-<suffix>`, or a name of your own that the config's \
+         `sources.config_rules` maps to the identifier) heal through the rules below \
          (`lambdas/core/catalog/sources.json`): each source id starts one run per rule it maps to, \
          together healing exactly what the source checks, and a run whose resource already passes \
          its rule ends `AlreadyCompliant`. A mapping with parameters holds only while the rule \

@@ -130,6 +130,81 @@ pub struct Config {
     /// family in a rolling hour (default 50), the rest gated.
     #[serde(default)]
     pub breaker: BreakerConfig,
+    /// What the sources' own messages need told: the managed rules behind AWS Config rules
+    /// named otherwise than AWS documents them.
+    #[serde(default, skip_serializing_if = "SourcesConfig::is_empty")]
+    pub sources: SourcesConfig,
+}
+
+/// The sources' settings (`sources`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesConfig {
+    /// AWS Config rule name to the managed rule identifier it runs
+    /// (`{"org-s3-no-public-read": "S3_BUCKET_PUBLIC_READ_PROHIBITED"}`): a Config event names
+    /// the rule, never its identifier, and intake knows a managed rule by its documented name,
+    /// Security Hub's `securityhub-<name>-<suffix>` or a conformance pack's
+    /// `<name>-conformance-pack-<suffix>` only. A name listed here is looked up first, exactly.
+    /// Each identifier must be one `catalog/sources.json` maps.
+    #[serde(default)]
+    pub config_rules: BTreeMap<String, String>,
+}
+
+impl SourcesConfig {
+    pub fn is_empty(&self) -> bool {
+        self.config_rules.is_empty()
+    }
+
+    /// Refuses, naming the entry, a `config_rules` name that is no Config rule name and an
+    /// identifier auto-remediate does not heal (one `catalog/sources.json` lists as unmapped says
+    /// why; a documented rule name given for its identifier says which identifier).
+    pub fn validate(&self) -> Result<(), Error> {
+        let s = crate::intake::sources::sources();
+        for (name, identifier) in &self.config_rules {
+            let shown: String = name.chars().take(140).collect();
+            if !is_config_rule_name(name) {
+                return Err(Error::ConfigInvalid(format!(
+                    "sources.config_rules: {shown:?} is not an AWS Config rule name \
+                     (1 to 128 characters, at least one not a space, no control characters)"
+                )));
+            }
+            let key = format!("sources.config_rules.{name}");
+            if identifier.trim().is_empty() {
+                return Err(Error::ConfigInvalid(format!(
+                    "{key}: empty; give the managed rule identifier the Config rule runs \
+                     (its SourceIdentifier, e.g. S3_BUCKET_PUBLIC_READ_PROHIBITED)"
+                )));
+            }
+            if s.config.contains_key(identifier) {
+                continue;
+            }
+            let why = if let Some(why) = s.unmapped.config.get(identifier) {
+                format!("the managed rule {identifier} is not healed by auto-remediate: {why}")
+            } else if let Some((id, _)) = s
+                .config
+                .iter()
+                .find(|(_, m)| m.name.as_deref() == Some(identifier.as_str()))
+            {
+                format!("{identifier:?} is the documented rule name of {id}; give the identifier {id}")
+            } else {
+                let known: Vec<&str> = s.config.keys().map(String::as_str).collect();
+                format!(
+                    "{:?} is not a managed rule identifier auto-remediate heals (one of {})",
+                    identifier.chars().take(140).collect::<String>(),
+                    known.join(", ")
+                )
+            };
+            return Err(Error::ConfigInvalid(format!("{key}: {why}")));
+        }
+        Ok(())
+    }
+}
+
+/// An AWS Config rule name as the API takes it (`ConfigRuleName`): 1 to 128 characters, at
+/// least one not white space, none a control character (a line break cannot match AWS's
+/// pattern).
+pub fn is_config_rule_name(s: &str) -> bool {
+    (1..=128).contains(&s.chars().count()) && s.chars().any(|c| !c.is_whitespace()) && !s.chars().any(char::is_control)
 }
 
 /// The blast-radius circuit breaker's settings (`crate::breaker`): on by default.
@@ -319,6 +394,7 @@ impl Default for Config {
             notify: NotifyConfig::default(),
             undo: UndoConfig::default(),
             breaker: BreakerConfig::default(),
+            sources: SourcesConfig::default(),
         }
     }
 }
@@ -412,6 +488,7 @@ impl Config {
         {
             return Err(Error::ConfigInvalid(format!("breaker.families.{f}: not a rule family")));
         }
+        self.sources.validate()?;
         let timeouts = self.rules.values().filter_map(|r| r.approval_timeout_seconds);
         if std::iter::once(self.approval.timeout_seconds)
             .chain(timeouts)

@@ -403,3 +403,85 @@ fn verification_failures_open_the_breaker_at_5_by_default_and_never_when_set_to_
         .to_string();
     assert!(err.contains("max_verification_failure_per_hour"), "{err}");
 }
+
+/// `sources.config_rules` names the managed rule behind a Config rule named otherwise than AWS
+/// documents it: accepted for an identifier `catalog/sources.json` maps, and refused naming the
+/// key otherwise: an identifier listed as unmapped (with why), an unknown or empty one, the
+/// documented name given for the identifier, and a name that is no Config rule name.
+#[test]
+fn config_rule_names_map_to_healed_managed_rules_and_anything_else_is_refused_by_key() {
+    let catalog = Catalog::builtin();
+    let parse = |rules: &str| {
+        Config::parse(
+            &format!(r#"{{{APPROVERS}, "sources": {{"config_rules": {rules}}}}}"#),
+            catalog,
+        )
+    };
+    let ok = parse(
+        r#"{"org-s3-no-public-read": "S3_BUCKET_PUBLIC_READ_PROHIBITED", "Org SSH (prod)_1": "INCOMING_SSH_DISABLED"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        ok.sources.config_rules["org-s3-no-public-read"],
+        "S3_BUCKET_PUBLIC_READ_PROHIBITED"
+    );
+    assert!(parse("{}").unwrap().sources.is_empty());
+    assert!(Config::parse(&format!("{{{APPROVERS}}}"), catalog)
+        .unwrap()
+        .sources
+        .is_empty());
+    let long = "r".repeat(128);
+    assert!(parse(&format!(r#"{{"{long}": "INCOMING_SSH_DISABLED"}}"#)).is_ok());
+    let too_long = "r".repeat(129);
+    for (rules, key, why) in [
+        (
+            r#"{"org-keys": "ACCESS_KEYS_ROTATED"}"#.to_string(),
+            "sources.config_rules.org-keys:",
+            "ACCESS_KEYS_ROTATED is not healed by auto-remediate: resourceId is the IAM user id",
+        ),
+        (
+            r#"{"org-x": "S3_BUCKET_VERSIONING"}"#.to_string(),
+            "sources.config_rules.org-x:",
+            "not a managed rule identifier auto-remediate heals (one of ",
+        ),
+        (r#"{"org-x": ""}"#.to_string(), "sources.config_rules.org-x:", "empty"),
+        (r#"{"org-x": " "}"#.to_string(), "sources.config_rules.org-x:", "empty"),
+        (
+            r#"{"org-ssh": "restricted-ssh"}"#.to_string(),
+            "sources.config_rules.org-ssh:",
+            "documented rule name of INCOMING_SSH_DISABLED",
+        ),
+        (
+            r#"{"": "INCOMING_SSH_DISABLED"}"#.to_string(),
+            "sources.config_rules:",
+            "is not an AWS Config rule name",
+        ),
+        (
+            r#"{"   ": "INCOMING_SSH_DISABLED"}"#.to_string(),
+            "sources.config_rules:",
+            "is not an AWS Config rule name",
+        ),
+        (
+            r#"{"a\nb": "INCOMING_SSH_DISABLED"}"#.to_string(),
+            "sources.config_rules:",
+            "is not an AWS Config rule name",
+        ),
+        (
+            format!(r#"{{"{too_long}": "INCOMING_SSH_DISABLED"}}"#),
+            "sources.config_rules:",
+            "1 to 128 characters",
+        ),
+        (r#"["restricted-ssh"]"#.to_string(), "", "invalid type"),
+    ] {
+        let err = parse(&rules).unwrap_err();
+        assert_eq!(err.name(), "ConfigInvalid", "{rules}");
+        let text = err.to_string();
+        assert!(text.contains(key) && text.contains(why), "{rules}: {text}");
+    }
+    let err = Config::parse(
+        &format!(r#"{{{APPROVERS}, "sources": {{"config_rule": {{}}}}}}"#),
+        catalog,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("unknown field `config_rule`"), "{err}");
+}

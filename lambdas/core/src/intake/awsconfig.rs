@@ -8,7 +8,9 @@
 //!   each managed rule (its default name: `restricted-ssh` is `INCOMING_SSH_DISABLED`), also as
 //!   Security Hub names its own rules (`securityhub-<name>-<suffix>`) and a conformance pack
 //!   (`<name>-conformance-pack-<suffix>`) ([`super::sources::Sources::config_rule`]). A rule
-//!   named otherwise is acknowledged `RuleNotHealed`, its name in the detail.
+//!   named otherwise is found by the config's `sources.config_rules` (rule name to identifier,
+//!   looked up first and exactly: [`super::sources::Sources::config_rule_named`]), else
+//!   acknowledged `RuleNotHealed`, its name in the detail with the config key to set.
 //! - The resource: `resourceId` (a bucket name, `sg-...`, a key id; an ARN is read by the one
 //!   ARN reader), of `resourceType` (the CloudFormation type), which must be one the mapping's
 //!   rules act on; region-level rules act on the region, their resource being the account.
@@ -72,12 +74,15 @@ fn rules(env: &Envelope<'_>, cx: &IntakeCtx<'_>) -> Result<Vec<Result<Intake, Er
             ))
         }
     }
-    let Some((identifier, mapping)) = sources().config_rule(&rule_name) else {
+    let Some((identifier, mapping)) = sources().config_rule_named(&rule_name, &cx.config.sources.config_rules) else {
+        let shown: String = rule_name.chars().take(128).collect();
         return ack(
             AckReason::RuleNotHealed,
             format!(
-                "Config rule {rule_name} is not a managed rule auto-remediate heals (by its documented name, \
-                 securityhub-<name>-<suffix> or <name>-conformance-pack-<suffix>)"
+                "Config rule {shown} is not a managed rule auto-remediate heals (by its documented name, \
+                 securityhub-<name>-<suffix> or <name>-conformance-pack-<suffix>, or by the config's \
+                 sources.config_rules); if it runs a managed rule auto-remediate heals under a name of \
+                 your own, map it in the config: \"sources\": {{\"config_rules\": {{\"{shown}\": \"<managed rule identifier>\"}}}}"
             ),
         );
     };

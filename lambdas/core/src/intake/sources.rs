@@ -102,6 +102,24 @@ impl Sources {
             .map(|(id, m)| (id.as_str(), m))
     }
 
+    /// The managed rule a Config rule's name stands for: `configured` (the config's
+    /// `sources.config_rules`, rule name to identifier) for exactly that name first, then
+    /// [`Sources::config_rule`]'s names. A configured identifier this table does not map (the
+    /// config refuses one when it loads) is no rule.
+    pub fn config_rule_named(
+        &self,
+        rule_name: &str,
+        configured: &BTreeMap<String, String>,
+    ) -> Option<(&str, &Mapping)> {
+        match configured.get(rule_name) {
+            Some(identifier) => self
+                .config
+                .get_key_value(identifier.as_str())
+                .map(|(id, m)| (id.as_str(), m)),
+            None => self.config_rule(rule_name),
+        }
+    }
+
     /// The catalog rules each source id heals, per rule (for RULES.md): `(source, id)` pairs.
     pub fn ids_for_rule(&self, rule_id: &str) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();

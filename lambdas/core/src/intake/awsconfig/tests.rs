@@ -199,3 +199,69 @@ fn malformed_or_contradictory_events_are_rejected_by_name() {
         "MissingField"
     );
 }
+
+/// A managed rule the organization named its own way is healed once the config's
+/// `sources.config_rules` maps its name to its identifier, exactly that name and before the name
+/// heuristics; without the entry it is acknowledged RuleNotHealed, the detail naming the key.
+#[test]
+fn a_custom_named_rule_heals_through_the_config_s_sources_config_rules_and_only_then() {
+    let approval = r#""approval": {"approvers": ["a@example.com"], "sender": "ar@example.com"}"#;
+    let config = crate::config::Config::parse(
+        &format!(
+            r#"{{{approval}, "sources": {{"config_rules": {{
+                "org-s3-no-public-read": "S3_BUCKET_PUBLIC_READ_PROHIBITED",
+                "restricted-ssh-conformance-pack-abc": "S3_BUCKET_PUBLIC_READ_PROHIBITED"}}}}}}"#
+        ),
+        Catalog::builtin(),
+    )
+    .unwrap();
+    let configured = IntakeCtx {
+        config: &config,
+        ..cx()
+    };
+    let bucket = |name: &str| about(name, "AWS::S3::Bucket", "northbound-reports");
+    let found: Vec<_> = sort(&bucket("org-s3-no-public-read"), &configured)
+        .into_iter()
+        .map(|r| match r {
+            Ok(Intake::Failure(f)) => *f,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        found.iter().map(|f| f.rule_id.as_str()).collect::<Vec<_>>(),
+        ["S3-001", "S3-005", "S3-006", "S3-010", "S3-014"]
+    );
+    for f in &found {
+        assert_eq!(f.resource, "northbound-reports");
+        assert_eq!(f.rule_title.as_deref(), Some("org-s3-no-public-read"));
+        assert_eq!(f.source_ids["configRuleName"], "org-s3-no-public-read");
+        assert_eq!(f.source_ids["identifier"], "S3_BUCKET_PUBLIC_READ_PROHIBITED");
+    }
+    // An exact configured name wins over the name heuristics (this one would be restricted-ssh's).
+    match &sort(&bucket("restricted-ssh-conformance-pack-abc"), &configured)[..] {
+        [Ok(Intake::Failure(f)), ..] => assert_eq!(f.source_ids["identifier"], "S3_BUCKET_PUBLIC_READ_PROHIBITED"),
+        other => panic!("{other:?}"),
+    }
+    // Exactly the name: another case or a decoration of it is not the configured rule.
+    for name in ["Org-S3-No-Public-Read", "securityhub-org-s3-no-public-read-0a1b2c3d"] {
+        match &sort(&bucket(name), &configured)[..] {
+            [Ok(Intake::Acknowledged(a))] => assert_eq!(a.reason, AckReason::RuleNotHealed, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // The documented names still heal beside the configured ones.
+    let ssh = about("restricted-ssh", "AWS::EC2::SecurityGroup", "sg-0123456789abcdef0");
+    match &sort(&ssh, &configured)[..] {
+        [Ok(Intake::Failure(f))] => assert_eq!(f.rule_id, "EC2-002"),
+        other => panic!("{other:?}"),
+    }
+    // Without the entry: acknowledged RuleNotHealed, nothing starts, and the detail says what to set.
+    let (reason, detail) = ack(&bucket("org-s3-no-public-read"));
+    assert_eq!(reason, AckReason::RuleNotHealed);
+    assert!(detail.contains("org-s3-no-public-read"), "{detail}");
+    assert!(detail.contains("sources.config_rules"), "{detail}");
+    assert!(
+        detail.contains(r#""config_rules": {"org-s3-no-public-read": "<managed rule identifier>"}"#),
+        "{detail}"
+    );
+}
