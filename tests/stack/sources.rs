@@ -498,3 +498,61 @@ async fn a_queue_named_by_url_and_by_arn_at_once_is_encrypted_by_one_run() {
         Some("true")
     );
 }
+
+/// A managed rule named the organization's own way heals once the config maps its name
+/// (tests/config.json `sources.config_rules`: `it-org-s3-no-public-read` is
+/// S3_BUCKET_PUBLIC_READ_PROHIBITED): its NON_COMPLIANT change starts the same five runs as the
+/// documented name's and the public grants go. A name the config does not map is acknowledged
+/// RuleNotHealed, its detail naming the key to set, and starts nothing.
+#[tokio::test]
+async fn a_config_rule_named_in_the_config_s_sources_config_rules_heals_and_an_unnamed_one_says_what_to_set() {
+    let stack = Stack::connect();
+    let (bucket, owner) = bucket_with(&stack, vec![group(ALL, "READ"), user(PARTNER, "READ")]).await;
+
+    let unnamed = config_event(
+        &stack,
+        "it-org-s3-unmapped",
+        "AWS::S3::Bucket",
+        &bucket,
+        "NON_COMPLIANT",
+    );
+    let records = trigger(&stack, &unnamed).await;
+    let kinds: Vec<String> = records.iter().map(delivery_kind).collect();
+    assert_eq!(kinds, ["Acknowledged:RuleNotHealed"], "{records:?}");
+    let detail = records[0]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("it-org-s3-unmapped") && detail.contains("sources.config_rules"),
+        "{detail}"
+    );
+    for rule in PUBLIC_READ_RULES {
+        let found = executions_about(&stack, rule, &bucket).await;
+        assert!(found.is_empty(), "{rule} on {bucket}: {found:?}");
+    }
+
+    let named = config_event(
+        &stack,
+        "it-org-s3-no-public-read",
+        "AWS::S3::Bucket",
+        &bucket,
+        "NON_COMPLIANT",
+    );
+    let records = trigger(&stack, &named).await;
+    assert_eq!(rules_of(&records), PUBLIC_READ_RULES, "{records:?}");
+    let ends: Vec<(String, String)> = runs(&stack, &records)
+        .await
+        .iter()
+        .map(|(rule, run)| (rule.clone(), end(run).to_string()))
+        .collect();
+    let want = |rule: &str| if rule == "S3-001" { "Healed" } else { "AlreadyCompliant" };
+    assert_eq!(
+        ends,
+        PUBLIC_READ_RULES
+            .iter()
+            .map(|r| (r.to_string(), want(r).to_string()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        live_grants(&stack, &bucket).await,
+        crate::s3::pairs(&[(owner.as_str(), "FULL_CONTROL"), (PARTNER, "READ")])
+    );
+}
