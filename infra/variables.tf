@@ -179,7 +179,7 @@ variable "subscribe_security_hub" {
 }
 
 variable "subscribe_config_rules" {
-  description = "Invoke the trigger with AWS Config's 'Config Rules Compliance Change' events (NON_COMPLIANT) from this account's default event bus. Config sends them in each account and Region where the rule runs: forward them to this bus (an EventBridge rule in each member account and Region targeting it, allowed by the bus's policy) to heal an organization from one deployment."
+  description = "Invoke the trigger with AWS Config's 'Config Rules Compliance Change' events (NON_COMPLIANT) from this account's default event bus. Config sends them in each account and Region where the rule runs: forward them to this bus (an EventBridge rule in each member account and Region targeting it, allowed by the bus's policy) to heal an organization from one deployment. A managed rule is known by its Config rule's name (the documented one, securityhub-<name>-<suffix>, <name>-conformance-pack-<suffix>); map rules named otherwise in the config's sources.config_rules (rule name to managed rule identifier), else their events are acknowledged RuleNotHealed."
   type        = bool
   default     = false
 }

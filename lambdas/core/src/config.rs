@@ -15,7 +15,8 @@
 //! `<member_role>-read`, the handlers that only read). A rule's `params` are laid over its catalog parameters and checked by
 //! its family (`Catalog::configured`). `notify.outcomes` lists the end states that publish to
 //! the outcome topic (default: all but `RuleOff`); `undo.mode` decides `auto-remediate undo`
-//! runs (default `approve`).
+//! runs (default `approve`). `sources.config_rules` maps AWS Config rules named otherwise than
+//! AWS documents them to their managed rule identifiers ([`SourcesConfig`]).
 
 use std::collections::BTreeMap;
 
