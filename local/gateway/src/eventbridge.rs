@@ -22,7 +22,7 @@
 //! `exists`. Anything else (`numeric`, `cidr`, `wildcard`, `$or`) is refused by name rather than
 //! half-evaluated: the rule then matches nothing and the gateway logs why.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use ar_handlers::Handler;
 use bytes::Bytes;
@@ -181,61 +181,6 @@ fn scalar_eq(a: &Value, b: &Value) -> bool {
 
 // ---------------------------------------------------------------------------------------------
 // The Lambda targets hosted here.
-
-/// One hosted Lambda target of a rule: the rule's region, bus and name, and the target as
-/// EventBridge lists it (`Id`, `Arn`, optional `Input`).
-#[derive(Debug, Clone, PartialEq)]
-struct HostedTarget {
-    region: String,
-    bus: String,
-    rule: String,
-    target: Value,
-}
-
-/// The rules' targets that are functions this gateway hosts.
-#[derive(Default)]
-pub struct HostedTargets {
-    list: Mutex<Vec<HostedTarget>>,
-}
-
-impl HostedTargets {
-    /// Adds or replaces (by `Id`) a target of the rule.
-    pub fn put(&self, region: &str, bus: &str, rule: &str, target: Value) {
-        let mut list = self.list.lock().expect("hosted targets");
-        list.retain(|t| !(t.region == region && t.bus == bus && t.rule == rule && t.target["Id"] == target["Id"]));
-        list.push(HostedTarget {
-            region: region.into(),
-            bus: bus.into(),
-            rule: rule.into(),
-            target,
-        });
-    }
-
-    /// Removes the rule's targets of these ids; the ids it did not hold.
-    pub fn remove(&self, region: &str, bus: &str, rule: &str, ids: &[String]) -> Vec<String> {
-        let mut list = self.list.lock().expect("hosted targets");
-        let mut missing = Vec::new();
-        for id in ids {
-            let before = list.len();
-            list.retain(|t| !(t.region == region && t.bus == bus && t.rule == rule && t.target["Id"] == id.as_str()));
-            if list.len() == before {
-                missing.push(id.clone());
-            }
-        }
-        missing
-    }
-
-    /// The rule's hosted targets.
-    pub fn of(&self, region: &str, bus: &str, rule: &str) -> Vec<Value> {
-        self.list
-            .lock()
-            .expect("hosted targets")
-            .iter()
-            .filter(|t| t.region == region && t.bus == bus && t.rule == rule)
-            .map(|t| t.target.clone())
-            .collect()
-    }
-}
 
 /// The EventBridge target calls the gateway takes part in.
 pub fn is_target_call(headers: &http::HeaderMap) -> bool {
@@ -645,7 +590,7 @@ mod tests {
 
     #[test]
     fn hosted_targets_are_kept_per_rule_replaced_by_id_and_removed() {
-        let t = HostedTargets::default();
+        let t = crate::server::HostedTargets::default();
         t.put("us-east-1", "default", "r", json!({"Id": "a", "Arn": "x"}));
         t.put("us-east-1", "default", "r", json!({"Id": "a", "Arn": "y"}));
         t.put("us-east-1", "default", "other", json!({"Id": "a", "Arn": "z"}));

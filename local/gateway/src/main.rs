@@ -16,6 +16,7 @@ mod faults;
 mod kms_usage;
 mod metrics;
 mod provision;
+mod routes;
 mod securityhub;
 mod server;
 
@@ -97,8 +98,8 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("binding 127.0.0.1:{}: {e}", args.approval_port))?;
     let approval_url = format!("http://127.0.0.1:{}", args.approval_port);
     let gw = server::Gateway::new(args.moto.clone());
-    tokio::spawn(server::serve(listener, gw.clone()));
-    tokio::spawn(server::serve_approvals(approvals, gw.clone()));
+    tokio::spawn(routes::serve(listener, gw.clone()));
+    tokio::spawn(routes::serve_approvals(approvals, gw.clone()));
 
     let asl = std::fs::read_to_string(&args.asl).map_err(|e| format!("{}: {e}", args.asl.display()))?;
     let provisioned = provision::provision(
@@ -109,7 +110,11 @@ async fn run() -> Result<(), String> {
         sender.as_deref(),
     )
     .await?;
-    for (rule, target) in &provisioned.event_targets {
+    // The EventBridge rules infra/main.tf creates when subscribed to Security Hub and AWS Config;
+    // the gateway delivers matching events to the trigger (`eventbridge.rs`).
+    let sdk = provision::sdk_config(&args.moto, &args.region);
+    let event_targets = eventbridge::provision_rules(&aws_sdk_eventbridge::Client::new(&sdk), &args.region).await?;
+    for (rule, target) in &event_targets {
         gw.lambda_targets.put(&args.region, "default", rule, target.clone());
     }
     std::fs::create_dir_all(&args.stack_dir).map_err(|e| e.to_string())?;

@@ -51,8 +51,6 @@ pub struct Provisioned {
     pub topic_arn: String,
     pub outcome_topic_arn: String,
     pub state_machine_arn: String,
-    /// The EventBridge rules' hosted targets (rule name, target), for the gateway to keep.
-    pub event_targets: Vec<(String, serde_json::Value)>,
 }
 
 pub async fn provision(
@@ -112,9 +110,6 @@ pub async fn provision(
     for (table, key) in TABLES {
         create_table(&ddb, table, key).await?;
     }
-    // The EventBridge rules infra/main.tf creates when subscribed to Security Hub and AWS Config;
-    // the gateway delivers matching events to the trigger (`eventbridge.rs`).
-    let event_targets = crate::eventbridge::provision_rules(&aws_sdk_eventbridge::Client::new(&sdk), region).await?;
     if let Some(sender) = sender {
         let ses = aws_sdk_sesv2::Client::new(&sdk);
         if ses.get_email_identity().email_identity(sender).send().await.is_err() {
@@ -155,7 +150,6 @@ pub async fn provision(
         topic_arn,
         outcome_topic_arn,
         state_machine_arn: arn,
-        event_targets,
     })
 }
 
