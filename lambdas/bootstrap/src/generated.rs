@@ -8,10 +8,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ar_core::catalog::sources::sources;
 use ar_core::catalog::Catalog;
 use ar_core::families::helpers::family::{ActionCondition, RuleAccess};
 use ar_core::families::FAMILIES;
-use ar_core::intake::sources::sources;
 use serde::Serialize;
 
 use crate::Handler;
@@ -391,7 +391,7 @@ pub fn rules_md(catalog: &Catalog) -> String {
 
 /// RULES.md's sources section: the AWS Security Hub controls and AWS Config managed rules each
 /// catalog rule heals (`lambdas/core/catalog/sources.json`, through
-/// [`Sources::ids_for_rule`](ar_core::intake::sources::Sources::ids_for_rule)), and those
+/// [`Sources::ids_for_rule`](ar_core::catalog::sources::Sources::ids_for_rule)), and those
 /// considered and not healed, with why.
 pub fn sources_md(catalog: &Catalog) -> String {
     let s = sources();

@@ -4,6 +4,10 @@
 //! the family of code that heals it with that family's parameters, its risk, its default gate and
 //! the IAM actions it reads and writes. Adding a rule of an existing family is a data change only;
 //! a new family adds one module under `families/`. The state machine never names a rule.
+//! [`sources`] is the other table of the same kind: which Security Hub controls and AWS Config
+//! managed rules each catalog rule heals (`catalog/sources.json`).
+
+pub mod sources;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

@@ -160,7 +160,7 @@ impl SourcesConfig {
     /// identifier auto-remediate does not heal (one `catalog/sources.json` lists as unmapped says
     /// why; a documented rule name given for its identifier says which identifier).
     pub fn validate(&self) -> Result<(), Error> {
-        let s = crate::intake::sources::sources();
+        let s = crate::catalog::sources::sources();
         for (name, identifier) in &self.config_rules {
             let shown: String = name.chars().take(140).collect();
             if !is_config_rule_name(name) {

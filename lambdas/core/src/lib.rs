@@ -16,7 +16,7 @@
 //!    `families::helpers::family::RuleFamily`; `families::helpers` is what they share;
 //! 4. **registry**: [`families`] (its `mod.rs`: which families exist, and what a rule's family
 //!    does for a finding),
-//!    [`catalog`] (the rules healed, as data: `catalog/rules.json`), [`config`] (the user's modes,
+//!    [`catalog`] (the rules healed, as data: `catalog/rules.json`, and which source ids each heals: `catalog/sources.json`), [`config`] (the user's modes,
 //!    exclusion tags, accounts and limits, laid over the catalog);
 //! 5. **run**: [`ledger`] (leases, fix journals, generations), [`breaker`] (the blast-radius
 //!    circuit breaker), [`approvals`] (the proof of an approve decision), [`intake`] (what arrives,

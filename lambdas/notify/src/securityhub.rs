@@ -23,9 +23,9 @@
 
 use std::collections::BTreeMap;
 
+use ar_core::catalog::sources::sources;
 use ar_core::deps::Deps;
 use ar_core::finding::Finding;
-use ar_core::intake::sources::sources;
 use ar_core::ledger::{is_condition_failure, n, now_epoch, s, Ledger};
 use ar_core::outcome::EndState;
 use ar_core::spec::Mode;

@@ -47,7 +47,7 @@ pub fn is_put_events(headers: &http::HeaderMap) -> bool {
 /// `(name suffix, description, pattern)` of each rule, as `local.source_rules` in infra/main.tf
 /// builds them (the Security Hub controls from `catalog/sources.json`).
 pub fn source_rules() -> Vec<(&'static str, &'static str, Value)> {
-    let controls: Vec<&String> = ar_core::intake::sources::sources().securityhub.keys().collect();
+    let controls: Vec<&String> = ar_core::catalog::sources::sources().securityhub.keys().collect();
     vec![
         (
             "security-hub",

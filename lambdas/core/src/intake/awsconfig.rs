@@ -7,9 +7,9 @@
 //!   managed rule identifier. The identifier is found from the name by the name AWS documents for
 //!   each managed rule (its default name: `restricted-ssh` is `INCOMING_SSH_DISABLED`), also as
 //!   Security Hub names its own rules (`securityhub-<name>-<suffix>`) and a conformance pack
-//!   (`<name>-conformance-pack-<suffix>`) ([`super::sources::Sources::config_rule`]). A rule
+//!   (`<name>-conformance-pack-<suffix>`) ([`crate::catalog::sources::Sources::config_rule`]). A rule
 //!   named otherwise is found by the config's `sources.config_rules` (rule name to identifier,
-//!   looked up first and exactly: [`super::sources::Sources::config_rule_named`]), else
+//!   looked up first and exactly: [`crate::catalog::sources::Sources::config_rule_named`]), else
 //!   acknowledged `RuleNotHealed`, its name in the detail with the config key to set.
 //! - The resource: `resourceId` (a bucket name, `sg-...`, a key id; an ARN is read by the one
 //!   ARN reader), of `resourceType` (the CloudFormation type), which must be one the mapping's
@@ -29,8 +29,8 @@ use crate::ids::{is_account_number, is_region_name};
 
 use super::event::{optional_date, optional_object, resource_from_arn, Envelope};
 use super::fields::{free_text, optional_str};
-use super::sources::sources;
 use super::{resolve_region, AckReason, Intake, IntakeCtx};
+use crate::catalog::sources::sources;
 
 pub const SOURCE: &str = "aws.config";
 pub const DETAIL_TYPE: &str = "Config Rules Compliance Change";

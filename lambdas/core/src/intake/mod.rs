@@ -19,7 +19,6 @@ pub mod event;
 pub mod eventbridge;
 mod fields;
 pub mod securityhub;
-pub mod sources;
 
 use std::sync::LazyLock;
 

@@ -10,7 +10,7 @@
 //! - `RecordState` ARCHIVED: `Archived`; `Compliance.Status` PASSED: `Success`, WARNING or
 //!   NOT_AVAILABLE: `NotFailed`; `Workflow.Status` (else the older `WorkflowState`) SUPPRESSED:
 //!   `Suppressed`, RESOLVED: `Resolved`. Only FAILED, ACTIVE, NEW or NOTIFIED is acted on;
-//! - the control's mapping ([`super::sources`]): none, or a resource type its rules do not act
+//! - the control's mapping ([`crate::catalog::sources`]): none, or a resource type its rules do not act
 //!   on (an RDS cluster snapshot for RDS.1): `RuleNotHealed`; so is a mapped rule the config
 //!   gave other values of the mapping's `params` (EC2-002 on another port than EC2.13's 22);
 //! - the account: `AwsAccountId` (12 digits), checked against the config's `accounts` by the
@@ -35,8 +35,8 @@ use crate::ids::{is_account_number, is_region_name};
 
 use super::event::{optional_date, optional_object, resource_from_arn, Envelope};
 use super::fields::{self, free_text, optional_str};
-use super::sources::sources;
 use super::{resolve_region, AckReason, Intake, IntakeCtx};
+use crate::catalog::sources::sources;
 
 pub const SOURCE: &str = "aws.securityhub";
 pub const DETAIL_TYPE: &str = "Security Hub Findings - Imported";
