@@ -25,7 +25,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The families: read → assess → apply over the context; none knows the registry or config.
     ("families", &["families::*"]),
     // The registry binds families to the catalog; the config lays the user's choices over both.
-    ("registry", &["families", "catalog", "catalog::*", "config", "config::*"]),
+    (
+        "registry",
+        &["families", "catalog", "catalog::*", "config", "config::*"],
+    ),
     // Safety under traffic and the handlers' shared plumbing.
     (
         "run",
