@@ -105,33 +105,28 @@ async fn read_back(stack: &Stack, id: &str, product: &str) -> AwsSecurityFinding
             .comparison(StringFilterComparison::Equals)
             .build()
     };
-    let mut token = None;
-    loop {
-        let page = Box::pin(
-            securityhub(stack)
-                .get_findings()
-                .filters(
-                    AwsSecurityFindingFilters::builder()
-                        .id(filter(id))
-                        .product_arn(filter(product))
-                        .build(),
-                )
-                .set_next_token(token)
-                .send(),
+    let mut pages = securityhub(stack)
+        .get_findings()
+        .filters(
+            AwsSecurityFindingFilters::builder()
+                .id(filter(id))
+                .product_arn(filter(product))
+                .build(),
         )
-        .await
-        .expect("GetFindings");
+        .into_paginator()
+        .send();
+    while let Some(page) = Box::pin(pages.next()).await {
         // moto ignores the filters: the finding is picked here too.
         if let Some(f) = page
+            .expect("GetFindings")
             .findings()
             .iter()
             .find(|f| f.id() == Some(id) && f.product_arn() == Some(product))
         {
             return f.clone();
         }
-        token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-        assert!(token.is_some(), "finding {id} not held by Security Hub");
     }
+    panic!("finding {id} not held by Security Hub")
 }
 
 /// Sends the `Security Hub Findings - Imported` event carrying `finding` with `PutEvents`

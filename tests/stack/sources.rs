@@ -142,27 +142,22 @@ fn end(run: &Execution) -> &str {
 async fn executions_about(stack: &Stack, rule_id: &str, resource: &str) -> Vec<String> {
     let prefix = execution_name_prefix(rule_id, resource);
     let mut names = Vec::new();
-    let mut token = None;
-    loop {
-        let page = stack
-            .sfn
-            .list_executions()
-            .state_machine_arn(&stack.info.state_machine_arn)
-            .set_next_token(token)
-            .send()
-            .await
-            .expect("ListExecutions");
+    let mut pages = stack
+        .sfn
+        .list_executions()
+        .state_machine_arn(&stack.info.state_machine_arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
         names.extend(
-            page.executions()
+            page.expect("ListExecutions")
+                .executions()
                 .iter()
                 .map(|e| e.name().to_string())
                 .filter(|n| n.starts_with(&prefix)),
         );
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return names;
-        }
     }
+    names
 }
 
 fn rule(proto: &str, from: i32, to: i32, cidr: &str, d: &str) -> Rule {
