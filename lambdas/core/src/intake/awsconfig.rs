@@ -27,9 +27,9 @@ use crate::families::helpers::family::Placement;
 use crate::finding::{AccountSource, Finding, Status};
 use crate::ids::{is_account_number, is_region_name};
 
-use super::event::{optional_date, optional_object, resource_from_arn, Envelope};
+use super::event::{mapped_rules, optional_date, optional_object, resource_from_arn, Envelope};
 use super::fields::{free_text, optional_str};
-use super::{resolve_region, AckReason, Intake, IntakeCtx};
+use super::{checked_resource, resolve_region, AckReason, Intake, IntakeCtx};
 use crate::catalog::sources::sources;
 
 pub const SOURCE: &str = "aws.config";
@@ -127,23 +127,16 @@ fn rules(env: &Envelope<'_>, cx: &IntakeCtx<'_>) -> Result<Vec<Result<Intake, Er
         source_ids.insert("configRuleARN".into(), arn);
     }
     let mut out = Vec::with_capacity(mapping.rules.len());
-    for rule_id in &mapping.rules {
-        let Some(spec) = cx.catalog.get(rule_id) else {
-            out.push(Ok(Intake::ack(
-                AckReason::RuleNotHealed,
-                Some(rule_id),
-                format!("Config {identifier} maps to {rule_id}, which this catalog does not hold"),
-            )));
-            continue;
+    let check = format!("Config {identifier}");
+    for spec in mapped_rules(mapping, cx, &check) {
+        let spec = match spec {
+            Ok(spec) => spec,
+            Err(ack) => {
+                out.push(Ok(ack));
+                continue;
+            }
         };
-        if let Some(why) = mapping.params_differ(spec) {
-            out.push(Ok(Intake::ack(
-                AckReason::RuleNotHealed,
-                Some(rule_id),
-                format!("Config {identifier} is not healed by this deployment's {rule_id}: {why}"),
-            )));
-            continue;
-        }
+        let rule_id = &spec.id;
         let family = spec.family_impl();
         let one = (|| -> Result<Finding, Error> {
             let (region, reported_region) = resolve_region(Some(&region_field), None, family.placement(), cx.region)?;
@@ -161,12 +154,7 @@ fn rules(env: &Envelope<'_>, cx: &IntakeCtx<'_>) -> Result<Vec<Result<Intake, Er
                 }
                 _ => resource_id.clone(),
             };
-            if !family.valid_id(&resource) {
-                return Err(Error::InvalidResourceId {
-                    id: resource.chars().take(80).collect(),
-                    kind: family.resource(),
-                });
-            }
+            let resource = checked_resource(family, resource)?;
             Ok(Finding {
                 source: "config".into(),
                 check_id: format!("config:{rule_name}:{resource_type}:{resource_id}"),

@@ -20,7 +20,7 @@ use crate::finding::{AccountSource, Finding, Status};
 use crate::ids::{is_region_name, Arn};
 
 use super::fields::{self, free_text, long_str, optional_epoch_ms, optional_str};
-use super::{resolve_region, AckReason, Intake, IntakeCtx};
+use super::{checked_resource, resolve_region, AckReason, Intake, IntakeCtx};
 
 /// The plain string Conformity sends when a user sets the SNS channel up (not JSON).
 pub const CHANNEL_TEST_MESSAGE: &str = "Test Message from Cloud Conformity";
@@ -216,12 +216,7 @@ pub fn parse(message: &str, cx: &IntakeCtx<'_>) -> Result<Intake, Error> {
         (None, Placement::Region) => region.clone(),
         (None, _) => return Err(Error::MissingField("resource")),
     };
-    if !family.valid_id(&resource) {
-        return Err(Error::InvalidResourceId {
-            id: resource.chars().take(80).collect(),
-            kind: family.resource(),
-        });
-    }
+    let resource = checked_resource(family, resource)?;
     let scanner_account = optional_str(&obj, "accountId")?.filter(|a| is_scanner_account_id(a));
     let check_id = optional_str(&obj, "id")?;
     let rule_title = free_text(&obj, "ruleTitle")?;

@@ -4,11 +4,14 @@
 
 use serde_json::{Map, Value};
 
+use crate::catalog::sources::Mapping;
 use crate::error::Error;
 use crate::families::helpers::family::DynFamily;
 use crate::ids::Arn;
+use crate::spec::RuleSpec;
 
 use super::fields::{free_text, optional_str};
+use super::{AckReason, Intake, IntakeCtx};
 
 /// The envelope of one EventBridge event.
 #[derive(Debug, Clone)]
@@ -86,6 +89,33 @@ pub fn arn_resource_id(resource: &str) -> &str {
     } else {
         resource
     }
+}
+
+/// The catalog rules a source check's mapping heals with, in its order: each rule's spec, or
+/// the acknowledgement (`RuleNotHealed`) saying why that rule does not heal `check` here (this
+/// catalog does not hold it; it is configured for other parameters than the check is about).
+pub fn mapped_rules<'c>(
+    mapping: &'c Mapping,
+    cx: &'c IntakeCtx<'c>,
+    check: &'c str,
+) -> impl Iterator<Item = Result<&'c RuleSpec, Intake>> + 'c {
+    mapping.rules.iter().map(move |rule_id| {
+        let spec = cx.catalog.get(rule_id).ok_or_else(|| {
+            Intake::ack(
+                AckReason::RuleNotHealed,
+                Some(rule_id),
+                format!("{check} maps to {rule_id}, which this catalog does not hold"),
+            )
+        })?;
+        match mapping.params_differ(spec) {
+            Some(why) => Err(Intake::ack(
+                AckReason::RuleNotHealed,
+                Some(rule_id),
+                format!("{check} is not healed by this deployment's {rule_id}: {why}"),
+            )),
+            None => Ok(spec),
+        }
+    })
 }
 
 /// The resource a family acts on, from an ARN the source names: its short id when the family

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::error::Error;
-use crate::families::helpers::family::Placement;
+use crate::families::helpers::family::{DynFamily, Placement};
 use crate::finding::Finding;
 use crate::ids::is_region_name;
 
@@ -191,6 +191,19 @@ pub fn resolve_region(
         (Placement::Regional | Placement::Region, None) => return Err(Error::MissingField("region")),
     };
     Ok((act.to_string(), reported))
+}
+
+/// `resource` if `family` takes it as an id, else `InvalidResourceId` naming it (cut to 80
+/// characters) and what the family expected: every source's last check before a finding.
+pub fn checked_resource(family: &dyn DynFamily, resource: String) -> Result<String, Error> {
+    if family.valid_id(&resource) {
+        Ok(resource)
+    } else {
+        Err(Error::InvalidResourceId {
+            id: resource.chars().take(80).collect(),
+            kind: family.resource(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -33,9 +33,9 @@ use crate::families::helpers::family::Placement;
 use crate::finding::{AccountSource, Finding, Status};
 use crate::ids::{is_account_number, is_region_name};
 
-use super::event::{optional_date, optional_object, resource_from_arn, Envelope};
+use super::event::{mapped_rules, optional_date, optional_object, resource_from_arn, Envelope};
 use super::fields::{self, free_text, optional_str};
-use super::{resolve_region, AckReason, Intake, IntakeCtx};
+use super::{checked_resource, resolve_region, AckReason, Intake, IntakeCtx};
 use crate::catalog::sources::sources;
 
 pub const SOURCE: &str = "aws.securityhub";
@@ -237,23 +237,16 @@ fn finding(f: &Map<String, Value>, cx: &IntakeCtx<'_>) -> Result<Vec<Result<Inta
     }
 
     let mut out = Vec::with_capacity(mapping.rules.len());
-    for rule_id in &mapping.rules {
-        let Some(spec) = cx.catalog.get(rule_id) else {
-            out.push(Ok(Intake::ack(
-                AckReason::RuleNotHealed,
-                Some(rule_id),
-                format!("Security Hub {control} maps to {rule_id}, which this catalog does not hold"),
-            )));
-            continue;
+    let check = format!("Security Hub {control}");
+    for spec in mapped_rules(mapping, cx, &check) {
+        let spec = match spec {
+            Ok(spec) => spec,
+            Err(ack) => {
+                out.push(Ok(ack));
+                continue;
+            }
         };
-        if let Some(why) = mapping.params_differ(spec) {
-            out.push(Ok(Intake::ack(
-                AckReason::RuleNotHealed,
-                Some(rule_id),
-                format!("Security Hub {control} is not healed by this deployment's {rule_id}: {why}"),
-            )));
-            continue;
-        }
+        let rule_id = &spec.id;
         let family = spec.family_impl();
         let one = (|| -> Result<Finding, Error> {
             let (region, reported_region) = resolve_region(
@@ -275,12 +268,7 @@ fn finding(f: &Map<String, Value>, cx: &IntakeCtx<'_>) -> Result<Vec<Result<Inta
                 }
                 _ => resource_from_arn("Resources[0].Id", &resource_id, family, &account, &region)?,
             };
-            if !family.valid_id(&resource) {
-                return Err(Error::InvalidResourceId {
-                    id: resource.chars().take(80).collect(),
-                    kind: family.resource(),
-                });
-            }
+            let resource = checked_resource(family, resource)?;
             Ok(Finding {
                 source: "securityhub".into(),
                 check_id: id.clone(),
