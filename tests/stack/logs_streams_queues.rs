@@ -10,6 +10,7 @@ use aws_sdk_ec2::types::{
     Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification, TrafficType,
 };
 use aws_sdk_kinesis::types::EncryptionType;
+use aws_sdk_sqs::operation::create_queue::builders::CreateQueueFluentBuilder;
 use aws_sdk_sqs::types::QueueAttributeName;
 
 /// The delivery role tests/config.json gives VPC-001 (moto does not check that it exists).
@@ -213,6 +214,23 @@ async fn an_unencrypted_stream_is_encrypted_with_the_aws_key_and_a_team_key_is_k
     );
 }
 
+/// A new queue with SQS-managed SSE off (moto turns it on by default), and whatever else `with`
+/// sets on the request; its URL.
+pub async fn unencrypted_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    with: impl FnOnce(CreateQueueFluentBuilder) -> CreateQueueFluentBuilder,
+) -> String {
+    with(sqs.create_queue().queue_name(name))
+        .attributes(QueueAttributeName::SqsManagedSseEnabled, "false")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string()
+}
+
 async fn queue_attributes(sqs: &aws_sdk_sqs::Client, url: &str) -> HashMap<QueueAttributeName, String> {
     sqs.get_queue_attributes()
         .queue_url(url)
@@ -234,19 +252,12 @@ async fn an_unencrypted_queue_gets_sqs_managed_sse_and_nothing_else_changes() {
     // (a moto bug; AWS keeps it), which would make "the policy stays" untestable here. The fix
     // never sends Policy (the request-level tests assert the single attribute sent). moto also
     // turns SQS-managed SSE on by default: the fixture turns it off explicitly.
-    let url = sqs
-        .create_queue()
-        .queue_name(&name)
-        .attributes(QueueAttributeName::SqsManagedSseEnabled, "false")
-        .attributes(QueueAttributeName::VisibilityTimeout, "45")
-        .attributes(QueueAttributeName::MessageRetentionPeriod, "86400")
-        .tags("team", "orders")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let url = unencrypted_queue(&sqs, &name, |q| {
+        q.attributes(QueueAttributeName::VisibilityTimeout, "45")
+            .attributes(QueueAttributeName::MessageRetentionPeriod, "86400")
+            .tags("team", "orders")
+    })
+    .await;
     let before = queue_attributes(&sqs, &url).await;
     assert_eq!(
         before
@@ -331,17 +342,10 @@ async fn undo_of_sqs_004_turns_sqs_managed_sse_off_and_every_attribute_is_as_it_
     let stack = Stack::connect();
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
     let name = unique("it-queue");
-    let url = sqs
-        .create_queue()
-        .queue_name(&name)
-        .attributes(QueueAttributeName::SqsManagedSseEnabled, "false")
-        .attributes(QueueAttributeName::VisibilityTimeout, "45")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let url = unencrypted_queue(&sqs, &name, |q| {
+        q.attributes(QueueAttributeName::VisibilityTimeout, "45")
+    })
+    .await;
     // Every attribute but the time of the last change, which any write moves.
     let settings = |mut a: HashMap<QueueAttributeName, String>| {
         a.remove(&QueueAttributeName::LastModifiedTimestamp);

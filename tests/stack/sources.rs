@@ -439,17 +439,7 @@ async fn a_queue_named_by_url_and_by_arn_at_once_is_encrypted_by_one_run() {
     let stack = Stack::connect();
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
     let name = unique("it-queue");
-    // moto turns SQS-managed SSE on by default: off, explicitly.
-    let local_url = sqs
-        .create_queue()
-        .queue_name(&name)
-        .attributes(QueueAttributeName::SqsManagedSseEnabled, "false")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let local_url = crate::logs_streams_queues::unencrypted_queue(&sqs, &name, |q| q).await;
     let (account, region) = (&stack.info.account_id, &stack.info.region);
     // Conformity names the queue by its AWS URL (moto's own URLs are local addresses).
     let conformity = stack.message(
