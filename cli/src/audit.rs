@@ -67,7 +67,7 @@ impl Target {
         let region = c
             .region
             .clone()
-            .or_else(|| state_machine_arn.split(':').nth(3).map(str::to_string));
+            .or_else(|| ar_core::ids::Arn::parse(&state_machine_arn).map(|a| a.region.to_string()));
         if let Some(region) = &region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }

@@ -26,7 +26,8 @@ use std::collections::BTreeMap;
 use ar_core::catalog::sources::sources;
 use ar_core::deps::Deps;
 use ar_core::finding::Finding;
-use ar_core::ledger::{is_condition_failure, n, now_epoch, s, Ledger};
+use ar_core::ids::{is_region_name, Arn};
+use ar_core::ledger::{conditional, n, now_epoch, s, Ledger};
 use ar_core::outcome::EndState;
 use ar_core::spec::Mode;
 use ar_core::Error;
@@ -164,11 +165,12 @@ pub fn hub_region(finding: &Finding) -> String {
     finding
         .source_ids
         .get("ProductArn")
-        .and_then(|arn| arn.split(':').nth(3))
+        .and_then(|arn| Arn::parse(arn))
+        .map(|arn| arn.region)
         .filter(|r| !r.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| {
-            if finding.reported_region.contains('-') {
+            if is_region_name(&finding.reported_region) {
                 finding.reported_region.clone()
             } else {
                 finding.region.clone()
@@ -321,11 +323,7 @@ async fn claim(ledger: &Ledger, key: &str, sig: &str) -> Result<bool, Error> {
         .send()
         .await
         .map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e));
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if is_condition_failure(&e) => Ok(false),
-        Err(e) => Err(e),
-    }
+    conditional(result)
 }
 
 async fn unclaim(ledger: &Ledger, key: &str, sig: &str) -> Result<(), Error> {
@@ -340,10 +338,8 @@ async fn unclaim(ledger: &Ledger, key: &str, sig: &str) -> Result<(), Error> {
         .send()
         .await
         .map_err(|e| Error::from_sdk("dynamodb:UpdateItem", e));
-    match result {
-        Err(e) if !is_condition_failure(&e) => Err(e),
-        _ => Ok(()),
-    }
+    // Not ours any more (another decision claimed these ends since): nothing to give back.
+    conditional(result).map(|_| ())
 }
 
 /// `BatchUpdateFindings` on one finding: a note, and RESOLVED when `resolve`.
