@@ -49,9 +49,26 @@ impl<'a> Arn<'a> {
         Arn::parse(s).filter(|a| a.service == service && !a.region.is_empty() && !a.account.is_empty())
     }
 
+    /// The resource's id, what follows its type (`security-group/sg-1` → `sg-1`, `db:mydb` →
+    /// `mydb`, `key/<uuid>` → `<uuid>`, `user/path/name` → `name`, a bucket's `name` → `name`).
+    pub fn resource_id(&self) -> &'a str {
+        arn_resource_id(self.resource)
+    }
+
     /// An ARN of a global `service` (IAM): no region, an account.
     pub fn global(s: &'a str, service: &str) -> Option<Arn<'a>> {
         Arn::parse(s).filter(|a| a.service == service && a.region.is_empty() && !a.account.is_empty())
+    }
+}
+
+/// The resource id part of an ARN's resource ([`Arn::resource_id`]).
+pub fn arn_resource_id(resource: &str) -> &str {
+    if let Some((_, id)) = resource.split_once(':') {
+        id
+    } else if let Some((_, id)) = resource.rsplit_once('/') {
+        id
+    } else {
+        resource
     }
 }
 
@@ -138,6 +155,24 @@ pub fn is_trail(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_arns_resource_id_is_what_follows_its_type() {
+        for (resource, id) in [
+            ("security-group/sg-0123456789abcdef0", "sg-0123456789abcdef0"),
+            ("db:mydb", "mydb"),
+            ("snapshot:rds:mydb-2021-01-01-00-00", "rds:mydb-2021-01-01-00-00"),
+            (
+                "key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "1234abcd-12ab-34cd-56ef-1234567890ab",
+            ),
+            ("user/division/alice", "alice"),
+            ("my-bucket", "my-bucket"),
+            ("test_queue_3", "test_queue_3"),
+        ] {
+            assert_eq!(arn_resource_id(resource), id);
+        }
+    }
 
     #[test]
     fn one_arn_reader_checks_partition_region_and_account() {

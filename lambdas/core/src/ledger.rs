@@ -148,7 +148,7 @@ pub fn resource_key(finding: &Finding) -> String {
 /// region are the finding's, which the key holds.
 pub fn lease_id(resource: &str) -> &str {
     if let Some(arn) = crate::ids::Arn::parse(resource) {
-        return crate::intake::event::arn_resource_id(arn.resource);
+        return arn.resource_id();
     }
     if resource.starts_with("https://") {
         if let Some(q) = crate::families::sqs_encryption::queue_ref(resource) {

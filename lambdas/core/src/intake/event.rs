@@ -79,18 +79,6 @@ pub fn optional_object<'a>(
     }
 }
 
-/// The resource id part of an ARN's resource (`security-group/sg-1` → `sg-1`, `db:mydb` →
-/// `mydb`, `key/<uuid>` → `<uuid>`, `user/path/name` → `name`, a bucket's `name` → `name`).
-pub fn arn_resource_id(resource: &str) -> &str {
-    if let Some((_, id)) = resource.split_once(':') {
-        id
-    } else if let Some((_, id)) = resource.rsplit_once('/') {
-        id
-    } else {
-        resource
-    }
-}
-
 /// The catalog rules a source check's mapping heals with, in its order: each rule's spec, or
 /// the acknowledgement (`RuleNotHealed`) saying why that rule does not heal `check` here (this
 /// catalog does not hold it; it is configured for other parameters than the check is about).
@@ -141,7 +129,7 @@ pub fn resource_from_arn(
             arn.region
         )));
     }
-    let short = arn_resource_id(arn.resource);
+    let short = arn.resource_id();
     if family.valid_id(short) {
         Ok(short.to_string())
     } else if family.valid_id(text) {
@@ -179,24 +167,6 @@ mod tests {
             "2021-07-22T15:22:40+0200",
         ] {
             assert_eq!(rfc3339_ms("t", bad).unwrap_err().name(), "InvalidField", "{bad}");
-        }
-    }
-
-    #[test]
-    fn an_arns_resource_id_is_what_follows_its_type() {
-        for (resource, id) in [
-            ("security-group/sg-0123456789abcdef0", "sg-0123456789abcdef0"),
-            ("db:mydb", "mydb"),
-            ("snapshot:rds:mydb-2021-01-01-00-00", "rds:mydb-2021-01-01-00-00"),
-            (
-                "key/1234abcd-12ab-34cd-56ef-1234567890ab",
-                "1234abcd-12ab-34cd-56ef-1234567890ab",
-            ),
-            ("user/division/alice", "alice"),
-            ("my-bucket", "my-bucket"),
-            ("test_queue_3", "test_queue_3"),
-        ] {
-            assert_eq!(arn_resource_id(resource), id);
         }
     }
 }
